@@ -1,0 +1,39 @@
+# Sealforge developer entry points. `make test` and `make run` build the venv on first use.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test test-slow lint openapi bench clean
+
+install: $(STAMP)
+
+# torch goes in first: the pinned CPU wheel lies on disk, and anything later that asks for torch
+# is then already satisfied instead of pulling a multi-GB CUDA build.
+$(STAMP): pyproject.toml offline_verify/pyproject.toml sdk/pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e ./offline_verify -e ./sdk -e '.[dev]'
+	# Swagger UI and ReDoc assets, served locally (no CDN). Only static files are read.
+	$(BIN)/python -m pip install -q --no-deps drf-spectacular-sidecar==2026.10.1
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/sealforge serve --host 127.0.0.1 --port 8080 --state-dir ./var
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q --run-slow
+
+lint: $(STAMP)
+	$(BIN)/ruff check appliance simulators offline_verify sdk tests bench
+	$(BIN)/mypy appliance simulators offline_verify/src sdk/src
+
+openapi: $(STAMP)
+	$(BIN)/sealforge openapi > openapi.json
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

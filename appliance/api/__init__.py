@@ -1,0 +1,75 @@
+"""The Flask application: ``create_app(config)``.
+
+Blueprints are listed once in ``BLUEPRINTS``; each resource lives in its own folder with
+``routes.py`` and ``schemas.py``. Heavy libraries (torch, SDV, pandas) are not imported here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from flask import Flask
+
+from appliance import __version__
+from appliance.api import aliases, docs_assets, envelope, pipeline
+from appliance.api.auth.routes import blp as auth_blp
+from appliance.api.extensions import Api
+from appliance.api.keys.routes import blp as keys_blp
+from appliance.api.meta.routes import blp as meta_blp
+from appliance.api.tenants.routes import blp as tenants_blp
+from appliance.config import load_config, state_dir
+from appliance.store.open import open_db
+
+BLUEPRINTS = (meta_blp, auth_blp, tenants_blp, keys_blp)
+
+API_DESCRIPTION = """Sealforge appliance API.
+
+Authenticate with `X-API-Key: sl_live_…` or `Authorization: Bearer <JWT>` (from POST /v1/auth/login).
+Scopes: `read`, `generate`, `admin` (`admin` implies the others, `generate` implies `read`).
+Every `/v1/<resource>` route also answers under `/v1/client/<resource>`.
+Errors always use the envelope `{"error": {code, message, status, hint, correlation_id, details}}`;
+see GET /v1/errors. POSTs accept `Idempotency-Key` (or `X-Idempotency-Key`), kept for 24 h.
+"""
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app. ``config`` is a nested dict of overrides on top of the layered config."""
+    cfg = load_config(overrides=config)
+    app = Flask("sealforge")
+    app.config.update(
+        SEALFORGE=cfg,
+        API_TITLE="Sealforge",
+        API_VERSION=__version__,
+        OPENAPI_VERSION="3.1.0",
+        JSON_SORT_KEYS=False,
+        MAX_CONTENT_LENGTH=None,
+        API_SPEC_OPTIONS={
+            "info": {"description": API_DESCRIPTION},
+            "components": {
+                "securitySchemes": {
+                    "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+                    "Bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                }
+            },
+        },
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    docs_assets.configure(app)
+    api = Api(app)
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    aliases.add_client_aliases(app)
+    envelope.register(app)
+    pipeline.install(app)
+    open_db(state_dir(cfg))  # migrate at start-up, not on the first request
+    app.extensions["sealforge_api"] = api
+    logging.getLogger("sealforge").setLevel(logging.INFO)
+    return app
+
+
+def openapi_document(app: Flask) -> str:
+    """The spec as committed in openapi.json: sorted keys, two-space indent, trailing newline."""
+    api: Api = app.extensions["sealforge_api"]
+    return json.dumps(api.spec.to_dict(), indent=2, sort_keys=True) + "\n"

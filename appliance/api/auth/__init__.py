@@ -1,0 +1,1 @@
+"""Login, refresh, logout and whoami."""

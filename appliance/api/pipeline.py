@@ -1,0 +1,206 @@
+"""What happens around every request, in order: correlation id, body checks, authentication and
+scope, rate limit, idempotency; and after it: stored replies, headers, and the audit entry.
+
+Views only declare what they need (``requires``, ``accepts_body``); the rules live here once.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from typing import Any
+
+import blake3
+from flask import Flask, Response, g, request
+
+from appliance import errors
+from appliance.api import context
+from appliance.api.extensions import BODY_ATTR, SCOPE_ATTR
+from appliance.clock import now_iso
+from appliance.errors import AppError
+from appliance.services import audit, idempotency, identity, ratelimit, tokens
+from appliance.services.principal import Principal
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+DENIALS = frozenset({401, 403, 429})
+_CORRELATION_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_REPLAY_HEADERS = ("Content-Type", "Location", "X-Job-Id")
+_UNSET = object()
+# Views registered by flask-smorest or for static assets, which cannot carry a `requires` mark.
+PUBLIC_ENDPOINTS = frozenset(
+    {"api-docs.openapi_json", "api-docs.openapi_swagger_ui", "api-docs.openapi_redoc", "docs_asset"}
+)
+
+
+def _view() -> Any:
+    from flask import current_app
+
+    if request.endpoint is None:
+        return None
+    return current_app.view_functions.get(request.endpoint)
+
+
+def _set_correlation_id() -> None:
+    incoming = request.headers.get("X-Correlation-Id", "")
+    g.correlation_id = incoming if _CORRELATION_RE.match(incoming) else "cor_" + secrets.token_hex(10)
+    g.started = time.perf_counter()
+
+
+def _check_body(view: Any) -> None:
+    if request.method not in WRITE_METHODS or view is None:
+        return
+    kind = getattr(view, BODY_ATTR, "json")
+    has_body = bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "")
+    if kind == "json":
+        limit = int(context.config()["server"]["max_body_bytes"])
+        if request.content_length and request.content_length > limit:
+            raise AppError(errors.PAYLOAD_TOO_LARGE, f"the body is larger than {limit} bytes")
+        if has_body and not (request.mimetype == "application/json" or request.mimetype.endswith("+json")):
+            raise AppError(
+                errors.UNSUPPORTED_MEDIA_TYPE,
+                f"this route takes application/json, not {request.mimetype or 'an untyped body'}",
+            )
+
+
+def _authenticate() -> Principal | None:
+    conn = context.get_db()
+    api_key = request.headers.get("X-API-Key")
+    if api_key:
+        who = identity.authenticate_key(conn, api_key)
+        if who is None:
+            raise AppError(errors.UNAUTHENTICATED, "the API key is unknown or revoked")
+        return who
+    auth = request.headers.get("Authorization", "")
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AppError(errors.UNAUTHENTICATED, "use `Authorization: Bearer <token>`")
+        cfg = context.config()["auth"]
+        return tokens.authenticate_bearer(conn, token.strip(), context.keys_dir(), cfg["issuer"])
+    return None
+
+
+def _authorize(view: Any) -> None:
+    needed = getattr(view, SCOPE_ATTR, _UNSET) if view is not None else None
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        needed = None
+    elif needed is _UNSET:
+        needed = "admin"  # a view that forgot to declare a scope is closed, not open
+    who = _authenticate() if needed is not None or request.headers.get("X-API-Key") else None
+    g.principal = who
+    if needed is None:
+        return
+    if who is None:
+        raise AppError(errors.UNAUTHENTICATED)
+    if not who.has(needed):
+        raise AppError(errors.FORBIDDEN, f"this route needs the `{needed}` scope")
+
+
+def _rate_limit() -> None:
+    cfg = context.config()["ratelimit"]
+    if not cfg["enabled"]:
+        return
+    who: Principal | None = g.get("principal")
+    owner = who.tenant_id if who else f"ip:{request.remote_addr}"
+    bucket = f"{owner}|{request.endpoint or 'unmatched'}"
+    decision = ratelimit.take(context.state_dir(), bucket, float(cfg["rate_per_s"]), int(cfg["burst"]))
+    g.rate_remaining = decision.remaining
+    if not decision.allowed:
+        raise AppError(
+            errors.RATE_LIMITED,
+            f"over the limit of {cfg['rate_per_s']}/s (burst {cfg['burst']}) for this route",
+            headers={"Retry-After": str(decision.retry_after)},
+        )
+
+
+def _idempotency() -> Response | None:
+    key = request.headers.get("Idempotency-Key") or request.headers.get("X-Idempotency-Key")
+    who: Principal | None = g.get("principal")
+    if request.method != "POST" or key is None or who is None:
+        return None
+    body_hash = blake3.blake3(request.get_data(cache=True)).hexdigest()
+    ttl_s = float(context.config()["idempotency"]["ttl_h"]) * 3600
+    replay = idempotency.begin(context.get_db(), who.tenant_id, key, request.method, request.path, body_hash, ttl_s)
+    if replay is not None:
+        response = Response(replay.body, status=replay.status, headers=replay.headers)
+        response.headers["Idempotent-Replayed"] = "true"
+        return response
+    g.idempotency_key = key
+    return None
+
+
+def before_request() -> Response | None:
+    _set_correlation_id()
+    view = _view()
+    denied: AppError | None = None
+    try:
+        _authorize(view)
+    except AppError as exc:
+        g.principal = None
+        denied = exc
+    _rate_limit()  # also for denied callers, by address, so keys cannot be guessed at full speed
+    if denied is not None:
+        raise denied
+    _check_body(view)
+    return _idempotency()
+
+
+def _store_idempotent(response: Response) -> None:
+    key = g.pop("idempotency_key", None)
+    if key is None:
+        return
+    who: Principal = g.principal
+    headers = {h: response.headers[h] for h in _REPLAY_HEADERS if h in response.headers}
+    body = b"" if response.is_streamed else response.get_data()
+    idempotency.finish(context.get_db(), who.tenant_id, key, response.status_code, headers, body)
+
+
+def _audit(response: Response) -> None:
+    if request.method not in WRITE_METHODS and response.status_code not in DENIALS:
+        return
+    who: Principal | None = g.get("principal")
+    body = request.get_data(cache=True) if getattr(_view(), BODY_ATTR, "json") == "json" else b""
+    audit.record(
+        context.get_db(),
+        {
+            "at": now_iso(),
+            "tenant_id": who.tenant_id if who else None,
+            "caller": who.caller if who else None,
+            "scope": ",".join(who.granted) if who else None,
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "body_blake3": g.get("body_blake3") or blake3.blake3(body).hexdigest(),
+            "correlation_id": g.correlation_id,
+        },
+    )
+
+
+def _deprecation(response: Response) -> None:
+    for prefix, sunset in (context.config().get("deprecations") or {}).items():
+        if request.path.startswith(prefix):
+            response.headers["Deprecation"] = "true"
+            response.headers["Sunset"] = time.strftime(
+                "%a, %d %b %Y 00:00:00 GMT", time.strptime(str(sunset), "%Y-%m-%d")
+            )
+            response.headers["X-Sunset"] = str(sunset)
+            break
+
+
+def after_request(response: Response) -> Response:
+    if "correlation_id" not in g:
+        _set_correlation_id()
+    _store_idempotent(response)
+    _audit(response)
+    _deprecation(response)
+    response.headers["X-Correlation-Id"] = g.correlation_id
+    if "rate_remaining" in g:
+        response.headers["X-Rate-Limit-Remaining"] = str(g.rate_remaining)
+    return response
+
+
+def install(app: Flask) -> None:
+    app.before_request(before_request)
+    app.after_request(after_request)
+

@@ -1,0 +1,1 @@
+"""The `sealforge` command line."""

@@ -1,0 +1,129 @@
+"""`sealforge admin …`: tenants, keys, users and the audit chain, straight on the state dir."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from appliance.cli.output import cli_errors, emit, resolve_config, state_dir_option, state_path
+from appliance.services import audit, identity
+from appliance.store import identity as q
+from appliance.store.open import open_db
+
+
+@click.group()
+def admin() -> None:
+    """Administration that works without the API running."""
+
+
+@admin.command()
+@state_dir_option
+def bootstrap(state_dir: str | None) -> None:
+    """Create the first tenant and an admin key (safe to run again: same answer)."""
+    cfg = resolve_config(state_dir)
+    with cli_errors():
+        result = identity.bootstrap(open_db(state_path(cfg)), state_path(cfg) / "keys")
+    emit({"tenant_id": result["tenant_id"], "api_key": result["api_key"]})
+
+
+@admin.group()
+def tenants() -> None:
+    """Tenants."""
+
+
+@tenants.command("create")
+@click.argument("name")
+@click.option("--credits", type=click.IntRange(min=0), default=0, show_default=True)
+@state_dir_option
+def tenants_create(name: str, credits: int, state_dir: str | None) -> None:
+    """Create a tenant."""
+    cfg = resolve_config(state_dir)
+    with cli_errors():
+        emit(identity.public_tenant_row(identity.create_tenant(open_db(state_path(cfg)), name, credits)))
+
+
+@tenants.command("list")
+@state_dir_option
+def tenants_list(state_dir: str | None) -> None:
+    """List tenants."""
+    cfg = resolve_config(state_dir)
+    emit([identity.public_tenant_row(r) for r in q.all_tenants(open_db(state_path(cfg)))])
+
+
+@admin.group()
+def keys() -> None:
+    """API keys."""
+
+
+@keys.command("create")
+@click.option("--tenant", "tenant_id", required=True, help="Tenant id (ten_…).")
+@click.option("--scopes", required=True, help="Comma-separated: read,generate,admin.")
+@click.option("--name", default="", help="A label to recognise the key by.")
+@state_dir_option
+def keys_create(tenant_id: str, scopes: str, name: str, state_dir: str | None) -> None:
+    """Create a key; its plaintext is printed once."""
+    cfg = resolve_config(state_dir)
+    with cli_errors():
+        emit(identity.create_key(open_db(state_path(cfg)), tenant_id, scopes, name))
+
+
+@keys.command("list")
+@click.option("--tenant", "tenant_id", required=True)
+@state_dir_option
+def keys_list(tenant_id: str, state_dir: str | None) -> None:
+    """List a tenant's keys (never their secrets)."""
+    cfg = resolve_config(state_dir)
+    with cli_errors():
+        conn = open_db(state_path(cfg))
+        identity.require_tenant(conn, tenant_id)
+        emit(identity.list_keys(conn, tenant_id))
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+@click.option("--tenant", "tenant_id", required=True)
+@state_dir_option
+def keys_revoke(key_id: str, tenant_id: str, state_dir: str | None) -> None:
+    """Revoke a key at once."""
+    cfg = resolve_config(state_dir)
+    with cli_errors():
+        emit(identity.revoke_key(open_db(state_path(cfg)), tenant_id, key_id))
+
+
+@admin.group()
+def users() -> None:
+    """Users who log in with a password."""
+
+
+@users.command("create")
+@click.option("--tenant", "tenant_id", required=True)
+@click.option("--email", required=True)
+@click.option("--scopes", required=True, help="Comma-separated: read,generate,admin.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@state_dir_option
+def users_create(tenant_id: str, email: str, scopes: str, password_stdin: bool, state_dir: str | None) -> None:
+    """Create a user (the password is read from stdin or prompted for, never an argument)."""
+    cfg = resolve_config(state_dir)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with cli_errors():
+        emit(identity.create_user(open_db(state_path(cfg)), tenant_id, email, password, scopes))
+
+
+@admin.group("audit")
+def audit_group() -> None:
+    """The hash-chained audit log."""
+
+
+@audit_group.command("verify")
+@state_dir_option
+def audit_verify(state_dir: str | None) -> None:
+    """Check every entry's hash and link; exit 1 at the first broken one."""
+    cfg = resolve_config(state_dir)
+    report = audit.verify_chain(open_db(state_path(cfg)))
+    emit(report.as_dict())
+    if not report.ok:
+        sys.exit(1)

@@ -1,0 +1,109 @@
+"""The long-running processes: the gunicorn API, Huey consumers, and `serve` that runs them all.
+
+`serve` is a small supervisor: it starts the API and one consumer per queue as child processes,
+restarts a child that dies, and stops them all on SIGTERM/SIGINT. Children share only the state
+dir, as they would across machines.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from appliance.jobs.queues import QUEUES
+
+
+class GunicornApp(BaseApplication):  # type: ignore[misc]
+    """gunicorn with our options and the app factory, without a config file."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from appliance.api import create_app
+
+        return create_app()
+
+
+def run_api(cfg: dict[str, Any], host: str, port: int) -> None:
+    os.environ["SEALFORGE_STATE_DIR"] = cfg["server"]["state_dir"]
+    GunicornApp(
+        {
+            "bind": f"{host}:{port}",
+            "workers": int(cfg["server"]["workers"]),
+            "threads": int(cfg["server"]["threads"]),
+            "worker_class": "gthread",
+            "timeout": 60,
+            "graceful_timeout": 10,
+            "accesslog": "-",
+            "errorlog": "-",
+            "loglevel": "info",
+            "proc_name": "sealforge-api",
+            "control_socket_disable": True,
+        }
+    ).run()
+
+
+def run_worker(cfg: dict[str, Any], queue: str, workers: int) -> None:
+    from appliance.jobs.consumer import make_consumer
+
+    consumer = make_consumer(Path(cfg["server"]["state_dir"]), queue, workers)
+    consumer.run()
+
+
+def _child_commands(cfg: dict[str, Any], host: str, port: int) -> dict[str, list[str]]:
+    base = [sys.executable, "-m", "appliance.cli.main"]
+    state = ["--state-dir", cfg["server"]["state_dir"]]
+    commands = {"api": [*base, "api", "--host", host, "--port", str(port), *state]}
+    for queue in QUEUES:
+        commands[f"worker-{queue}"] = [*base, "worker", "--queue", queue, *state]
+    return commands
+
+
+def serve(cfg: dict[str, Any], host: str, port: int) -> int:
+    """Run the API and a consumer per queue until told to stop."""
+    commands = _child_commands(cfg, host, port)
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    stopping = False
+
+    def stop(signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for name, cmd in commands.items():
+        children[name] = subprocess.Popen(cmd)
+    print(f"sealforge serve: http://{host}:{port} (state {cfg['server']['state_dir']})", flush=True)
+    restarts: dict[str, float] = {}
+    while not stopping:
+        time.sleep(0.5)
+        for name, proc in list(children.items()):
+            if proc.poll() is not None and not stopping:
+                if time.time() - restarts.get(name, 0) < 5:
+                    continue  # back off a crash loop
+                print(f"sealforge serve: {name} exited with {proc.returncode}; restarting", flush=True)
+                restarts[name] = time.time()
+                children[name] = subprocess.Popen(commands[name])
+    for proc in children.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.time() + 15
+    for proc in children.values():
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return 0

@@ -1,0 +1,145 @@
+"""One error tree for the whole appliance.
+
+Services raise ``AppError`` subclasses; the API's error handler is the only place that turns them
+into the JSON envelope. The catalogue below is also served at ``GET /v1/errors`` so clients can
+look up what a code means and what to do about it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ErrorSpec:
+    code: str
+    status: int
+    meaning: str
+    hint: str
+
+
+CATALOGUE: dict[str, ErrorSpec] = {}
+
+
+def _spec(code: str, status: int, meaning: str, hint: str) -> ErrorSpec:
+    spec = ErrorSpec(code, status, meaning, hint)
+    CATALOGUE[code] = spec
+    return spec
+
+
+BAD_REQUEST = _spec("BAD_REQUEST", 400, "The request could not be understood.", "Check the request syntax.")
+VALIDATION_FAILED = _spec(
+    "VALIDATION_FAILED", 400, "One or more fields are invalid.", "See `details` for each field at fault."
+)
+MALFORMED_JSON = _spec("MALFORMED_JSON", 400, "The body is not valid JSON.", "Send a well-formed JSON document.")
+UNAUTHENTICATED = _spec(
+    "UNAUTHENTICATED", 401, "No valid credentials were given.",
+    "Send `X-API-Key: sl_live_…` or `Authorization: Bearer <token>`.",
+)
+TOKEN_EXPIRED = _spec(
+    "TOKEN_EXPIRED", 401, "The bearer token has expired or was revoked.",
+    "Get a new access token with POST /v1/auth/refresh or log in again.",
+)
+INVALID_CREDENTIALS = _spec(
+    "INVALID_CREDENTIALS", 401, "The email or password is wrong.", "Check the credentials and try again."
+)
+FORBIDDEN = _spec(
+    "INSUFFICIENT_SCOPE", 403, "The credentials lack the scope this route needs.",
+    "Use a key with the scope named in the message.",
+)
+NOT_FOUND = _spec("NOT_FOUND", 404, "No such resource.", "Check the id; resources of other tenants are invisible.")
+ROUTE_NOT_FOUND = _spec("ROUTE_NOT_FOUND", 404, "No such route.", "See /openapi.json for the routes.")
+METHOD_NOT_ALLOWED = _spec(
+    "METHOD_NOT_ALLOWED", 405, "The route does not accept this method.", "See the `Allow` header."
+)
+CONFLICT = _spec("CONFLICT", 409, "The request conflicts with the resource's state.", "Reload the resource.")
+IDEMPOTENCY_KEY_REUSED = _spec(
+    "IDEMPOTENCY_KEY_REUSED", 409, "This Idempotency-Key was used with a different request body.",
+    "Use a new key for a new request.",
+)
+IDEMPOTENCY_IN_PROGRESS = _spec(
+    "IDEMPOTENCY_IN_PROGRESS", 409, "The first request with this Idempotency-Key is still running.",
+    "Retry the same request after a moment to get its stored response.",
+)
+PAYLOAD_TOO_LARGE = _spec(
+    "PAYLOAD_TOO_LARGE", 413, "The request body is larger than allowed.", "Send a smaller body."
+)
+UNSUPPORTED_MEDIA_TYPE = _spec(
+    "UNSUPPORTED_MEDIA_TYPE", 415, "The body's Content-Type is not accepted here.",
+    "Send `Content-Type: application/json`.",
+)
+RATE_LIMITED = _spec(
+    "RATE_LIMITED", 429, "Too many requests for this tenant and route.", "Wait for `Retry-After` seconds."
+)
+CREDIT_LIMIT_EXCEEDED = _spec(
+    "CREDIT_LIMIT_EXCEEDED", 429, "The tenant has not enough credits for this job.",
+    "Ask an admin to top up credits, or submit a smaller job.",
+)
+KIND_NOT_AVAILABLE = _spec(
+    "KIND_NOT_AVAILABLE", 400, "This job kind is not available on this appliance yet.",
+    "See GET /v1/jobs/kinds for the kinds that run here.",
+)
+INTERNAL = _spec(
+    "INTERNAL", 500, "Something failed inside the appliance.", "Quote the correlation id to your administrator."
+)
+UNAVAILABLE = _spec(
+    "UNAVAILABLE", 503, "A dependency of this route is not available.", "Retry later; see /livez."
+)
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+class AppError(Exception):
+    """An error with a stable code, an HTTP status and a hint for the caller."""
+
+    def __init__(
+        self,
+        spec: ErrorSpec,
+        message: str | None = None,
+        *,
+        hint: str | None = None,
+        details: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message or spec.meaning)
+        self.spec = spec
+        self.message = message or spec.meaning
+        self.hint = hint or spec.hint
+        self.details = details or []
+        self.headers = headers or {}
+
+    @property
+    def code(self) -> str:
+        return self.spec.code
+
+    @property
+    def status(self) -> int:
+        return self.spec.status
+
+    def envelope(self, correlation_id: str) -> dict[str, Any]:
+        return {
+            "error": {
+                "code": self.code,
+                "message": self.message,
+                "status": self.status,
+                "hint": self.hint,
+                "correlation_id": correlation_id,
+                "details": [d.as_dict() for d in self.details],
+            }
+        }
+
+
+def not_found(kind: str, ident: str) -> AppError:
+    return AppError(NOT_FOUND, f"{kind} {ident!r} was not found.")
+
+
+def validation(field: str, message: str) -> AppError:
+    return AppError(VALIDATION_FAILED, f"{field}: {message}", details=[FieldError(field, message)])

@@ -1,0 +1,1 @@
+"""The job engine: queues, lifecycle, leases and events."""

@@ -1,0 +1,29 @@
+"""The Huey queues, one SqliteHuey file each in the state dir.
+
+Queues are named once here; `sealforge serve` starts a consumer for each, `sealforge worker --queue Q`
+starts one. The API and the workers share only these files and the database.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from huey import SqliteHuey
+
+QUEUES = ("interactive", "default", "gpu", "free", "sim")
+
+
+class UnknownQueue(ValueError):
+    pass
+
+
+def queue_path(state_dir: Path, name: str) -> Path:
+    if name not in QUEUES:
+        raise UnknownQueue(f"unknown queue {name!r}; the queues are {', '.join(QUEUES)}")
+    return state_dir / f"queue-{name}.db"
+
+
+def make_huey(state_dir: Path, name: str) -> SqliteHuey:
+    path = queue_path(state_dir, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey(name=f"sealforge-{name}", filename=str(path), results=False, timeout=10)

@@ -1,0 +1,76 @@
+"""Liveness and readiness checks, and the numbers behind /metrics."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from appliance import __version__
+from appliance.jobs.queues import QUEUES, make_huey
+from appliance.store import stats
+from appliance.store.migrations import latest_version
+
+STARTED = time.time()
+
+
+def check_database(conn: sqlite3.Connection) -> dict[str, Any]:
+    try:
+        version = stats.ping(conn)
+    except sqlite3.Error as exc:
+        return {"ok": False, "detail": f"database error: {exc}"}
+    ok = version == latest_version()
+    return {"ok": ok, "detail": f"schema version {version}" + ("" if ok else f", expected {latest_version()}")}
+
+
+def check_disk(state_dir: Path, min_free: int) -> dict[str, Any]:
+    free = shutil.disk_usage(state_dir).free
+    return {"ok": free >= min_free, "detail": f"{free} bytes free", "free_bytes": free}
+
+
+def queue_depths(state_dir: Path) -> dict[str, int | None]:
+    depths: dict[str, int | None] = {}
+    for name in QUEUES:
+        try:
+            depths[name] = int(make_huey(state_dir, name).pending_count())
+        except Exception:  # an unreadable queue file is reported, not raised
+            depths[name] = None
+    return depths
+
+
+def livez(conn: sqlite3.Connection, state_dir: Path, min_free: int) -> dict[str, Any]:
+    depths = queue_depths(state_dir)
+    checks = {
+        "database": check_database(conn),
+        "disk": check_disk(state_dir, min_free),
+        "queues": {
+            "ok": all(d is not None for d in depths.values()),
+            "detail": ", ".join(f"{k}={'unreadable' if v is None else v}" for k, v in depths.items()),
+        },
+    }
+    return {"ok": all(c["ok"] for c in checks.values()), "checks": checks}
+
+
+def metrics_text(conn: sqlite3.Connection, state_dir: Path) -> str:
+    """Prometheus text exposition (version 0.0.4)."""
+    lines: list[str] = []
+
+    def gauge(name: str, help_text: str, samples: list[tuple[str, float]]) -> None:
+        lines.append(f"# HELP {name} {help_text}")
+        lines.append(f"# TYPE {name} gauge")
+        lines.extend(f"{name}{labels} {value:g}" for labels, value in samples)
+
+    gauge("sealforge_info", "Build information.", [(f'{{version="{__version__}"}}', 1)])
+    gauge("sealforge_process_uptime_seconds", "Seconds since this API process started.", [("", time.time() - STARTED)])
+    for key, value in stats.counts(conn).items():
+        gauge(f"sealforge_{key}", f"Number of {key.replace('_', ' ')}.", [("", value)])
+    depths = queue_depths(state_dir)
+    gauge(
+        "sealforge_queue_pending",
+        "Tasks waiting in each queue.",
+        [(f'{{queue="{q}"}}', float(d)) for q, d in depths.items() if d is not None],
+    )
+    gauge("sealforge_disk_free_bytes", "Free bytes on the state dir's disk.", [("", shutil.disk_usage(state_dir).free)])
+    return "\n".join(lines) + "\n"

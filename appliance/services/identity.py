@@ -1,0 +1,167 @@
+"""Tenants, API keys and users: creation, lookup, revocation and bootstrap."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from appliance import errors
+from appliance.clock import now_iso
+from appliance.errors import AppError
+from appliance.ids import new_id
+from appliance.services.principal import Principal, effective_scopes, parse_scopes
+from appliance.services.secrets import KEY_PREFIX, hash_password, new_api_key, token_hash
+from appliance.store import identity as q
+from appliance.store.db import transaction
+
+DEFAULT_TENANT = "default"
+BOOTSTRAP_KEY_FILE = "bootstrap.key"
+
+
+def public_key_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A key as the API shows it: never the hash, only the first characters as a reminder."""
+    return {
+        "id": row["id"],
+        "tenant_id": row["tenant_id"],
+        "name": row["name"],
+        "prefix": row["prefix"],
+        "scopes": row["scopes"].split(","),
+        "created_at": row["created_at"],
+        "revoked_at": row["revoked_at"],
+    }
+
+
+def public_tenant_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {"id": row["id"], "name": row["name"], "credits": row["credits"], "created_at": row["created_at"]}
+
+
+def create_tenant(conn: sqlite3.Connection, name: str, credits: int = 0) -> dict[str, Any]:
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise errors.validation("name", "a tenant name is 1 to 100 characters")
+    if credits < 0:
+        raise errors.validation("credits", "credits cannot be negative")
+    with transaction(conn):
+        if q.tenant_by_name(conn, name):
+            raise AppError(errors.CONFLICT, f"a tenant named {name!r} exists already")
+        row = {"id": new_id("ten"), "name": name, "credits": credits, "created_at": now_iso()}
+        q.insert_tenant(conn, row)
+    return row
+
+
+def require_tenant(conn: sqlite3.Connection, tenant_id: str) -> dict[str, Any]:
+    row = q.tenant_by_id(conn, tenant_id)
+    if row is None:
+        raise errors.not_found("tenant", tenant_id)
+    return row
+
+
+def create_key(conn: sqlite3.Connection, tenant_id: str, scopes: str | list[str], name: str = "") -> dict[str, Any]:
+    """Create a key; the plaintext is in the answer once and never stored."""
+    try:
+        scope_list = parse_scopes(scopes)
+    except ValueError as exc:
+        raise errors.validation("scopes", str(exc)) from exc
+    if len(name) > 100:
+        raise errors.validation("name", "at most 100 characters")
+    plaintext = new_api_key()
+    with transaction(conn):
+        require_tenant(conn, tenant_id)
+        row = {
+            "id": new_id("key"),
+            "tenant_id": tenant_id,
+            "name": name or "unnamed",
+            "prefix": plaintext[: len(KEY_PREFIX) + 6],
+            "key_hash": token_hash(plaintext),
+            "scopes": ",".join(scope_list),
+            "created_at": now_iso(),
+        }
+        q.insert_key(conn, row)
+    return {**public_key_row({**row, "revoked_at": None}), "api_key": plaintext}
+
+
+def list_keys(conn: sqlite3.Connection, tenant_id: str) -> list[dict[str, Any]]:
+    return [public_key_row(r) for r in q.keys_of_tenant(conn, tenant_id)]
+
+
+def revoke_key(conn: sqlite3.Connection, tenant_id: str, key_id: str) -> dict[str, Any]:
+    with transaction(conn):
+        row = q.key_by_id(conn, tenant_id, key_id)
+        if row is None:
+            raise errors.not_found("key", key_id)
+        q.revoke_key(conn, key_id, now_iso())
+        row = q.key_by_id(conn, tenant_id, key_id)
+    assert row is not None
+    return public_key_row(row)
+
+
+def authenticate_key(conn: sqlite3.Connection, plaintext: str) -> Principal | None:
+    if not plaintext.startswith(KEY_PREFIX):
+        return None
+    row = q.key_by_hash(conn, token_hash(plaintext))
+    if row is None or row["revoked_at"] is not None:
+        return None
+    granted = row["scopes"].split(",")
+    return Principal(row["tenant_id"], row["id"], "key", effective_scopes(granted), tuple(granted))
+
+
+def create_user(
+    conn: sqlite3.Connection, tenant_id: str, email: str, password: str, scopes: str | list[str]
+) -> dict[str, Any]:
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 254:
+        raise errors.validation("email", "not an email address")
+    if len(password) < 12:
+        raise errors.validation("password", "a password is at least 12 characters")
+    try:
+        scope_list = parse_scopes(scopes)
+    except ValueError as exc:
+        raise errors.validation("scopes", str(exc)) from exc
+    password_hash = hash_password(password)
+    with transaction(conn):
+        require_tenant(conn, tenant_id)
+        if q.user_by_email(conn, email):
+            raise AppError(errors.CONFLICT, f"a user with email {email!r} exists already")
+        row = {
+            "id": new_id("usr"),
+            "tenant_id": tenant_id,
+            "email": email,
+            "password_hash": password_hash,
+            "scopes": ",".join(scope_list),
+            "created_at": now_iso(),
+        }
+        q.insert_user(conn, row)
+    return {k: row[k] for k in ("id", "tenant_id", "email", "created_at")} | {"scopes": scope_list}
+
+
+def bootstrap(conn: sqlite3.Connection, keys_dir: Path) -> dict[str, Any]:
+    """Create the first tenant and an admin key, or return the ones made before.
+
+    The bootstrap key's plaintext is kept in ``keys/bootstrap.key`` (0600) so that running this again
+    prints the same answer instead of minting keys; if that key was revoked, a new one replaces it.
+    """
+    keys_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(keys_dir, 0o700)
+    key_file = keys_dir / BOOTSTRAP_KEY_FILE
+    tenant = q.tenant_by_name(conn, DEFAULT_TENANT)
+    created = False
+    if tenant is None:
+        tenant = create_tenant(conn, DEFAULT_TENANT)
+        created = True
+    if key_file.exists():
+        saved = json.loads(key_file.read_text())
+        principal = authenticate_key(conn, saved.get("api_key", ""))
+        if principal is not None and principal.tenant_id == tenant["id"]:
+            return {"tenant_id": tenant["id"], "api_key": saved["api_key"], "created": created}
+    key = create_key(conn, tenant["id"], ["admin"], name="bootstrap")
+    tmp = key_file.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump({"tenant_id": tenant["id"], "api_key": key["api_key"], "key_id": key["id"]}, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, key_file)
+    return {"tenant_id": tenant["id"], "api_key": key["api_key"], "created": True}

@@ -1,0 +1,143 @@
+"""Bearer tokens for people: short-lived JWT access tokens and rotating opaque refresh tokens.
+
+Access tokens are HS256 JWTs signed with a per-appliance secret in ``keys/jwt.secret``; each has a
+``jti`` so logout can revoke it before it expires. Refresh tokens are random, stored hashed, and
+replaced on every use so a stolen one works at most once.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import jwt
+
+from appliance import errors
+from appliance.clock import now_iso
+from appliance.errors import AppError
+from appliance.ids import new_id
+from appliance.services.principal import Principal, effective_scopes
+from appliance.services.secrets import check_password, new_opaque_token, token_hash
+from appliance.store import identity as q
+from appliance.store.db import transaction
+
+JWT_SECRET_FILE = "jwt.secret"
+_ALGORITHM = "HS256"
+_secret_cache: dict[str, bytes] = {}
+
+
+def jwt_secret(keys_dir: Path) -> bytes:
+    """The signing secret, created on first use with mode 0600."""
+    cached = _secret_cache.get(str(keys_dir))
+    if cached:
+        return cached
+    path = keys_dir / JWT_SECRET_FILE
+    if not path.exists():
+        keys_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(secrets.token_bytes(32))
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)  # first writer wins; later ones read the same secret
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    secret = path.read_bytes()
+    _secret_cache[str(keys_dir)] = secret
+    return secret
+
+
+def _issue(conn: sqlite3.Connection, user: dict[str, Any], keys_dir: Path, cfg: dict[str, Any]) -> dict[str, Any]:
+    now = time.time()
+    access_ttl = int(cfg["access_ttl_s"])
+    claims = {
+        "sub": user["id"],
+        "ten": user["tenant_id"],
+        "scp": user["scopes"],
+        "iss": cfg["issuer"],
+        "iat": int(now),
+        "exp": int(now) + access_ttl,
+        "jti": secrets.token_hex(12),
+    }
+    access = jwt.encode(claims, jwt_secret(keys_dir), algorithm=_ALGORITHM)
+    refresh = new_opaque_token()
+    q.insert_refresh_token(
+        conn,
+        {
+            "id": new_id("sk"),
+            "user_id": user["id"],
+            "token_hash": token_hash(refresh),
+            "expires_at": now + int(cfg["refresh_ttl_s"]),
+        },
+    )
+    return {
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": access_ttl,
+        "refresh_token": refresh,
+        "scopes": user["scopes"].split(","),
+        "tenant_id": user["tenant_id"],
+    }
+
+
+def login(conn: sqlite3.Connection, email: str, password: str, keys_dir: Path, cfg: dict[str, Any]) -> dict[str, Any]:
+    user = q.user_by_email(conn, email.strip().lower())
+    if user is None or user["disabled"] or not check_password(password, user["password_hash"]):
+        raise AppError(errors.INVALID_CREDENTIALS)
+    with transaction(conn):
+        return _issue(conn, user, keys_dir, cfg)
+
+
+def refresh(conn: sqlite3.Connection, token: str, keys_dir: Path, cfg: dict[str, Any]) -> dict[str, Any]:
+    with transaction(conn):
+        row = q.refresh_token_by_hash(conn, token_hash(token))
+        if row is None or row["revoked_at"] or row["expires_at"] < time.time():
+            raise AppError(errors.TOKEN_EXPIRED, "the refresh token is unknown, used, revoked or expired")
+        user = q.user_by_id(conn, row["user_id"])
+        if user is None or user["disabled"]:
+            raise AppError(errors.TOKEN_EXPIRED, "the user behind this refresh token is gone")
+        q.revoke_refresh_token(conn, row["id"], now_iso())
+        return _issue(conn, user, keys_dir, cfg)
+
+
+def logout(conn: sqlite3.Connection, principal: Principal, refresh_token: str | None) -> None:
+    with transaction(conn):
+        if principal.token_id and principal.token_expires:
+            q.revoke_access_token(conn, principal.token_id, principal.token_expires)
+        if refresh_token:
+            row = q.refresh_token_by_hash(conn, token_hash(refresh_token))
+            if row is not None and row["user_id"] == principal.caller:
+                q.revoke_refresh_token(conn, row["id"], now_iso())
+
+
+def authenticate_bearer(conn: sqlite3.Connection, token: str, keys_dir: Path, issuer: str) -> Principal:
+    try:
+        claims = jwt.decode(
+            token,
+            jwt_secret(keys_dir),
+            algorithms=[_ALGORITHM],
+            issuer=issuer,
+            options={"require": ["exp", "iat", "sub", "ten", "jti"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise AppError(errors.TOKEN_EXPIRED) from exc
+    except jwt.PyJWTError as exc:
+        raise AppError(errors.UNAUTHENTICATED, "the bearer token is not valid") from exc
+    if q.access_token_revoked(conn, claims["jti"]):
+        raise AppError(errors.TOKEN_EXPIRED, "the bearer token was revoked by logout")
+    user = q.user_by_id(conn, claims["sub"])
+    if user is None or user["disabled"] or user["tenant_id"] != claims["ten"]:
+        raise AppError(errors.UNAUTHENTICATED, "the user behind this token is gone")
+    granted = user["scopes"].split(",")
+    return Principal(
+        user["tenant_id"], user["id"], "user", effective_scopes(granted), tuple(granted),
+        token_id=claims["jti"], token_expires=float(claims["exp"]),
+    )

@@ -1,0 +1,1 @@
+"""SQLite ownership: connections, transactions, migrations and query helpers. No SQL elsewhere."""

@@ -1,0 +1,45 @@
+"""Numbered schema migrations, applied in order and tracked with ``PRAGMA user_version``.
+
+Each migration is a module ``mNNNN_<name>.py`` with an ``up(conn)`` function; it runs inside one
+transaction, so a failed migration leaves the database at the previous version.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sqlite3
+from collections.abc import Callable
+from types import ModuleType
+
+from appliance.store.db import transaction
+
+
+def _modules() -> list[tuple[int, ModuleType]]:
+    found = []
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("m") and info.name[1:5].isdigit():
+            found.append((int(info.name[1:5]), importlib.import_module(f"{__name__}.{info.name}")))
+    found.sort(key=lambda pair: pair[0])
+    numbers = [n for n, _ in found]
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise RuntimeError(f"migrations must be numbered 1..n without gaps, found {numbers}")
+    return found
+
+
+def latest_version() -> int:
+    return len(_modules())
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the database to the latest version; return the version reached."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    for number, module in _modules():
+        if number <= version:
+            continue
+        up: Callable[[sqlite3.Connection], None] = module.up
+        with transaction(conn):
+            up(conn)
+            conn.execute(f"PRAGMA user_version = {number}")
+        version = number
+    return version
