@@ -65,10 +65,10 @@ def _apply_env(cfg: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
     for name, raw in env.items():
         if not name.startswith(ENV_PREFIX) or name == "SEALFORGE_STATE_DIR":
             continue
-        rest = name[len(ENV_PREFIX):].lower()
+        rest = name[len(ENV_PREFIX) :].lower()
         for section in sorted(out, key=len, reverse=True):
             if rest.startswith(section + "_"):
-                key = rest[len(section) + 1:]
+                key = rest[len(section) + 1 :]
                 like = out[section].get(key, "")
                 try:
                     out[section][key] = _coerce(raw, like)

@@ -34,18 +34,24 @@ VALIDATION_FAILED = _spec(
 )
 MALFORMED_JSON = _spec("MALFORMED_JSON", 400, "The body is not valid JSON.", "Send a well-formed JSON document.")
 UNAUTHENTICATED = _spec(
-    "UNAUTHENTICATED", 401, "No valid credentials were given.",
+    "UNAUTHENTICATED",
+    401,
+    "No valid credentials were given.",
     "Send `X-API-Key: sl_live_…` or `Authorization: Bearer <token>`.",
 )
 TOKEN_EXPIRED = _spec(
-    "TOKEN_EXPIRED", 401, "The bearer token has expired or was revoked.",
+    "TOKEN_EXPIRED",
+    401,
+    "The bearer token has expired or was revoked.",
     "Get a new access token with POST /v1/auth/refresh or log in again.",
 )
 INVALID_CREDENTIALS = _spec(
     "INVALID_CREDENTIALS", 401, "The email or password is wrong.", "Check the credentials and try again."
 )
 FORBIDDEN = _spec(
-    "INSUFFICIENT_SCOPE", 403, "The credentials lack the scope this route needs.",
+    "INSUFFICIENT_SCOPE",
+    403,
+    "The credentials lack the scope this route needs.",
     "Use a key with the scope named in the message.",
 )
 NOT_FOUND = _spec("NOT_FOUND", 404, "No such resource.", "Check the id; resources of other tenants are invisible.")
@@ -55,37 +61,43 @@ METHOD_NOT_ALLOWED = _spec(
 )
 CONFLICT = _spec("CONFLICT", 409, "The request conflicts with the resource's state.", "Reload the resource.")
 IDEMPOTENCY_KEY_REUSED = _spec(
-    "IDEMPOTENCY_KEY_REUSED", 409, "This Idempotency-Key was used with a different request body.",
+    "IDEMPOTENCY_KEY_REUSED",
+    409,
+    "This Idempotency-Key was used with a different request body.",
     "Use a new key for a new request.",
 )
 IDEMPOTENCY_IN_PROGRESS = _spec(
-    "IDEMPOTENCY_IN_PROGRESS", 409, "The first request with this Idempotency-Key is still running.",
+    "IDEMPOTENCY_IN_PROGRESS",
+    409,
+    "The first request with this Idempotency-Key is still running.",
     "Retry the same request after a moment to get its stored response.",
 )
-PAYLOAD_TOO_LARGE = _spec(
-    "PAYLOAD_TOO_LARGE", 413, "The request body is larger than allowed.", "Send a smaller body."
-)
+PAYLOAD_TOO_LARGE = _spec("PAYLOAD_TOO_LARGE", 413, "The request body is larger than allowed.", "Send a smaller body.")
 UNSUPPORTED_MEDIA_TYPE = _spec(
-    "UNSUPPORTED_MEDIA_TYPE", 415, "The body's Content-Type is not accepted here.",
+    "UNSUPPORTED_MEDIA_TYPE",
+    415,
+    "The body's Content-Type is not accepted here.",
     "Send `Content-Type: application/json`.",
 )
 RATE_LIMITED = _spec(
     "RATE_LIMITED", 429, "Too many requests for this tenant and route.", "Wait for `Retry-After` seconds."
 )
 CREDIT_LIMIT_EXCEEDED = _spec(
-    "CREDIT_LIMIT_EXCEEDED", 429, "The tenant has not enough credits for this job.",
+    "CREDIT_LIMIT_EXCEEDED",
+    429,
+    "The tenant has not enough credits for this job.",
     "Ask an admin to top up credits, or submit a smaller job.",
 )
 KIND_NOT_AVAILABLE = _spec(
-    "KIND_NOT_AVAILABLE", 400, "This job kind is not available on this appliance yet.",
+    "KIND_NOT_AVAILABLE",
+    400,
+    "This job kind is not available on this appliance yet.",
     "See GET /v1/jobs/kinds for the kinds that run here.",
 )
 INTERNAL = _spec(
     "INTERNAL", 500, "Something failed inside the appliance.", "Quote the correlation id to your administrator."
 )
-UNAVAILABLE = _spec(
-    "UNAVAILABLE", 503, "A dependency of this route is not available.", "Retry later; see /livez."
-)
+UNAVAILABLE = _spec("UNAVAILABLE", 503, "A dependency of this route is not available.", "Retry later; see /livez.")
 
 
 @dataclass(frozen=True)

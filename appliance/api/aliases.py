@@ -17,4 +17,4 @@ def add_client_aliases(app: Flask) -> None:
         if not path.startswith("/v1/") or path.startswith(CLIENT_PREFIX):
             continue
         methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
-        app.add_url_rule(CLIENT_PREFIX + path[len("/v1/"):], endpoint=rule.endpoint, methods=methods)
+        app.add_url_rule(CLIENT_PREFIX + path[len("/v1/") :], endpoint=rule.endpoint, methods=methods)

@@ -64,8 +64,9 @@ def from_http_exception(exc: HTTPException) -> AppError:
     spec = _BY_STATUS.get(status, errors.INTERNAL if status >= 500 else errors.BAD_REQUEST)
     message = data.get("message") or exc.description or spec.meaning
     headers: dict[str, str] = {}
-    if status == 405 and getattr(exc, "valid_methods", None):
-        headers["Allow"] = ", ".join(sorted(exc.valid_methods or []))
+    valid_methods = getattr(exc, "valid_methods", None)
+    if status == 405 and valid_methods:
+        headers["Allow"] = ", ".join(sorted(valid_methods))
     return AppError(spec, message, headers=headers)
 
 

@@ -15,7 +15,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 SCOPE_ATTR = "_sealforge_scope"
 BODY_ATTR = "_sealforge_body"
-SECURITY = [{"ApiKey": []}, {"Bearer": []}]
+SECURITY: list[dict[str, list[str]]] = [{"ApiKey": []}, {"Bearer": []}]
 
 
 class ErrorDetailSchema(ma.Schema):

@@ -93,7 +93,7 @@ def _authorize(view: Any) -> None:
         return
     if who is None:
         raise AppError(errors.UNAUTHENTICATED)
-    if not who.has(needed):
+    if not who.has(str(needed)):
         raise AppError(errors.FORBIDDEN, f"this route needs the `{needed}` scope")
 
 
@@ -137,7 +137,7 @@ def before_request() -> Response | None:
     try:
         _authorize(view)
     except AppError as exc:
-        g.principal = None
+        g.setdefault("principal", None)  # a 403 keeps the caller, so the audit names who was denied
         denied = exc
     _rate_limit()  # also for denied callers, by address, so keys cannot be guessed at full speed
     if denied is not None:
@@ -203,4 +203,3 @@ def after_request(response: Response) -> Response:
 def install(app: Flask) -> None:
     app.before_request(before_request)
     app.after_request(after_request)
-

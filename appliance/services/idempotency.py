@@ -45,7 +45,14 @@ def begin(
             return Replay(int(row["status"]), json.loads(row["headers"]), bytes(row["body"]))
         q.claim(
             conn,
-            {"tenant_id": tenant_id, "key": key, "method": method, "path": path, "body_hash": body_hash, "created_at": now},
+            {
+                "tenant_id": tenant_id,
+                "key": key,
+                "method": method,
+                "path": path,
+                "body_hash": body_hash,
+                "created_at": now,
+            },
         )
     return None
 

@@ -138,6 +138,11 @@ def authenticate_bearer(conn: sqlite3.Connection, token: str, keys_dir: Path, is
         raise AppError(errors.UNAUTHENTICATED, "the user behind this token is gone")
     granted = user["scopes"].split(",")
     return Principal(
-        user["tenant_id"], user["id"], "user", effective_scopes(granted), tuple(granted),
-        token_id=claims["jti"], token_expires=float(claims["exp"]),
+        user["tenant_id"],
+        user["id"],
+        "user",
+        effective_scopes(granted),
+        tuple(granted),
+        token_id=claims["jti"],
+        token_expires=float(claims["exp"]),
     )

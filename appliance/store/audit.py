@@ -7,7 +7,15 @@ from collections.abc import Iterator
 from typing import Any
 
 AUDIT_COLUMNS = (
-    "at", "tenant_id", "caller", "scope", "method", "path", "status", "body_blake3", "correlation_id",
+    "at",
+    "tenant_id",
+    "caller",
+    "scope",
+    "method",
+    "path",
+    "status",
+    "body_blake3",
+    "correlation_id",
 )
 
 

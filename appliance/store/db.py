@@ -73,9 +73,13 @@ def row_dict(row: sqlite3.Row | None) -> dict[str, Any] | None:
     return dict(row) if row is not None else None
 
 
-def fetch_one(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> dict[str, Any] | None:
+def fetch_one(
+    conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()
+) -> dict[str, Any] | None:
     return row_dict(conn.execute(sql, params).fetchone())
 
 
-def fetch_all(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+def fetch_all(
+    conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()
+) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(sql, params).fetchall()]

@@ -9,9 +9,7 @@ from appliance.store.db import fetch_all, fetch_one
 
 
 def insert_tenant(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
-    conn.execute(
-        "INSERT INTO tenants (id, name, credits, created_at) VALUES (:id, :name, :credits, :created_at)", row
-    )
+    conn.execute("INSERT INTO tenants (id, name, credits, created_at) VALUES (:id, :name, :credits, :created_at)", row)
 
 
 def tenant_by_name(conn: sqlite3.Connection, name: str) -> dict[str, Any] | None:
@@ -68,7 +66,8 @@ def user_by_id(conn: sqlite3.Connection, user_id: str) -> dict[str, Any] | None:
 
 def insert_refresh_token(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
     conn.execute(
-        "INSERT INTO refresh_tokens (id, user_id, token_hash, expires_at) VALUES (:id, :user_id, :token_hash, :expires_at)",
+        "INSERT INTO refresh_tokens (id, user_id, token_hash, expires_at)"
+        " VALUES (:id, :user_id, :token_hash, :expires_at)",
         row,
     )
 

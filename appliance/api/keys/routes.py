@@ -22,7 +22,11 @@ blp = Blueprint("keys", __name__, url_prefix="/v1/keys", description="API keys o
 def list_keys(args: dict[str, Any]) -> dict[str, Any]:
     """The tenant's keys, oldest first."""
     result = page(
-        context.get_db(), "api_keys", {"tenant_id": context.principal().tenant_id}, limit=args["limit"], after=args["after"]
+        context.get_db(),
+        "api_keys",
+        {"tenant_id": context.principal().tenant_id},
+        limit=args["limit"],
+        after=args["after"],
     )
     data = [identity.public_key_row(r) for r in result.data]
     return {"data": data, "count": len(data), "has_more": result.has_more, "next_after": result.next_after}

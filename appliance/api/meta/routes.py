@@ -41,7 +41,7 @@ def livez() -> Any:
 def metrics() -> Response:
     """Prometheus text format."""
     text = health.metrics_text(context.get_db(), context.state_dir())
-    return Response(text, mimetype="text/plain", headers={"Content-Type": "text/plain; version=0.0.4"})
+    return Response(text, content_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 @blp.route("/v1/errors")

@@ -1,0 +1,92 @@
+"""Shared fixtures: a fresh state dir per test, the app on it, and credentials of each scope."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+os.environ.setdefault("SEALFORGE_STATE_DIR", "/nonexistent-use-tmp-path")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", default=False, help="run tests marked slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skip_slow = pytest.mark.skip(reason="slow: run with --run-slow")
+    try:
+        import torch
+
+        has_cuda = bool(torch.cuda.is_available())
+    except Exception:
+        has_cuda = False
+    skip_gpu = pytest.mark.skip(reason="needs a CUDA GPU")
+    for item in items:
+        if "slow" in item.keywords and not config.getoption("--run-slow"):
+            item.add_marker(skip_slow)
+        if "gpu" in item.keywords and not has_cuda:
+            item.add_marker(skip_gpu)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "var"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def app_config(state_dir: Path) -> dict[str, Any]:
+    """Overrides for create_app; tests may edit this before asking for `app`."""
+    return {"server": {"state_dir": str(state_dir)}, "ratelimit": {"burst": 10_000, "rate_per_s": 10_000.0}}
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    from appliance.api import create_app
+
+    yield create_app(app_config)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def db(app: Flask, state_dir: Path) -> Any:
+    from appliance.store.open import open_db
+
+    return open_db(state_dir)
+
+
+@pytest.fixture
+def tenant(db: Any) -> dict[str, Any]:
+    from appliance.services import identity
+
+    return identity.create_tenant(db, "acme", credits=1000)
+
+
+@pytest.fixture
+def keys(db: Any, tenant: dict[str, Any]) -> dict[str, str]:
+    """Plaintext API keys of the `acme` tenant, one per scope."""
+    from appliance.services import identity
+
+    return {scope: identity.create_key(db, tenant["id"], [scope])["api_key"] for scope in ("read", "generate", "admin")}
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"X-API-Key": key}
