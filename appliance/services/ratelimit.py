@@ -8,7 +8,9 @@ updates in a power cut only refills some tokens early.
 
 from __future__ import annotations
 
+import fcntl
 import math
+import os
 import sqlite3
 import threading
 import time
@@ -28,6 +30,25 @@ class Decision:
     retry_after: int
 
 
+_locks: dict[str, tuple[threading.Lock, int]] = {}
+_locks_guard = threading.Lock()
+
+
+def _bucket_lock(state_dir: Path) -> tuple[threading.Lock, int]:
+    """A thread lock plus a process-wide descriptor of the bucket lock file.
+
+    Writers queue on these rather than on SQLite's busy handler, which sleeps in growing steps and
+    turned contention between gunicorn workers into a long latency tail. ``flock`` is held per open
+    file, so threads of one process also need the thread lock.
+    """
+    key = str(state_dir)
+    with _locks_guard:
+        if key not in _locks:
+            fd = os.open(state_dir / f"{RATELIMIT_DB}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            _locks[key] = (threading.Lock(), fd)
+        return _locks[key]
+
+
 def _conn(state_dir: Path) -> sqlite3.Connection:
     cache: dict[str, sqlite3.Connection] = getattr(_local, "conns", None) or {}
     _local.conns = cache
@@ -43,6 +64,18 @@ def take(state_dir: Path, bucket: str, rate_per_s: float, burst: int, now: float
     """Spend one token from ``bucket`` if there is one."""
     now = time.time() if now is None else now
     conn = _conn(state_dir)
+    thread_lock, fd = _bucket_lock(state_dir)
+    with thread_lock:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            tokens, allowed = _spend(conn, bucket, rate_per_s, burst, now)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    retry_after = 0 if allowed else max(1, math.ceil((1.0 - tokens) / rate_per_s))
+    return Decision(allowed, int(tokens), retry_after)
+
+
+def _spend(conn: sqlite3.Connection, bucket: str, rate_per_s: float, burst: int, now: float) -> tuple[float, bool]:
     with transaction(conn):
         row = conn.execute("SELECT tokens, updated FROM buckets WHERE bucket = ?", (bucket,)).fetchone()
         tokens = float(burst) if row is None else min(float(burst), row[0] + max(0.0, now - row[1]) * rate_per_s)
@@ -54,5 +87,4 @@ def take(state_dir: Path, bucket: str, rate_per_s: float, burst: int, now: float
             " ON CONFLICT(bucket) DO UPDATE SET tokens = excluded.tokens, updated = excluded.updated",
             (bucket, tokens, now),
         )
-    retry_after = 0 if allowed else max(1, math.ceil((1.0 - tokens) / rate_per_s))
-    return Decision(allowed, int(tokens), retry_after)
+    return tokens, allowed
