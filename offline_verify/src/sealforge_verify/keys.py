@@ -1,0 +1,95 @@
+"""Trust files for auditors, and key generation and storage for the appliance.
+
+Why: an auditor decides which appliance keys to believe. A trust file is plain text, one C2SP
+verifier key per line, with ``#`` comments and blank lines allowed, so it can hold several keys
+(old and new during a key rotation) and be reviewed by eye. The appliance uses the same module to
+create its key and to print the line an auditor should add.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from sealforge_verify.note import NoteError, SignerKey, VerifierKey, parse_signer_key, parse_verifier_key
+
+__all__ = [
+    "TrustFileError",
+    "format_trust_file",
+    "generate_signer",
+    "load_signer",
+    "load_trust_file",
+    "parse_trust_file",
+    "save_signer",
+]
+
+
+class TrustFileError(ValueError):
+    """The trust file cannot be read or has a bad line (the message gives the line number)."""
+
+
+def parse_trust_file(text: str) -> list[VerifierKey]:
+    """Parse trust file text into verifier keys, in file order, without duplicates.
+
+    A line is a verifier key, or blank, or a comment starting with ``#``. A key line may carry a
+    trailing comment after whitespace. A file with no key is an error: it could trust nothing.
+    """
+    keys: list[VerifierKey] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        token, *rest = line.split()
+        if rest and not rest[0].startswith("#"):
+            raise TrustFileError(f"line {number}: expected one verifier key, found extra text")
+        try:
+            key = parse_verifier_key(token)
+        except NoteError as exc:
+            raise TrustFileError(f"line {number}: {exc}") from None
+        if key not in keys:
+            keys.append(key)
+    if not keys:
+        raise TrustFileError("trust file holds no verifier key")
+    return keys
+
+
+def load_trust_file(path: str | os.PathLike[str]) -> list[VerifierKey]:
+    """Read and parse a trust file; any problem is a :class:`TrustFileError`."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TrustFileError(f"cannot read trust file {os.fspath(path)}: {exc}") from None
+    return parse_trust_file(text)
+
+
+def format_trust_file(keys: Iterable[VerifierKey], comment: str = "") -> str:
+    """Trust file text for ``keys``, with an optional leading comment."""
+    head = "".join(f"# {line}\n" for line in comment.splitlines())
+    return head + "".join(k.text + "\n" for k in keys)
+
+
+def generate_signer(name: str) -> SignerKey:
+    """A new Ed25519 signing key called ``name`` (for instance the appliance's host name)."""
+    return SignerKey.generate(name)
+
+
+def save_signer(signer: SignerKey, path: str | os.PathLike[str]) -> None:
+    """Write the signer key text to ``path`` with mode 0600, atomically (temp file + rename)."""
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(signer.text + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def load_signer(path: str | os.PathLike[str]) -> SignerKey:
+    """Read a signer key written by :func:`save_signer`."""
+    return parse_signer_key(Path(path).read_text(encoding="utf-8"))

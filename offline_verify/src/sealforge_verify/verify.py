@@ -1,0 +1,302 @@
+"""Run every check on a bundle and return a report; never stop at the first failure.
+
+Why: an auditor needs the whole picture (a bad artifact and a good signature say something
+different from a bad signature), so each check runs on its own and reports what it saw. Checks,
+in report order: ``bundle_format``, ``trusted_key``, ``dsse_signature``, ``statement_shape``,
+``artifact_digest:<name>`` (one per subject), ``inclusion_proof``, ``checkpoint_signature`` and
+``consistency``. Only an unreadable bundle (not a tar, truncated, required member missing) raises
+:class:`~sealforge_verify.bundle.BundleFormatError` instead of returning a report.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sealforge_verify.bundle import ARTIFACT_PREFIX, Bundle, read_bundle
+from sealforge_verify.dsse import Envelope, EnvelopeError, parse_envelope, verify_envelope
+from sealforge_verify.encoding import parse_json_object
+from sealforge_verify.hashing import blake3_file, blake3_range, blake3_stream
+from sealforge_verify.merkle import BLAKE3, ProofError, verify_consistency, verify_inclusion
+from sealforge_verify.note import (
+    Checkpoint,
+    NoteError,
+    VerifierKey,
+    parse_checkpoint,
+    parse_note,
+    verify_note,
+)
+from sealforge_verify.proofs import ConsistencyProof, InclusionProof
+from sealforge_verify.report import FAIL, PASS, SKIP, Check, Report
+from sealforge_verify.statement import PAYLOAD_TYPE, PREDICATE_TYPE, subjects_of, validate_statement
+
+__all__ = ["verify_bundle", "verify_opened"]
+
+_KEY_REF = re.compile(r"([^\s+]+)\+([0-9a-f]{8})\n?")
+
+
+def verify_bundle(
+    source: str | os.PathLike[str] | BinaryIO | Bundle,
+    trusted_keys: Sequence[VerifierKey],
+    *,
+    artifacts_dir: str | os.PathLike[str] | None = None,
+    prev_checkpoint: bytes | None = None,
+    consistency_proof: bytes | None = None,
+    label: str | None = None,
+) -> Report:
+    """Verify a bundle (path, open tar file, or :class:`Bundle`) against ``trusted_keys``.
+
+    ``artifacts_dir`` holds artifacts by subject name; ``prev_checkpoint`` is the text of an
+    older signed checkpoint the auditor kept; ``consistency_proof`` is a consistency-proof JSON
+    from the appliance, used instead of (or besides) the bundle's ``consistency.json``.
+    """
+    name = label or (os.fspath(source) if isinstance(source, str | os.PathLike) else "<bundle>")
+    if isinstance(source, Bundle):
+        return verify_opened(source, trusted_keys, artifacts_dir, prev_checkpoint, consistency_proof, name)
+    with read_bundle(source) as bundle:
+        return verify_opened(bundle, trusted_keys, artifacts_dir, prev_checkpoint, consistency_proof, name)
+
+
+def verify_opened(
+    bundle: Bundle,
+    trusted_keys: Sequence[VerifierKey],
+    artifacts_dir: str | os.PathLike[str] | None = None,
+    prev_checkpoint: bytes | None = None,
+    consistency_proof: bytes | None = None,
+    label: str = "<bundle>",
+) -> Report:
+    """Run all checks on an already opened bundle."""
+    checks: list[Check] = []
+    signer, check = _trusted_key(bundle, trusted_keys)
+    checks.append(check)
+    envelope, check = _dsse_signature(bundle, signer)
+    checks.append(check)
+    statement, check = _statement_shape(envelope)
+    checks.append(check)
+    subjects = subjects_of(statement)
+    for subject in subjects:
+        checks.append(_artifact_digest(bundle, subject.name, subject.blake3, artifacts_dir))
+    checkpoint, cp_detail = _read_checkpoint(bundle.checkpoint, trusted_keys)
+    checks.append(_inclusion_proof(bundle, checkpoint))
+    checks.append(Check("checkpoint_signature", PASS if cp_detail[0] else FAIL, cp_detail[1]))
+    checks.append(
+        _consistency(bundle, trusted_keys, checkpoint if cp_detail[0] else None, prev_checkpoint, consistency_proof)
+    )
+    listed = {s.name for s in subjects}
+    problems = list(bundle.problems)
+    if statement is not None:
+        problems += [
+            f"artifact member {ARTIFACT_PREFIX}{n!r} is not a subject of the statement"
+            for n in sorted(bundle.artifacts)
+            if n not in listed
+        ]
+    checks.insert(0, _bundle_format(bundle, problems))
+    return Report(label, checks)
+
+
+def _bundle_format(bundle: Bundle, problems: list[str]) -> Check:
+    if problems:
+        return Check("bundle_format", FAIL, "; ".join(problems))
+    parts = sorted(bundle.members)
+    if bundle.artifacts:
+        parts.append(f"{len(bundle.artifacts)} artifact(s)")
+    return Check("bundle_format", PASS, "tar holds " + ", ".join(parts))
+
+
+def _trusted_key(bundle: Bundle, trusted: Sequence[VerifierKey]) -> tuple[VerifierKey | None, Check]:
+    try:
+        text = bundle.key_id.decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    match = _KEY_REF.fullmatch(text)
+    if not match:
+        return None, Check("trusted_key", FAIL, "key_id.txt is malformed (expected one line name+hex8)")
+    ref = text.rstrip("\n")
+    for key in trusted:
+        if key.ref == ref:
+            return key, Check("trusted_key", PASS, f"bundle is signed by {ref}, which the trust file lists")
+    listed = ", ".join(k.ref for k in trusted)
+    return None, Check(
+        "trusted_key",
+        FAIL,
+        f"bundle names signing key {ref}, which is NOT in the trust file (trusted: {listed})",
+    )
+
+
+def _dsse_signature(bundle: Bundle, signer: VerifierKey | None) -> tuple[Envelope | None, Check]:
+    try:
+        envelope = parse_envelope(bundle.envelope)
+    except EnvelopeError as exc:
+        return None, Check("dsse_signature", FAIL, f"envelope.json: {exc}")
+    if signer is None:
+        return envelope, Check("dsse_signature", FAIL, "not verified: the bundle's signing key is not trusted")
+    try:
+        verify_envelope(envelope, signer.public_key, keyids=(signer.ref,))
+    except EnvelopeError as exc:
+        return envelope, Check("dsse_signature", FAIL, f"signature by {signer.ref} does not verify: {exc}")
+    return envelope, Check(
+        "dsse_signature",
+        PASS,
+        f"Ed25519 signature by {signer.ref} verifies over the {envelope.payload_type} payload",
+    )
+
+
+def _statement_shape(envelope: Envelope | None) -> tuple[dict[str, Any] | None, Check]:
+    if envelope is None:
+        return None, Check("statement_shape", FAIL, "no statement: envelope.json is unreadable")
+    try:
+        statement = parse_json_object(envelope.payload, "statement payload")
+    except ValueError as exc:
+        return None, Check("statement_shape", FAIL, str(exc))
+    problems = validate_statement(statement)
+    if envelope.payload_type != PAYLOAD_TYPE:
+        problems.insert(0, f"payloadType must be {PAYLOAD_TYPE!r}, got {envelope.payload_type!r}")
+    if problems:
+        return statement, Check("statement_shape", FAIL, "; ".join(problems))
+    count = len(statement["subject"])
+    return statement, Check(
+        "statement_shape", PASS, f"in-toto Statement v1, predicate {PREDICATE_TYPE}, {count} subject(s)"
+    )
+
+
+def _artifact_digest(bundle: Bundle, name: str, want: str, artifacts_dir: str | os.PathLike[str] | None) -> Check:
+    check_name = f"artifact_digest:{name}"
+    copies: list[tuple[str, str | None]] = []  # (where, digest or None when unreadable)
+    if name in bundle.artifacts:
+        location = bundle.artifact_location(name)
+        if location is not None:
+            got = blake3_range(*location)
+        else:
+            with bundle.open_artifact(name) as stream:
+                got = blake3_stream(stream)
+        copies.append((f"bundle copy ({bundle.artifacts[name]} bytes)", got))
+    if artifacts_dir is not None:
+        path = Path(artifacts_dir) / name
+        if path.is_file():
+            try:
+                copies.append((f"file {path}", blake3_file(path)))
+            except OSError as exc:
+                copies.append((f"file {path} (unreadable: {exc.strerror or exc})", None))
+    if not copies:
+        where = "in the bundle or in --artifacts DIR" if artifacts_dir is not None else "in the bundle (no --artifacts)"
+        return Check(check_name, SKIP, f"NOT CHECKED: no copy of this artifact {where}")
+    bad = [f"{where} has blake3 {got}" if got else where for where, got in copies if got != want]
+    if bad:
+        return Check(check_name, FAIL, f"MISMATCH: statement says blake3 {want}; " + "; ".join(bad))
+    return Check(check_name, PASS, f"blake3 {want} matches " + " and ".join(where for where, _ in copies))
+
+
+def _read_checkpoint(data: bytes, trusted: Sequence[VerifierKey]) -> tuple[Checkpoint | None, tuple[bool, str]]:
+    """Parse the bundle's checkpoint, and say whether a trusted key signed it (and why not)."""
+    try:
+        note = parse_note(data)
+        checkpoint = parse_checkpoint(note.text)
+    except NoteError as exc:
+        return None, (False, f"checkpoint.txt is malformed: {exc}")
+    try:
+        keys = verify_note(note, trusted)
+    except NoteError as exc:
+        return checkpoint, (False, str(exc))
+    refs = ", ".join(k.ref for k in keys)
+    return checkpoint, (
+        True,
+        f"checkpoint of {checkpoint.origin!r} at size {checkpoint.size} is signed by {refs}",
+    )
+
+
+def _inclusion_proof(bundle: Bundle, checkpoint: Checkpoint | None) -> Check:
+    try:
+        proof = InclusionProof.from_json_bytes(bundle.inclusion)
+    except ValueError as exc:
+        return Check("inclusion_proof", FAIL, f"inclusion.json: {exc}")
+    if proof.hash != BLAKE3.name:
+        return Check("inclusion_proof", FAIL, f"inclusion.json: the seal log hashes with blake3, not {proof.hash}")
+    if checkpoint is None:
+        return Check("inclusion_proof", FAIL, "no root to check against: checkpoint.txt is malformed")
+    if proof.tree_size != checkpoint.size:
+        return Check(
+            "inclusion_proof",
+            FAIL,
+            f"proof is for tree size {proof.tree_size}, checkpoint is size {checkpoint.size}",
+        )
+    leaf = BLAKE3.leaf(bundle.envelope)
+    try:
+        verify_inclusion(BLAKE3, proof.leaf_index, proof.tree_size, leaf, proof.hashes, checkpoint.root_hash)
+    except ProofError as exc:
+        return Check("inclusion_proof", FAIL, f"envelope is NOT proven in the log: {exc}")
+    return Check(
+        "inclusion_proof",
+        PASS,
+        f"envelope is leaf {proof.leaf_index} of {proof.tree_size} (leaf hash {leaf.hex()[:16]}…), "
+        "its path leads to the checkpoint root",
+    )
+
+
+def _consistency(
+    bundle: Bundle,
+    trusted: Sequence[VerifierKey],
+    new: Checkpoint | None,
+    prev_checkpoint: bytes | None,
+    consistency_proof: bytes | None,
+) -> Check:
+    name = "consistency"
+    if prev_checkpoint is None:
+        return Check(name, SKIP, "not checked: no --prev-checkpoint given")
+    try:
+        note = parse_note(prev_checkpoint)
+        old = parse_checkpoint(note.text)
+        verify_note(note, trusted)
+    except NoteError as exc:
+        return Check(name, FAIL, f"older checkpoint: {exc}")
+    if new is None:
+        return Check(name, FAIL, "the bundle's checkpoint is not verified, so nothing to compare with")
+    if old.origin != new.origin:
+        return Check(name, FAIL, f"older checkpoint is of log {old.origin!r}, the bundle's of {new.origin!r}")
+    if old.size == 0:
+        return Check(name, FAIL, "older checkpoint is of an empty log: consistency with it proves nothing")
+    if old.size > new.size:
+        return Check(
+            name,
+            FAIL,
+            f"older checkpoint (size {old.size}) is ahead of the bundle's (size {new.size}); "
+            "use a newer bundle or an older checkpoint",
+        )
+    if old.size == new.size:
+        if old.root_hash == new.root_hash:
+            return Check(name, PASS, f"same tree size {old.size} and same root as the older checkpoint")
+        return Check(name, FAIL, f"LOG FORKED: both checkpoints have size {old.size} but different roots")
+    candidates = [("--consistency-proof", consistency_proof), ("consistency.json", bundle.consistency)]
+    found: list[str] = []
+    for source, data in candidates:
+        if data is None:
+            continue
+        try:
+            proof = ConsistencyProof.from_json_bytes(data)
+        except ValueError as exc:
+            found.append(f"{source} is malformed: {exc}")
+            continue
+        if (proof.from_size, proof.to_size) != (old.size, new.size):
+            found.append(f"{source} is from size {proof.from_size} to {proof.to_size}")
+            continue
+        if proof.hash != BLAKE3.name:
+            found.append(f"{source} uses {proof.hash}, not blake3")
+            continue
+        try:
+            verify_consistency(BLAKE3, old.size, new.size, proof.hashes, old.root_hash, new.root_hash)
+        except ProofError as exc:
+            return Check(name, FAIL, f"NOT consistent ({source}): {exc}; the log may have been forked or rewritten")
+        return Check(
+            name,
+            PASS,
+            f"log grew from {old.size} to {new.size} leaves without changing history (proof: {source})",
+        )
+    hint = (
+        f"no consistency proof from size {old.size} to {new.size} is available"
+        + (f" ({'; '.join(found)})" if found else "")
+        + f"; fetch GET /v1/seals/proof/consistency?from={old.size}&to={new.size} and pass it with"
+        " --consistency-proof FILE"
+    )
+    return Check(name, FAIL, hint)
