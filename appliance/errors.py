@@ -155,3 +155,24 @@ def not_found(kind: str, ident: str) -> AppError:
 
 def validation(field: str, message: str) -> AppError:
     return AppError(VALIDATION_FAILED, f"{field}: {message}", details=[FieldError(field, message)])
+
+
+def flatten_messages(messages: Any, prefix: str = "") -> list[FieldError]:
+    """webargs/marshmallow nest messages by location and field; name each field by its path."""
+    out: list[FieldError] = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = str(key)
+            if not prefix and name in {"json", "query", "form", "headers", "files", "view_args", "path"}:
+                out.extend(flatten_messages(value, ""))
+            else:
+                out.extend(flatten_messages(value, f"{prefix}.{name}" if prefix else name))
+    elif isinstance(messages, list | tuple):
+        if all(isinstance(m, str) for m in messages):
+            out.extend(FieldError(prefix or "body", str(m)) for m in messages)
+        else:
+            for item in messages:
+                out.extend(flatten_messages(item, prefix))
+    else:
+        out.append(FieldError(prefix or "body", str(messages)))
+    return out

@@ -14,15 +14,18 @@ from flask import Flask
 
 from appliance import __version__
 from appliance.api import aliases, docs_assets, envelope, pipeline
+from appliance.api.artifacts.routes import blp as artifacts_blp
 from appliance.api.auth.routes import blp as auth_blp
+from appliance.api.billing.routes import blp as billing_blp
 from appliance.api.extensions import Api
+from appliance.api.jobs.routes import blp as jobs_blp
 from appliance.api.keys.routes import blp as keys_blp
 from appliance.api.meta.routes import blp as meta_blp
 from appliance.api.tenants.routes import blp as tenants_blp
 from appliance.config import load_config, state_dir
 from appliance.store.open import open_db
 
-BLUEPRINTS = (meta_blp, auth_blp, tenants_blp, keys_blp)
+BLUEPRINTS = (meta_blp, auth_blp, tenants_blp, keys_blp, jobs_blp, artifacts_blp, billing_blp)
 
 API_DESCRIPTION = """Sealforge appliance API.
 
@@ -37,7 +40,7 @@ see GET /v1/errors. POSTs accept `Idempotency-Key` (or `X-Idempotency-Key`), kep
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` is a nested dict of overrides on top of the layered config."""
     cfg = load_config(overrides=config)
-    app = Flask("sealforge")
+    app = Flask("sealforge", static_folder=None)
     app.config.update(
         SEALFORGE=cfg,
         API_TITLE="Sealforge",

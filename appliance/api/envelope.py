@@ -7,13 +7,12 @@ anything unexpected (500, logged with the correlation id). Never HTML.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from flask import Flask, Response, g, jsonify
 from werkzeug.exceptions import HTTPException
 
 from appliance import errors
-from appliance.errors import AppError, FieldError
+from appliance.errors import AppError, FieldError, flatten_messages
 
 log = logging.getLogger("sealforge.api")
 
@@ -28,27 +27,6 @@ _BY_STATUS = {
     415: errors.UNSUPPORTED_MEDIA_TYPE,
     429: errors.RATE_LIMITED,
 }
-
-
-def flatten_messages(messages: Any, prefix: str = "") -> list[FieldError]:
-    """webargs/marshmallow nest messages by location and field; name each field by its path."""
-    out: list[FieldError] = []
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            name = str(key)
-            if not prefix and name in {"json", "query", "form", "headers", "files", "view_args", "path"}:
-                out.extend(flatten_messages(value, ""))
-            else:
-                out.extend(flatten_messages(value, f"{prefix}.{name}" if prefix else name))
-    elif isinstance(messages, list | tuple):
-        if all(isinstance(m, str) for m in messages):
-            out.extend(FieldError(prefix or "body", str(m)) for m in messages)
-        else:
-            for item in messages:
-                out.extend(flatten_messages(item, prefix))
-    else:
-        out.append(FieldError(prefix or "body", str(messages)))
-    return out
 
 
 def from_http_exception(exc: HTTPException) -> AppError:

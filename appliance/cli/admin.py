@@ -34,9 +34,9 @@ def tenants() -> None:
 
 @tenants.command("create")
 @click.argument("name")
-@click.option("--credits", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--credits", type=click.FloatRange(min=0), default=0, show_default=True)
 @state_dir_option
-def tenants_create(name: str, credits: int, state_dir: str | None) -> None:
+def tenants_create(name: str, credits: float, state_dir: str | None) -> None:
     """Create a tenant."""
     cfg = resolve_config(state_dir)
     with cli_errors():
@@ -127,3 +127,22 @@ def audit_verify(state_dir: str | None) -> None:
     emit(report.as_dict())
     if not report.ok:
         sys.exit(1)
+
+
+@admin.group("credits")
+def credits_group() -> None:
+    """Tenant credits (1 credit = 1,000,000 generated rows)."""
+
+
+@credits_group.command("add")
+@click.option("--tenant", "tenant_id", required=True)
+@click.option("--credits", "amount", type=click.FloatRange(min=0, min_open=True), required=True)
+@click.option("--note", default="", help="Why, for the ledger.")
+@state_dir_option
+def credits_add(tenant_id: str, amount: float, note: str, state_dir: str | None) -> None:
+    """Top up a tenant's credits."""
+    from appliance.services import credits
+
+    cfg = resolve_config(state_dir)
+    with cli_errors():
+        emit(credits.top_up(open_db(state_path(cfg)), tenant_id, amount, note))

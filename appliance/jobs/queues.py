@@ -10,6 +10,8 @@ from pathlib import Path
 
 from huey import SqliteHuey
 
+from appliance.jobs.serializer import JsonSerializer
+
 QUEUES = ("interactive", "default", "gpu", "free", "sim")
 
 
@@ -26,4 +28,6 @@ def queue_path(state_dir: Path, name: str) -> Path:
 def make_huey(state_dir: Path, name: str) -> SqliteHuey:
     path = queue_path(state_dir, name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(name=f"sealforge-{name}", filename=str(path), results=False, timeout=10)
+    return SqliteHuey(
+        name=f"sealforge-{name}", filename=str(path), results=False, timeout=10, serializer=JsonSerializer()
+    )

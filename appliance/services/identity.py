@@ -12,6 +12,7 @@ from appliance import errors
 from appliance.clock import now_iso
 from appliance.errors import AppError
 from appliance.ids import new_id
+from appliance.services.credits import from_micro, to_micro
 from appliance.services.principal import Principal, effective_scopes, parse_scopes
 from appliance.services.secrets import KEY_PREFIX, hash_password, new_api_key, token_hash
 from appliance.store import identity as q
@@ -35,10 +36,15 @@ def public_key_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def public_tenant_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {"id": row["id"], "name": row["name"], "credits": row["credits"], "created_at": row["created_at"]}
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "credits": from_micro(row["credits_micro"]),
+        "created_at": row["created_at"],
+    }
 
 
-def create_tenant(conn: sqlite3.Connection, name: str, credits: int = 0) -> dict[str, Any]:
+def create_tenant(conn: sqlite3.Connection, name: str, credits: float = 0) -> dict[str, Any]:
     name = name.strip()
     if not name or len(name) > 100:
         raise errors.validation("name", "a tenant name is 1 to 100 characters")
@@ -47,7 +53,7 @@ def create_tenant(conn: sqlite3.Connection, name: str, credits: int = 0) -> dict
     with transaction(conn):
         if q.tenant_by_name(conn, name):
             raise AppError(errors.CONFLICT, f"a tenant named {name!r} exists already")
-        row = {"id": new_id("ten"), "name": name, "credits": credits, "created_at": now_iso()}
+        row = {"id": new_id("ten"), "name": name, "credits_micro": to_micro(credits), "created_at": now_iso()}
         q.insert_tenant(conn, row)
     return row
 

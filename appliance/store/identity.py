@@ -9,7 +9,10 @@ from appliance.store.db import fetch_all, fetch_one
 
 
 def insert_tenant(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
-    conn.execute("INSERT INTO tenants (id, name, credits, created_at) VALUES (:id, :name, :credits, :created_at)", row)
+    conn.execute(
+        "INSERT INTO tenants (id, name, credits_micro, created_at) VALUES (:id, :name, :credits_micro, :created_at)",
+        row,
+    )
 
 
 def tenant_by_name(conn: sqlite3.Connection, name: str) -> dict[str, Any] | None:

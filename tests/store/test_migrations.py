@@ -23,6 +23,6 @@ def test_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
     conn = open_connection(tmp_path / "x.db")
     migrate(conn)
     with pytest.raises(RuntimeError), transaction(conn):
-        conn.execute("INSERT INTO tenants (id, name, credits, created_at) VALUES ('ten_x', 'x', 0, 'now')")
+        conn.execute("INSERT INTO tenants (id, name, credits_micro, created_at) VALUES ('ten_x', 'x', 0, 'now')")
         raise RuntimeError("boom")
     assert conn.execute("SELECT count(*) FROM tenants").fetchone()[0] == 0

@@ -8,5 +8,5 @@ import marshmallow as ma
 class TenantSchema(ma.Schema):
     id = ma.fields.String()
     name = ma.fields.String()
-    credits = ma.fields.Integer()
+    credits = ma.fields.Float(metadata={"description": "Balance; 1 credit = 1,000,000 generated rows"})
     created_at = ma.fields.String()

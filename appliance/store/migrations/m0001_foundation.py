@@ -8,7 +8,7 @@ SQL = """
 CREATE TABLE tenants (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
-    credits INTEGER NOT NULL DEFAULT 0,
+    credits_micro INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL
 );
 CREATE TABLE users (

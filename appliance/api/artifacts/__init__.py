@@ -1,0 +1,1 @@
+"""Artifacts: job outputs, content-addressed by BLAKE3."""

@@ -1,0 +1,1 @@
+"""Estimates, usage, balance and top-ups."""

@@ -1,0 +1,86 @@
+"""Schemas for jobs."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from appliance.api.extensions import PageArgsSchema, page_schema
+from appliance.jobs.lifecycle import ALLOWED
+from appliance.jobs.queues import QUEUES
+
+DATASET_ID = ma.validate.Regexp(r"^ds_[0-9A-Z]{26}$", error="not a dataset id (ds_…)")
+
+
+class JobSubmitBaseSchema(ma.Schema):
+    params = ma.fields.Dict(keys=ma.fields.String(), load_default=dict)
+    seed = ma.fields.Integer(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Range(min=0, max=2**63 - 1),
+        metadata={"description": "Omit for a random seed; it is recorded in the contract either way."},
+    )
+    inputs = ma.fields.List(
+        ma.fields.String(validate=DATASET_ID), load_default=list, validate=ma.validate.Length(max=16)
+    )
+    description = ma.fields.String(load_default="", validate=ma.validate.Length(max=500))
+    queue = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.OneOf(QUEUES))
+
+
+class JobSubmitSchema(JobSubmitBaseSchema):
+    kind = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+
+
+class EstimateOutSchema(ma.Schema):
+    credits = ma.fields.Float()
+    seconds = ma.fields.Float()
+
+
+class JobErrorSchema(ma.Schema):
+    code = ma.fields.String()
+    message = ma.fields.String()
+
+
+class JobSchema(ma.Schema):
+    id = ma.fields.String()
+    job_id = ma.fields.String()
+    kind = ma.fields.String()
+    status = ma.fields.String(metadata={"enum": sorted(ALLOWED)})
+    queue = ma.fields.String()
+    description = ma.fields.String()
+    params = ma.fields.Dict()
+    seed = ma.fields.Integer()
+    inputs = ma.fields.List(ma.fields.Dict())
+    contract_hash = ma.fields.String()
+    estimate = ma.fields.Nested(EstimateOutSchema)
+    progress = ma.fields.Float()
+    rows = ma.fields.Integer()
+    message = ma.fields.String()
+    result = ma.fields.Dict(allow_none=True)
+    error = ma.fields.Nested(JobErrorSchema, allow_none=True)
+    attempts = ma.fields.Integer()
+    rerun_of = ma.fields.String(allow_none=True)
+    created_at = ma.fields.String()
+    started_at = ma.fields.String(allow_none=True)
+    finished_at = ma.fields.String(allow_none=True)
+    _links = ma.fields.Dict(data_key="_links", attribute="_links")
+
+
+class JobListArgsSchema(PageArgsSchema):
+    status = ma.fields.String(load_default=None, validate=ma.validate.OneOf(sorted(ALLOWED)))
+    kind = ma.fields.String(load_default=None, validate=ma.validate.Length(max=64))
+
+
+JobPageSchema = page_schema(JobSchema, "JobPageSchema")
+
+
+class KindSchema(ma.Schema):
+    kind = ma.fields.String()
+    queue = ma.fields.String()
+    summary = ma.fields.String()
+    available = ma.fields.Boolean()
+    deterministic = ma.fields.Boolean()
+
+
+class KindListSchema(ma.Schema):
+    data = ma.fields.List(ma.fields.Nested(KindSchema))
+    count = ma.fields.Integer()

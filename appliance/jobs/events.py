@@ -1,0 +1,50 @@
+"""The job events stream: replay the journal after ``Last-Event-ID``, then follow it live.
+
+Server-sent events: each journal row is one event whose id is its sequence number, so a client
+that reconnects with ``Last-Event-ID`` misses nothing. Comments keep idle connections alive, and
+the stream ends once the job is finished and everything has been sent.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from appliance.jobs.lifecycle import TERMINAL
+from appliance.store import jobs as q
+from appliance.store.open import open_db
+
+POLL_S = 0.2
+
+
+def format_event(seq: int, event_type: str, data: str) -> str:
+    return f"id: {seq}\nevent: {event_type}\ndata: {data}\n\n"
+
+
+def stream(
+    state_dir: Path, job_id: str, after_seq: int, heartbeat_s: float = 15.0, max_seconds: float = 3600.0
+) -> Iterator[str]:
+    conn = open_db(state_dir)
+    last_beat = time.monotonic()
+    started = last_beat
+    yield "retry: 2000\n\n"
+    while True:
+        job = q.job(conn, job_id)  # read before the events, so a finish in between is still sent
+        finished = job is None or job["status"] in TERMINAL
+        rows = q.events_after(conn, job_id, after_seq)
+        for row in rows:
+            after_seq = row["seq"]
+            payload = json.loads(row["data"]) | {"job_id": job_id, "at": row["at"]}
+            yield format_event(row["seq"], row["type"], json.dumps(payload, separators=(",", ":")))
+        if rows:
+            last_beat = time.monotonic()
+            continue
+        if finished or time.monotonic() - started > max_seconds:
+            yield "event: end\ndata: {}\n\n"
+            return
+        if time.monotonic() - last_beat >= heartbeat_s:
+            last_beat = time.monotonic()
+            yield ": heartbeat\n\n"
+        time.sleep(POLL_S)

@@ -1,0 +1,218 @@
+"""Job operations for the API and CLI: submit, read, cancel, rerun, and the public view of a job."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import marshmallow as ma
+
+from appliance import errors
+from appliance.clock import now_iso
+from appliance.errors import AppError, FieldError, flatten_messages
+from appliance.ids import new_id
+from appliance.jobs import lifecycle
+from appliance.jobs.contract import build_contract, contract_hash
+from appliance.jobs.inputs import resolve_for_contract
+from appliance.jobs.queues import QUEUES
+from appliance.jobs.tasks import runtime
+from appliance.kinds import REGISTRY, get_kind
+from appliance.kinds.base import Kind, ParamError
+from appliance.services import credits
+from appliance.store import jobs as q
+from appliance.store.db import transaction
+
+MAX_SEED = 2**63 - 1
+
+
+def _kind_or_400(name: str) -> Kind:
+    kind = get_kind(name)
+    if kind is None:
+        raise AppError(
+            errors.VALIDATION_FAILED,
+            f"kind: unknown job kind {name!r}",
+            details=[FieldError("kind", f"one of {', '.join(sorted(REGISTRY))}")],
+        )
+    if not kind.available:
+        raise AppError(errors.KIND_NOT_AVAILABLE, f"the {name!r} kind is not available on this appliance yet")
+    return kind
+
+
+def validate_params(kind: Kind, params: dict[str, Any]) -> dict[str, Any]:
+    try:
+        loaded: dict[str, Any] = kind.params_schema().load(params)
+    except ma.ValidationError as exc:
+        details = [FieldError(f"params.{d.field}", d.message) for d in flatten_messages(exc.messages)]
+        summary = "; ".join(f"{d.field}: {d.message}" for d in details[:5])
+        raise AppError(errors.VALIDATION_FAILED, summary, details=details) from exc
+    if kind.check is not None:
+        try:
+            kind.check(loaded)
+        except ParamError as exc:
+            raise errors.validation(f"params.{exc.field}", exc.message) from exc
+    return json.loads(json.dumps(loaded, default=str))
+
+
+def estimate(kind_name: str, params: dict[str, Any]) -> dict[str, Any]:
+    kind = _kind_or_400(kind_name)
+    est = kind.estimate(validate_params(kind, params))
+    return {
+        "kind": kind.name,
+        "estimated_credits": credits.from_micro(est.micro),
+        "estimated_seconds": est.seconds,
+        "estimated_rows": est.rows,
+        "training_tier": est.tier,
+        "queue": kind.queue,
+    }
+
+
+def submit(
+    conn: sqlite3.Connection,
+    state_dir: Path,
+    tenant_id: str,
+    caller: str,
+    body: dict[str, Any],
+    max_attempts: int,
+    rerun_of: str | None = None,
+) -> dict[str, Any]:
+    """Validate, price, record and enqueue a job; answers the job's public view."""
+    kind = _kind_or_400(body["kind"])
+    params = validate_params(kind, body.get("params") or {})
+    queue = body.get("queue") or kind.queue
+    if queue not in QUEUES:
+        raise errors.validation("queue", f"one of {', '.join(QUEUES)}")
+    input_ids = list(body.get("inputs") or [])
+    if len(input_ids) > kind.max_inputs:
+        raise errors.validation("inputs", f"the {kind.name} kind takes at most {kind.max_inputs} input dataset(s)")
+    seed = body.get("seed")
+    seed = secrets.randbelow(MAX_SEED) if seed is None else int(seed)
+    est = kind.estimate(params)
+    with transaction(conn):
+        contract = build_contract(kind.name, params, seed, resolve_for_contract(conn, tenant_id, input_ids))
+        credits.require_enough(conn, tenant_id, est.micro)
+        job: dict[str, Any] = {
+            "id": new_id("job"),
+            "tenant_id": tenant_id,
+            "kind": kind.name,
+            "queue": queue,
+            "status": "created",
+            "description": body.get("description") or "",
+            "contract": json.dumps(contract, sort_keys=True),
+            "contract_hash": contract_hash(contract),
+            "estimate_micro": est.micro,
+            "estimate_seconds": est.seconds,
+            "max_attempts": max_attempts,
+            "rerun_of": rerun_of,
+            "created_by": caller,
+            "created_at": now_iso(),
+        }
+        q.insert_job(conn, job)
+        q.add_event(conn, job["id"], job["created_at"], "status", {"status": "created"})
+    return enqueue(conn, state_dir, job["id"])
+
+
+def enqueue(conn: sqlite3.Connection, state_dir: Path, job_id: str) -> dict[str, Any]:
+    job = q.job(conn, job_id)
+    assert job is not None
+    try:
+        runtime(state_dir, job["queue"]).enqueue(job_id)
+    except Exception as exc:
+        with transaction(conn):
+            lifecycle.move(
+                conn, job, "failed", reason="QUEUE_UNAVAILABLE", error_code="QUEUE_UNAVAILABLE", error_message=str(exc)
+            )
+        raise AppError(errors.UNAVAILABLE, f"the {job['queue']} queue could not take the job: {exc}") from exc
+    with transaction(conn):
+        current = q.job(conn, job_id)
+        if current and current["status"] == "created":
+            lifecycle.move(conn, current, "queued")
+    return view(require_job(conn, job["tenant_id"], job_id))
+
+
+def require_job(conn: sqlite3.Connection, tenant_id: str, job_id: str) -> dict[str, Any]:
+    job = q.job(conn, job_id, tenant_id)
+    if job is None:
+        raise errors.not_found("job", job_id)
+    return job
+
+
+def cancel(conn: sqlite3.Connection, tenant_id: str, job_id: str) -> dict[str, Any]:
+    """A queued job is canceled at once; a running one is asked to stop (it checks within 2 s)."""
+    with transaction(conn):
+        job = require_job(conn, tenant_id, job_id)
+        if job["status"] in lifecycle.TERMINAL:
+            raise AppError(errors.CONFLICT, f"job {job_id} has already {job['status']}", hint="Nothing to cancel.")
+        if job["status"] in ("created", "queued"):
+            lifecycle.move(conn, job, "canceled", reason="canceled before it ran")
+        else:
+            q.update_job(conn, job_id, {"cancel_requested": 1})
+            q.add_event(conn, job_id, now_iso(), "log", {"message": "cancel requested"})
+    return view(require_job(conn, tenant_id, job_id))
+
+
+def rerun(
+    conn: sqlite3.Connection, state_dir: Path, tenant_id: str, caller: str, job_id: str, max_attempts: int
+) -> dict[str, Any]:
+    """A new job with the same contract (same kind, params, seed and inputs)."""
+    job = require_job(conn, tenant_id, job_id)
+    contract = json.loads(job["contract"])
+    body = {
+        "kind": contract["kind"],
+        "params": contract["params"],
+        "seed": contract["seed"],
+        "inputs": [i["dataset_id"] for i in contract["inputs"]],
+        "queue": job["queue"],
+        "description": job["description"],
+    }
+    return submit(conn, state_dir, tenant_id, caller, body, max_attempts, rerun_of=job_id)
+
+
+def view(job: dict[str, Any]) -> dict[str, Any]:
+    contract = json.loads(job["contract"])
+    links = {
+        "self": f"/v1/jobs/{job['id']}",
+        "stream": f"/v1/jobs/{job['id']}/events",
+        "cancel": f"/v1/jobs/{job['id']}/cancel",
+        "artifacts": f"/v1/artifacts?job_id={job['id']}",
+    }
+    error = {"code": job["error_code"], "message": job["error_message"]} if job["error_code"] else None
+    return {
+        "id": job["id"],
+        "job_id": job["id"],
+        "kind": job["kind"],
+        "status": job["status"],
+        "queue": job["queue"],
+        "description": job["description"],
+        "params": contract["params"],
+        "seed": contract["seed"],
+        "inputs": contract["inputs"],
+        "contract_hash": job["contract_hash"],
+        "estimate": {"credits": credits.from_micro(job["estimate_micro"]), "seconds": job["estimate_seconds"]},
+        "progress": job["progress"],
+        "rows": job["rows"],
+        "message": job["message"],
+        "result": json.loads(job["result"]) if job["result"] else None,
+        "error": error,
+        "attempts": job["attempts"],
+        "rerun_of": job["rerun_of"],
+        "created_at": job["created_at"],
+        "started_at": job["started_at"],
+        "finished_at": job["finished_at"],
+        "_links": links,
+    }
+
+
+def kinds() -> list[dict[str, Any]]:
+    return [
+        {
+            "kind": k.name,
+            "queue": k.queue,
+            "summary": k.summary,
+            "available": k.available,
+            "deterministic": k.deterministic,
+        }
+        for k in REGISTRY.values()
+    ]

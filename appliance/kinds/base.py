@@ -1,0 +1,102 @@
+"""What a job kind is, and what a running job can do (its context).
+
+A kind declares its params schema, its queue, how to estimate its cost, and how to run. The engine
+hands ``run`` a ``JobContext``; kinds never touch the jobs table or the queue themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import marshmallow as ma
+
+
+class JobCanceled(Exception):
+    """Raised by ``JobContext.check_cancel`` when the user asked to cancel; the engine catches it."""
+
+
+class ParamError(ValueError):
+    """A params problem found by a kind's own check; ``field`` is a path inside ``params``."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class JobFailed(Exception):
+    """A kind's clean failure: a stable code and a message the user can act on."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Estimate:
+    rows: int = 0
+    seconds: float = 1.0
+    tier: str = "CPU"
+    extra_micro: int = 0
+
+    @property
+    def micro(self) -> int:
+        """1 row = 1 micro-credit; training tiers add their own price."""
+        return self.rows + self.extra_micro
+
+
+@dataclass(frozen=True)
+class InputRef:
+    dataset_id: str
+    blake3: str
+    path: Path
+    format: str
+    name: str
+
+
+class JobContext(Protocol):
+    job_id: str
+    tenant_id: str
+    kind: str
+    params: dict[str, Any]
+    seed: int
+    inputs: list[InputRef]
+    work_dir: Path
+    state_dir: Path
+
+    def progress(self, fraction: float, rows: int | None = None, message: str = "") -> None: ...
+
+    def check_cancel(self) -> None: ...
+
+    def is_canceled(self) -> bool: ...
+
+    def add_artifact(self, path: Path, name: str, media_type: str) -> None: ...
+
+    def set_result(self, result: dict[str, Any]) -> None: ...
+
+    def artifact(self, artifact_id: str) -> dict[str, Any]: ...
+
+
+class EmptyParams(ma.Schema):
+    pass
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    queue: str
+    summary: str
+    params_schema: type[ma.Schema] = EmptyParams
+    estimate: Callable[[dict[str, Any]], Estimate] = field(default=lambda _params: Estimate())
+    run: Callable[[JobContext], None] | None = None
+    check: Callable[[dict[str, Any]], None] | None = None
+    deterministic: bool = True
+    max_inputs: int = 0
+
+    @property
+    def available(self) -> bool:
+        return self.run is not None

@@ -1,0 +1,132 @@
+"""Queries for jobs, their event journal and their artifacts."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from appliance.store.db import fetch_all, fetch_one
+
+JOB_COLUMNS = (
+    "id",
+    "tenant_id",
+    "kind",
+    "queue",
+    "status",
+    "description",
+    "contract",
+    "contract_hash",
+    "estimate_micro",
+    "estimate_seconds",
+    "max_attempts",
+    "rerun_of",
+    "created_by",
+    "created_at",
+)
+
+
+def insert_job(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
+    conn.execute(
+        f"INSERT INTO jobs ({', '.join(JOB_COLUMNS)}) VALUES ({', '.join('?' for _ in JOB_COLUMNS)})",
+        tuple(row[c] for c in JOB_COLUMNS),
+    )
+
+
+def job(conn: sqlite3.Connection, job_id: str, tenant_id: str | None = None) -> dict[str, Any] | None:
+    if tenant_id is None:
+        return fetch_one(conn, "SELECT * FROM jobs WHERE id = ?", (job_id,))
+    return fetch_one(conn, "SELECT * FROM jobs WHERE id = ? AND tenant_id = ?", (job_id, tenant_id))
+
+
+def list_jobs(
+    conn: sqlite3.Connection, tenant_id: str, status: str | None, kind: str | None, limit: int, after: str | None
+) -> tuple[list[dict[str, Any]], bool]:
+    clauses, params = ["tenant_id = ?"], [tenant_id]
+    for column, value in (
+        ("status", status),
+        ("kind", kind),
+    ):
+        if value:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if after:
+        clauses.append("id > ?")
+        params.append(after)
+    rows = fetch_all(
+        conn, f"SELECT * FROM jobs WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?", (*params, limit + 1)
+    )
+    return rows[:limit], len(rows) > limit
+
+
+def update_job(conn: sqlite3.Connection, job_id: str, fields: dict[str, Any]) -> None:
+    sets = ", ".join(f"{name} = ?" for name in fields)
+    conn.execute(f"UPDATE jobs SET {sets} WHERE id = ?", (*fields.values(), job_id))
+
+
+def add_event(conn: sqlite3.Connection, job_id: str, at: str, event_type: str, data: dict[str, Any]) -> int:
+    cur = conn.execute(
+        "INSERT INTO job_events (job_id, at, type, data) VALUES (?, ?, ?, ?)",
+        (job_id, at, event_type, json.dumps(data, separators=(",", ":"))),
+    )
+    return int(cur.lastrowid or 0)
+
+
+def events_after(conn: sqlite3.Connection, job_id: str, after_seq: int, limit: int = 500) -> list[dict[str, Any]]:
+    return fetch_all(
+        conn, "SELECT * FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?", (job_id, after_seq, limit)
+    )
+
+
+def expired_leases(conn: sqlite3.Connection, now: float, queue: str | None) -> list[dict[str, Any]]:
+    if queue is None:
+        return fetch_all(conn, "SELECT * FROM jobs WHERE status = 'running' AND lease_expires < ?", (now,))
+    return fetch_all(
+        conn, "SELECT * FROM jobs WHERE status = 'running' AND lease_expires < ? AND queue = ?", (now, queue)
+    )
+
+
+def renew_lease(conn: sqlite3.Connection, job_id: str, worker: str, expires: float) -> tuple[bool, bool]:
+    """Extend the lease if this worker still holds it; returns (held, cancel_requested)."""
+    cur = conn.execute(
+        "UPDATE jobs SET lease_expires = ? WHERE id = ? AND worker = ? AND status = 'running'",
+        (expires, job_id, worker),
+    )
+    row = conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    return cur.rowcount == 1, bool(row and row[0])
+
+
+def insert_artifact(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
+    conn.execute(
+        "INSERT INTO artifacts (id, tenant_id, job_id, name, media_type, size, blake3, created_at)"
+        " VALUES (:id, :tenant_id, :job_id, :name, :media_type, :size, :blake3, :created_at)",
+        row,
+    )
+
+
+def artifact(conn: sqlite3.Connection, artifact_id: str, tenant_id: str) -> dict[str, Any] | None:
+    return fetch_one(conn, "SELECT * FROM artifacts WHERE id = ? AND tenant_id = ?", (artifact_id, tenant_id))
+
+
+def artifacts_of_job(conn: sqlite3.Connection, job_id: str) -> list[dict[str, Any]]:
+    return fetch_all(conn, "SELECT * FROM artifacts WHERE job_id = ? ORDER BY id", (job_id,))
+
+
+def list_artifacts(
+    conn: sqlite3.Connection, tenant_id: str, job_id: str | None, limit: int, after: str | None
+) -> tuple[list[dict[str, Any]], bool]:
+    clauses, params = ["tenant_id = ?"], [tenant_id]
+    if job_id:
+        clauses.append("job_id = ?")
+        params.append(job_id)
+    if after:
+        clauses.append("id > ?")
+        params.append(after)
+    rows = fetch_all(
+        conn, f"SELECT * FROM artifacts WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?", (*params, limit + 1)
+    )
+    return rows[:limit], len(rows) > limit
+
+
+def dataset(conn: sqlite3.Connection, dataset_id: str, tenant_id: str) -> dict[str, Any] | None:
+    return fetch_one(conn, "SELECT * FROM datasets WHERE id = ? AND tenant_id = ?", (dataset_id, tenant_id))
