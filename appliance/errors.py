@@ -94,6 +94,15 @@ KIND_NOT_AVAILABLE = _spec(
     "This job kind is not available on this appliance yet.",
     "See GET /v1/jobs/kinds for the kinds that run here.",
 )
+DATASET_INVALID = _spec(
+    "DATASET_INVALID",
+    400,
+    "The uploaded file is empty, malformed, or not the format it claims.",
+    "Check the message: fix the file (UTF-8, same column count on every row) or name its format correctly.",
+)
+DATASET_IN_USE = _spec(
+    "DATASET_IN_USE", 409, "A queued or running job uses this dataset.", "Wait for the job or cancel it, then retry."
+)
 INTERNAL = _spec(
     "INTERNAL", 500, "Something failed inside the appliance.", "Quote the correlation id to your administrator."
 )

@@ -17,7 +17,10 @@ from appliance.api import aliases, docs_assets, envelope, pipeline
 from appliance.api.artifacts.routes import blp as artifacts_blp
 from appliance.api.auth.routes import blp as auth_blp
 from appliance.api.billing.routes import blp as billing_blp
+from appliance.api.datasets.routes import blp as datasets_blp
 from appliance.api.extensions import Api
+from appliance.api.fits.routes import blp as fits_blp
+from appliance.api.generate.routes import blp as generate_blp
 from appliance.api.jobs.routes import blp as jobs_blp
 from appliance.api.keys.routes import blp as keys_blp
 from appliance.api.meta.routes import blp as meta_blp
@@ -25,7 +28,18 @@ from appliance.api.tenants.routes import blp as tenants_blp
 from appliance.config import load_config, state_dir
 from appliance.store.open import open_db
 
-BLUEPRINTS = (meta_blp, auth_blp, tenants_blp, keys_blp, jobs_blp, artifacts_blp, billing_blp)
+BLUEPRINTS = (
+    meta_blp,
+    auth_blp,
+    tenants_blp,
+    keys_blp,
+    jobs_blp,
+    artifacts_blp,
+    billing_blp,
+    datasets_blp,
+    generate_blp,
+    fits_blp,
+)
 
 API_DESCRIPTION = """Sealforge appliance API.
 

@@ -119,7 +119,11 @@ def _idempotency() -> Response | None:
     who: Principal | None = g.get("principal")
     if request.method != "POST" or key is None or who is None:
         return None
-    body_hash = blake3.blake3(request.get_data(cache=True)).hexdigest()
+    if getattr(_view(), BODY_ATTR, "json") == "json":
+        body_hash = blake3.blake3(request.get_data(cache=True)).hexdigest()
+    else:  # uploads are streamed, never held in memory: fingerprint what describes them instead
+        described = f"{request.query_string.decode()}|{request.content_type}|{request.content_length}"
+        body_hash = blake3.blake3(described.encode()).hexdigest()
     ttl_s = float(context.config()["idempotency"]["ttl_h"]) * 3600
     replay = idempotency.begin(context.get_db(), who.tenant_id, key, request.method, request.path, body_hash, ttl_s)
     if replay is not None:

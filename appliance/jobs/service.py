@@ -56,9 +56,20 @@ def validate_params(kind: Kind, params: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(loaded, default=str))
 
 
+def prepared_params(kind: Kind, params: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Validated params, completed by the kind (e.g. fabricate's plan) so the contract seals them."""
+    loaded = validate_params(kind, params)
+    if kind.prepare is None:
+        return loaded
+    try:
+        return json.loads(json.dumps(kind.prepare(loaded, seed), default=str))
+    except ParamError as exc:
+        raise errors.validation(f"params.{exc.field}", exc.message) from exc
+
+
 def estimate(kind_name: str, params: dict[str, Any]) -> dict[str, Any]:
     kind = _kind_or_400(kind_name)
-    est = kind.estimate(validate_params(kind, params))
+    est = kind.estimate(prepared_params(kind, params, 0))
     return {
         "kind": kind.name,
         "estimated_credits": credits.from_micro(est.micro),
@@ -80,15 +91,17 @@ def submit(
 ) -> dict[str, Any]:
     """Validate, price, record and enqueue a job; answers the job's public view."""
     kind = _kind_or_400(body["kind"])
-    params = validate_params(kind, body.get("params") or {})
+    seed = body.get("seed")
+    seed = secrets.randbelow(MAX_SEED) if seed is None else int(seed)
+    params = prepared_params(kind, body.get("params") or {}, seed)
     queue = body.get("queue") or kind.queue
     if queue not in QUEUES:
         raise errors.validation("queue", f"one of {', '.join(QUEUES)}")
     input_ids = list(body.get("inputs") or [])
     if len(input_ids) > kind.max_inputs:
         raise errors.validation("inputs", f"the {kind.name} kind takes at most {kind.max_inputs} input dataset(s)")
-    seed = body.get("seed")
-    seed = secrets.randbelow(MAX_SEED) if seed is None else int(seed)
+    if len(input_ids) < kind.min_inputs:
+        raise errors.validation("inputs", f"the {kind.name} kind needs {kind.min_inputs} input dataset(s)")
     est = kind.estimate(params)
     with transaction(conn):
         contract = build_contract(kind.name, params, seed, resolve_for_contract(conn, tenant_id, input_ids))

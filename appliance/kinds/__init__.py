@@ -6,21 +6,20 @@ instead of a fake result.
 
 from __future__ import annotations
 
-from appliance.kinds import mock, verify
+from appliance.kinds import analyze, fabricate, fit, mock, verify
 from appliance.kinds.base import Kind
 
 _PENDING = (
     Kind("synthesize", "gpu", "Rows from a trained generative model.", deterministic=True),
     Kind("train", "gpu", "Train a generative model on a dataset.", deterministic=False),
     Kind("simulate", "default", "Physics-based SCADA/ICS telemetry."),
-    Kind("analyze", "default", "Column profiling and schema inference."),
-    Kind("fit", "default", "Summary statistics of a dataset."),
-    Kind("fabricate", "default", "A sealed contract from plain English, then mock rows."),
     Kind("scenario_fabricate", "default", "SCADA/ICS scenario packs with labelled attacks."),
     Kind("lift", "default", "Raw historian telemetry into a typed world state."),
 )
 
-REGISTRY: dict[str, Kind] = {k.name: k for k in (verify.KIND, mock.KIND, *_PENDING)}
+REGISTRY: dict[str, Kind] = {
+    k.name: k for k in (verify.KIND, mock.KIND, analyze.KIND, fit.KIND, fabricate.KIND, *_PENDING)
+}
 
 
 def get_kind(name: str) -> Kind | None:

@@ -94,7 +94,9 @@ class Kind:
     estimate: Callable[[dict[str, Any]], Estimate] = field(default=lambda _params: Estimate())
     run: Callable[[JobContext], None] | None = None
     check: Callable[[dict[str, Any]], None] | None = None
+    prepare: Callable[[dict[str, Any], int], dict[str, Any]] | None = None
     deterministic: bool = True
+    min_inputs: int = 0
     max_inputs: int = 0
 
     @property

@@ -11,9 +11,8 @@ from typing import Any
 import marshmallow as ma
 
 from appliance.kinds.base import Estimate, JobCanceled, JobContext, Kind, ParamError
-from appliance.services.mock.api import generate
+from appliance.services.mock.api import generate, row_counts
 from appliance.services.mock.errors import GenerationCanceled, SchemaError
-from appliance.services.mock.relations import Layout
 from appliance.services.mock.validate import validate_schema
 from appliance.services.mock.writers import FORMATS
 
@@ -33,12 +32,8 @@ def check(params: dict[str, Any]) -> None:
         raise ParamError(f"schema.{exc.field_path}" if exc.field_path else "schema", exc.message) from exc
 
 
-def total_rows(schema: dict[str, Any], seed: int = 0) -> int:
-    return sum(Layout(validate_schema(schema), seed).totals.values())
-
-
 def estimate(params: dict[str, Any]) -> Estimate:
-    rows = total_rows(params["schema"])
+    rows = sum(row_counts(params["schema"], 0).values())
     return Estimate(rows=rows, seconds=max(1.0, rows / ROWS_PER_SECOND))
 
 

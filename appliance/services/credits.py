@@ -53,8 +53,8 @@ def top_up(conn: sqlite3.Connection, tenant_id: str, credits: float, note: str =
     return balance(conn, tenant_id)
 
 
-def charge(conn: sqlite3.Connection, tenant_id: str, job_id: str, kind: str, micro: int) -> None:
-    """Record what a succeeded job cost; call inside the job's success transaction."""
+def charge(conn: sqlite3.Connection, tenant_id: str, job_id: str | None, kind: str, micro: int) -> None:
+    """Record what a succeeded job (or a one-request generation) cost; call inside its success transaction."""
     if micro > 0:
         q.add_entry(conn, new_id("sk"), tenant_id, -micro, "job", job_id, kind, now_iso())
 

@@ -130,3 +130,21 @@ def list_artifacts(
 
 def dataset(conn: sqlite3.Connection, dataset_id: str, tenant_id: str) -> dict[str, Any] | None:
     return fetch_one(conn, "SELECT * FROM datasets WHERE id = ? AND tenant_id = ?", (dataset_id, tenant_id))
+
+
+def latest_for_input(
+    conn: sqlite3.Connection, tenant_id: str, kind: str, dataset_id: str, statuses: tuple[str, ...]
+) -> dict[str, Any] | None:
+    """The newest job of ``kind`` over ``dataset_id`` in one of ``statuses``."""
+    marks = ", ".join("?" for _ in statuses)
+    return fetch_one(
+        conn,
+        f"SELECT jobs.* FROM jobs, json_each(jobs.contract, '$.inputs') AS input WHERE jobs.tenant_id = ?"
+        f" AND jobs.kind = ? AND jobs.status IN ({marks}) AND json_extract(input.value, '$.dataset_id') = ?"
+        " ORDER BY jobs.id DESC LIMIT 1",
+        (tenant_id, kind, *statuses, dataset_id),
+    )
+
+
+def artifact_named(conn: sqlite3.Connection, job_id: str, name: str) -> dict[str, Any] | None:
+    return fetch_one(conn, "SELECT * FROM artifacts WHERE job_id = ? AND name = ?", (job_id, name))

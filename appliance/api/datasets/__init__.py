@@ -1,0 +1,1 @@
+"""Datasets: upload, list, read, preview, profile, delete."""

@@ -1,0 +1,121 @@
+"""POST /v1/datasets (and /v1/datasets/upload), GET list/one, preview, profile, DELETE."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import IO, Any
+
+from flask import g, jsonify, make_response, request
+
+from appliance import errors
+from appliance.api import context
+from appliance.api.datasets.schemas import (
+    DatasetPageSchema,
+    DatasetSchema,
+    PreviewArgsSchema,
+    PreviewSchema,
+    ProfileSchema,
+    UploadArgsSchema,
+)
+from appliance.api.extensions import Blueprint, PageArgsSchema, accepts_body, requires
+from appliance.api.jobs.schemas import JobSchema
+from appliance.jobs import service
+from appliance.services.datasets import cached, ingest, preview
+from appliance.services.datasets.formats import declared_format
+from appliance.store import datasets as q
+
+blp = Blueprint("datasets", __name__, url_prefix="/v1/datasets", description="Uploaded tables.")
+CHUNK = 1 << 20
+
+
+def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
+    while chunk := stream.read(CHUNK):
+        yield chunk
+
+
+@blp.route("", methods=["POST"])
+@blp.route("/upload", methods=["POST"], endpoint="upload_dataset_alias")
+@blp.arguments(UploadArgsSchema, location="query")
+@blp.response(201, DatasetSchema)
+@blp.doc(
+    description="Send the file as the raw body (name it with `?name=`; the format comes from `?format=`, "
+    "the name's extension or the Content-Type) or as multipart field `file`. "
+    "CSV, TSV, Parquet or JSON Lines; streamed, so size is limited only by the quota."
+)
+@accepts_body("raw")
+@requires("generate")
+def upload_dataset(args: dict[str, Any]) -> dict[str, Any]:
+    """Upload a dataset."""
+    limit = int(context.config()["datasets"]["max_upload_bytes"])
+    if request.content_length is not None and request.content_length > limit + 1_000_000:
+        raise errors.AppError(errors.PAYLOAD_TOO_LARGE, f"the upload is larger than the quota of {limit} bytes")
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise errors.validation("file", "a multipart upload needs a `file` field")
+        name = args["name"] or upload.filename or ""
+        content_type, stream = upload.mimetype or "", upload.stream
+    else:
+        name, content_type, stream = args["name"], request.mimetype or "", request.stream
+    fmt = declared_format(name, content_type, args["format"])
+    who = context.principal()
+    dataset = ingest.ingest(context.get_db(), context.state_dir(), who.tenant_id, name, fmt, _chunks(stream), limit)
+    g.body_blake3 = dataset["blake3"]
+    return dataset
+
+
+@blp.route("")
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, DatasetPageSchema)
+@requires("read")
+def list_datasets(args: dict[str, Any]) -> dict[str, Any]:
+    rows, has_more = q.page(context.get_db(), context.principal().tenant_id, args["limit"], args["after"])
+    data = [ingest.view(r) for r in rows]
+    return {"data": data, "count": len(data), "has_more": has_more, "next_after": data[-1]["id"] if has_more else None}
+
+
+@blp.route("/<string:dataset_id>")
+@blp.response(200, DatasetSchema)
+@requires("read")
+def get_dataset(dataset_id: str) -> dict[str, Any]:
+    return ingest.view(ingest.require(context.get_db(), context.principal().tenant_id, dataset_id))
+
+
+@blp.route("/<string:dataset_id>", methods=["DELETE"])
+@blp.response(204)
+@requires("generate")
+def delete_dataset(dataset_id: str) -> None:
+    """Delete a dataset (409 while a queued or running job uses it)."""
+    ingest.delete(context.get_db(), context.state_dir(), context.principal().tenant_id, dataset_id)
+
+
+@blp.route("/<string:dataset_id>/preview")
+@blp.arguments(PreviewArgsSchema, location="query")
+@blp.response(200, PreviewSchema)
+@requires("read")
+def preview_dataset(args: dict[str, Any], dataset_id: str) -> dict[str, Any]:
+    """The first rows (at most 1,000), as JSON."""
+    row = ingest.require(context.get_db(), context.principal().tenant_id, dataset_id)
+    return preview.head(context.state_dir(), row, args["rows"])
+
+
+@blp.route("/<string:dataset_id>/profile")
+@blp.response(200, ProfileSchema)
+@blp.alt_response(202, schema=JobSchema, description="No profile yet: the analyze job computing it")
+@requires("read")
+def profile_dataset(dataset_id: str) -> Any:
+    """Types, nulls, distinct counts, ranges, quantiles, top values and semantic types of every column,
+    plus an inferred mock schema. Computed once by an `analyze` job, then served from its artifact."""
+    conn = context.get_db()
+    who = context.principal()
+    ingest.require(conn, who.tenant_id, dataset_id)
+
+    def start(body: dict[str, Any]) -> dict[str, Any]:
+        return service.submit(
+            conn, context.state_dir(), who.tenant_id, who.caller, body, int(context.config()["jobs"]["max_attempts"])
+        )
+
+    body, status = cached.profile_or_job(conn, context.state_dir(), who.tenant_id, dataset_id, start)
+    if status == 202:  # the job, not a profile: bypass the 200 schema
+        return make_response(jsonify(body), 202, {"X-Job-Id": body["id"], "Location": body["_links"]["self"]})
+    return body

@@ -1,0 +1,1 @@
+"""Interactive generation: previews, small mock datasets in one request, and fabricate plans."""

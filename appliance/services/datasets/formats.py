@@ -1,0 +1,110 @@
+"""Recognising and reading the dataset formats: CSV, TSV, Parquet and JSON Lines.
+
+Parsing is pyarrow's, streamed batch by batch, so checking a 1 GB file costs time, not memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.json as pa_json
+import pyarrow.parquet as pq
+
+FORMATS = ("csv", "tsv", "parquet", "jsonl")
+MEDIA_TYPES = {
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+    "parquet": "application/vnd.apache.parquet",
+    "jsonl": "application/jsonl",
+}
+EXTENSIONS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
+CONTENT_TYPES = {
+    "text/csv": "csv",
+    "application/csv": "csv",
+    "text/tab-separated-values": "tsv",
+    "application/vnd.apache.parquet": "parquet",
+    "application/x-parquet": "parquet",
+    "application/jsonl": "jsonl",
+    "application/x-ndjson": "jsonl",
+    "application/jsonlines": "jsonl",
+}
+PARQUET_MAGIC = b"PAR1"
+BLOCK_BYTES = 4 << 20
+
+
+class FormatError(ValueError):
+    """The file is not what it claims to be, or cannot be parsed; the message says why."""
+
+
+def declared_format(filename: str, content_type: str, explicit: str | None) -> str | None:
+    """The format the client claims: ``?format=``, then the file extension, then the content type."""
+    if explicit:
+        return explicit
+    suffix = Path(filename).suffix.lower()
+    if suffix in EXTENSIONS:
+        return EXTENSIONS[suffix]
+    return CONTENT_TYPES.get(content_type.split(";")[0].strip().lower())
+
+
+def sniff_is_parquet(path: Path) -> bool:
+    size = path.stat().st_size
+    if size < 12:
+        return False
+    with path.open("rb") as fh:
+        head = fh.read(4)
+        fh.seek(-4, 2)
+        tail = fh.read(4)
+    return head == PARQUET_MAGIC and tail == PARQUET_MAGIC
+
+
+def batches(path: Path, fmt: str) -> Iterator[pa.RecordBatch]:
+    """Stream the file as record batches; parse errors become ``FormatError``."""
+    try:
+        if fmt == "parquet":
+            yield from pq.ParquetFile(path).iter_batches(batch_size=65_536)
+            return
+        if fmt == "jsonl":
+            reader = pa_json.open_json(path, read_options=pa_json.ReadOptions(block_size=BLOCK_BYTES))
+        else:
+            parse = pa_csv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",")
+            reader = pa_csv.open_csv(path, read_options=pa_csv.ReadOptions(block_size=BLOCK_BYTES), parse_options=parse)
+        yield from reader
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
+        raise FormatError(_plain(str(exc), fmt)) from exc
+
+
+def _plain(message: str, fmt: str) -> str:
+    first = message.strip().splitlines()[0] if message.strip() else "unreadable"
+    return f"not a valid {fmt.upper()} file: {first}"
+
+
+def read_head(path: Path, fmt: str, rows: int) -> pa.Table:
+    """The first ``rows`` rows, reading no more batches than needed."""
+    taken: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches(path, fmt):
+        taken.append(batch.slice(0, rows - count))
+        count += taken[-1].num_rows
+        if count >= rows:
+            break
+    if not taken:
+        raise FormatError("the file holds no rows")
+    return pa.Table.from_batches(taken)
+
+
+def read_all(path: Path, fmt: str, max_rows: int | None = None) -> pa.Table:
+    """The whole table (or its first ``max_rows`` rows) for profiling and fitting."""
+    if max_rows is not None:
+        return read_head(path, fmt, max_rows)
+    return pa.Table.from_batches(list(batches(path, fmt)))

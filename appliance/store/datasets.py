@@ -1,0 +1,59 @@
+"""Queries for datasets."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from appliance.store.db import fetch_all, fetch_one
+
+
+def _decode(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    if row is not None:
+        row["columns"] = json.loads(row["columns"]) if row["columns"] else []
+    return row
+
+
+def insert(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
+    conn.execute(
+        "INSERT INTO datasets (id, tenant_id, name, format, media_type, size, blake3, rows, columns, source_job_id,"
+        " created_at) VALUES (:id, :tenant_id, :name, :format, :media_type, :size, :blake3, :rows, :columns,"
+        " :source_job_id, :created_at)",
+        {**row, "columns": json.dumps(row["columns"])},
+    )
+
+
+def get(conn: sqlite3.Connection, dataset_id: str, tenant_id: str) -> dict[str, Any] | None:
+    return _decode(fetch_one(conn, "SELECT * FROM datasets WHERE id = ? AND tenant_id = ?", (dataset_id, tenant_id)))
+
+
+def page(conn: sqlite3.Connection, tenant_id: str, limit: int, after: str | None) -> tuple[list[dict[str, Any]], bool]:
+    rows = fetch_all(
+        conn,
+        "SELECT * FROM datasets WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?",
+        (tenant_id, after or "", limit + 1),
+    )
+    return [r for r in (_decode(x) for x in rows[:limit]) if r is not None], len(rows) > limit
+
+
+def delete(conn: sqlite3.Connection, dataset_id: str) -> None:
+    conn.execute("DELETE FROM datasets WHERE id = ?", (dataset_id,))
+
+
+def blob_in_use(conn: sqlite3.Connection, digest: str) -> bool:
+    row = conn.execute(
+        "SELECT EXISTS(SELECT 1 FROM datasets WHERE blake3 = ?) OR EXISTS(SELECT 1 FROM artifacts WHERE blake3 = ?)",
+        (digest, digest),
+    ).fetchone()
+    return bool(row[0])
+
+
+def active_jobs_using(conn: sqlite3.Connection, dataset_id: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT DISTINCT jobs.id FROM jobs, json_each(jobs.contract, '$.inputs') AS input"
+        " WHERE jobs.status IN ('created', 'queued', 'running')"
+        " AND json_extract(input.value, '$.dataset_id') = ?",
+        (dataset_id,),
+    ).fetchall()
+    return [r[0] for r in rows]
