@@ -12,7 +12,6 @@ import marshmallow as ma
 
 from appliance.kinds.base import Estimate, JobContext, Kind
 from appliance.kinds.inputs import MAX_ROWS, read_input
-from appliance.services.datasets.profile import profile
 
 
 class AnalyzeParams(ma.Schema):
@@ -20,6 +19,8 @@ class AnalyzeParams(ma.Schema):
 
 
 def run(ctx: JobContext) -> None:
+    from appliance.services.datasets.profile import profile
+
     ctx.progress(0.05, message="reading the dataset")
     table = read_input(ctx, ctx.params["max_rows"])
     ctx.check_cancel()

@@ -13,8 +13,6 @@ import marshmallow as ma
 
 from appliance.kinds import mock
 from appliance.kinds.base import Estimate, JobContext, Kind, ParamError
-from appliance.services.fabricate import plan_from_description
-from appliance.services.mock.writers import FORMATS
 
 
 class FabricateParams(ma.Schema):
@@ -24,10 +22,12 @@ class FabricateParams(ma.Schema):
         allow_none=True,
         metadata={"description": "A plan from POST /v1/fabricate/plan, edited if you like"},
     )
-    format = ma.fields.String(load_default="parquet", validate=ma.validate.OneOf(sorted(FORMATS)))
+    format = ma.fields.String(load_default="parquet", validate=ma.validate.OneOf(mock.OUTPUT_FORMATS))
 
 
 def prepare(params: dict[str, Any], seed: int) -> dict[str, Any]:
+    from appliance.services.fabricate import plan_from_description
+
     plan = params.get("plan") or plan_from_description(params["description"], seed)
     if not isinstance(plan.get("schema"), dict):
         raise ParamError("plan.schema", "a plan needs a `schema` object")

@@ -11,7 +11,6 @@ import marshmallow as ma
 
 from appliance.kinds.base import Estimate, JobContext, Kind
 from appliance.kinds.inputs import MAX_ROWS, read_input
-from appliance.services.mock import fit_stats
 
 
 class FitParams(ma.Schema):
@@ -19,6 +18,8 @@ class FitParams(ma.Schema):
 
 
 def run(ctx: JobContext) -> None:
+    from appliance.services.mock import fit_stats
+
     ctx.progress(0.05, message="reading the dataset")
     table = read_input(ctx, ctx.params["max_rows"])
     ctx.check_cancel()

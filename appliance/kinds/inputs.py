@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from appliance.kinds.base import JobContext, JobFailed
-from appliance.services.datasets.formats import FormatError, read_all
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 MAX_ROWS = 5_000_000
 
 
 def read_input(ctx: JobContext, max_rows: int | None = None) -> pa.Table:
+    from appliance.services.datasets.formats import FormatError, read_all
+
     ref = ctx.inputs[0]
     try:
         return read_all(ref.path, ref.format, max_rows=max_rows)

@@ -11,21 +11,22 @@ from typing import Any
 import marshmallow as ma
 
 from appliance.kinds.base import Estimate, JobCanceled, JobContext, Kind, ParamError
-from appliance.services.mock.api import generate, row_counts
-from appliance.services.mock.errors import GenerationCanceled, SchemaError
-from appliance.services.mock.validate import validate_schema
-from appliance.services.mock.writers import FORMATS
 
+# The engine's output formats (appliance.services.mock.writers.FORMATS; a test keeps them equal),
+# named here so the registry loads without importing the engine and its scientific stack.
+OUTPUT_FORMATS = ("csv", "jsonl", "parquet")
 MEDIA_TYPES = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv", "jsonl": "application/jsonl"}
 ROWS_PER_SECOND = 2_000_000
 
 
 class MockParams(ma.Schema):
     schema = ma.fields.Dict(required=True, metadata={"description": "A mock schema; see docs/mock-schema.md"})
-    format = ma.fields.String(load_default="parquet", validate=ma.validate.OneOf(sorted(FORMATS)))
+    format = ma.fields.String(load_default="parquet", validate=ma.validate.OneOf(OUTPUT_FORMATS))
 
 
 def check(params: dict[str, Any]) -> None:
+    from appliance.services.mock import SchemaError, validate_schema
+
     try:
         validate_schema(params["schema"])
     except SchemaError as exc:
@@ -33,12 +34,15 @@ def check(params: dict[str, Any]) -> None:
 
 
 def estimate(params: dict[str, Any]) -> Estimate:
+    from appliance.services.mock.api import row_counts
+
     rows = sum(row_counts(params["schema"], 0).values())
     return Estimate(rows=rows, seconds=max(1.0, rows / ROWS_PER_SECOND))
 
 
 def write_tables(ctx: JobContext, schema: dict[str, Any], fmt: str) -> int:
     """Generate every table into the work dir and register each file as an artifact."""
+    from appliance.services.mock import GenerationCanceled, generate
 
     def progress(done: int, total: int) -> None:
         ctx.progress(done / total if total else 1.0, rows=done, message=f"{done:,} of {total:,} rows")

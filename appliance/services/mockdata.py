@@ -14,14 +14,12 @@ from appliance import errors
 from appliance.errors import AppError
 from appliance.services import credits
 from appliance.services.datasets import ingest
-from appliance.services.mock import SchemaError, generate, preview
-from appliance.services.mock.api import row_counts
 from appliance.store.db import transaction
 
 MAX_ROWS = 100_000
 
 
-def _schema_error(exc: SchemaError) -> AppError:
+def _schema_error(exc: Any) -> AppError:
     field = f"schema.{exc.field_path}" if exc.field_path else "schema"
     return errors.validation(field, exc.message)
 
@@ -33,6 +31,8 @@ def _file_chunks(path: Path) -> Iterator[bytes]:
 
 
 def sample(schema: dict[str, Any], rows: int, seed: int) -> dict[str, Any]:
+    from appliance.services.mock import SchemaError, preview
+
     try:
         return {"seed": seed, "tables": preview(schema, rows=rows, seed=seed)}
     except SchemaError as exc:
@@ -49,6 +49,9 @@ def create(
     name: str,
     max_upload_bytes: int,
 ) -> dict[str, Any]:
+    from appliance.services.mock import SchemaError, generate
+    from appliance.services.mock.api import row_counts
+
     try:
         total = sum(row_counts(schema, seed).values())
     except SchemaError as exc:

@@ -21,7 +21,7 @@ from appliance.api.extensions import Blueprint, PageArgsSchema, accepts_body, re
 from appliance.api.jobs.schemas import JobSchema
 from appliance.jobs import service
 from appliance.services.datasets import cached, ingest, preview
-from appliance.services.datasets.formats import declared_format
+from appliance.services.datasets.naming import declared_format
 from appliance.store import datasets as q
 
 blp = Blueprint("datasets", __name__, url_prefix="/v1/datasets", description="Uploaded tables.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from appliance.api.extensions import page_schema
-from appliance.services.datasets.formats import FORMATS
+from appliance.services.datasets.naming import FORMATS
 
 
 class UploadArgsSchema(ma.Schema):

@@ -9,7 +9,6 @@ import marshmallow as ma
 from appliance.api import context
 from appliance.api.extensions import Blueprint, requires
 from appliance.services.datasets import cached
-from appliance.services.mock import compare_fits
 
 blp = Blueprint("fits", __name__, url_prefix="/v1/fits", description="Compare summary statistics.")
 
@@ -32,6 +31,8 @@ class ComparisonSchema(ma.Schema):
 def compare(args: dict[str, Any]) -> dict[str, Any]:
     """KS statistic for numeric columns, total variation distance for categories, and the gap
     between the correlation matrices of two succeeded `fit` jobs."""
+    from appliance.services.mock import compare_fits
+
     conn, who = context.get_db(), context.principal()
     a = cached.fit_of(conn, context.state_dir(), who.tenant_id, args["a"], "a")
     b = cached.fit_of(conn, context.state_dir(), who.tenant_id, args["b"], "b")

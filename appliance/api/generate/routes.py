@@ -16,7 +16,6 @@ from appliance.api.generate.schemas import (
     PreviewOutSchema,
 )
 from appliance.services import mockdata
-from appliance.services.fabricate import plan_from_description
 
 blp = Blueprint("generate", __name__, url_prefix="/v1", description="Previews, small mock datasets, plans.")
 
@@ -59,6 +58,8 @@ def mock_data(body: dict[str, Any]) -> dict[str, Any]:
 def fabricate_plan(body: dict[str, Any]) -> dict[str, Any]:
     """Turn a plain-English description into a schema plan to inspect, edit, and pass to a
     `fabricate` job (params.plan). Rule-based and offline; unknown words are listed in `warnings`."""
+    from appliance.services.fabricate import plan_from_description
+
     try:
         return plan_from_description(body["description"], body["seed"])
     except ValueError as exc:

@@ -13,48 +13,21 @@ import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
-FORMATS = ("csv", "tsv", "parquet", "jsonl")
-MEDIA_TYPES = {
-    "csv": "text/csv",
-    "tsv": "text/tab-separated-values",
-    "parquet": "application/vnd.apache.parquet",
-    "jsonl": "application/jsonl",
-}
-EXTENSIONS = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".tab": "tsv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-}
-CONTENT_TYPES = {
-    "text/csv": "csv",
-    "application/csv": "csv",
-    "text/tab-separated-values": "tsv",
-    "application/vnd.apache.parquet": "parquet",
-    "application/x-parquet": "parquet",
-    "application/jsonl": "jsonl",
-    "application/x-ndjson": "jsonl",
-    "application/jsonlines": "jsonl",
-}
+from appliance.services.datasets.naming import FORMATS, MEDIA_TYPES, FormatError, declared_format
+
+__all__ = [
+    "FORMATS",
+    "MEDIA_TYPES",
+    "FormatError",
+    "batches",
+    "check_content",
+    "declared_format",
+    "read_all",
+    "read_head",
+]
+
 PARQUET_MAGIC = b"PAR1"
 BLOCK_BYTES = 4 << 20
-
-
-class FormatError(ValueError):
-    """The file is not what it claims to be, or cannot be parsed; the message says why."""
-
-
-def declared_format(filename: str, content_type: str, explicit: str | None) -> str | None:
-    """The format the client claims: ``?format=``, then the file extension, then the content type."""
-    if explicit:
-        return explicit
-    suffix = Path(filename).suffix.lower()
-    if suffix in EXTENSIONS:
-        return EXTENSIONS[suffix]
-    return CONTENT_TYPES.get(content_type.split(";")[0].strip().lower())
 
 
 def sniff_is_parquet(path: Path) -> bool:
@@ -108,3 +81,25 @@ def read_all(path: Path, fmt: str, max_rows: int | None = None) -> pa.Table:
     if max_rows is not None:
         return read_head(path, fmt, max_rows)
     return pa.Table.from_batches(list(batches(path, fmt)))
+
+
+def check_content(path: Path, fmt: str) -> tuple[int, list[dict[str, str]]]:
+    """Parse the whole file; returns (rows, columns) or raises FormatError."""
+    is_parquet = sniff_is_parquet(path)
+    if fmt == "parquet" and not is_parquet:
+        raise FormatError("named as Parquet, but the content is not a Parquet file (no PAR1 markers)")
+    if fmt != "parquet" and is_parquet:
+        raise FormatError(f"named as {fmt.upper()}, but the content is a Parquet file")
+    rows = 0
+    schema: pa.Schema | None = None
+    for batch in batches(path, fmt):
+        rows += batch.num_rows
+        schema = batch.schema
+    if schema is None or (rows == 0 and fmt != "parquet"):
+        raise FormatError("the file holds no rows")
+    binary = [f.name for f in schema if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
+    if binary and fmt != "parquet":
+        raise FormatError(f"column(s) {', '.join(binary)} are not valid UTF-8 text; re-save the file as UTF-8")
+    if len(set(schema.names)) != len(schema.names):
+        raise FormatError("column names repeat; each column needs its own name")
+    return rows, [{"name": f.name, "type": str(f.type)} for f in schema]

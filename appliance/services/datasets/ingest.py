@@ -13,44 +13,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
 from appliance import errors
 from appliance.clock import now_iso
 from appliance.errors import AppError
 from appliance.ids import new_id
-from appliance.services.datasets.formats import (
-    FORMATS,
-    MEDIA_TYPES,
-    FormatError,
-    batches,
-    sniff_is_parquet,
-)
+from appliance.services.datasets.naming import FORMATS, MEDIA_TYPES, FormatError
 from appliance.store import datasets as q
 from appliance.store.blobs import BlobStore, BlobTooLarge
 from appliance.store.db import transaction
-
-
-def _check_content(path: Path, fmt: str) -> tuple[int, list[dict[str, str]]]:
-    """Parse the whole file; returns (rows, columns) or raises FormatError."""
-    is_parquet = sniff_is_parquet(path)
-    if fmt == "parquet" and not is_parquet:
-        raise FormatError("named as Parquet, but the content is not a Parquet file (no PAR1 markers)")
-    if fmt != "parquet" and is_parquet:
-        raise FormatError(f"named as {fmt.upper()}, but the content is a Parquet file")
-    rows = 0
-    schema: pa.Schema | None = None
-    for batch in batches(path, fmt):
-        rows += batch.num_rows
-        schema = batch.schema
-    if schema is None or (rows == 0 and fmt != "parquet"):
-        raise FormatError("the file holds no rows")
-    binary = [f.name for f in schema if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
-    if binary and fmt != "parquet":
-        raise FormatError(f"column(s) {', '.join(binary)} are not valid UTF-8 text; re-save the file as UTF-8")
-    if len(set(schema.names)) != len(schema.names):
-        raise FormatError("column names repeat; each column needs its own name")
-    return rows, [{"name": f.name, "type": str(f.type)} for f in schema]
 
 
 def ingest(
@@ -80,7 +50,9 @@ def ingest(
     try:
         if size == 0:
             raise FormatError("the file is empty")
-        rows, columns = _check_content(store.path(digest), fmt)
+        from appliance.services.datasets.formats import check_content
+
+        rows, columns = check_content(store.path(digest), fmt)
     except FormatError as exc:
         if not existed:
             store.path(digest).unlink(missing_ok=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 from appliance import errors
 from appliance.errors import AppError
-from appliance.services.datasets.formats import FormatError, read_head
+from appliance.services.datasets.naming import FormatError
 from appliance.store.blobs import BlobStore
 
 
@@ -28,6 +28,8 @@ def jsonable(value: Any) -> Any:
 
 
 def head(state_dir: Path, dataset: dict[str, Any], rows: int) -> dict[str, Any]:
+    from appliance.services.datasets.formats import read_head
+
     path = BlobStore(state_dir).path(dataset["blake3"])
     try:
         table = read_head(path, dataset["format"], rows)
