@@ -18,12 +18,15 @@ from appliance.api.artifacts.routes import blp as artifacts_blp
 from appliance.api.auth.routes import blp as auth_blp
 from appliance.api.billing.routes import blp as billing_blp
 from appliance.api.datasets.routes import blp as datasets_blp
+from appliance.api.evidence.routes import blp as evidence_blp
 from appliance.api.extensions import Api
 from appliance.api.fits.routes import blp as fits_blp
 from appliance.api.generate.routes import blp as generate_blp
+from appliance.api.ics.routes import blp as ics_blp
 from appliance.api.jobs.routes import blp as jobs_blp
 from appliance.api.keys.routes import blp as keys_blp
 from appliance.api.meta.routes import blp as meta_blp
+from appliance.api.seals.routes import blp as seals_blp
 from appliance.api.tenants.routes import blp as tenants_blp
 from appliance.config import load_config, state_dir
 from appliance.store.open import open_db
@@ -39,6 +42,9 @@ BLUEPRINTS = (
     datasets_blp,
     generate_blp,
     fits_blp,
+    ics_blp,
+    seals_blp,
+    evidence_blp,
 )
 
 API_DESCRIPTION = """Sealforge appliance API.

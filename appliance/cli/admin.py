@@ -7,6 +7,7 @@ import sys
 import click
 
 from appliance.cli.output import cli_errors, emit, resolve_config, state_dir_option, state_path
+from appliance.evidence import keys as signing
 from appliance.services import audit, identity
 from appliance.store import identity as q
 from appliance.store.open import open_db
@@ -23,7 +24,9 @@ def bootstrap(state_dir: str | None) -> None:
     """Create the first tenant and an admin key (safe to run again: same answer)."""
     cfg = resolve_config(state_dir)
     with cli_errors():
-        result = identity.bootstrap(open_db(state_path(cfg)), state_path(cfg) / "keys")
+        conn = open_db(state_path(cfg))
+        result = identity.bootstrap(conn, state_path(cfg) / "keys")
+        signing.ensure_signing_key(conn, state_path(cfg) / "keys")
     emit({"tenant_id": result["tenant_id"], "api_key": result["api_key"]})
 
 
@@ -89,6 +92,29 @@ def keys_revoke(key_id: str, tenant_id: str, state_dir: str | None) -> None:
     cfg = resolve_config(state_dir)
     with cli_errors():
         emit(identity.revoke_key(open_db(state_path(cfg)), tenant_id, key_id))
+
+
+@keys.command("rotate-signing")
+@state_dir_option
+def keys_rotate_signing(state_dir: str | None) -> None:
+    """Make a new seal-signing key; the old one is retired (its public key stays listed, so the
+    bundles it signed still verify) and its private key file is deleted."""
+    cfg = resolve_config(state_dir)
+    with cli_errors():
+        emit(signing.rotate(open_db(state_path(cfg)), state_path(cfg) / "keys"))
+
+
+@keys.command("signing")
+@click.option("--trust-file", is_flag=True, help="Print the keys as a trust file for sealforge-verify.")
+@state_dir_option
+def keys_signing(trust_file: bool, state_dir: str | None) -> None:
+    """List the seal-signing public keys (active and retired)."""
+    cfg = resolve_config(state_dir)
+    conn = open_db(state_path(cfg))
+    if trust_file:
+        click.echo(signing.trust_file(conn), nl=False)
+    else:
+        emit(signing.list_public(conn))
 
 
 @admin.group()

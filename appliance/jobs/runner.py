@@ -1,9 +1,10 @@
 """Running one job inside a worker: claim it, run its kind, and finish it in one transaction.
 
 Artifacts are written by the kind into a private work dir, copied into the blob store, and only
-then recorded, together with the `succeeded` move and the credit charge, in a single transaction:
-a crash at any point leaves either no artifacts or all of them. A heartbeat thread renews the
-lease and notices cancel requests, so `check_cancel` costs nothing in a kind's hot loop.
+then recorded, together with the `succeeded` move, the credit charge and the job's seal, in a
+single transaction: a crash at any point leaves either no artifacts or all of them, and a
+succeeded job always has its seal. A heartbeat thread renews the lease and notices cancel
+requests, so `check_cancel` costs nothing in a kind's hot loop.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 from appliance import errors as app_errors
 from appliance.clock import now_iso
 from appliance.config import load_config
+from appliance.evidence import seal_job
 from appliance.ids import new_id
 from appliance.jobs import lifecycle
 from appliance.jobs.inputs import input_refs
@@ -163,21 +165,15 @@ def _succeed(state_dir: Path, job: dict[str, Any], ctx: RunContext, worker: str)
         if current is None or current["status"] != "running" or current["worker"] != worker:
             log.warning("job %s was reclaimed while finishing; its result is dropped", job["id"])
             return
+        artifacts = []
         for item in stored:
-            q.insert_artifact(
-                conn,
-                {
-                    "id": new_id("art"),
-                    "tenant_id": job["tenant_id"],
-                    "job_id": job["id"],
-                    "created_at": now_iso(),
-                    **item,
-                },
-            )
+            row = {"id": new_id("art"), "tenant_id": job["tenant_id"], "job_id": job["id"], "created_at": now_iso()}
+            artifacts.append({**row, **item})
+            q.insert_artifact(conn, artifacts[-1])
         kind = get_kind(job["kind"])
         cost = ctx.rows + (kind.estimate(ctx.params).extra_micro if kind else 0)
         credits.charge(conn, job["tenant_id"], job["id"], job["kind"], cost)
-        lifecycle.move(
+        succeeded = lifecycle.move(
             conn,
             current,
             "succeeded",
@@ -186,6 +182,7 @@ def _succeed(state_dir: Path, job: dict[str, Any], ctx: RunContext, worker: str)
             result=json.dumps(ctx.result, sort_keys=True),
             worker=None,
         )
+        seal_job(conn, state_dir, succeeded, artifacts)
 
 
 def _end(state_dir: Path, job_id: str, worker: str, to: str, code: str = "", message: str = "") -> None:

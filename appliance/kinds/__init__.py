@@ -6,19 +6,27 @@ instead of a fake result.
 
 from __future__ import annotations
 
-from appliance.kinds import analyze, fabricate, fit, mock, verify
+from appliance.kinds import analyze, fabricate, fit, lift, mock, simulation, verify
 from appliance.kinds.base import Kind
 
 _PENDING = (
     Kind("synthesize", "gpu", "Rows from a trained generative model.", deterministic=True),
     Kind("train", "gpu", "Train a generative model on a dataset.", deterministic=False),
-    Kind("simulate", "default", "Physics-based SCADA/ICS telemetry."),
-    Kind("scenario_fabricate", "default", "SCADA/ICS scenario packs with labelled attacks."),
-    Kind("lift", "default", "Raw historian telemetry into a typed world state."),
 )
 
 REGISTRY: dict[str, Kind] = {
-    k.name: k for k in (verify.KIND, mock.KIND, analyze.KIND, fit.KIND, fabricate.KIND, *_PENDING)
+    k.name: k
+    for k in (
+        verify.KIND,
+        mock.KIND,
+        analyze.KIND,
+        fit.KIND,
+        fabricate.KIND,
+        simulation.SIMULATE,
+        simulation.SCENARIO_FABRICATE,
+        lift.KIND,
+        *_PENDING,
+    )
 }
 
 

@@ -1,0 +1,1 @@
+"""Evidence bundles and the public keys that sign them."""

@@ -1,0 +1,1 @@
+"""Seals: the tamper-evident log of every sealed result."""

@@ -1,0 +1,151 @@
+"""The appliance's Ed25519 signing keys: made on first need, rotated on demand, cached per process.
+
+Why this shape: the private key is a file (``<state_dir>/keys/signing/<name>+<keyid>.key``, mode
+0600, the C2SP signer-key text), so the database never holds a secret; its public half is a row in
+``signing_keys``, which the API lists and an auditor's trust file is built from. Exactly one key is
+active. Rotation retires it (its public half stays listed, so every bundle it signed still
+verifies) and destroys its private file once the new key is committed.
+
+Key name: ``sealforge-<appliance id>`` (the same 8 hex digits as the seal log's origin), so a
+trust file line says which appliance it belongs to; the C2SP key id tells rotated keys apart.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from sealforge_verify import (
+    SignerKey,
+    VerifierKey,
+    format_trust_file,
+    generate_signer,
+    load_signer,
+    parse_verifier_key,
+    save_signer,
+)
+
+from appliance.clock import now_iso
+from appliance.evidence import seal_log
+from appliance.store import seals as q
+from appliance.store.db import transaction
+
+KEY_NAME_PREFIX = "sealforge-"
+SIGNING_SUBDIR = "signing"
+
+_cache: dict[str, SignerKey] = {}
+_lock = threading.Lock()
+
+
+def signing_dir(keys_dir: Path) -> Path:
+    return keys_dir / SIGNING_SUBDIR
+
+
+def key_path(keys_dir: Path, key_id: str) -> Path:
+    return signing_dir(keys_dir) / f"{key_id}.key"
+
+
+def _create(conn: sqlite3.Connection, keys_dir: Path) -> tuple[dict[str, Any], SignerKey]:
+    """A new active key: the file first (so a committed row always has its file), then the row."""
+    head = seal_log.ensure_head(conn)
+    signer = generate_signer(KEY_NAME_PREFIX + head["appliance_id"])
+    folder = signing_dir(keys_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(keys_dir, 0o700)
+    os.chmod(folder, 0o700)
+    verifier = signer.verifier
+    save_signer(signer, key_path(keys_dir, verifier.ref))
+    row = {"key_id": verifier.ref, "name": verifier.name, "verifier_key": verifier.text, "created_at": now_iso()}
+    q.insert_signing_key(conn, row)
+    with _lock:
+        _cache[str(key_path(keys_dir, verifier.ref))] = signer
+    return {**row, "retired_at": None}, signer
+
+
+def _load(keys_dir: Path, key_id: str) -> SignerKey:
+    path = key_path(keys_dir, key_id)
+    with _lock:
+        cached = _cache.get(str(path))
+    if cached is not None:
+        return cached
+    try:
+        signer = load_signer(path)
+    except OSError as exc:
+        raise RuntimeError(
+            f"the active signing key {key_id} has no readable private key at {path} ({exc.strerror or exc}); "
+            "restore it from a backup or run `sealforge admin keys rotate-signing`"
+        ) from exc
+    if signer.verifier.ref != key_id:
+        raise RuntimeError(f"signing key file {path} holds {signer.verifier.ref}, not {key_id}")
+    with _lock:
+        _cache[str(path)] = signer
+    return signer
+
+
+def active_signer(conn: sqlite3.Connection, keys_dir: Path) -> tuple[dict[str, Any], SignerKey]:
+    """The active key's row and signer, creating the first key if there is none.
+
+    Call it inside a write transaction: two processes that both find no key then queue on the
+    write lock instead of both creating one. The private key is read from disk once per process.
+    """
+    with transaction(conn):
+        row = q.active_signing_key(conn)
+        if row is None:
+            return _create(conn, keys_dir)
+    return row, _load(keys_dir, row["key_id"])
+
+
+def ensure_signing_key(conn: sqlite3.Connection, keys_dir: Path) -> dict[str, Any]:
+    """Make sure an active key exists (bootstrap calls this); returns its public view."""
+    row, _ = active_signer(conn, keys_dir)
+    return public_view(row)
+
+
+def rotate(conn: sqlite3.Connection, keys_dir: Path) -> dict[str, Any]:
+    """Retire the active key and make a new one; the old private key file is deleted afterwards."""
+    with transaction(conn):
+        old = q.active_signing_key(conn)
+        if old is not None:
+            q.retire_signing_key(conn, old["key_id"], now_iso())
+        new, _ = _create(conn, keys_dir)
+    retired = None
+    if old is not None:
+        key_path(keys_dir, old["key_id"]).unlink(missing_ok=True)
+        with _lock:
+            _cache.pop(str(key_path(keys_dir, old["key_id"])), None)
+        retired = public_view(next(r for r in q.signing_keys(conn) if r["key_id"] == old["key_id"]))
+    return {"active": public_view(new), "retired": retired}
+
+
+def public_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "key_id": row["key_id"],
+        "name": row["name"],
+        "verifier_key": row["verifier_key"],
+        "created_at": row["created_at"],
+        "active": row["retired_at"] is None,
+        "retired_at": row["retired_at"],
+    }
+
+
+def list_public(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    return [public_view(r) for r in q.signing_keys(conn)]
+
+
+def trusted_verifiers(conn: sqlite3.Connection) -> list[VerifierKey]:
+    """Every key this appliance has signed with: what it trusts when it verifies its own bundles."""
+    return [parse_verifier_key(r["verifier_key"]) for r in q.signing_keys(conn)]
+
+
+def trust_file(conn: sqlite3.Connection) -> str:
+    """Trust-file text for an auditor: every key, active and retired, one per line."""
+    rows = q.signing_keys(conn)
+    if not rows:
+        return ""
+    head = q.log_head(conn)
+    comment = f"Sealforge appliance {head['appliance_id'] if head else '?'} seal log signing keys"
+    keys = [parse_verifier_key(r["verifier_key"]) for r in rows]
+    return format_trust_file(keys, comment)

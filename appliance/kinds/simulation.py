@@ -1,0 +1,117 @@
+"""The `simulate` and `scenario_fabricate` kinds: physics-based SCADA/ICS telemetry, labelled.
+
+Both hand their params to `simulators` (which validates them, fills every default, and names the
+field at fault), with the job's seed, so the same contract gives byte-identical telemetry. The
+dataset streams to Parquet or CSV; the manifest (the complete request, the attack scenarios and
+the label counts) rides beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import marshmallow as ma
+
+from appliance.kinds.base import Estimate, JobCanceled, JobContext, JobFailed, Kind, ParamError
+
+if TYPE_CHECKING:
+    from simulators.requests import SimulationRequest
+
+MEDIA = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv"}
+Prepare = Callable[[Mapping[str, Any]], "SimulationRequest"]
+
+
+class SimulationParams(ma.Schema):
+    """Passed through to `simulators` as a whole; it knows every field and reports the bad one."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+
+def _prepare(kind: str) -> Prepare:
+    """The simulators' validator for ``kind``, imported on first use (it brings numpy and scipy)."""
+    from simulators import requests
+
+    return requests.prepare_simulate if kind == "simulate" else requests.prepare_scenario_fabricate
+
+
+def _request(kind: str, params: dict[str, Any], seed: int) -> SimulationRequest:
+    from simulators.errors import SimulationParamError
+
+    if "seed" in params:
+        raise ParamError("seed", "use the job's `seed`, not a params seed, so the contract records it once")
+    try:
+        return _prepare(kind)({**params, "seed": seed})
+    except SimulationParamError as exc:
+        raise ParamError(exc.field, exc.message) from exc
+
+
+def _estimate(kind: str) -> Callable[[dict[str, Any]], Estimate]:
+    def estimate(params: dict[str, Any]) -> Estimate:
+        guess = _request(kind, params, 0).estimate()
+        return Estimate(rows=int(guess["rows"]), seconds=max(1.0, guess["seconds"]))
+
+    return estimate
+
+
+def _run(kind: str) -> Callable[[JobContext], None]:
+    def run(ctx: JobContext) -> None:
+        from simulators.dataset import write_dataset, write_manifest
+        from simulators.errors import SimulationCancelled, SimulationParamError
+
+        req = _request(kind, ctx.params, ctx.seed)
+        out = ctx.work_dir / f"{req.plant}-telemetry.{req.format}"
+
+        def progress(done: int, total: int) -> None:
+            ctx.progress(done / total if total else 1.0, rows=done, message=f"{done:,} of {total:,} rows")
+
+        try:
+            manifest = write_dataset(req, out, progress=progress, cancel=ctx.is_canceled)
+        except SimulationCancelled as exc:
+            raise JobCanceled() from exc
+        except SimulationParamError as exc:
+            raise JobFailed("SIMULATION_INVALID", str(exc)) from exc
+        manifest_path = ctx.work_dir / "manifest.json"
+        write_manifest(manifest, manifest_path)
+        ctx.add_artifact(out, out.name, MEDIA[req.format])
+        ctx.add_artifact(manifest_path, "manifest.json", "application/json")
+        ctx.set_result(
+            {
+                "plant": req.plant,
+                "rows": req.total_rows,
+                "scenarios": len(manifest.get("scenarios", [])),
+                "attack_rows": manifest.get("labels", {}).get("attack_rows"),
+            }
+        )
+        ctx.progress(1.0, rows=req.total_rows, message="done")
+
+    return run
+
+
+def _check(kind: str) -> Callable[[dict[str, Any]], None]:
+    def check(params: dict[str, Any]) -> None:
+        _request(kind, params, 0)
+
+    return check
+
+
+SIMULATE = Kind(
+    name="simulate",
+    queue="default",
+    summary="Physics-based SCADA/ICS telemetry, with optional attacks.",
+    params_schema=SimulationParams,
+    estimate=_estimate("simulate"),
+    run=_run("simulate"),
+    check=_check("simulate"),
+)
+
+SCENARIO_FABRICATE = Kind(
+    name="scenario_fabricate",
+    queue="default",
+    summary="SCADA/ICS scenario packs: an attack mix planned from the seed, every row labelled.",
+    params_schema=SimulationParams,
+    estimate=_estimate("scenario_fabricate"),
+    run=_run("scenario_fabricate"),
+    check=_check("scenario_fabricate"),
+)

@@ -1,0 +1,125 @@
+"""Queries for the seal log: signing keys, the log head, seals and checkpoints.
+
+Writers call these inside the caller's ``BEGIN IMMEDIATE`` transaction, which is what serialises
+appends: the head row is read and rewritten under the database write lock.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from appliance.store.db import fetch_all, fetch_one
+
+SEAL_LIST_COLUMNS = "id, tenant_id, job_id, leaf_index, leaf_hash, signing_key_id, created_at"
+
+
+# signing keys
+
+
+def active_signing_key(conn: sqlite3.Connection) -> dict[str, Any] | None:
+    return fetch_one(conn, "SELECT * FROM signing_keys WHERE retired_at IS NULL")
+
+
+def signing_keys(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Every key ever used, oldest first (retired ones too: old bundles name them)."""
+    return fetch_all(conn, "SELECT * FROM signing_keys ORDER BY created_at, key_id")
+
+
+def insert_signing_key(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
+    conn.execute(
+        "INSERT INTO signing_keys (key_id, name, verifier_key, created_at, retired_at)"
+        " VALUES (:key_id, :name, :verifier_key, :created_at, NULL)",
+        row,
+    )
+
+
+def retire_signing_key(conn: sqlite3.Connection, key_id: str, at: str) -> None:
+    conn.execute("UPDATE signing_keys SET retired_at = ? WHERE key_id = ? AND retired_at IS NULL", (at, key_id))
+
+
+# the log head
+
+
+def log_head(conn: sqlite3.Connection) -> dict[str, Any] | None:
+    return fetch_one(conn, "SELECT * FROM seal_log WHERE id = 1")
+
+
+def insert_log_head(conn: sqlite3.Connection, appliance_id: str, origin: str, root: bytes, at: str) -> None:
+    conn.execute(
+        "INSERT INTO seal_log (id, appliance_id, origin, tree_size, frontier, root, updated_at)"
+        " VALUES (1, ?, ?, 0, x'', ?, ?)",
+        (appliance_id, origin, root, at),
+    )
+
+
+def update_log_head(conn: sqlite3.Connection, old_size: int, size: int, frontier: bytes, root: bytes, at: str) -> None:
+    """Move the head from ``old_size`` to ``size``; fails loudly if another writer moved it first."""
+    cur = conn.execute(
+        "UPDATE seal_log SET tree_size = ?, frontier = ?, root = ?, updated_at = ? WHERE id = 1 AND tree_size = ?",
+        (size, frontier, root, at, old_size),
+    )
+    if cur.rowcount != 1:
+        raise RuntimeError(f"seal log head moved under us (expected size {old_size})")
+
+
+# seals
+
+
+def insert_seal(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
+    conn.execute(
+        "INSERT INTO seals (id, tenant_id, job_id, leaf_index, leaf_hash, envelope, signing_key_id, created_at)"
+        " VALUES (:id, :tenant_id, :job_id, :leaf_index, :leaf_hash, :envelope, :signing_key_id, :created_at)",
+        row,
+    )
+
+
+def seal(conn: sqlite3.Connection, seal_id: str, tenant_id: str) -> dict[str, Any] | None:
+    return fetch_one(conn, "SELECT * FROM seals WHERE id = ? AND tenant_id = ?", (seal_id, tenant_id))
+
+
+def seal_of_job(conn: sqlite3.Connection, job_id: str, tenant_id: str) -> dict[str, Any] | None:
+    return fetch_one(conn, "SELECT * FROM seals WHERE job_id = ? AND tenant_id = ?", (job_id, tenant_id))
+
+
+def list_seals(
+    conn: sqlite3.Connection, tenant_id: str, job_id: str | None, limit: int, after: str | None
+) -> tuple[list[dict[str, Any]], bool]:
+    clauses, params = ["tenant_id = ?"], [tenant_id]
+    if job_id:
+        clauses.append("job_id = ?")
+        params.append(job_id)
+    if after:
+        clauses.append("id > ?")
+        params.append(after)
+    rows = fetch_all(
+        conn,
+        f"SELECT {SEAL_LIST_COLUMNS} FROM seals WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?",
+        (*params, limit + 1),
+    )
+    return rows[:limit], len(rows) > limit
+
+
+def leaf_hashes(conn: sqlite3.Connection, size: int) -> list[bytes]:
+    """The first ``size`` leaf hashes in log order (leaves below a published size never change)."""
+    rows = conn.execute("SELECT leaf_hash FROM seals WHERE leaf_index < ? ORDER BY leaf_index", (size,)).fetchall()
+    return [bytes(r[0]) for r in rows]
+
+
+# checkpoints
+
+
+def insert_checkpoint(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
+    conn.execute(
+        "INSERT INTO checkpoints (tree_size, root, note, signing_key_id, created_at)"
+        " VALUES (:tree_size, :root, :note, :signing_key_id, :created_at)",
+        row,
+    )
+
+
+def latest_checkpoint(conn: sqlite3.Connection) -> dict[str, Any] | None:
+    return fetch_one(conn, "SELECT * FROM checkpoints ORDER BY tree_size DESC LIMIT 1")
+
+
+def checkpoint_at(conn: sqlite3.Connection, size: int) -> dict[str, Any] | None:
+    return fetch_one(conn, "SELECT * FROM checkpoints WHERE tree_size = ?", (size,))
