@@ -80,7 +80,7 @@ def _run(kind: str) -> Callable[[JobContext], None]:
             {
                 "plant": req.plant,
                 "rows": req.total_rows,
-                "scenarios": len(manifest.get("scenarios", [])),
+                "attacks": len(manifest.get("attacks", [])),
                 "attack_rows": manifest.get("labels", {}).get("attack_rows"),
             }
         )

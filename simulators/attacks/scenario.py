@@ -1,0 +1,308 @@
+"""Attack scenarios: explicit ones from a request, and a deterministic planner from an attack mix.
+
+A scenario is one attack: a technique, a start and a duration (seconds from the start of the run),
+the tags it targets and a magnitude per target. The planner turns `{technique, count, intensity}`
+items plus a seed into such scenarios, spaced out with normal operation before, between and after
+them, so two requests with the same mix and seed always get the same attacks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from simulators.attacks.techniques import CATALOGUE, Technique, resolve_technique
+from simulators.core.params import coerce_number
+from simulators.core.tags import TagSpec, TagTable
+from simulators.errors import SimulationParamError
+
+PLANNER_STREAM = 0xA77AC  # spawn key of the planner's generator, apart from the instances' streams
+MAX_SCENARIOS = 1000
+WARMUP_S = 600.0  # normal operation before the first planned attack (capped at 20 % of the run)
+RECOVERY_S = 300.0  # minimum normal operation after each planned attack
+
+
+@dataclass(frozen=True)
+class AttackScenario:
+    attack_id: str
+    technique: str  # catalogue key
+    start: float
+    duration: float
+    targets: tuple[str, ...]
+    magnitude: tuple[float | None, ...]
+    options: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def spec(self) -> Technique:
+        return CATALOGUE[self.technique]
+
+    @property
+    def end(self) -> float:
+        return self.start + self.duration
+
+    def option(self, name: str, default: float) -> float:
+        return dict(self.options).get(name, default)
+
+    def to_dict(self) -> dict[str, Any]:
+        spec = self.spec
+        return {
+            "attack_id": self.attack_id,
+            "technique": spec.attck_id,
+            "attack_type": spec.key,
+            "name": spec.name,
+            "stage": spec.stage,
+            "start_s": self.start,
+            "duration_s": self.duration,
+            "end_s": self.end,
+            "targets": list(self.targets),
+            "magnitude": list(self.magnitude),
+            "options": dict(self.options),
+        }
+
+
+def _targets_ok(spec: Technique, tag: TagSpec) -> str | None:
+    if tag.role not in spec.roles:
+        return f"{spec.key} applies to {', '.join(sorted(spec.roles))} tags; {tag.name} is a {tag.role}"
+    if spec.analog_only and tag.is_bool:
+        return f"{spec.key} needs an analog tag; {tag.name} is boolean"
+    if spec.key == "unauthorized_command" and not tag.writable:
+        return f"{tag.name} is not writable"
+    return None
+
+
+def _magnitude(spec: Technique, tag: TagSpec, raw: Any, field: str) -> float | None:
+    mode = spec.magnitude
+    if mode == "none" or (spec.key == "man_in_the_middle" and tag.is_bool):
+        return None
+    if raw is None:
+        raise SimulationParamError(field, f"{spec.key} needs a magnitude ({mode}) for {tag.name}")
+    value = coerce_number(raw, field)
+    if tag.is_bool and (mode == "value" or spec.stage == "view"):
+        if value not in (0.0, 1.0):
+            raise SimulationParamError(field, f"{tag.name} is boolean: magnitude must be 0 or 1")
+    elif mode == "value" and not tag.low <= value <= tag.high:
+        raise SimulationParamError(field, f"must be within the range of {tag.name}: {tag.low:g}..{tag.high:g}")
+    return value
+
+
+def parse_scenarios(raw: Any, table: TagTable, run_duration: float, field: str = "attacks") -> list[AttackScenario]:
+    """Validate explicit scenarios from a request."""
+    if raw is None:
+        return []
+    if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
+        raise SimulationParamError(field, "must be a list of attack scenarios")
+    if len(raw) > MAX_SCENARIOS:
+        raise SimulationParamError(field, f"at most {MAX_SCENARIOS} scenarios")
+    out: list[AttackScenario] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw):
+        where = f"{field}[{i}]"
+        if not isinstance(item, Mapping):
+            raise SimulationParamError(where, "must be an object")
+        unknown = sorted(set(item) - {"id", "technique", "start", "duration", "targets", "magnitude", "options"})
+        if unknown:
+            raise SimulationParamError(f"{where}.{unknown[0]}", "unknown field")
+        spec = resolve_technique(item.get("technique"), f"{where}.technique")
+        start = coerce_number(item.get("start"), f"{where}.start") if "start" in item else None
+        if start is None or start < 0 or start >= run_duration:
+            raise SimulationParamError(f"{where}.start", f"must be a number of seconds in [0, {run_duration:g})")
+        duration = coerce_number(item.get("duration"), f"{where}.duration") if "duration" in item else -1.0
+        if duration <= 0:
+            raise SimulationParamError(f"{where}.duration", "must be a positive number of seconds")
+        targets = item.get("targets")
+        if isinstance(targets, str):
+            targets = [targets]
+        if not isinstance(targets, Sequence) or not targets:
+            raise SimulationParamError(f"{where}.targets", "must be a non-empty list of tag names")
+        if len(set(map(str, targets))) != len(targets):
+            raise SimulationParamError(f"{where}.targets", "lists a tag twice")
+        raw_mag = item.get("magnitude")
+        if isinstance(raw_mag, Sequence) and not isinstance(raw_mag, str):
+            if len(raw_mag) != len(targets):
+                raise SimulationParamError(f"{where}.magnitude", "needs one value per target")
+            mags = list(raw_mag)
+        else:
+            mags = [raw_mag] * len(targets)
+        names: list[str] = []
+        values: list[float | None] = []
+        for j, name in enumerate(targets):
+            tag = table.by_name.get(name) if isinstance(name, str) else None
+            if tag is None:
+                raise SimulationParamError(f"{where}.targets[{j}]", f"unknown tag {name!r}")
+            problem = _targets_ok(spec, tag)
+            if problem:
+                raise SimulationParamError(f"{where}.targets[{j}]", problem)
+            names.append(tag.name)
+            values.append(_magnitude(spec, tag, mags[j], f"{where}.magnitude"))
+        options = _parse_options(spec, item.get("options"), f"{where}.options")
+        attack_id = item.get("id", f"A{i + 1:03d}")
+        if not isinstance(attack_id, str) or not 0 < len(attack_id) <= 64 or ";" in attack_id:
+            raise SimulationParamError(f"{where}.id", "must be 1-64 characters without ';'")
+        if attack_id in seen:
+            raise SimulationParamError(f"{where}.id", f"duplicate id {attack_id!r}")
+        seen.add(attack_id)
+        out.append(AttackScenario(attack_id, spec.key, start, duration, tuple(names), tuple(values), options))
+    return out
+
+
+def _parse_options(spec: Technique, raw: Any, field: str) -> tuple[tuple[str, float], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, Mapping):
+        raise SimulationParamError(field, "must be an object")
+    out: list[tuple[str, float]] = []
+    for key in sorted(raw):
+        if key not in spec.options:
+            allowed = ", ".join(spec.options) or "none"
+            raise SimulationParamError(f"{field}.{key}", f"unknown option for {spec.key}; allowed: {allowed}")
+        value = coerce_number(raw[key], f"{field}.{key}")
+        if key == "period" and value <= 0:
+            raise SimulationParamError(f"{field}.{key}", "must be positive")
+        if key == "duty" and not 0.0 < value < 1.0:
+            raise SimulationParamError(f"{field}.{key}", "must be between 0 and 1 (exclusive)")
+        out.append((key, value))
+    return tuple(out)
+
+
+# -- planner ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MixItem:
+    technique: Technique
+    count: int
+    intensity: float
+    targets: tuple[str, ...] | None
+
+
+def parse_mix(raw: Any, table: TagTable, default_intensity: float, field: str = "mix") -> list[MixItem]:
+    """`[{technique, count, intensity, targets?}, ...]` or `{technique: count}`."""
+    if isinstance(raw, Mapping):
+        raw = [{"technique": k, "count": v} for k, v in raw.items()]
+    if not isinstance(raw, Sequence) or isinstance(raw, str | bytes) or not raw:
+        raise SimulationParamError(field, "must be a non-empty list of {technique, count, intensity}")
+    items: list[MixItem] = []
+    for i, entry in enumerate(raw):
+        where = f"{field}[{i}]"
+        if isinstance(entry, str):
+            entry = {"technique": entry}
+        if not isinstance(entry, Mapping):
+            raise SimulationParamError(where, "must be an object")
+        unknown = sorted(set(entry) - {"technique", "count", "intensity", "targets"})
+        if unknown:
+            raise SimulationParamError(f"{where}.{unknown[0]}", "unknown field")
+        spec = resolve_technique(entry.get("technique"), f"{where}.technique")
+        count = entry.get("count", 1)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise SimulationParamError(f"{where}.count", "must be a non-negative integer")
+        intensity = coerce_number(entry.get("intensity", default_intensity), f"{where}.intensity")
+        if not 0.0 <= intensity <= 1.0:
+            raise SimulationParamError(f"{where}.intensity", "must be between 0 and 1")
+        targets = entry.get("targets")
+        if targets is not None:
+            if isinstance(targets, str):
+                targets = [targets]
+            if not isinstance(targets, Sequence) or not targets:
+                raise SimulationParamError(f"{where}.targets", "must be a non-empty list of tag names")
+            for j, name in enumerate(targets):
+                tag = table.by_name.get(name) if isinstance(name, str) else None
+                if tag is None:
+                    raise SimulationParamError(f"{where}.targets[{j}]", f"unknown tag {name!r}")
+                problem = _targets_ok(spec, tag)
+                if problem:
+                    raise SimulationParamError(f"{where}.targets[{j}]", problem)
+            targets = tuple(targets)
+        items.append(MixItem(spec, count, intensity, targets))
+    total = sum(item.count for item in items)
+    if total == 0:
+        raise SimulationParamError(field, "asks for no attacks (all counts are 0)")
+    if total > MAX_SCENARIOS:
+        raise SimulationParamError(field, f"at most {MAX_SCENARIOS} attacks in all")
+    return items
+
+
+def candidate_targets(spec: Technique, table: TagTable) -> list[TagSpec]:
+    """Tags the planner may pick for `spec`: meaningful ones only (no totalisers, no momentary reset)."""
+    out = []
+    for tag in table.columns:
+        if _targets_ok(spec, tag) or tag.momentary:
+            continue
+        if tag.role == "sensor" and tag.normal is None:
+            continue
+        if spec.stage == "view" and (tag.is_bool or tag.role not in ("sensor", "actuator")):
+            continue
+        if spec.key == "unauthorized_command" and not tag.is_bool:
+            continue
+        out.append(tag)
+    return out
+
+
+def _planned_magnitude(spec: Technique, tag: TagSpec, intensity: float, rng: np.random.Generator) -> float | None:
+    if spec.magnitude == "none" or (spec.key == "man_in_the_middle" and tag.is_bool):
+        rng.random()  # keep the stream aligned whatever the technique
+        return None
+    side = rng.random()
+    if tag.is_bool:
+        return 0.0 if tag.default >= 0.5 else 1.0
+    if spec.magnitude == "offset":
+        sign = 1.0 if side < 0.5 else -1.0
+        return round(sign * (0.05 + 0.25 * intensity) * (tag.high - tag.low), 6)
+    lo, hi = tag.normal_range
+    mid = 0.5 * (lo + hi)
+    extreme = tag.low if side < 0.5 else tag.high
+    return round(mid + (0.4 + 0.6 * intensity) * (extreme - mid), 6)
+
+
+def plan_scenarios(
+    table: TagTable,
+    mix: list[MixItem],
+    duration: float,
+    seed: int,
+    grid: float,
+    field: str = "mix",
+) -> list[AttackScenario]:
+    """Lay the mix out over the run: warm-up, then each attack followed by at least its recovery time,
+    the slack spread at random; starts and durations land on the sample grid `grid` (s)."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(PLANNER_STREAM,)))
+    jobs = [item for item in mix for _ in range(item.count)]
+    order = rng.permutation(len(jobs))
+    jobs = [jobs[k] for k in order]
+
+    def snap(seconds: float) -> float:
+        return max(grid, math.floor(seconds / grid + 1e-9) * grid)
+
+    durations = []
+    for item in jobs:
+        lo, hi = item.technique.duration_range
+        durations.append(snap((lo + item.intensity * (hi - lo)) * rng.uniform(0.8, 1.2)))
+    recoveries = [snap(max(RECOVERY_S, d)) for d in durations]
+    warmup = snap(min(WARMUP_S, 0.2 * duration))
+    need = warmup + sum(durations) + sum(recoveries)
+    if need > duration:
+        raise SimulationParamError(
+            field, f"{len(jobs)} attacks need a run of at least {need:g} s; duration is {duration:g} s"
+        )
+    weights = rng.dirichlet(np.ones(len(jobs) + 1))
+    slack = (duration - need) * weights
+    scenarios: list[AttackScenario] = []
+    t = warmup + slack[0]
+    for k, item in enumerate(jobs):
+        start = math.floor(t / grid + 1e-9) * grid
+        spec = item.technique
+        candidates = (
+            [table.by_name[name] for name in item.targets] if item.targets else candidate_targets(spec, table)
+        )
+        if not candidates:
+            raise SimulationParamError(f"{field}", f"this plant has no tag that {spec.key} can target")
+        tag = candidates[int(rng.integers(len(candidates)))]
+        magnitude = _planned_magnitude(spec, tag, item.intensity, rng)
+        scenarios.append(AttackScenario("", spec.key, float(start), float(durations[k]), (tag.name,), (magnitude,)))
+        t = start + durations[k] + recoveries[k] + slack[k + 1]
+    return [
+        AttackScenario(f"A{i + 1:03d}", s.technique, s.start, s.duration, s.targets, s.magnitude, s.options)
+        for i, s in enumerate(sorted(scenarios, key=lambda s: s.start))
+    ]

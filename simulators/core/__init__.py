@@ -1,0 +1,1 @@
+"""Building blocks shared by every plant: integrator, PID, PLC blocks, sensors, tags and parameters."""

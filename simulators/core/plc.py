@@ -1,0 +1,75 @@
+"""PLC function blocks evaluated once per scan: alarms with hysteresis, on-delay timers and
+latched interlocks.
+
+These mirror IEC 61131-3 habits (TON timers, latched trips with a reset) so that attack effects
+look like they would on a real controller: an alarm chatters only if its deadband allows it, a
+trip stays in until its condition clears and it is reset.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simulators.core.ops import Num, Ops
+
+
+class Alarm:
+    """High or low alarm with a deadband: it raises at the limit and clears `deadband` inside it."""
+
+    __slots__ = ("deadband", "high", "state")
+
+    def __init__(self, ops: Ops, high: bool, deadband: float) -> None:
+        self.high = high
+        self.deadband = deadband
+        self.state: Any = ops.full_bool(False)
+
+    def update(self, x: Num, limit: Num) -> Num:
+        if self.high:
+            self.state = (x >= limit) | (self.state & (x > limit - self.deadband))
+        else:
+            self.state = (x <= limit) | (self.state & (x < limit + self.deadband))
+        return self.state
+
+
+class OnDelay:
+    """TON timer: true once `cond` has held for `delay` seconds (elapsed time is 0 on the scan where
+    `cond` rises, as on a PLC); resets as soon as `cond` drops."""
+
+    __slots__ = ("delay", "dt", "elapsed", "ops")
+
+    def __init__(self, ops: Ops, dt: float, delay: float) -> None:
+        self.ops = ops
+        self.dt = dt
+        self.delay = delay
+        self.elapsed: Any = ops.full(-dt)
+
+    def update(self, cond: Num) -> Num:
+        self.elapsed = self.ops.where(cond, self.elapsed + self.dt, -self.dt)
+        return self.elapsed >= self.delay - 1e-9
+
+    def restart(self, mask: Num) -> None:
+        """Start timing again where `mask` is true (after it fired, for repeating actions)."""
+        self.elapsed = self.ops.where(mask, 0.0, self.elapsed)
+
+
+class Interlock:
+    """Latched trip. It sets when `trip` is true; it releases once `clear` holds and either the
+    operator resets it or, with `auto_reset` > 0 s, `clear` has held that long (unattended runs)."""
+
+    __slots__ = ("enabled", "ops", "state", "timer")
+
+    def __init__(self, ops: Ops, dt: float, auto_reset: float, enabled: bool = True) -> None:
+        self.ops = ops
+        self.enabled = enabled
+        self.state: Any = ops.full_bool(False)
+        self.timer = OnDelay(ops, dt, auto_reset) if auto_reset > 0 else None
+
+    def update(self, trip: Num, clear: Num, reset: Num) -> Num:
+        if not self.enabled:
+            return self.state
+        latched = self.state | trip
+        release = clear & reset
+        if self.timer is not None:
+            release = release | (clear & self.timer.update(latched & clear))
+        self.state = latched & self.ops.not_(release)
+        return self.state

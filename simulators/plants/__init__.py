@@ -1,0 +1,1 @@
+"""Plant models (water, chemical, power) and the registry that names them."""

@@ -1,0 +1,94 @@
+"""CSTR physics: energy balances, analytic steady state, temperature control, runaway and trip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+from simulators.core.ops import ScalarOps
+from simulators.core.params import resolve_params
+from simulators.plants.chemical import ChemicalPlant
+
+from .helpers import attack, run
+
+FLAT = {"feed_variability": 0.0, "feed_temp_variability": 0.0, "coolant_temp_amplitude": 0.0}
+COOLANT_CUT = attack("manipulation_of_control", 600, 3000, ["TCV102.POS"], 0.0)
+
+
+def rate(temp: float) -> float:
+    return (1 / 600) * np.exp(-6000.0 * (1 / temp - 1 / 350.0))
+
+
+def test_steady_state_energy_balances_close() -> None:
+    d = run("chemical", 4 * 3600, FLAT)
+    t, tj, tc, tf = (d[k][-1] for k in ("TT101", "TT102", "TT103", "TT100"))
+    ca, f, fc = d["AT101"][-1], d["FT101"][-1] / 3600, d["FT102"][-1] / 3600
+    heat = 2.4e5 * 1.0 * rate(t) * ca  # W released
+    reactor = f * 4.0e6 * (tf - t) + heat - 13333.0 * (t - tj)
+    jacket = fc * 4.18e6 * (tc - tj) + 13333.0 * (t - tj)
+    assert abs(reactor) < 1e-4 * heat
+    assert abs(jacket) < 1e-4 * heat
+
+
+def test_steady_state_matches_analytic() -> None:
+    d = run("chemical", 4 * 3600, FLAT)
+    t = d["TT101"][-1]
+    assert t == pytest.approx(350.0, abs=0.01)  # PI removes the offset
+    dilution = (d["FT101"][-1] / 3600) / 1.0
+    assert d["AT101"][-1] == pytest.approx(2000.0 * dilution / (dilution + rate(t)), rel=1e-5)
+    assert d["PT101"][-1] == pytest.approx(1.0 + 1.01325 * np.exp(4890 * (1 / 373.15 - 1 / t)), rel=1e-9)
+
+
+def test_temperature_pid_settles() -> None:
+    """Documented: a -5 K TIC101 step settles to +-0.25 K within 15 min."""
+    d = run("chemical", 600 + 1800, FLAT, writes={600: {"TIC101.SP": 345.0}})
+    temp = d["TT101"][600:]
+    assert np.nonzero(np.abs(temp - 345.0) > 0.25)[0].max() < 900
+
+
+def test_runaway_when_cooling_is_cut_without_interlock() -> None:
+    d = run("chemical", 3600, {**FLAT, "interlock_enabled": False}, scenarios=[COOLANT_CUT])
+    temp = d["TT101"]
+    assert temp[:600].max() < 351
+    assert temp[600 + 900] > 420  # 15 min after the cut
+    assert temp.max() > 440  # towards the adiabatic temperature
+    rise = np.diff(temp[600:1200])
+    assert rise[300] > 3 * rise[30]  # self-accelerating: the signature of a runaway
+    assert not d["SIS.TRIP"].any()
+
+
+def test_interlock_trips_the_runaway() -> None:
+    d = run("chemical", 3600, FLAT, scenarios=[COOLANT_CUT])
+    temp, trip = d["TT101"], d["SIS.TRIP"]
+    first = int(np.argmax(trip))
+    assert trip.any() and temp[first] >= 380.0 and temp[first - 1] < 380.0
+    assert d["FV101.POS"][first] == 0.0 and d["XV103"][first] == 1.0
+    assert temp.max() < 395.0
+    assert temp[first + 600] < 360.0  # falling: feed shut, emergency cooling on
+
+
+def test_trip_limit_tampering_disables_protection() -> None:
+    lifted = attack("modify_parameter", 0, 3600, ["TT101.HH"], 600.0, attack_id="A002")
+    d = run("chemical", 2400, FLAT, scenarios=[lifted, COOLANT_CUT])
+    assert d["TT101.HH"][10] == 600.0
+    # The pressure trip (PT101.HH, 3 bar) is the remaining layer and catches it later and hotter.
+    first = int(np.argmax(d["SIS.TRIP"]))
+    assert d["SIS.TRIP"].any() and d["PT101"][first] >= 3.0 and d["TT101"][first] > 385.0
+
+
+def test_rk4_matches_solve_ivp_through_a_runaway() -> None:
+    p = resolve_params(ChemicalPlant.PARAMS, {}, "chemical")
+    plant = ChemicalPlant(p, ScalarOps(), [np.random.default_rng(0)], 1.0, 0.0)
+    app, w = [50.0, 0.0, False], [350.0, 2000.0, 295.0]
+    x = [1000.0, 350.0, 320.0]
+    traj = [x]
+    for _ in range(1800):
+        x = plant.integrate(x, app, w, 1.0, 1)
+        traj.append(x)
+    ref = solve_ivp(lambda _t, y: plant.rhs(list(y), app, w), (0, 1800), [1000.0, 350.0, 320.0],
+                    method="LSODA", rtol=1e-10, atol=1e-8, t_eval=np.arange(1801.0))
+    ours = np.array(traj)
+    assert ours[-1, 1] > 440
+    assert np.max(np.abs(ours[:, 1] - ref.y[1])) < 0.05
+    assert np.max(np.abs(ours[:, 0] - ref.y[0])) < 0.5
