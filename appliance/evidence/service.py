@@ -23,6 +23,7 @@ from appliance.evidence.statement import job_statement
 from appliance.ids import new_id
 from appliance.store import jobs as jobs_q
 from appliance.store import seals as q
+from appliance.store.pages import page
 
 
 def keys_dir(state_dir: Path) -> Path:
@@ -81,9 +82,8 @@ def seal_view(row: dict[str, Any], with_envelope: bool = False) -> dict[str, Any
 def list_seals(
     conn: sqlite3.Connection, tenant_id: str, job_id: str | None, limit: int, after: str | None
 ) -> dict[str, Any]:
-    rows, has_more = q.list_seals(conn, tenant_id, job_id, limit, after)
-    data = [seal_view(r) for r in rows]
-    return {"data": data, "count": len(data), "has_more": has_more, "next_after": data[-1]["id"] if has_more else None}
+    where = {"tenant_id": tenant_id, "job_id": job_id}
+    return page(conn, "seals", where, limit=limit, after=after, columns=q.SEAL_LIST_COLUMNS).listing(seal_view)
 
 
 def get_seal(conn: sqlite3.Connection, tenant_id: str, seal_id: str) -> dict[str, Any]:

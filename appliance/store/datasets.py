@@ -6,7 +6,9 @@ import json
 import sqlite3
 from typing import Any
 
-from appliance.store.db import fetch_all, fetch_one
+from appliance.store import pages
+from appliance.store.db import fetch_one
+from appliance.store.pages import Page
 
 
 def _decode(row: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -28,13 +30,9 @@ def get(conn: sqlite3.Connection, dataset_id: str, tenant_id: str) -> dict[str, 
     return _decode(fetch_one(conn, "SELECT * FROM datasets WHERE id = ? AND tenant_id = ?", (dataset_id, tenant_id)))
 
 
-def page(conn: sqlite3.Connection, tenant_id: str, limit: int, after: str | None) -> tuple[list[dict[str, Any]], bool]:
-    rows = fetch_all(
-        conn,
-        "SELECT * FROM datasets WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?",
-        (tenant_id, after or "", limit + 1),
-    )
-    return [r for r in (_decode(x) for x in rows[:limit]) if r is not None], len(rows) > limit
+def page(conn: sqlite3.Connection, tenant_id: str, limit: int, after: str | None) -> Page:
+    result = pages.page(conn, "datasets", {"tenant_id": tenant_id}, limit=limit, after=after)
+    return Page([r for r in map(_decode, result.data) if r is not None], result.has_more)
 
 
 def delete(conn: sqlite3.Connection, dataset_id: str) -> None:

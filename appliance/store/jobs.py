@@ -39,26 +39,6 @@ def job(conn: sqlite3.Connection, job_id: str, tenant_id: str | None = None) -> 
     return fetch_one(conn, "SELECT * FROM jobs WHERE id = ? AND tenant_id = ?", (job_id, tenant_id))
 
 
-def list_jobs(
-    conn: sqlite3.Connection, tenant_id: str, status: str | None, kind: str | None, limit: int, after: str | None
-) -> tuple[list[dict[str, Any]], bool]:
-    clauses, params = ["tenant_id = ?"], [tenant_id]
-    for column, value in (
-        ("status", status),
-        ("kind", kind),
-    ):
-        if value:
-            clauses.append(f"{column} = ?")
-            params.append(value)
-    if after:
-        clauses.append("id > ?")
-        params.append(after)
-    rows = fetch_all(
-        conn, f"SELECT * FROM jobs WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?", (*params, limit + 1)
-    )
-    return rows[:limit], len(rows) > limit
-
-
 def update_job(conn: sqlite3.Connection, job_id: str, fields: dict[str, Any]) -> None:
     sets = ", ".join(f"{name} = ?" for name in fields)
     conn.execute(f"UPDATE jobs SET {sets} WHERE id = ?", (*fields.values(), job_id))
@@ -110,22 +90,6 @@ def artifact(conn: sqlite3.Connection, artifact_id: str, tenant_id: str) -> dict
 
 def artifacts_of_job(conn: sqlite3.Connection, job_id: str) -> list[dict[str, Any]]:
     return fetch_all(conn, "SELECT * FROM artifacts WHERE job_id = ? ORDER BY id", (job_id,))
-
-
-def list_artifacts(
-    conn: sqlite3.Connection, tenant_id: str, job_id: str | None, limit: int, after: str | None
-) -> tuple[list[dict[str, Any]], bool]:
-    clauses, params = ["tenant_id = ?"], [tenant_id]
-    if job_id:
-        clauses.append("job_id = ?")
-        params.append(job_id)
-    if after:
-        clauses.append("id > ?")
-        params.append(after)
-    rows = fetch_all(
-        conn, f"SELECT * FROM artifacts WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?", (*params, limit + 1)
-    )
-    return rows[:limit], len(rows) > limit
 
 
 def dataset(conn: sqlite3.Connection, dataset_id: str, tenant_id: str) -> dict[str, Any] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,11 @@ class Page:
     def next_after(self) -> str | None:
         return self.data[-1]["id"] if self.has_more and self.data else None
 
+    def listing(self, view: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+        """The list answer every route gives: ``{data, count, has_more, next_after}``."""
+        data = [view(row) for row in self.data]
+        return {"data": data, "count": len(data), "has_more": self.has_more, "next_after": self.next_after}
+
 
 def page(
     conn: sqlite3.Connection,
@@ -29,9 +35,11 @@ def page(
     after: str | None,
     columns: str = "*",
 ) -> Page:
-    """Rows of ``table`` matching equality filters ``where``, ordered by id, after ``after``."""
-    clauses = [f"{name} = ?" for name in where]
-    params: list[Any] = list(where.values())
+    """Rows of ``table`` matching the equality filters in ``where`` (None values are ignored),
+    ordered by id, after ``after``."""
+    filters = {name: value for name, value in where.items() if value is not None}
+    clauses = [f"{name} = ?" for name in filters]
+    params: list[Any] = list(filters.values())
     if after:
         clauses.append("id > ?")
         params.append(after)

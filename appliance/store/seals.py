@@ -82,24 +82,6 @@ def seal_of_job(conn: sqlite3.Connection, job_id: str, tenant_id: str) -> dict[s
     return fetch_one(conn, "SELECT * FROM seals WHERE job_id = ? AND tenant_id = ?", (job_id, tenant_id))
 
 
-def list_seals(
-    conn: sqlite3.Connection, tenant_id: str, job_id: str | None, limit: int, after: str | None
-) -> tuple[list[dict[str, Any]], bool]:
-    clauses, params = ["tenant_id = ?"], [tenant_id]
-    if job_id:
-        clauses.append("job_id = ?")
-        params.append(job_id)
-    if after:
-        clauses.append("id > ?")
-        params.append(after)
-    rows = fetch_all(
-        conn,
-        f"SELECT {SEAL_LIST_COLUMNS} FROM seals WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?",
-        (*params, limit + 1),
-    )
-    return rows[:limit], len(rows) > limit
-
-
 def leaf_hashes(conn: sqlite3.Connection, size: int) -> list[bytes]:
     """The first ``size`` leaf hashes in log order (leaves below a published size never change)."""
     rows = conn.execute("SELECT leaf_hash FROM seals WHERE leaf_index < ? ORDER BY leaf_index", (size,)).fetchall()

@@ -12,6 +12,7 @@ from appliance.api.artifacts.schemas import ArtifactListArgsSchema, ArtifactPage
 from appliance.api.extensions import Blueprint, requires
 from appliance.store import jobs as q
 from appliance.store.blobs import BlobStore
+from appliance.store.pages import page
 
 blp = Blueprint("artifacts", __name__, url_prefix="/v1/artifacts", description="Job outputs.")
 
@@ -36,11 +37,8 @@ def _artifact(artifact_id: str) -> dict[str, Any]:
 @requires("read")
 def list_artifacts(args: dict[str, Any]) -> dict[str, Any]:
     """The tenant's artifacts, oldest first; `?job_id=` for one job's."""
-    rows, has_more = q.list_artifacts(
-        context.get_db(), context.principal().tenant_id, args["job_id"], args["limit"], args["after"]
-    )
-    data = [_view(r) for r in rows]
-    return {"data": data, "count": len(data), "has_more": has_more, "next_after": data[-1]["id"] if has_more else None}
+    where = {"tenant_id": context.principal().tenant_id, "job_id": args["job_id"]}
+    return page(context.get_db(), "artifacts", where, limit=args["limit"], after=args["after"]).listing(_view)
 
 
 @blp.route("/<string:artifact_id>")

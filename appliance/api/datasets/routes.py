@@ -69,9 +69,7 @@ def upload_dataset(args: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, DatasetPageSchema)
 @requires("read")
 def list_datasets(args: dict[str, Any]) -> dict[str, Any]:
-    rows, has_more = q.page(context.get_db(), context.principal().tenant_id, args["limit"], args["after"])
-    data = [ingest.view(r) for r in rows]
-    return {"data": data, "count": len(data), "has_more": has_more, "next_after": data[-1]["id"] if has_more else None}
+    return q.page(context.get_db(), context.principal().tenant_id, args["limit"], args["after"]).listing(ingest.view)
 
 
 @blp.route("/<string:dataset_id>")

@@ -18,7 +18,7 @@ from appliance.api.jobs.schemas import (
     KindListSchema,
 )
 from appliance.jobs import events, service
-from appliance.store import jobs as q
+from appliance.store.pages import page
 
 blp = Blueprint("jobs", __name__, url_prefix="/v1", description="Jobs and their lifecycle.")
 
@@ -70,11 +70,8 @@ def submit_synthesize_job(body: dict[str, Any]) -> Any:
 @requires("read")
 def list_jobs(args: dict[str, Any]) -> dict[str, Any]:
     """The tenant's jobs, oldest first; filter by `status` and `kind`."""
-    rows, has_more = q.list_jobs(
-        context.get_db(), context.principal().tenant_id, args["status"], args["kind"], args["limit"], args["after"]
-    )
-    data = [service.view(r) for r in rows]
-    return {"data": data, "count": len(data), "has_more": has_more, "next_after": data[-1]["id"] if has_more else None}
+    where = {"tenant_id": context.principal().tenant_id, "status": args["status"], "kind": args["kind"]}
+    return page(context.get_db(), "jobs", where, limit=args["limit"], after=args["after"]).listing(service.view)
 
 
 @blp.route("/jobs/kinds")

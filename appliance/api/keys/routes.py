@@ -21,15 +21,9 @@ blp = Blueprint("keys", __name__, url_prefix="/v1/keys", description="API keys o
 @requires("admin")
 def list_keys(args: dict[str, Any]) -> dict[str, Any]:
     """The tenant's keys, oldest first."""
-    result = page(
-        context.get_db(),
-        "api_keys",
-        {"tenant_id": context.principal().tenant_id},
-        limit=args["limit"],
-        after=args["after"],
-    )
-    data = [identity.public_key_row(r) for r in result.data]
-    return {"data": data, "count": len(data), "has_more": result.has_more, "next_after": result.next_after}
+    where = {"tenant_id": context.principal().tenant_id}
+    result = page(context.get_db(), "api_keys", where, limit=args["limit"], after=args["after"])
+    return result.listing(identity.public_key_row)
 
 
 @blp.route("", methods=["POST"])
