@@ -22,6 +22,7 @@ from appliance.jobs.tasks import runtime
 from appliance.kinds import REGISTRY, get_kind
 from appliance.kinds.base import Kind, ParamError
 from appliance.services import credits
+from appliance.store import datasets as datasets_q
 from appliance.store import jobs as q
 from appliance.store.db import transaction
 
@@ -105,6 +106,12 @@ def submit(
     est = kind.estimate(params)
     with transaction(conn):
         contract = build_contract(kind.name, params, seed, resolve_for_contract(conn, tenant_id, input_ids))
+        if kind.check_inputs is not None:
+            datasets = [datasets_q.get(conn, dataset_id, tenant_id) or {} for dataset_id in input_ids]
+            try:
+                kind.check_inputs(conn, tenant_id, params, datasets)
+            except ParamError as exc:
+                raise errors.validation(f"params.{exc.field}", exc.message) from exc
         credits.require_enough(conn, tenant_id, est.micro)
         job: dict[str, Any] = {
             "id": new_id("job"),

@@ -6,6 +6,7 @@ hands ``run`` a ``JobContext``; kinds never touch the jobs table or the queue th
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,6 +96,8 @@ class Kind:
     run: Callable[[JobContext], None] | None = None
     check: Callable[[dict[str, Any]], None] | None = None
     prepare: Callable[[dict[str, Any], int], dict[str, Any]] | None = None
+    # checks that need the input datasets' rows (columns) or the database, run at submit
+    check_inputs: Callable[[sqlite3.Connection, str, dict[str, Any], list[dict[str, Any]]], None] | None = None
     deterministic: bool = True
     min_inputs: int = 0
     max_inputs: int = 0

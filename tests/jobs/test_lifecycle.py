@@ -129,4 +129,4 @@ def test_list_filters_and_pagination(client: FlaskClient, keys: dict[str, str], 
     assert [j["id"] for j in canceled] == [ids[0]]
     assert client.get("/v1/jobs?kind=verify", headers=headers).get_json()["count"] == 0
     kinds = {k["kind"]: k for k in client.get("/v1/jobs/kinds", headers=headers).get_json()["data"]}
-    assert kinds["mock"]["available"] and kinds["verify"]["available"] and not kinds["train"]["available"]
+    assert kinds["mock"]["available"] and kinds["verify"]["available"] and kinds["train"]["queue"] == "gpu"

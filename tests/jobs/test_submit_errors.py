@@ -47,7 +47,14 @@ def test_inputs_to_a_kind_that_takes_none_is_400(client: FlaskClient, keys: dict
     assert error["details"][0]["field"] == "inputs" and "at most 0" in error["message"]
 
 
-def test_kind_not_built_yet_is_400_kind_not_available(client: FlaskClient, keys: dict[str, str]) -> None:
+def test_kind_not_built_yet_is_400_kind_not_available(
+    client: FlaskClient, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from appliance.kinds import REGISTRY
+    from appliance.kinds.base import Kind
+
+    for name in ("train", "synthesize"):  # every kind is built now; stand in an unbuilt one
+        monkeypatch.setitem(REGISTRY, name, Kind(name, "gpu", "not built"))
     response = client.post("/v1/jobs", json={"kind": "train"}, headers=auth(keys["generate"]))
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == "KIND_NOT_AVAILABLE"

@@ -1,0 +1,259 @@
+"""The `synthesize` kind: rows from a trained model, with a quality and privacy report.
+
+Either ``model_id`` (a model from a `train` job; no input dataset) or a ``synthesizer`` and one
+input dataset, which is trained on first (that model is not kept: run `train` to keep one). Rows
+are sampled in chunks from one stream seeded by the job's seed, written as Parquet or CSV
+(``rows.parquet`` / ``rows.csv``), and scored in ``report.json``. From a ``model_id`` the job is
+deterministic: a rerun gives byte-identical artifacts. Each row costs 1 micro-credit.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import marshmallow as ma
+
+from appliance import errors
+from appliance.ids import is_id
+from appliance.kinds.base import Estimate, JobContext, JobFailed, Kind, ParamError
+from appliance.kinds.columns import column_names, require_known
+from appliance.kinds.inputs import MAX_ROWS
+from appliance.kinds.train import DEFAULT_MAX_ROWS, MAX_EPOCHS, check_training, job_errors, train_in_job
+from appliance.services.synth import offline
+from appliance.services.synth.interface import DEFAULT_SYNTHESIZER, SYNTHESIZERS
+from appliance.services.synth.pricing import training_price
+from appliance.services.synth.sampling import FORMATS, MEDIA_TYPES
+from appliance.services.synth.split import DEFAULT_HOLDOUT
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from appliance.services.synth.interface import Synthesizer
+    from appliance.services.synth.metadata import TableMetadata
+    from appliance.services.synth.split import Source
+
+MAX_SYNTH_ROWS = 1_000_000_000
+ROWS_PER_SECOND = 20_000
+TRAINING_DEFAULTS: dict[str, Any] = {
+    "synthesizer": DEFAULT_SYNTHESIZER,
+    "epochs": None,
+    "metadata": {},
+    "max_rows": DEFAULT_MAX_ROWS,
+    "holdout": DEFAULT_HOLDOUT,
+}
+
+
+class SynthesizeParams(ma.Schema):
+    model_id = ma.fields.String(
+        load_default=None, metadata={"description": "A trained model (mdl_…); leave out to train on the input first"}
+    )
+    rows = ma.fields.Integer(load_default=1000, validate=ma.validate.Range(min=1, max=MAX_SYNTH_ROWS))
+    format = ma.fields.String(load_default="parquet", validate=ma.validate.OneOf(FORMATS))
+    conditions = ma.fields.Dict(
+        keys=ma.fields.String(),
+        load_default=None,
+        metadata={"description": 'Fixed column values for every row, e.g. {"income": ">50K"}'},
+    )
+    synthesizer = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.OneOf(SYNTHESIZERS),
+        metadata={"description": "Without model_id: train this synthesizer on the input dataset first"},
+    )
+    epochs = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=1, max=MAX_EPOCHS))
+    metadata = ma.fields.Dict(keys=ma.fields.String(), load_default=None)
+    max_rows = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=1, max=MAX_ROWS))
+    holdout = ma.fields.Float(load_default=None, validate=ma.validate.Range(min=0.0, max=0.5))
+
+
+def check(params: dict[str, Any]) -> None:
+    if params["model_id"] is None:
+        check_training({**TRAINING_DEFAULTS, **{k: params[k] for k in TRAINING_DEFAULTS if params.get(k) is not None}})
+        return
+    if not is_id(params["model_id"], "mdl"):
+        raise ParamError("model_id", "not a model id (mdl_…)")
+    for name in TRAINING_DEFAULTS:
+        if params.get(name) is not None:
+            raise ParamError(name, "give either model_id or training params (synthesizer and an input), not both")
+
+
+def check_inputs(
+    conn: sqlite3.Connection, tenant_id: str, params: dict[str, Any], datasets: list[dict[str, Any]]
+) -> None:
+    """At submit: the model exists, the inputs fit the mode, and named columns exist."""
+    from appliance.store import models as models_store
+
+    if params.get("model_id"):
+        if datasets:
+            raise errors.validation("inputs", "a job with model_id takes no input dataset")
+        model = models_store.model(conn, params["model_id"], tenant_id)
+        if model is None:
+            raise ParamError("model_id", f"model {params['model_id']!r} was not found")
+        known = column_names(model["columns"])
+    else:
+        if len(datasets) != 1:
+            raise errors.validation("inputs", "without model_id, give one input dataset to train on")
+        known = column_names(datasets[0].get("columns"))
+        require_known(params.get("metadata") or {}, known, "metadata")
+    require_known(params.get("conditions") or {}, known, "conditions")
+
+
+def prepare(params: dict[str, Any], _seed: int) -> dict[str, Any]:
+    """Fill the training defaults when the job trains its own model, so the contract shows them."""
+    if params["model_id"] is not None:
+        return {k: v for k, v in params.items() if k not in TRAINING_DEFAULTS}
+    return {**params, **{k: params[k] if params.get(k) is not None else v for k, v in TRAINING_DEFAULTS.items()}}
+
+
+def estimate(params: dict[str, Any]) -> Estimate:
+    seconds = 2.0 + params["rows"] / ROWS_PER_SECOND
+    if params.get("model_id"):
+        return Estimate(rows=params["rows"], seconds=seconds, tier="CPU")
+    price = training_price(params["synthesizer"], params.get("epochs"))
+    return Estimate(rows=params["rows"], seconds=seconds + price.seconds, tier=price.tier, extra_micro=price.micro)
+
+
+@dataclass
+class _Ready:
+    """A model to sample from, and the real rows (if still at hand) its report compares with."""
+
+    model: Synthesizer
+    metadata: TableMetadata
+    source: Source
+    train: pd.DataFrame | None
+    holdout: pd.DataFrame | None
+    model_id: str | None
+    start: float
+
+
+def _reference(
+    ctx: JobContext, table_metadata: TableMetadata, source: Source
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The model's training rows and holdout, read again from its dataset (None if it is gone)."""
+    from appliance.services.datasets.formats import FormatError, read_all
+    from appliance.services.synth.frames import to_frame
+    from appliance.services.synth.training import reference_rows
+    from appliance.store import jobs as jobs_store
+    from appliance.store.blobs import BlobStore
+    from appliance.store.open import open_db
+
+    row = jobs_store.dataset(open_db(ctx.state_dir), source.dataset_id, ctx.tenant_id)
+    if row is None or row["blake3"] != source.dataset_blake3:
+        return None, None
+    try:
+        table = read_all(BlobStore(ctx.state_dir).path(row["blake3"]), row["format"], max_rows=source.max_rows)
+    except (FormatError, OSError):
+        return None, None
+    return reference_rows(to_frame(table), table_metadata, source)
+
+
+def _from_model(ctx: JobContext) -> _Ready:
+    from appliance.services.synth import engines
+    from appliance.services.synth.metadata import TableMetadata
+    from appliance.services.synth.split import Source
+    from appliance.store import models as models_store
+    from appliance.store.blobs import BlobStore
+    from appliance.store.open import open_db
+
+    model_id = ctx.params["model_id"]
+    if ctx.inputs:
+        raise JobFailed("VALIDATION_FAILED", "inputs: a job with model_id takes no input dataset")
+    row = models_store.model(open_db(ctx.state_dir), model_id, ctx.tenant_id)
+    if row is None:
+        raise JobFailed("VALIDATION_FAILED", f"params.model_id: model {model_id!r} was not found")
+    path = BlobStore(ctx.state_dir).path(row["artifact_blake3"])
+    if not path.is_file():
+        raise JobFailed("MODEL_MISSING", f"the file of model {model_id} is missing from the blob store")
+    ctx.progress(0.02, message=f"loading model {model_id}")
+    with job_errors():
+        model = engines.load(path, row["engine"])
+    table_metadata = TableMetadata.from_json(row["metadata"])
+    source = Source.from_dict(row["source"])
+    train, holdout = _reference(ctx, table_metadata, source)
+    return _Ready(model, table_metadata, source, train, holdout, model_id, start=0.05)
+
+
+def _trained_here(ctx: JobContext) -> _Ready:
+    if len(ctx.inputs) != 1:
+        raise JobFailed("VALIDATION_FAILED", "inputs: without model_id, give one input dataset to train on")
+    trained = train_in_job(ctx, ctx.params, check=False, share=0.6)
+    return _Ready(trained.model, trained.metadata, trained.source, trained.train, trained.holdout, None, start=0.6)
+
+
+def _check_conditions(conditions: dict[str, Any] | None, columns: dict[str, Any]) -> None:
+    for name in conditions or {}:
+        if name not in columns:
+            known = ", ".join(list(columns)[:20])
+            raise JobFailed("VALIDATION_FAILED", f"params.conditions.{name}: unknown column {name!r}; columns: {known}")
+
+
+def run(ctx: JobContext) -> None:
+    from appliance.services.synth.report import build_report
+    from appliance.services.synth.sampling import write_rows
+
+    offline.prepare(ctx.state_dir)
+    params = ctx.params
+    got = _from_model(ctx) if params.get("model_id") else _trained_here(ctx)
+    model, table_metadata, source = got.model, got.metadata, got.source
+    _check_conditions(params.get("conditions"), table_metadata.columns)
+    total, start, fmt = params["rows"], got.start, params["format"]
+    path = ctx.work_dir / f"rows.{fmt}"
+
+    def progress(done: int) -> None:
+        ctx.progress(start + (0.9 - start) * done / total, rows=done, message=f"{done:,} of {total:,} rows")
+
+    ctx.progress(start, rows=0, message=f"sampling {total:,} rows on {model.device}")
+    with job_errors():
+        kept, written = write_rows(model, total, ctx.seed, fmt, path, params.get("conditions"), on_chunk=progress)
+    ctx.progress(0.9, message="scoring quality and privacy")
+    about = {
+        "model_id": got.model_id,
+        "synthesizer": model.synthesizer,
+        "engine": model.engine,
+        "seed": ctx.seed,
+        "rows": written,
+        "conditions": params.get("conditions"),
+        "source": source.as_dict(),
+    }
+    report = build_report(kept, got.train, got.holdout, table_metadata, ctx.seed, about)
+    report_path = ctx.work_dir / "report.json"
+    report_path.write_text(json.dumps(report, indent=2, sort_keys=True, default=str) + "\n")
+    ctx.add_artifact(path, path.name, MEDIA_TYPES[fmt])
+    ctx.add_artifact(report_path, "report.json", "application/json")
+    privacy = report.get("privacy") or {}
+    ctx.set_result(
+        {
+            "rows": written,
+            "format": fmt,
+            "artifact": path.name,
+            "model_id": got.model_id,
+            "synthesizer": model.synthesizer,
+            "device": model.device,
+            "quality_score": report["quality"].get("score"),
+            "diagnostic_score": report["diagnostic"].get("score"),
+            "privacy_risk": privacy.get("risk"),
+            "dcr_ratio": (privacy.get("dcr") or {}).get("ratio"),
+            "exact_copy_rate": privacy.get("exact_copy_rate"),
+            "source": source.as_dict(),
+            "date_formats": table_metadata.date_formats,
+        }
+    )
+    ctx.progress(1.0, rows=written, message="done")
+
+
+KIND = Kind(
+    name="synthesize",
+    queue="gpu",
+    summary="Rows from a trained model, with a quality and privacy report.",
+    params_schema=SynthesizeParams,
+    estimate=estimate,
+    run=run,
+    check=check,
+    prepare=prepare,
+    check_inputs=check_inputs,
+    deterministic=True,
+    min_inputs=0,
+    max_inputs=1,
+)

@@ -1,0 +1,200 @@
+"""The `train` kind: fit a generative model on one dataset and keep it.
+
+Artifacts: ``model.pkl`` (the fitted model, the engine's own file) and ``metadata.json`` (engine,
+synthesizer, device, columns and their sdtypes, the holdout split, the loss curve, a fidelity
+check). The model gets a row in ``models`` (``mdl_…``), which GET /v1/models lists once the job has
+succeeded. Runs on the `gpu` queue: CUDA when the worker has it, the CPU otherwise.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import marshmallow as ma
+
+from appliance.kinds.base import Estimate, JobCanceled, JobContext, JobFailed, Kind, ParamError
+from appliance.kinds.columns import column_names, require_known
+from appliance.kinds.inputs import MAX_ROWS, read_input
+from appliance.services.synth import offline
+from appliance.services.synth.interface import (
+    DEFAULT_SYNTHESIZER,
+    NEURAL,
+    SYNTHESIZERS,
+    EpochEvent,
+    SynthesisError,
+    TrainingCanceled,
+)
+from appliance.services.synth.metadata import normalise_overrides
+from appliance.services.synth.pricing import training_price
+from appliance.services.synth.split import DEFAULT_HOLDOUT
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from appliance.services.synth.interface import ProgressCallback
+    from appliance.services.synth.training import Trained
+
+DEFAULT_MAX_ROWS = 1_000_000
+MAX_EPOCHS = 10_000
+
+
+class TrainingParams(ma.Schema):
+    synthesizer = ma.fields.String(load_default=DEFAULT_SYNTHESIZER, validate=ma.validate.OneOf(SYNTHESIZERS))
+    epochs = ma.fields.Integer(
+        load_default=None,
+        validate=ma.validate.Range(min=1, max=MAX_EPOCHS),
+        metadata={"description": "Training epochs (ctgan, tvae, copulagan only; default 300)"},
+    )
+    metadata = ma.fields.Dict(
+        keys=ma.fields.String(),
+        load_default=dict,
+        metadata={
+            "description": 'Column sdtype overrides: {"zip": "categorical"} or {"day": {"sdtype": '
+            '"datetime", "datetime_format": "%d/%m/%Y"}}'
+        },
+    )
+    max_rows = ma.fields.Integer(load_default=DEFAULT_MAX_ROWS, validate=ma.validate.Range(min=1, max=MAX_ROWS))
+    holdout = ma.fields.Float(
+        load_default=DEFAULT_HOLDOUT,
+        validate=ma.validate.Range(min=0.0, max=0.5),
+        metadata={"description": "Share of rows kept out of training, for the privacy baseline and TSTR"},
+    )
+
+
+def check_training(params: dict[str, Any]) -> None:
+    if params.get("epochs") is not None and params["synthesizer"] not in NEURAL:
+        raise ParamError("epochs", f"applies to {', '.join(sorted(NEURAL))}; {params['synthesizer']} has no epochs")
+    try:
+        normalise_overrides(params.get("metadata"))
+    except SynthesisError as exc:
+        raise ParamError(exc.field, exc.message) from exc
+
+
+def check_inputs(
+    _conn: sqlite3.Connection, _tenant_id: str, params: dict[str, Any], datasets: list[dict[str, Any]]
+) -> None:
+    """Metadata overrides must name columns of the dataset being trained on."""
+    require_known(params.get("metadata") or {}, column_names(datasets[0].get("columns")), "metadata")
+
+
+def estimate(params: dict[str, Any]) -> Estimate:
+    price = training_price(params["synthesizer"], params.get("epochs"))
+    return Estimate(rows=0, seconds=price.seconds, tier=price.tier, extra_micro=price.micro)
+
+
+@contextmanager
+def job_errors() -> Iterator[None]:
+    """Service errors as the engine's: bad input names its params field, cancel is a cancel."""
+    try:
+        yield
+    except SynthesisError as exc:
+        field = exc.field if exc.field.startswith("inputs") else f"params.{exc.field}"
+        raise JobFailed("VALIDATION_FAILED", f"{field}: {exc.message}") from exc
+    except TrainingCanceled as exc:
+        raise JobCanceled() from exc
+
+
+def epoch_reporter(ctx: JobContext, start: float, span: float) -> ProgressCallback:
+    def report(event: EpochEvent) -> None:
+        losses = ", ".join(f"{name} {value:.4f}" for name, value in event.losses.items())
+        ctx.progress(start + span * event.epoch / event.epochs, message=f"epoch {event.epoch}/{event.epochs}: {losses}")
+
+    return report
+
+
+def read_frame(ctx: JobContext, max_rows: int) -> pd.DataFrame:
+    from appliance.services.synth.frames import UnsupportedColumn, to_frame
+
+    table = read_input(ctx, max_rows)
+    try:
+        return to_frame(table)
+    except UnsupportedColumn as exc:
+        raise JobFailed("VALIDATION_FAILED", f"inputs.0: column {exc.column!r}: {exc.message}") from exc
+
+
+def train_in_job(ctx: JobContext, params: dict[str, Any], check: bool, share: float) -> Trained:
+    """Read the input and train on it, reporting epochs over the first ``share`` of the progress."""
+    from appliance.services.synth import training
+
+    offline.prepare(ctx.state_dir)
+    ctx.progress(0.01, message="reading the dataset")
+    frame = read_frame(ctx, params["max_rows"])
+    ctx.progress(0.05, message=f"training {params['synthesizer']} on {len(frame):,} rows")
+    ref = ctx.inputs[0]
+    with job_errors():
+        return training.train(
+            frame,
+            synthesizer=params["synthesizer"],
+            epochs=params.get("epochs"),
+            overrides=params.get("metadata"),
+            holdout=params["holdout"],
+            seed=ctx.seed,
+            dataset_id=ref.dataset_id,
+            dataset_blake3=ref.blake3,
+            max_rows=params["max_rows"],
+            progress_cb=epoch_reporter(ctx, 0.05, share - 0.05),
+            cancel_cb=ctx.is_canceled,
+            check=check,
+        )
+
+
+def run(ctx: JobContext) -> None:
+    from appliance.services.synth import records, training
+
+    trained = train_in_job(ctx, ctx.params, check=True, share=0.9)
+    ctx.check_cancel()
+    model_path, meta_path = training.write_files(ctx.work_dir, trained)
+    ctx.add_artifact(model_path, training.MODEL_FILE, "application/octet-stream")
+    ctx.add_artifact(meta_path, training.METADATA_FILE, "application/json")
+    quality_score = trained.quality.get("quality", {}).get("score")
+    model_id = records.record_model(
+        ctx.state_dir,
+        ctx.tenant_id,
+        ctx.job_id,
+        {
+            "dataset_id": trained.source.dataset_id,
+            "engine": trained.model.engine,
+            "synthesizer": trained.model.synthesizer,
+            "device": trained.model.device,
+            "artifact_blake3": records.file_blake3(model_path),
+            "columns": trained.metadata.summary(),
+            "metadata": trained.metadata.to_json(),
+            "source": trained.source.as_dict(),
+            "training": training.training_record(trained),
+            "quality_score": quality_score,
+        },
+    )
+    loss = trained.summary.loss[-1] if trained.summary.loss else None
+    ctx.set_result(
+        {
+            "model_id": model_id,
+            "synthesizer": trained.model.synthesizer,
+            "device": trained.model.device,
+            "rows": trained.source.train_rows,
+            "holdout_rows": trained.source.holdout_rows,
+            "columns": len(trained.metadata.columns),
+            "epochs": trained.summary.epochs,
+            "seconds": trained.summary.seconds,
+            "final_loss": loss,
+            "quality_score": quality_score,
+        }
+    )
+    ctx.progress(1.0, message="trained")
+
+
+KIND = Kind(
+    name="train",
+    queue="gpu",
+    summary="Train a generative model on a dataset.",
+    params_schema=TrainingParams,
+    estimate=estimate,
+    run=run,
+    check=check_training,
+    check_inputs=check_inputs,
+    deterministic=False,
+    min_inputs=1,
+    max_inputs=1,
+)

@@ -1,0 +1,34 @@
+"""The engines the appliance can train with, by name; the model row records which one made a model.
+
+Plugging in another engine: implement ``interface.Synthesizer`` in a module of this package and
+add its class here under a new name. Nothing else changes: kinds, reports and routes go through
+``create`` and ``load``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from appliance.services.synth.interface import SynthesisError, Synthesizer
+
+DEFAULT_ENGINE = "sdv"
+
+
+def _classes() -> dict[str, type[Synthesizer]]:
+    from appliance.services.synth.sdv_engine import SDVSynthesizer
+
+    return {"sdv": SDVSynthesizer}
+
+
+def create(synthesizer: str, device: str, engine: str = DEFAULT_ENGINE) -> Synthesizer:
+    classes = _classes()
+    if engine not in classes:
+        raise SynthesisError("engine", f"one of {', '.join(classes)}")
+    return classes[engine](synthesizer, device)  # type: ignore[call-arg]
+
+
+def load(path: Path, engine: str = DEFAULT_ENGINE, device: str | None = None) -> Synthesizer:
+    classes = _classes()
+    if engine not in classes:
+        raise SynthesisError("model_id", f"the model was made by engine {engine!r}, which is not installed")
+    return classes[engine].load(path, device)

@@ -1,0 +1,195 @@
+"""Table metadata: detected by SDV, edited by the caller's sdtype overrides, dates made datetime64.
+
+SDV detects each column's sdtype from the data; ``params.metadata`` may override any of them, as a
+bare sdtype (``{"zip": "categorical"}``) or a column spec (``{"day": {"sdtype": "datetime",
+"datetime_format": "%d/%m/%Y"}}``). Date columns are parsed to ``datetime64`` here, once, so
+every synthesizer, the report and the written rows see real timestamps rather than strings.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from appliance.services.synth.interface import SynthesisError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+TABLE = "table"
+BASIC_SDTYPES = ("numerical", "categorical", "boolean", "datetime", "id")
+MAX_BAD_EXAMPLES = 3
+
+
+@dataclass
+class TableMetadata:
+    """One table's SDV metadata (the ``tables.<name>`` part of SDV's dict)."""
+
+    spec: dict[str, Any] = field(default_factory=dict)
+    date_formats: dict[str, str | None] = field(default_factory=dict)
+    """Columns that were text dates in the source, with the format they were parsed with (None:
+    guessed); used to parse the same source again the same way."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sdv": self.spec, "date_formats": self.date_formats}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TableMetadata:
+        return cls(copy.deepcopy(data["sdv"]), dict(data.get("date_formats") or {}))
+
+    @property
+    def columns(self) -> dict[str, dict[str, Any]]:
+        cols: dict[str, dict[str, Any]] = self.spec.setdefault("columns", {})
+        return cols
+
+    def sdtypes(self) -> dict[str, str]:
+        return {name: str(col["sdtype"]) for name, col in self.columns.items()}
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Name, sdtype and date format of each column: what the API shows (no category values)."""
+        out = []
+        for name, col in self.columns.items():
+            item: dict[str, Any] = {"name": name, "sdtype": col["sdtype"]}
+            if self.date_formats.get(name):
+                item["datetime_format"] = self.date_formats[name]
+            if self.spec.get("primary_key") == name:
+                item["primary_key"] = True
+            out.append(item)
+        return out
+
+    def to_sdv(self) -> Any:
+        from sdv.metadata import Metadata
+
+        return Metadata.load_from_dict(
+            {"tables": {TABLE: copy.deepcopy(self.spec)}, "relationships": [], "METADATA_SPEC_VERSION": "V2"}
+        )
+
+    def for_sdmetrics(self) -> dict[str, Any]:
+        """sdmetrics wants ``{"columns": {name: {"sdtype": ...}}}``; ranges and formats it does not need."""
+        columns = {name: {"sdtype": col["sdtype"]} for name, col in self.columns.items()}
+        out: dict[str, Any] = {"columns": columns}
+        if self.spec.get("primary_key"):
+            out["primary_key"] = self.spec["primary_key"]
+        return out
+
+
+def normalise_overrides(raw: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """``{col: "sdtype" | {"sdtype": ..., ...}}`` as ``{col: spec}``; shape errors name the field."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, value in (raw or {}).items():
+        spec = {"sdtype": value} if isinstance(value, str) else value
+        if not isinstance(spec, dict) or not isinstance(spec.get("sdtype"), str) or not spec["sdtype"]:
+            raise SynthesisError(f"metadata.{name}", 'give an sdtype, e.g. "categorical", or {"sdtype": ...}')
+        out[str(name)] = dict(spec)
+    return out
+
+
+def _detect(frame: pd.DataFrame) -> dict[str, Any]:
+    from sdv.metadata import Metadata
+
+    detected = Metadata.detect_from_dataframes({TABLE: frame}, infer_keys="primary_only")
+    spec: dict[str, Any] = detected.to_dict()["tables"][TABLE]
+    return spec
+
+
+def _apply(spec: dict[str, Any], overrides: dict[str, dict[str, Any]]) -> None:
+    for name, override in overrides.items():
+        spec["columns"][name] = dict(override)
+        if spec.get("primary_key") == name and override["sdtype"] != "id":
+            spec.pop("primary_key")
+
+
+def _parse_dates(frame: pd.DataFrame, spec: dict[str, Any]) -> dict[str, str | None]:
+    """Turn datetime columns held as text into ``datetime64``; a value that does not parse is an
+    error naming the column (silently turning it into a null would hide a wrong format)."""
+    import pandas as pd
+
+    parsed: dict[str, str | None] = {}
+    for name, col in spec["columns"].items():
+        if col["sdtype"] != "datetime" or pd.api.types.is_datetime64_any_dtype(frame[name]):
+            continue
+        fmt = col.get("datetime_format")
+        source = frame[name]
+        try:
+            values = pd.to_datetime(source, format=fmt, errors="coerce") if fmt else _guess_dates(source)
+        except (ValueError, TypeError) as exc:
+            raise SynthesisError(f"metadata.{name}", f"cannot read the values as dates: {exc}") from exc
+        bad = source[values.isna() & source.notna()]
+        if len(bad):
+            examples = ", ".join(repr(v) for v in bad.astype(str).unique()[:MAX_BAD_EXAMPLES])
+            how = f"the format {fmt!r}" if fmt else "a date format it recognises"
+            raise SynthesisError(
+                f"metadata.{name}", f"{len(bad)} value(s) do not match {how} ({examples}); set datetime_format"
+            )
+        if getattr(values.dt, "tz", None) is not None:
+            values = values.dt.tz_convert(None)
+        frame[name] = values
+        parsed[name] = fmt
+    return parsed
+
+
+def _guess_dates(source: pd.Series) -> pd.Series:
+    import warnings
+
+    import pandas as pd
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return pd.to_datetime(source, format="ISO8601", errors="coerce")
+        except ValueError:
+            return pd.to_datetime(source, errors="coerce")
+
+
+def _validate(metadata: TableMetadata, frame: pd.DataFrame) -> None:
+    from sdv.errors import InvalidDataError
+    from sdv.metadata.errors import InvalidMetadataError
+
+    try:
+        sdv_metadata = metadata.to_sdv()
+        sdv_metadata.validate()
+        sdv_metadata.validate_data({TABLE: frame})
+    except (InvalidMetadataError, InvalidDataError) as exc:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        detail = "; ".join(line for line in lines if not line.startswith(("The ", "Table:", "Errors in")))
+        raise SynthesisError("metadata", detail or lines[0] if lines else str(exc)) from exc
+
+
+def detect(frame: pd.DataFrame, overrides: dict[str, Any] | None = None) -> tuple[pd.DataFrame, TableMetadata]:
+    """The frame (dates parsed) and its metadata: SDV's detection, then the caller's overrides."""
+    wanted = normalise_overrides(overrides)
+    unknown = [name for name in wanted if name not in frame.columns]
+    if unknown:
+        known = ", ".join(map(str, frame.columns[:20]))
+        raise SynthesisError(f"metadata.{unknown[0]}", f"unknown column {unknown[0]!r}; the columns are {known}")
+    frame = frame.copy()
+    frame.columns = [str(c) for c in frame.columns]
+    spec = _detect(frame)
+    _apply(spec, wanted)
+    parsed = _parse_dates(frame, spec)
+    if parsed:
+        redetected = _detect(frame[list(parsed)])["columns"]
+        for name in parsed:
+            again = redetected[name]
+            spec["columns"][name] = again if again["sdtype"] == "datetime" else {"sdtype": "datetime"}
+    metadata = TableMetadata(spec, parsed)
+    _validate(metadata, frame)
+    return frame, metadata
+
+
+def align_like(frame: pd.DataFrame, metadata: TableMetadata) -> pd.DataFrame:
+    """Real rows read again later (for a report or an evaluation) with the model's date columns
+    parsed the same way, so they compare like with like; values that do not parse become nulls."""
+    import pandas as pd
+
+    frame = frame.copy()
+    for name, col in metadata.columns.items():
+        if name not in frame.columns or col["sdtype"] != "datetime":
+            continue
+        if not pd.api.types.is_datetime64_any_dtype(frame[name]):
+            fmt = metadata.date_formats.get(name)
+            frame[name] = pd.to_datetime(frame[name], format=fmt, errors="coerce") if fmt else _guess_dates(frame[name])
+        if getattr(frame[name].dt, "tz", None) is not None:
+            frame[name] = frame[name].dt.tz_convert(None)
+    return frame

@@ -1,0 +1,115 @@
+"""Training one model from a dataset: metadata, holdout split, device, fit, a fidelity check, files.
+
+Both kinds use it: ``train`` keeps the model (artifact + ``models`` row); ``synthesize`` without a
+``model_id`` trains one the same way and samples from it at once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from appliance.services.synth import engines, metadata, split
+from appliance.services.synth.device import pick_device
+from appliance.services.synth.interface import CancelCallback, FitSummary, ProgressCallback, SynthesisError, Synthesizer
+from appliance.services.synth.quality import fidelity
+from appliance.services.synth.seeding import seed_globals
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+CHECK_ROWS = 5_000
+MODEL_FILE = "model.pkl"
+METADATA_FILE = "metadata.json"
+
+
+@dataclass
+class Trained:
+    model: Synthesizer
+    metadata: metadata.TableMetadata
+    summary: FitSummary
+    train: pd.DataFrame
+    holdout: pd.DataFrame
+    source: split.Source
+    quality: dict[str, Any]
+
+
+def train(
+    frame: pd.DataFrame,
+    *,
+    synthesizer: str,
+    epochs: int | None,
+    overrides: dict[str, Any] | None,
+    holdout: float,
+    seed: int,
+    dataset_id: str,
+    dataset_blake3: str,
+    max_rows: int,
+    progress_cb: ProgressCallback | None = None,
+    cancel_cb: CancelCallback | None = None,
+    check: bool = True,
+) -> Trained:
+    """Fit ``synthesizer`` on ``frame`` minus a seeded holdout; with ``check``, score a seeded
+    sample of it against the training rows (the score the leaderboard ranks by)."""
+    if len(frame) == 0 or len(frame.columns) == 0:
+        raise SynthesisError("inputs.0", "the dataset holds no rows")
+    parsed, table_metadata = metadata.detect(frame, overrides)
+    train_rows, holdout_rows = split.split(parsed, holdout, seed)
+    model = engines.create(synthesizer, pick_device(synthesizer))
+    seed_globals(seed)
+    summary = model.fit(train_rows, table_metadata, epochs, progress_cb, cancel_cb)
+    quality: dict[str, Any] = {}
+    if check:
+        sample = model.sample(min(len(train_rows), CHECK_ROWS), seed)
+        quality = fidelity(train_rows, sample, table_metadata, seed)
+    source = split.Source(
+        dataset_id=dataset_id,
+        dataset_blake3=dataset_blake3,
+        max_rows=max_rows,
+        holdout=holdout,
+        split_seed=seed,
+        rows=len(parsed),
+        train_rows=len(train_rows),
+        holdout_rows=len(holdout_rows),
+    )
+    return Trained(model, table_metadata, summary, train_rows, holdout_rows, source, quality)
+
+
+def reference_rows(
+    frame: pd.DataFrame, table_metadata: metadata.TableMetadata, source: split.Source
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A model's training rows and holdout, rebuilt from its dataset read again the same way."""
+    frame = frame.copy()
+    frame.columns = [str(c) for c in frame.columns]
+    return split.split(metadata.align_like(frame, table_metadata), source.holdout, source.split_seed)
+
+
+def training_record(trained: Trained) -> dict[str, Any]:
+    summary = trained.summary
+    return {
+        "rows": summary.rows,
+        "epochs": summary.epochs,
+        "seconds": summary.seconds,
+        "loss": summary.loss,
+    }
+
+
+def write_files(work_dir: Path, trained: Trained) -> tuple[Path, Path]:
+    """``model.pkl`` (the engine's file) and ``metadata.json`` (what it is, for people and tools)."""
+    model_path = work_dir / MODEL_FILE
+    trained.model.save(model_path)
+    document = {
+        "engine": trained.model.engine,
+        "synthesizer": trained.model.synthesizer,
+        "device": trained.model.device,
+        "columns": trained.metadata.summary(),
+        "metadata": trained.metadata.to_json(),
+        "source": trained.source.as_dict(),
+        "training": training_record(trained),
+        "quality": trained.quality,
+    }
+    meta_path = work_dir / METADATA_FILE
+    meta_path.write_text(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
+    return model_path, meta_path
