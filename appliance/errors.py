@@ -103,6 +103,9 @@ DATASET_INVALID = _spec(
 DATASET_IN_USE = _spec(
     "DATASET_IN_USE", 409, "A queued or running job uses this dataset.", "Wait for the job or cancel it, then retry."
 )
+PORT_IN_USE = _spec(
+    "PORT_IN_USE", 409, "A protocol port asked for is taken.", "Pick another port, or stop the run that holds it."
+)
 INTERNAL = _spec(
     "INTERNAL", 500, "Something failed inside the appliance.", "Quote the correlation id to your administrator."
 )

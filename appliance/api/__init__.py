@@ -18,6 +18,7 @@ from appliance.api.artifacts.routes import blp as artifacts_blp
 from appliance.api.auth.routes import blp as auth_blp
 from appliance.api.billing.routes import blp as billing_blp
 from appliance.api.datasets.routes import blp as datasets_blp
+from appliance.api.evaluations.routes import blp as evaluations_blp
 from appliance.api.evidence.routes import blp as evidence_blp
 from appliance.api.extensions import Api
 from appliance.api.fits.routes import blp as fits_blp
@@ -25,7 +26,10 @@ from appliance.api.generate.routes import blp as generate_blp
 from appliance.api.ics.routes import blp as ics_blp
 from appliance.api.jobs.routes import blp as jobs_blp
 from appliance.api.keys.routes import blp as keys_blp
+from appliance.api.leaderboards.routes import blp as leaderboards_blp
 from appliance.api.meta.routes import blp as meta_blp
+from appliance.api.models.routes import blp as models_blp
+from appliance.api.scada.routes import blp as scada_blp
 from appliance.api.seals.routes import blp as seals_blp
 from appliance.api.tenants.routes import blp as tenants_blp
 from appliance.config import load_config, state_dir
@@ -43,8 +47,12 @@ BLUEPRINTS = (
     generate_blp,
     fits_blp,
     ics_blp,
+    scada_blp,
     seals_blp,
     evidence_blp,
+    models_blp,
+    evaluations_blp,
+    leaderboards_blp,
 )
 
 API_DESCRIPTION = """Sealforge appliance API.

@@ -6,13 +6,10 @@ instead of a fake result.
 
 from __future__ import annotations
 
-from appliance.kinds import analyze, fabricate, fit, lift, mock, simulation, verify
+from appliance.kinds import analyze, fabricate, fit, lift, mock, simulation, synthesize, train, verify
 from appliance.kinds.base import Kind
 
-_PENDING = (
-    Kind("synthesize", "gpu", "Rows from a trained generative model.", deterministic=True),
-    Kind("train", "gpu", "Train a generative model on a dataset.", deterministic=False),
-)
+_PENDING: tuple[Kind, ...] = ()
 
 REGISTRY: dict[str, Kind] = {
     k.name: k
@@ -25,6 +22,8 @@ REGISTRY: dict[str, Kind] = {
         simulation.SIMULATE,
         simulation.SCENARIO_FABRICATE,
         lift.KIND,
+        synthesize.KIND,
+        train.KIND,
         *_PENDING,
     )
 }

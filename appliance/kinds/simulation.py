@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import marshmallow as ma
 
+from appliance.kinds import live
 from appliance.kinds.base import Estimate, JobCanceled, JobContext, JobFailed, Kind, ParamError
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ def _request(kind: str, params: dict[str, Any], seed: int) -> SimulationRequest:
 
 def _estimate(kind: str) -> Callable[[dict[str, Any]], Estimate]:
     def estimate(params: dict[str, Any]) -> Estimate:
+        if "live" in params:
+            return live.estimate(params)
         guess = _request(kind, params, 0).estimate()
         return Estimate(rows=int(guess["rows"]), seconds=max(1.0, guess["seconds"]))
 
@@ -57,6 +60,9 @@ def _estimate(kind: str) -> Callable[[dict[str, Any]], Estimate]:
 
 def _run(kind: str) -> Callable[[JobContext], None]:
     def run(ctx: JobContext) -> None:
+        if "live" in ctx.params:
+            live.run(ctx)
+            return
         from simulators.dataset import write_dataset, write_manifest
         from simulators.errors import SimulationCancelled, SimulationParamError
 
@@ -91,6 +97,11 @@ def _run(kind: str) -> Callable[[JobContext], None]:
 
 def _check(kind: str) -> Callable[[dict[str, Any]], None]:
     def check(params: dict[str, Any]) -> None:
+        if "live" in params:
+            if kind != "simulate":
+                raise ParamError("live", "only a `simulate` job can run live")
+            live.check(params)
+            return
         _request(kind, params, 0)
 
     return check

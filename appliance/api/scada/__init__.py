@@ -1,0 +1,1 @@
+"""Live SCADA runs served over Modbus TCP and OPC UA."""

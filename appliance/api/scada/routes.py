@@ -1,0 +1,131 @@
+"""/v1/scada/runs: start, list, read, stop, attack, values (SSE) and the register/node maps."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Response, stream_with_context
+
+from appliance.api import context
+from appliance.api.extensions import Blueprint, requires
+from appliance.api.scada.schemas import (
+    AttackInSchema,
+    AttackOutSchema,
+    MapArgsSchema,
+    RunInSchema,
+    RunListArgsSchema,
+    RunPageSchema,
+    RunSchema,
+)
+from appliance.jobs.events import format_event
+from appliance.services import scada
+from appliance.store.pages import page
+from appliance.store.scada import values as latest_values
+
+blp = Blueprint("scada", __name__, url_prefix="/v1/scada", description="Live plants over Modbus TCP and OPC UA.")
+POLL_S = 0.25
+
+
+@blp.route("/runs", methods=["POST"])
+@blp.arguments(RunInSchema)
+@blp.response(202, RunSchema)
+@requires("generate")
+def start_run(body: dict[str, Any]) -> Any:
+    """Start a live run on the `sim` queue: the plant steps in real time (or `speed`×) and serves its
+    tags over Modbus TCP and/or OPC UA until `duration` ends or it is stopped."""
+    who, cfg = context.principal(), context.config()
+    run = scada.start(
+        context.get_db(),
+        context.state_dir(),
+        who.tenant_id,
+        who.caller,
+        body,
+        str(cfg["scada"]["bind_host"]),
+        int(cfg["jobs"]["max_attempts"]),
+    )
+    return run, 202, {"Location": run["_links"]["self"], "X-Job-Id": run["job_id"]}
+
+
+@blp.route("/runs")
+@blp.arguments(RunListArgsSchema, location="query")
+@blp.response(200, RunPageSchema)
+@requires("read")
+def list_runs(args: dict[str, Any]) -> dict[str, Any]:
+    conn = context.get_db()
+    result = page(
+        conn, "scada_runs", {"tenant_id": context.principal().tenant_id}, limit=args["limit"], after=args["after"]
+    )
+    return result.listing(lambda row: scada.view(conn, row))
+
+
+@blp.route("/runs/<string:run_id>")
+@blp.response(200, RunSchema)
+@requires("read")
+def get_run(run_id: str) -> dict[str, Any]:
+    conn = context.get_db()
+    return scada.view(conn, scada.require(conn, context.principal().tenant_id, run_id))
+
+
+@blp.route("/runs/<string:run_id>/stop", methods=["POST"])
+@blp.response(202, RunSchema)
+@requires("generate")
+def stop_run(run_id: str) -> dict[str, Any]:
+    """Stop: the recording becomes artifacts and is sealed. A finished run answers 409."""
+    return scada.stop(context.get_db(), context.principal().tenant_id, run_id)
+
+
+@blp.route("/runs/<string:run_id>/attacks", methods=["POST"])
+@blp.arguments(AttackInSchema)
+@blp.response(201, AttackOutSchema)
+@blp.alt_response(202, schema=AttackOutSchema, description="Handed to the run, not applied yet")
+@requires("generate")
+def inject_attack(body: dict[str, Any], run_id: str) -> Any:
+    """Inject an attack from the library now; it shows in the served values and in the labels."""
+    spec = {k: v for k, v in body.items() if v is not None}
+    return scada.attack(context.get_db(), context.principal().tenant_id, run_id, spec)
+
+
+def _values_stream(run_id: str, job_id: str) -> Iterator[str]:
+    from appliance.store import jobs as jobs_q
+    from appliance.store.open import open_db
+
+    conn = open_db(context.state_dir())
+    seen = -1
+    yield "retry: 2000\n\n"
+    while True:
+        job = jobs_q.job(conn, job_id)
+        row = latest_values(conn, run_id)
+        if row is not None and row["seq"] != seen:
+            seen = row["seq"]
+            yield format_event(seen, "values", row["data"])
+        if job is None or job["status"] in ("succeeded", "failed", "canceled"):
+            yield "event: end\ndata: {}\n\n"
+            return
+        time.sleep(POLL_S)
+
+
+@blp.route("/runs/<string:run_id>/values")
+@blp.response(200, content_type="text/event-stream")
+@requires("read")
+def stream_values(run_id: str) -> Response:
+    """Server-sent events: the run's tag values about twice a second, until it ends."""
+    row = scada.require(context.get_db(), context.principal().tenant_id, run_id)
+    body = stream_with_context(_values_stream(run_id, row["job_id"]))
+    return Response(body, mimetype="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+@blp.route("/runs/<string:run_id>/map")
+@blp.arguments(MapArgsSchema, location="query")
+@blp.response(200)
+@requires("read")
+def run_map(args: dict[str, Any], run_id: str) -> Any:
+    """The Modbus register map and the OPC UA node map (JSON), or one of them as CSV for an HMI."""
+    row = scada.require(context.get_db(), context.principal().tenant_id, run_id)
+    if args["format"] == "csv":
+        text = scada.maps_csv(row["plant"], args["protocol"])
+        name = f"{row['plant']}-{args['protocol']}-map.csv"
+        return Response(text, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(json.dumps(scada.maps(row["plant"])), mimetype="application/json")

@@ -1,0 +1,95 @@
+"""Schemas for live SCADA runs."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from appliance.api.extensions import PageArgsSchema
+
+PORT = ma.validate.Range(min=1, max=65535)
+
+
+class ModbusSchema(ma.Schema):
+    port = ma.fields.Integer(required=True, validate=PORT)
+    unit_id = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=0, max=255))
+
+
+class OpcUaSchema(ma.Schema):
+    port = ma.fields.Integer(required=True, validate=PORT)
+    security = ma.fields.String(
+        load_default="none",
+        validate=ma.validate.OneOf(["none", "sign_encrypt", "both"]),
+        metadata={"description": "none (lab), sign_encrypt (Basic256Sha256 + appliance users), or both"},
+    )
+
+
+class RunInSchema(ma.Schema):
+    plant = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    params = ma.fields.Dict(load_default=None, allow_none=True)
+    seed = ma.fields.Integer(load_default=None, allow_none=True, validate=ma.validate.Range(min=0, max=2**63 - 1))
+    scan_period = ma.fields.Float(load_default=None, allow_none=True, validate=ma.validate.Range(min=0.01, max=10))
+    sensors = ma.fields.Dict(load_default=None, allow_none=True)
+    attacks = ma.fields.List(ma.fields.Dict(), load_default=None, allow_none=True)
+    duration = ma.fields.Float(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Seconds of wall time; leave out to run until stopped"},
+    )
+    speed = ma.fields.Float(load_default=1.0, validate=ma.validate.Range(min=0.01, max=1000))
+    modbus = ma.fields.Nested(ModbusSchema, load_default=None, allow_none=True)
+    opcua = ma.fields.Nested(OpcUaSchema, load_default=None, allow_none=True)
+    description = ma.fields.String(load_default="", validate=ma.validate.Length(max=500))
+
+
+class RunSchema(ma.Schema):
+    id = ma.fields.String()
+    job_id = ma.fields.String()
+    status = ma.fields.String(metadata={"enum": ["starting", "running", "stopped", "failed", "canceled"]})
+    plant = ma.fields.String()
+    modbus = ma.fields.Dict(allow_none=True)
+    opcua = ma.fields.Dict(allow_none=True)
+    created_at = ma.fields.String()
+    started_at = ma.fields.String(allow_none=True)
+    finished_at = ma.fields.String(allow_none=True)
+    result = ma.fields.Dict(allow_none=True)
+    error = ma.fields.Dict(allow_none=True)
+    values = ma.fields.Dict(allow_none=True)
+    _links = ma.fields.Dict(data_key="_links", attribute="_links")
+
+
+class RunPageSchema(ma.Schema):
+    data = ma.fields.List(ma.fields.Nested(RunSchema))
+    count = ma.fields.Integer()
+    has_more = ma.fields.Boolean()
+    next_after = ma.fields.String(allow_none=True)
+
+
+class RunListArgsSchema(PageArgsSchema):
+    pass
+
+
+class AttackInSchema(ma.Schema):
+    """An attack from the library, starting now (or after `delay` s)."""
+
+    technique = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    duration = ma.fields.Float(required=True, validate=ma.validate.Range(min=0.01, max=30 * 86400))
+    targets = ma.fields.List(ma.fields.String(), load_default=None, allow_none=True)
+    magnitude = ma.fields.Raw(load_default=None, allow_none=True)
+    delay = ma.fields.Float(load_default=None, allow_none=True, validate=ma.validate.Range(min=0, max=86400))
+    options = ma.fields.Dict(load_default=None, allow_none=True)
+    id = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=32))
+
+
+class AttackOutSchema(ma.Schema):
+    status = ma.fields.String()
+    scenario = ma.fields.Dict()
+    command = ma.fields.Integer()
+
+
+class MapArgsSchema(ma.Schema):
+    format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(["json", "csv"]))
+    protocol = ma.fields.String(
+        load_default="modbus",
+        validate=ma.validate.OneOf(["modbus", "opcua"]),
+        metadata={"description": "Which map, for format=csv"},
+    )

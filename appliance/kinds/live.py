@@ -1,0 +1,183 @@
+"""Live SCADA runs: a `simulate` job whose params carry `live` runs a plant in real time on the
+`sim` queue, served over Modbus TCP and OPC UA, until its duration ends or a stop command comes.
+
+The API and the worker share only the database: the API leaves commands (stop, attack) in
+`scada_commands`, and the worker applies them from the run's tick, publishes the latest values to
+`scada_values` (the SSE stream reads them), and at the end turns the recording into artifacts,
+which are sealed like any job's.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from appliance.clock import now_iso
+from appliance.kinds.base import Estimate, JobContext, JobFailed, ParamError
+from appliance.services.secrets import check_password
+from appliance.store import identity as identity_q
+from appliance.store import scada as q
+from appliance.store.db import transaction
+from appliance.store.open import open_db
+
+LIVE_FIELDS = frozenset({"run_id", "duration", "speed", "host", "modbus", "opcua"})
+PLANT_FIELDS = frozenset({"plant", "params", "scan_period", "sensors", "attacks", "start_time", "live"})
+MAX_DURATION_S = 30 * 86400
+VALUES_EVERY_S = 0.5
+
+
+def check(params: dict[str, Any]) -> None:
+    """Validate a live run's params by building its plant (cheap) and checking the live options."""
+    from simulators.errors import SimulationParamError
+    from simulators.live import LivePlant
+
+    unknown = sorted(set(params) - PLANT_FIELDS)
+    if unknown:
+        raise ParamError(unknown[0], "unknown field for a live run")
+    live = params["live"]
+    if not isinstance(live, dict) or set(live) - LIVE_FIELDS:
+        raise ParamError("live", f"an object with {', '.join(sorted(LIVE_FIELDS))}")
+    duration = live.get("duration")
+    if duration is not None and (not isinstance(duration, int | float) or not 1 <= duration <= MAX_DURATION_S):
+        raise ParamError(
+            "live.duration", f"seconds between 1 and {MAX_DURATION_S}, or leave it out to run until stopped"
+        )
+    try:
+        LivePlant(
+            params.get("plant", ""),
+            params.get("params"),
+            scan_period=params.get("scan_period", 1.0),
+            sensors=params.get("sensors"),
+            attacks=params.get("attacks"),
+        )
+    except SimulationParamError as exc:
+        raise ParamError(exc.field, exc.message) from exc
+
+
+def estimate(params: dict[str, Any]) -> Estimate:
+    duration = float(params["live"].get("duration") or 3600)
+    rows = int(duration / float(params.get("scan_period", 1.0)) * float(params["live"].get("speed", 1.0)))
+    return Estimate(rows=rows, seconds=duration)
+
+
+def _authenticator(state_dir: Path, tenant_id: str) -> Any:
+    """OPC UA logins are the appliance's users of the run's tenant (email + password)."""
+
+    def authenticate(username: str, password: str) -> bool:
+        user = identity_q.user_by_email(open_db(state_dir), username.strip().lower())
+        return bool(
+            user
+            and not user["disabled"]
+            and user["tenant_id"] == tenant_id
+            and check_password(password, user["password_hash"])
+        )
+
+    return authenticate
+
+
+def _security(ctx: JobContext, mode: str) -> Any:
+    from simulators.protocols.opcua import OpcUaSecurity
+
+    return OpcUaSecurity(
+        allow_none=mode in ("none", "both"),
+        sign_encrypt=mode in ("sign_encrypt", "both"),
+        cert_dir=ctx.state_dir / "keys" / "opcua",
+        authenticate=_authenticator(ctx.state_dir, ctx.tenant_id),
+        allow_anonymous=mode == "none",
+    )
+
+
+class _Commands:
+    """Applies the API's commands on each tick and publishes values at most every 0.5 s."""
+
+    def __init__(self, ctx: JobContext, run_id: str, duration: float | None) -> None:
+        self.ctx, self.run_id, self.duration = ctx, run_id, duration
+        self.stop = False
+        self.started = time.monotonic()
+        self.last_values = 0.0
+        self.seq = 0
+
+    def tick(self, run: Any) -> None:
+        from simulators.errors import SimulationParamError
+
+        conn = open_db(self.ctx.state_dir)
+        for cmd in q.pending_commands(conn, self.run_id):
+            result, error = None, None
+            if cmd["command"] == "stop":
+                self.stop = True
+                result = {"stopping": True}
+            else:
+                try:
+                    result = run.inject_attack(json.loads(cmd["payload"]))
+                except SimulationParamError as exc:
+                    error = json.dumps({"field": exc.field, "message": exc.message})
+            with transaction(conn):
+                q.finish_command(conn, cmd["seq"], now_iso(), result, error)
+        now = time.monotonic()
+        if now - self.last_values >= VALUES_EVERY_S:
+            self.last_values = now
+            self.seq += 1
+            snapshot = run.values()
+            with transaction(conn):
+                q.put_values(conn, self.run_id, self.seq, now_iso(), snapshot)
+        elapsed = now - self.started
+        fraction = min(0.99, elapsed / self.duration) if self.duration else 0.0
+        self.ctx.progress(fraction, rows=run.scans, message=f"live: {run.scans:,} scans")
+
+
+def run(ctx: JobContext) -> None:
+    from simulators.errors import SimulationParamError
+    from simulators.protocols.node_map import NodeMap
+    from simulators.protocols.register_map import RegisterMap
+    from simulators.protocols.runner import LiveRun
+
+    params, live = ctx.params, ctx.params["live"]
+    modbus, opcua = live.get("modbus") or {}, live.get("opcua") or {}
+    record = ctx.work_dir / f"{params['plant']}-live-telemetry.parquet"
+    try:
+        live_run = LiveRun(
+            params["plant"],
+            params=params.get("params"),
+            seed=ctx.seed,
+            scan_period=params.get("scan_period", 1.0),
+            sensors=params.get("sensors"),
+            attacks=params.get("attacks"),
+            speed=float(live.get("speed", 1.0)),
+            host=live.get("host", "127.0.0.1"),
+            modbus_port=modbus.get("port"),
+            unit_id=modbus.get("unit_id", 1),
+            opcua_port=opcua.get("port"),
+            opcua_security=_security(ctx, opcua.get("security", "none")) if opcua else None,
+            record_path=record,
+        )
+    except SimulationParamError as exc:
+        raise JobFailed("SIMULATION_INVALID", f"{exc.field}: {exc.message}") from exc
+    commands = _Commands(ctx, live["run_id"], live.get("duration"))
+    try:
+        summary = live_run.run(
+            live.get("duration"), cancel=lambda: commands.stop or ctx.is_canceled(), on_tick=commands.tick
+        )
+    except OSError as exc:
+        raise JobFailed("PORT_UNAVAILABLE", f"a protocol server could not start: {exc}") from exc
+    ctx.check_cancel()
+    manifest = {"run_id": live["run_id"], "config": live_run.config, "summary": summary}
+    (ctx.work_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
+    (ctx.work_dir / "register-map.json").write_text(RegisterMap.for_plant(params["plant"]).to_json())
+    (ctx.work_dir / "node-map.json").write_text(NodeMap.for_plant(params["plant"]).to_json())
+    if record.exists():
+        ctx.add_artifact(record, record.name, "application/vnd.apache.parquet")
+    for name in ("manifest.json", "register-map.json", "node-map.json"):
+        ctx.add_artifact(ctx.work_dir / name, name, "application/json")
+    recording = summary.get("recording") or {}
+    ctx.set_result(
+        {
+            "run_id": live["run_id"],
+            "scans": summary["scans"],
+            "rows": recording.get("rows", 0),
+            "attack_rows": recording.get("attack_rows", 0),
+            "attacks": len(summary["attacks"]),
+        }
+    )
+    ctx.progress(1.0, rows=recording.get("rows", summary["scans"]), message="stopped")
