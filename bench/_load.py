@@ -24,7 +24,9 @@ class LoadResult:
         return self.requests / self.seconds
 
 
-def _connection_loop(host: str, port: int, path: str, headers: dict[str, str], until: float, out: list[float], errs: list[int]) -> None:
+def _connection_loop(
+    host: str, port: int, path: str, headers: dict[str, str], until: float, out: list[float], errs: list[int]
+) -> None:
     conn = http.client.HTTPConnection(host, port, timeout=10)
     while time.perf_counter() < until:
         start = time.perf_counter()
@@ -43,7 +45,7 @@ def _connection_loop(host: str, port: int, path: str, headers: dict[str, str], u
     conn.close()
 
 
-def _process(args: tuple[str, int, str, dict[str, str], float, int], queue: "mp.Queue[tuple[list[float], int]]") -> None:
+def _process(args: tuple[str, int, str, dict[str, str], float, int], queue: mp.Queue[tuple[list[float], int]]) -> None:
     host, port, path, headers, seconds, connections = args
     until = time.perf_counter() + seconds
     latencies: list[float] = []
@@ -59,11 +61,20 @@ def _process(args: tuple[str, int, str, dict[str, str], float, int], queue: "mp.
     queue.put((latencies, len(errors)))
 
 
-def run_load(host: str, port: int, path: str, headers: dict[str, str], seconds: float = 5.0,
-             processes: int = 2, connections: int = 4) -> LoadResult:
+def run_load(
+    host: str,
+    port: int,
+    path: str,
+    headers: dict[str, str],
+    seconds: float = 5.0,
+    processes: int = 2,
+    connections: int = 4,
+) -> LoadResult:
     queue: mp.Queue[tuple[list[float], int]] = mp.Queue()
-    procs = [mp.Process(target=_process, args=((host, port, path, headers, seconds, connections), queue))
-             for _ in range(processes)]
+    procs = [
+        mp.Process(target=_process, args=((host, port, path, headers, seconds, connections), queue))
+        for _ in range(processes)
+    ]
     started = time.perf_counter()
     for p in procs:
         p.start()

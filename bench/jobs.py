@@ -42,8 +42,11 @@ def sealforge_run(latency_jobs: int, batch: int) -> tuple[list[float], float]:
         state = Path(tmp)
         conn = open_db(state)
         tenant = identity.create_tenant(conn, "bench", credits=1_000_000)
-        worker = subprocess.Popen([sys.executable, "-m", "appliance.cli.main", "worker", "--queue", "default",
-                                   "--state-dir", str(state)], cwd=ROOT, start_new_session=True)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "appliance.cli.main", "worker", "--queue", "default", "--state-dir", str(state)],
+            cwd=ROOT,
+            start_new_session=True,
+        )
         try:
             body = {"kind": "mock", "params": {"schema": SCHEMA}, "seed": 1}
 
@@ -84,7 +87,9 @@ def huey_run(latency_jobs: int, batch: int) -> tuple[list[float], float]:
         import _huey_peer as peer
 
         peer.STATE = Path(tmp)
-        consumer = subprocess.Popen([sys.executable, str(ROOT / "bench" / "_huey_peer.py"), tmp], start_new_session=True)
+        consumer = subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "_huey_peer.py"), tmp], start_new_session=True
+        )
         done = peer.done_db()
         queue = __import__("huey").SqliteHuey(name="peer", filename=str(Path(tmp) / "peer-queue.db"), results=False)
         task = queue.task(name="peer.noop")(lambda task_id: None)
@@ -127,10 +132,12 @@ def main() -> None:
     ours, ours_rate = sealforge_run(args.latency_jobs, args.batch)
     peer, peer_rate = huey_run(args.latency_jobs, args.batch)
     print(f"{'':<34}{'p50 ms':>9}{'p99 ms':>9}{'jobs/min':>10}")
-    print(f"{'sealforge mock job (10 rows)':<34}{pct(ours, .5):>9.1f}{pct(ours, .99):>9.1f}{ours_rate:>10.0f}")
-    print(f"{'bare huey no-op task':<34}{pct(peer, .5):>9.1f}{pct(peer, .99):>9.1f}{peer_rate:>10.0f}")
-    print(f"ratio sealforge/huey: p50 {statistics.median(ours) / statistics.median(peer):.2f}x, "
-          f"throughput {ours_rate / peer_rate:.2f}x")
+    print(f"{'sealforge mock job (10 rows)':<34}{pct(ours, 0.5):>9.1f}{pct(ours, 0.99):>9.1f}{ours_rate:>10.0f}")
+    print(f"{'bare huey no-op task':<34}{pct(peer, 0.5):>9.1f}{pct(peer, 0.99):>9.1f}{peer_rate:>10.0f}")
+    print(
+        f"ratio sealforge/huey: p50 {statistics.median(ours) / statistics.median(peer):.2f}x, "
+        f"throughput {ours_rate / peer_rate:.2f}x"
+    )
 
 
 if __name__ == "__main__":
