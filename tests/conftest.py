@@ -46,10 +46,13 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def state_dir(tmp_path: Path) -> Path:
+def state_dir(tmp_path: Path) -> Iterator[Path]:
+    from appliance.store.resources import release
+
     path = tmp_path / "var"
     path.mkdir()
-    return path
+    yield path
+    release(path)
 
 
 @pytest.fixture

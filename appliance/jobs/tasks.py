@@ -51,6 +51,13 @@ def runtime(state_dir: Path, queue: str) -> QueueRuntime:
         return _runtimes[key]
 
 
+def release(state_dir: Path) -> None:
+    """Close the queue connections this process holds for ``state_dir``."""
+    with _lock:
+        for key in [k for k in _runtimes if k[0] == str(state_dir)]:
+            _runtimes.pop(key).huey.storage.close()
+
+
 def _build(state_dir: Path, queue: str) -> QueueRuntime:
     huey = make_huey(state_dir, queue)
 

@@ -75,6 +75,18 @@ def take(state_dir: Path, bucket: str, rate_per_s: float, burst: int, now: float
     return Decision(allowed, int(tokens), retry_after)
 
 
+def release(state_dir: Path) -> None:
+    """Close this thread's bucket connection and the lock file for ``state_dir``."""
+    key = str(state_dir)
+    cache: dict[str, sqlite3.Connection] = getattr(_local, "conns", None) or {}
+    if key in cache:
+        cache.pop(key).close()
+    with _locks_guard:
+        held = _locks.pop(key, None)
+    if held is not None:
+        os.close(held[1])
+
+
 def _spend(conn: sqlite3.Connection, bucket: str, rate_per_s: float, burst: int, now: float) -> tuple[float, bool]:
     with transaction(conn):
         row = conn.execute("SELECT tokens, updated FROM buckets WHERE bucket = ?", (bucket,)).fetchone()

@@ -48,10 +48,12 @@ def connection(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def close_thread_connections() -> None:
-    for conn in (getattr(_local, "conns", None) or {}).values():
-        conn.close()
-    _local.conns = {}
+def close_thread_connections(under: Path | None = None) -> None:
+    """Close this thread's cached connections (only those to files under ``under``, if given)."""
+    cache: dict[str, sqlite3.Connection] = getattr(_local, "conns", None) or {}
+    for key in [k for k in cache if under is None or Path(k).is_relative_to(under)]:
+        cache.pop(key).close()
+    _local.conns = cache
 
 
 @contextmanager
