@@ -208,8 +208,9 @@ class PlantDatastore(ModbusServerContext):
 
 
 class ModbusPlantServer:
-    """Modbus TCP server for one plant. `await start()` binds (port 0 picks a free port), `await stop()`
-    closes the listener and every client connection, so the port is free again at once."""
+    """Modbus TCP server for one plant. `await start()` binds (port 0 picks a free port; a port that
+    cannot be bound raises OSError), `await stop()` closes the listener and every client connection,
+    so the port is free again at once."""
 
     def __init__(
         self,
@@ -250,7 +251,10 @@ class ModbusPlantServer:
         server = ModbusTcpServer(self.datastore, address=(self.host, self.port), identity=identity,
                                  custom_pdu=CUSTOM_PDUS + ILLEGAL_FUNCTIONS)
         server.framer = ResyncFramer  # read by each new connection's handler
-        await server.serve_forever(background=True)
+        try:
+            await server.serve_forever(background=True)
+        except RuntimeError as exc:  # pymodbus logs the OSError and raises this instead
+            raise OSError(f"Modbus TCP cannot listen on {self.host}:{self.port} (in use or not permitted)") from exc
         sockets = getattr(server.transport, "sockets", None) or []
         if sockets:
             self.port = int(sockets[0].getsockname()[1])

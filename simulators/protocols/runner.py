@@ -109,7 +109,8 @@ class LiveRun:
 
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> None:
-        """Start serving and stepping in a background thread; returns once the servers listen."""
+        """Start serving and stepping in a background thread; returns once the servers listen.
+        A port that cannot be bound raises OSError (and leaves no recording behind)."""
         if self._thread is not None:
             raise RuntimeError("this run was already started")
         self._thread = threading.Thread(target=self._thread_main, name=f"live-{self.plant.name}", daemon=True)
@@ -260,6 +261,8 @@ class LiveRun:
                     await asyncio.wait_for(stop.wait(), max(wait, MIN_TICK_S))
                 if stop.is_set():
                     break
+            else:
+                await asyncio.sleep(0)  # behind schedule: still let the servers answer between ticks
             due = math.floor((loop.time() - t0) / period) - done
             for _ in range(min(due, MAX_BURST)):
                 self.plant.step()
@@ -268,8 +271,6 @@ class LiveRun:
             self.lag_s = max(0.0, loop.time() - (t0 + done * period) - period)
             if self.opcua is not None:
                 await self.opcua.update()
-            if due > MAX_BURST:
-                await asyncio.sleep(0)
 
     def _after_scan(self) -> None:
         snap = self.plant.snapshot()

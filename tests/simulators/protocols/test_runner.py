@@ -156,7 +156,7 @@ def test_speed_and_port_errors(tmp_path: Path) -> None:
     try:
         _, port = first.modbus_address or ("", 0)
         clash = LiveRun("water", modbus_port=port, record_path=tmp_path / "never.parquet")
-        with pytest.raises(RuntimeError):
+        with pytest.raises(OSError):
             clash.start()
         assert not list(tmp_path.iterdir())  # a run that never served leaves no file
     finally:
