@@ -21,14 +21,18 @@ from appliance.ids import is_id
 from appliance.kinds.base import Estimate, JobContext, JobFailed, Kind, ParamError
 from appliance.kinds.columns import column_names, require_known
 from appliance.kinds.inputs import MAX_ROWS
+from appliance.kinds.multitable import run_synthesize
 from appliance.kinds.train import DEFAULT_MAX_ROWS, MAX_EPOCHS, check_training, job_errors, train_in_job
 from appliance.services.synth import offline
 from appliance.services.synth.interface import DEFAULT_SYNTHESIZER, SYNTHESIZERS
+from appliance.services.synth.multi import HMA, is_multi
 from appliance.services.synth.pricing import training_price
 from appliance.services.synth.sampling import FORMATS, MEDIA_TYPES
 from appliance.services.synth.split import DEFAULT_HOLDOUT
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pandas as pd
 
     from appliance.services.synth.interface import Synthesizer
@@ -91,6 +95,10 @@ def check_inputs(
         model = models_store.model(conn, params["model_id"], tenant_id)
         if model is None:
             raise ParamError("model_id", f"model {params['model_id']!r} was not found")
+        if model["synthesizer"] == HMA:
+            if params.get("conditions"):
+                raise ParamError("conditions", "conditions are not supported for multi-table (hma) models")
+            return
         known = column_names(model["columns"])
     else:
         if len(datasets) != 1:
@@ -166,6 +174,8 @@ def _from_model(ctx: JobContext) -> _Ready:
     path = BlobStore(ctx.state_dir).path(row["artifact_blake3"])
     if not path.is_file():
         raise JobFailed("MODEL_MISSING", f"the file of model {model_id} is missing from the blob store")
+    if is_multi(row["metadata"]):
+        raise _MultiTable(row, path)
     ctx.progress(0.02, message=f"loading model {model_id}")
     with job_errors():
         model = engines.load(path, row["engine"])
@@ -189,13 +199,25 @@ def _check_conditions(conditions: dict[str, Any] | None, columns: dict[str, Any]
             raise JobFailed("VALIDATION_FAILED", f"params.conditions.{name}: unknown column {name!r}; columns: {known}")
 
 
+class _MultiTable(Exception):
+    """The model_id is a multi-table model: ``run`` hands it to ``multitable.run_synthesize``."""
+
+    def __init__(self, row: dict[str, Any], path: Path) -> None:
+        super().__init__(row["id"])
+        self.row, self.path = row, path
+
+
 def run(ctx: JobContext) -> None:
     from appliance.services.synth.report import build_report
     from appliance.services.synth.sampling import write_rows
 
     offline.prepare(ctx.state_dir)
     params = ctx.params
-    got = _from_model(ctx) if params.get("model_id") else _trained_here(ctx)
+    try:
+        got = _from_model(ctx) if params.get("model_id") else _trained_here(ctx)
+    except _MultiTable as multi_table:
+        run_synthesize(ctx, multi_table.row, multi_table.path)
+        return
     model, table_metadata, source = got.model, got.metadata, got.source
     _check_conditions(params.get("conditions"), table_metadata.columns)
     total, start, fmt = params["rows"], got.start, params["format"]

@@ -1,4 +1,5 @@
-"""The `train` kind: fit a generative model on one dataset and keep it.
+"""The `train` kind: fit a generative model on one dataset (or, with ``hma``, on 2-8 related
+datasets: see ``multitable``) and keep it.
 
 Artifacts: ``model.pkl`` (the fitted model, the engine's own file) and ``metadata.json`` (engine,
 synthesizer, device, columns and their sdtypes, the holdout split, the loss curve, a fidelity
@@ -18,6 +19,7 @@ import marshmallow as ma
 from appliance.kinds.base import Estimate, JobCanceled, JobContext, JobFailed, Kind, ParamError
 from appliance.kinds.columns import column_names, require_known
 from appliance.kinds.inputs import MAX_ROWS, read_input
+from appliance.kinds.multitable import check_train_inputs, run_train
 from appliance.services.synth import offline
 from appliance.services.synth.interface import (
     DEFAULT_SYNTHESIZER,
@@ -28,6 +30,7 @@ from appliance.services.synth.interface import (
     TrainingCanceled,
 )
 from appliance.services.synth.metadata import normalise_overrides
+from appliance.services.synth.multi import HMA, MAX_TABLES
 from appliance.services.synth.pricing import training_price
 from appliance.services.synth.split import DEFAULT_HOLDOUT
 
@@ -41,8 +44,24 @@ DEFAULT_MAX_ROWS = 1_000_000
 MAX_EPOCHS = 10_000
 
 
+class RelationshipSchema(ma.Schema):
+    parent_table = ma.fields.String(required=True, metadata={"description": "Table (dataset name without extension)"})
+    parent_primary_key = ma.fields.String(required=True)
+    child_table = ma.fields.String(required=True)
+    child_foreign_key = ma.fields.String(required=True)
+
+
 class TrainingParams(ma.Schema):
-    synthesizer = ma.fields.String(load_default=DEFAULT_SYNTHESIZER, validate=ma.validate.OneOf(SYNTHESIZERS))
+    synthesizer = ma.fields.String(
+        load_default=DEFAULT_SYNTHESIZER,
+        validate=ma.validate.OneOf((*SYNTHESIZERS, HMA)),
+        metadata={"description": "hma: multi-table, for 2-8 related input datasets; the others take one"},
+    )
+    relationships = ma.fields.List(
+        ma.fields.Nested(RelationshipSchema),
+        load_default=None,
+        metadata={"description": "hma only: parent/child keys between the tables; detected when left out"},
+    )
     epochs = ma.fields.Integer(
         load_default=None,
         validate=ma.validate.Range(min=1, max=MAX_EPOCHS),
@@ -65,6 +84,8 @@ class TrainingParams(ma.Schema):
 
 
 def check_training(params: dict[str, Any]) -> None:
+    if params.get("relationships") and params["synthesizer"] != HMA:
+        raise ParamError("relationships", "relationships apply to synthesizer hma (several input datasets)")
     if params.get("epochs") is not None and params["synthesizer"] not in NEURAL:
         raise ParamError("epochs", f"applies to {', '.join(sorted(NEURAL))}; {params['synthesizer']} has no epochs")
     try:
@@ -76,7 +97,15 @@ def check_training(params: dict[str, Any]) -> None:
 def check_inputs(
     _conn: sqlite3.Connection, _tenant_id: str, params: dict[str, Any], datasets: list[dict[str, Any]]
 ) -> None:
-    """Metadata overrides must name columns of the dataset being trained on."""
+    """One input for a single-table synthesizer, 2-8 for hma; overrides and relationships must name
+    real columns. Checked at submit so a wrong call costs nothing and queues nothing."""
+    if params["synthesizer"] == HMA:
+        check_train_inputs(params, datasets)
+        return
+    if len(datasets) != 1:
+        raise ParamError(
+            "synthesizer", f"{len(datasets)} input datasets need synthesizer hma; {params['synthesizer']} models one"
+        )
     require_known(params.get("metadata") or {}, column_names(datasets[0].get("columns")), "metadata")
 
 
@@ -144,6 +173,9 @@ def train_in_job(ctx: JobContext, params: dict[str, Any], check: bool, share: fl
 def run(ctx: JobContext) -> None:
     from appliance.services.synth import records, training
 
+    if ctx.params["synthesizer"] == HMA:
+        run_train(ctx)
+        return
     trained = train_in_job(ctx, ctx.params, check=True, share=0.9)
     ctx.check_cancel()
     model_path, meta_path = training.write_files(ctx.work_dir, trained)
@@ -196,5 +228,5 @@ KIND = Kind(
     check_inputs=check_inputs,
     deterministic=False,
     min_inputs=1,
-    max_inputs=1,
+    max_inputs=MAX_TABLES,
 )

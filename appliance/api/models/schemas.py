@@ -8,6 +8,7 @@ from appliance.api.extensions import PageArgsSchema, page_schema
 
 
 class ModelColumnSchema(ma.Schema):
+    table = ma.fields.String(metadata={"description": "Multi-table (hma) models: the table the column is in"})
     name = ma.fields.String()
     sdtype = ma.fields.String()
     datetime_format = ma.fields.String()
@@ -19,7 +20,7 @@ class ModelSchema(ma.Schema):
     job_id = ma.fields.String(metadata={"description": "The train job that made it"})
     dataset_id = ma.fields.String()
     engine = ma.fields.String()
-    synthesizer = ma.fields.String(metadata={"description": "gaussian_copula, ctgan, tvae or copulagan"})
+    synthesizer = ma.fields.String(metadata={"description": "gaussian_copula, ctgan, tvae, copulagan or hma"})
     device = ma.fields.String(metadata={"description": "cuda or cpu: where it was trained"})
     artifact_id = ma.fields.String(allow_none=True)
     artifact_blake3 = ma.fields.String()

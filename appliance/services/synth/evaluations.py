@@ -46,6 +46,8 @@ def _synthetic(conn: sqlite3.Connection, state_dir: Path, tenant_id: str, job_id
     if job["status"] != "succeeded" or not job["result"]:
         raise AppError(errors.CONFLICT, f"synthesize job {job_id} is {job['status']}, not succeeded")
     result: dict[str, Any] = json.loads(job["result"])
+    if "artifact" not in result:
+        raise errors.validation("job_id", "TSTR evaluates single-table synthesize jobs; this one made several tables")
     artifact = jobs_store.artifact_named(conn, job_id, result["artifact"])
     if artifact is None:
         raise AppError(errors.CONFLICT, f"job {job_id} has no {result['artifact']} artifact")
