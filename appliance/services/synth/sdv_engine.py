@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from appliance.services.synth import hooks, seeding
+from appliance.services.synth import hooks, marginals, seeding
 from appliance.services.synth.interface import (
     DEFAULT_EPOCHS,
     NEURAL,
@@ -50,12 +50,14 @@ class SDVSynthesizer(Synthesizer):
         self.device = device
         self.model = model
 
-    def _new_model(self, metadata: TableMetadata, epochs: int | None) -> Any:
+    def _new_model(self, metadata: TableMetadata, epochs: int | None, data: pd.DataFrame | None = None) -> Any:
         import_sdv()
         from sdv import single_table
 
         cls = getattr(single_table, SDV_CLASSES[self.synthesizer])
         kwargs: dict[str, Any] = {}
+        if self.synthesizer == "gaussian_copula" and data is not None:
+            kwargs["numerical_distributions"] = marginals.choose(data, metadata)
         if self.synthesizer in NEURAL:
             kwargs.update(epochs=epochs or DEFAULT_EPOCHS, enable_gpu=self.device == "cuda", verbose=False)
         return cls(metadata.to_sdv(), **kwargs)
@@ -70,7 +72,7 @@ class SDVSynthesizer(Synthesizer):
     ) -> FitSummary:
         """Fit on ``data``; neural synthesizers report each epoch and stop between batches on cancel."""
         started = time.perf_counter()
-        model = self._new_model(metadata, epochs)
+        model = self._new_model(metadata, epochs, data)
         curve: list[dict[str, float]] = []
         if self.synthesizer in NEURAL:
             run_epochs = epochs or DEFAULT_EPOCHS
