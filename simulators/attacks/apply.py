@@ -9,6 +9,7 @@ starts or ends, so a scan with no attack running pays one integer comparison.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,7 +25,7 @@ def scan_window(scenario: AttackScenario, scan_period: float) -> tuple[int, int]
     return s0, e0
 
 
-class Effect:
+class Effect(ABC):
     """One scenario's action on one stage (`field`, `input`, `manual`, `command` or `view`)."""
 
     stage = ""
@@ -36,10 +37,12 @@ class Effect:
         self.slots = slots  # (position in the stage's list, magnitude or constant)
 
     def activate(self, ctx: Any) -> None:
-        """Called once at scan s0, before the effect first applies."""
+        """Called once at scan s0, before the effect first applies; most effects need no set-up."""
+        return None
 
+    @abstractmethod
     def apply(self, vals: list[Any], i: int) -> None:
-        raise NotImplementedError
+        """Change this scan's values of the effect's stage in place."""
 
 
 class Offset(Effect):
@@ -110,11 +113,13 @@ class Replay(Effect):
 class CommandEffect(Effect):
     stage = "command"
 
-    def apply(self, vals: list[Any], i: int) -> None:  # pragma: no cover - command effects use apply2
-        raise NotImplementedError
+    def apply(self, vals: list[Any], i: int) -> None:
+        """With a single list there is no separate view: the command acts on it as both."""
+        self.apply2(vals, vals, i)
 
+    @abstractmethod
     def apply2(self, app: list[Any], shown: list[Any], i: int) -> None:
-        raise NotImplementedError
+        """Change the commands the process gets (`app`) and those the HMI is shown (`shown`)."""
 
 
 class ForceCommand(CommandEffect):
