@@ -11,6 +11,7 @@ come from ``GET /v1/seals/proof/consistency?from=&to=``, so their shape is defin
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +23,25 @@ __all__ = ["ConsistencyProof", "InclusionProof"]
 MAX_PROOF_HASHES = 128
 
 
+class _ProofDocument(ABC):
+    """What both proof documents share: their canonical bytes and their hash function."""
+
+    hash: str
+
+    @abstractmethod
+    def to_dict(self) -> dict[str, Any]:
+        """The document as JSON-ready data (each proof names its own fields)."""
+
+    def to_json_bytes(self) -> bytes:
+        return canonical_json(self.to_dict())
+
+    @property
+    def hasher(self) -> Hasher:
+        return get_hasher(self.hash)
+
+
 @dataclass(frozen=True)
-class InclusionProof:
+class InclusionProof(_ProofDocument):
     """Where the seal's leaf sits in the tree, and the audit path to the root."""
 
     leaf_index: int
@@ -39,13 +57,6 @@ class InclusionProof:
             "tree_size": self.tree_size,
         }
 
-    def to_json_bytes(self) -> bytes:
-        return canonical_json(self.to_dict())
-
-    @property
-    def hasher(self) -> Hasher:
-        return get_hasher(self.hash)
-
     @classmethod
     def from_json_bytes(cls, data: bytes) -> InclusionProof:
         """Parse and check types; raises ``ValueError`` with the problem."""
@@ -57,7 +68,7 @@ class InclusionProof:
 
 
 @dataclass(frozen=True)
-class ConsistencyProof:
+class ConsistencyProof(_ProofDocument):
     """Proof that the tree of ``from_size`` leaves is a prefix of the tree of ``to_size`` leaves."""
 
     from_size: int
@@ -72,13 +83,6 @@ class ConsistencyProof:
             "hashes": [b64encode(h) for h in self.hashes],
             "to_size": self.to_size,
         }
-
-    def to_json_bytes(self) -> bytes:
-        return canonical_json(self.to_dict())
-
-    @property
-    def hasher(self) -> Hasher:
-        return get_hasher(self.hash)
 
     @classmethod
     def from_json_bytes(cls, data: bytes) -> ConsistencyProof:
