@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +32,21 @@ SCHEMA = {"tables": [{"name": "t", "rows": 10, "columns": [{"name": "id", "type"
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000
+
+
+def measure(
+    submit: Callable[[], str], wait: Callable[[list[str]], None], latency_jobs: int, batch: int
+) -> tuple[list[float], float]:
+    """One warm-up, then submit→done latency one at a time, then throughput of a batch."""
+    wait([submit()])  # the worker is up and its imports are done
+    latencies = []
+    for _ in range(latency_jobs):
+        start = time.perf_counter()
+        wait([submit()])
+        latencies.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    wait([submit() for _ in range(batch)])
+    return latencies, batch / (time.perf_counter() - start) * 60
 
 
 def sealforge_run(latency_jobs: int, batch: int) -> tuple[list[float], float]:
@@ -65,15 +81,7 @@ def sealforge_run(latency_jobs: int, batch: int) -> tuple[list[float], float]:
                     if pending:
                         time.sleep(0.002)
 
-            wait([submit()])  # warm-up: the worker is up and imports are done
-            latencies = []
-            for _ in range(latency_jobs):
-                start = time.perf_counter()
-                wait([submit()])
-                latencies.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            wait([submit() for _ in range(batch)])
-            per_min = batch / (time.perf_counter() - start) * 60
+            latencies, per_min = measure(submit, wait, latency_jobs, batch)
         finally:
             os.killpg(worker.pid, signal.SIGTERM)
             worker.wait()
@@ -109,15 +117,7 @@ def huey_run(latency_jobs: int, batch: int) -> tuple[list[float], float]:
             return task_id
 
         try:
-            wait([submit()])
-            latencies = []
-            for _ in range(latency_jobs):
-                start = time.perf_counter()
-                wait([submit()])
-                latencies.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            wait([submit() for _ in range(batch)])
-            per_min = batch / (time.perf_counter() - start) * 60
+            latencies, per_min = measure(submit, wait, latency_jobs, batch)
         finally:
             os.killpg(consumer.pid, signal.SIGTERM)
             consumer.wait()
