@@ -6,12 +6,12 @@ editing, deleting or reordering any row breaks every hash after it.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 import blake3
+from sealforge_verify.canonical import canonical_json
 
 from appliance.store import audit as q
 from appliance.store.db import transaction
@@ -21,8 +21,7 @@ GENESIS = "0" * 64
 
 def entry_hash(fields: dict[str, Any], prev_hash: str) -> str:
     material = {k: fields[k] for k in q.AUDIT_COLUMNS} | {"prev_hash": prev_hash}
-    encoded = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    return blake3.blake3(encoded).hexdigest()
+    return blake3.blake3(canonical_json(material)).hexdigest()
 
 
 def record(conn: sqlite3.Connection, fields: dict[str, Any]) -> str:
