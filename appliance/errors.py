@@ -33,6 +33,12 @@ VALIDATION_FAILED = _spec(
     "VALIDATION_FAILED", 400, "One or more fields are invalid.", "See `details` for each field at fault."
 )
 MALFORMED_JSON = _spec("MALFORMED_JSON", 400, "The body is not valid JSON.", "Send a well-formed JSON document.")
+JSON_TOO_DEEP = _spec(
+    "JSON_TOO_DEEP",
+    400,
+    "The JSON document nests arrays and objects deeper than the appliance accepts.",
+    "Flatten the document; the limit is `[server] max_json_depth` in the appliance's config.",
+)
 UNAUTHENTICATED = _spec(
     "UNAUTHENTICATED",
     401,
@@ -108,6 +114,18 @@ PORT_IN_USE = _spec(
 )
 INTERNAL = _spec(
     "INTERNAL", 500, "Something failed inside the appliance.", "Quote the correlation id to your administrator."
+)
+METRICS_UNAUTHORIZED = _spec(
+    "METRICS_UNAUTHORIZED",
+    401,
+    "/metrics needs the metrics token, and none or a wrong one was sent.",
+    "Send `Authorization: Bearer <token>` with the token set in `[metrics] token`.",
+)
+METRICS_LOOPBACK_ONLY = _spec(
+    "METRICS_LOOPBACK_ONLY",
+    403,
+    "No metrics token is configured, so /metrics answers only on the loopback address.",
+    "Scrape from the appliance itself, or set `[metrics] token` and send it as a bearer token.",
 )
 UNAVAILABLE = _spec("UNAVAILABLE", 503, "A dependency of this route is not available.", "Retry later; see /livez.")
 

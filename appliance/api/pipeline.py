@@ -15,7 +15,7 @@ import blake3
 from flask import Flask, Response, g, request
 
 from appliance import errors
-from appliance.api import context
+from appliance.api import context, jsondepth
 from appliance.api.extensions import BODY_ATTR, SCOPE_ATTR
 from appliance.clock import now_iso
 from appliance.errors import AppError
@@ -61,6 +61,8 @@ def _check_body(view: Any) -> None:
                 errors.UNSUPPORTED_MEDIA_TYPE,
                 f"this route takes application/json, not {request.mimetype or 'an untyped body'}",
             )
+        if has_body:
+            jsondepth.check(request.get_data(cache=True), int(context.config()["server"]["max_json_depth"]))
 
 
 def _authenticate() -> Principal | None:

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from appliance import errors
-from appliance.api import context
+from appliance.api import context, jsondepth
 from appliance.api.billing.schemas import (
     BalanceSchema,
     EstimateInSchema,
@@ -37,6 +37,7 @@ def estimate(body: dict[str, Any]) -> dict[str, Any]:
 @requires("read")
 def estimate_get(args: dict[str, Any]) -> dict[str, Any]:
     """The same as POST, with `params` as a JSON object in the query string."""
+    jsondepth.check(args["params"], int(context.config()["server"]["max_json_depth"]), "params")
     try:
         params = json.loads(args["params"])
     except ValueError as exc:

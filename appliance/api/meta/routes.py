@@ -1,16 +1,24 @@
-"""GET /healthz, /livez, /metrics and /v1/errors. Public: they hold no tenant data."""
+"""GET /healthz, /livez, /metrics and /v1/errors. No API key: they hold no tenant data.
+
+/metrics does count tenants, keys, users and audit entries, so it has its own gate: a bearer
+token from ``[metrics] token``, or, when none is set, clients on the loopback address only (a
+scraper on the box itself). The peer address is gunicorn's socket peer; no proxy header is
+trusted, because the appliance runs without a reverse proxy.
+"""
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from typing import Any
 
-from flask import Response
+from flask import Response, request
 
-from appliance import __version__
+from appliance import __version__, errors
 from appliance.api import context
 from appliance.api.extensions import Blueprint, requires
 from appliance.api.meta.schemas import ErrorCatalogueSchema, HealthSchema, LivezSchema
-from appliance.errors import CATALOGUE
+from appliance.errors import CATALOGUE, AppError
 from appliance.services import health
 
 blp = Blueprint("meta", __name__, description="Health, metrics and the error catalogue.")
@@ -39,9 +47,31 @@ def livez() -> Any:
 @blp.response(200, content_type="text/plain")
 @requires(None)
 def metrics() -> Response:
-    """Prometheus text format."""
+    """Prometheus text format. With `[metrics] token` set, send `Authorization: Bearer <token>`;
+    without one, only loopback clients may read it."""
+    _check_metrics_access(str(context.config()["metrics"]["token"]))
     text = health.metrics_text(context.get_db(), context.state_dir())
     return Response(text, content_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+def _is_loopback(address: str | None) -> bool:
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
+
+
+def _check_metrics_access(token: str) -> None:
+    if not token:
+        if not _is_loopback(request.remote_addr):
+            raise AppError(errors.METRICS_LOOPBACK_ONLY)
+        return
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        raise AppError(errors.METRICS_UNAUTHORIZED, headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
 
 
 @blp.route("/v1/errors")
