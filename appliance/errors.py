@@ -88,6 +88,12 @@ UNSUPPORTED_MEDIA_TYPE = _spec(
 RATE_LIMITED = _spec(
     "RATE_LIMITED", 429, "Too many requests for this tenant and route.", "Wait for `Retry-After` seconds."
 )
+LOGIN_THROTTLED = _spec(
+    "LOGIN_THROTTLED",
+    429,
+    "Too many failed logins for this account or from this address.",
+    "Wait for `Retry-After` seconds; each further failure doubles the wait, a success resets the account.",
+)
 CREDIT_LIMIT_EXCEEDED = _spec(
     "CREDIT_LIMIT_EXCEEDED",
     429,

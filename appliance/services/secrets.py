@@ -37,6 +37,11 @@ def hash_password(password: str) -> str:
     return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${b64(salt).decode()}${b64(digest).decode()}"
 
 
+# A well-formed hash of no one's password, with the same parameters as real ones, so an unknown
+# account costs a login the same scrypt run as a known one and timing does not reveal which it was.
+DUMMY_PASSWORD_HASH = f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}$c2VhbGZvcmdlLWR1bW15IQ==$" + "A" * 43 + "="
+
+
 def check_password(password: str, stored: str) -> bool:
     try:
         _, n, r, p, salt, digest = stored.split("$")

@@ -7,6 +7,7 @@ replaced on every use so a stolen one works at most once.
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import sqlite3
@@ -20,8 +21,9 @@ from appliance import errors
 from appliance.clock import now_iso
 from appliance.errors import AppError
 from appliance.ids import new_id
+from appliance.services.login_throttle import LoginThrottle
 from appliance.services.principal import Principal, effective_scopes
-from appliance.services.secrets import check_password, new_opaque_token, token_hash
+from appliance.services.secrets import DUMMY_PASSWORD_HASH, check_password, new_opaque_token, token_hash
 from appliance.store import identity as q
 from appliance.store.db import transaction
 
@@ -88,10 +90,39 @@ def _issue(conn: sqlite3.Connection, user: dict[str, Any], keys_dir: Path, cfg: 
     }
 
 
-def login(conn: sqlite3.Connection, email: str, password: str, keys_dir: Path, cfg: dict[str, Any]) -> dict[str, Any]:
+def verify_user_password(conn: sqlite3.Connection, email: str, password: str) -> dict[str, Any] | None:
+    """The enabled user with this email and password, else None, at the same cost either way.
+
+    An unknown email is checked against a dummy hash and a disabled user against their own, so
+    every answer costs one scrypt run and its timing tells nothing about which accounts exist.
+    """
     user = q.user_by_email(conn, email.strip().lower())
-    if user is None or user["disabled"] or not check_password(password, user["password_hash"]):
+    matched = check_password(password, user["password_hash"] if user else DUMMY_PASSWORD_HASH)
+    return user if user is not None and matched and not user["disabled"] else None
+
+
+def login(
+    conn: sqlite3.Connection,
+    email: str,
+    password: str,
+    keys_dir: Path,
+    cfg: dict[str, Any],
+    throttle: LoginThrottle,
+    source: str,
+) -> dict[str, Any]:
+    """Tokens for a right email and password; the throttle is asked before any hashing is done."""
+    wait = throttle.retry_after(email, source)
+    if wait > 0:
+        raise AppError(
+            errors.LOGIN_THROTTLED,
+            f"too many failed logins for this account or from this address; try again in {math.ceil(wait)} s",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
+    user = verify_user_password(conn, email, password)
+    if user is None:
+        throttle.record_failure(email, source)
         raise AppError(errors.INVALID_CREDENTIALS)
+    throttle.record_success(email, source)
     with transaction(conn):
         return _issue(conn, user, keys_dir, cfg)
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
+
 from appliance.api import context
 from appliance.api.auth.schemas import LoginSchema, LogoutSchema, RefreshSchema, TokenSchema, WhoamiSchema
 from appliance.api.extensions import Blueprint, requires
 from appliance.services import tokens
+from appliance.services.login_throttle import LoginThrottle
 from appliance.services.principal import SCOPES
 
 blp = Blueprint("auth", __name__, url_prefix="/v1/auth", description="Bearer tokens for people.")
@@ -18,8 +21,14 @@ blp = Blueprint("auth", __name__, url_prefix="/v1/auth", description="Bearer tok
 @blp.response(200, TokenSchema)
 @requires(None)
 def login(body: dict[str, Any]) -> dict[str, Any]:
-    """Exchange an email and password for an access token and a refresh token."""
-    return tokens.login(context.get_db(), body["email"], body["password"], context.keys_dir(), context.config()["auth"])
+    """Exchange an email and password for an access token and a refresh token.
+
+    Failed logins back off per account and per client address (429 `LOGIN_THROTTLED` with
+    `Retry-After`); while throttled, even the right password is refused."""
+    cfg = context.config()["auth"]
+    throttle = LoginThrottle(context.state_dir(), cfg)
+    source = request.remote_addr or ""
+    return tokens.login(context.get_db(), body["email"], body["password"], context.keys_dir(), cfg, throttle, source)
 
 
 @blp.route("/refresh", methods=["POST"])
