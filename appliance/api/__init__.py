@@ -58,7 +58,8 @@ BLUEPRINTS = (
 API_DESCRIPTION = """Sealforge appliance API.
 
 Authenticate with `X-API-Key: sl_live_…` or `Authorization: Bearer <JWT>` (from POST /v1/auth/login).
-Scopes: `read`, `generate`, `admin` (`admin` implies the others, `generate` implies `read`).
+Scopes: `read`, `generate`, `admin`, `operator` (each implies the ones before it). `operator` grants
+credits (POST /v1/billing/topup); only the appliance's admin CLI can give it, never the API.
 Every `/v1/<resource>` route also answers under `/v1/client/<resource>`.
 Errors always use the envelope `{"error": {code, message, status, hint, correlation_id, details}}`;
 see GET /v1/errors. POSTs accept `Idempotency-Key` (or `X-Idempotency-Key`), kept for 24 h.

@@ -61,14 +61,16 @@ def keys() -> None:
 
 @keys.command("create")
 @click.option("--tenant", "tenant_id", required=True, help="Tenant id (ten_…).")
-@click.option("--scopes", required=True, help="Comma-separated: read,generate,admin.")
+@click.option("--scopes", required=True, help="Comma-separated: read,generate,admin,operator.")
 @click.option("--name", default="", help="A label to recognise the key by.")
 @state_dir_option
 def keys_create(tenant_id: str, scopes: str, name: str, state_dir: str | None) -> None:
-    """Create a key; its plaintext is printed once."""
+    """Create a key; its plaintext is printed once.
+
+    `operator` (admin plus granting credits with POST /v1/billing/topup) can only be given here."""
     cfg = resolve_config(state_dir)
     with cli_errors():
-        emit(identity.create_key(open_db(state_path(cfg)), tenant_id, scopes, name))
+        emit(identity.create_key(open_db(state_path(cfg)), tenant_id, scopes, name, allow_operator=True))
 
 
 @keys.command("list")
@@ -125,7 +127,7 @@ def users() -> None:
 @users.command("create")
 @click.option("--tenant", "tenant_id", required=True)
 @click.option("--email", required=True)
-@click.option("--scopes", required=True, help="Comma-separated: read,generate,admin.")
+@click.option("--scopes", required=True, help="Comma-separated: read,generate,admin,operator.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @state_dir_option
 def users_create(tenant_id: str, email: str, scopes: str, password_stdin: bool, state_dir: str | None) -> None:
@@ -136,7 +138,7 @@ def users_create(tenant_id: str, email: str, scopes: str, password_stdin: bool, 
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     with cli_errors():
-        emit(identity.create_user(open_db(state_path(cfg)), tenant_id, email, password, scopes))
+        emit(identity.create_user(open_db(state_path(cfg)), tenant_id, email, password, scopes, allow_operator=True))
 
 
 @admin.group("audit")

@@ -13,13 +13,16 @@ from appliance.clock import now_iso
 from appliance.errors import AppError
 from appliance.ids import new_id
 from appliance.services.credits import from_micro, to_micro
-from appliance.services.principal import Principal, effective_scopes, parse_scopes
+from appliance.services.principal import OPERATOR, Principal, effective_scopes, parse_scopes
 from appliance.services.secrets import KEY_PREFIX, hash_password, new_api_key, token_hash
 from appliance.store import identity as q
 from appliance.store.db import transaction
 
 DEFAULT_TENANT = "default"
 BOOTSTRAP_KEY_FILE = "bootstrap.key"
+OPERATOR_ONLY_BY_CLI = (
+    "the `operator` scope is granted only by `sealforge admin keys create` on the appliance, not through the API"
+)
 
 
 def public_key_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -65,12 +68,29 @@ def require_tenant(conn: sqlite3.Connection, tenant_id: str) -> dict[str, Any]:
     return row
 
 
-def create_key(conn: sqlite3.Connection, tenant_id: str, scopes: str | list[str], name: str = "") -> dict[str, Any]:
-    """Create a key; the plaintext is in the answer once and never stored."""
+def _checked_scopes(scopes: str | list[str], allow_operator: bool) -> list[str]:
     try:
         scope_list = parse_scopes(scopes)
     except ValueError as exc:
         raise errors.validation("scopes", str(exc)) from exc
+    if OPERATOR in scope_list and not allow_operator:
+        raise errors.validation("scopes", OPERATOR_ONLY_BY_CLI)
+    return scope_list
+
+
+def create_key(
+    conn: sqlite3.Connection,
+    tenant_id: str,
+    scopes: str | list[str],
+    name: str = "",
+    *,
+    allow_operator: bool = False,
+) -> dict[str, Any]:
+    """Create a key; the plaintext is in the answer once and never stored.
+
+    ``allow_operator`` is for the admin CLI alone: the API never lets a tenant grant ``operator``.
+    """
+    scope_list = _checked_scopes(scopes, allow_operator)
     if len(name) > 100:
         raise errors.validation("name", "at most 100 characters")
     plaintext = new_api_key()
@@ -115,17 +135,20 @@ def authenticate_key(conn: sqlite3.Connection, plaintext: str) -> Principal | No
 
 
 def create_user(
-    conn: sqlite3.Connection, tenant_id: str, email: str, password: str, scopes: str | list[str]
+    conn: sqlite3.Connection,
+    tenant_id: str,
+    email: str,
+    password: str,
+    scopes: str | list[str],
+    *,
+    allow_operator: bool = False,
 ) -> dict[str, Any]:
     email = email.strip().lower()
     if "@" not in email or len(email) > 254:
         raise errors.validation("email", "not an email address")
     if len(password) < 12:
         raise errors.validation("password", "a password is at least 12 characters")
-    try:
-        scope_list = parse_scopes(scopes)
-    except ValueError as exc:
-        raise errors.validation("scopes", str(exc)) from exc
+    scope_list = _checked_scopes(scopes, allow_operator)
     password_hash = hash_password(password)
     with transaction(conn):
         require_tenant(conn, tenant_id)

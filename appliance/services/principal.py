@@ -1,11 +1,24 @@
-"""Who is calling: the tenant, the caller id and the scopes their credential grants."""
+"""Who is calling: the tenant, the caller id and the scopes their credential grants.
+
+Scopes nest: ``operator`` ⊇ ``admin`` ⊇ ``generate`` ⊇ ``read``. ``operator`` is the appliance
+operator's: it grants credits. A tenant's admin manages its own keys but cannot mint credits, so
+``operator`` is not among the ``TENANT_SCOPES`` the API may grant; only the admin CLI, run on the
+box itself, creates keys or users with it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-SCOPES = ("read", "generate", "admin")
-_IMPLIES = {"admin": {"admin", "generate", "read"}, "generate": {"generate", "read"}, "read": {"read"}}
+SCOPES = ("read", "generate", "admin", "operator")
+TENANT_SCOPES = ("read", "generate", "admin")
+OPERATOR = "operator"
+_IMPLIES = {
+    "operator": {"operator", "admin", "generate", "read"},
+    "admin": {"admin", "generate", "read"},
+    "generate": {"generate", "read"},
+    "read": {"read"},
+}
 
 
 def parse_scopes(raw: str | list[str]) -> list[str]:
@@ -21,7 +34,7 @@ def parse_scopes(raw: str | list[str]) -> list[str]:
 
 
 def effective_scopes(granted: list[str]) -> frozenset[str]:
-    """``admin`` implies ``generate`` and ``read``; ``generate`` implies ``read``."""
+    """Each scope implies the ones below it: ``operator`` > ``admin`` > ``generate`` > ``read``."""
     out: set[str] = set()
     for scope in granted:
         out |= _IMPLIES.get(scope, set())

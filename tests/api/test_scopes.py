@@ -10,10 +10,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from appliance.api.extensions import SCOPE_ATTR
+from appliance.services import identity
 from appliance.services.principal import effective_scopes
 from tests.conftest import auth
 
-SCOPES = ("read", "generate", "admin")
+SCOPES = ("read", "generate", "admin", "operator")
 
 
 def protected_routes(app: Flask) -> list[tuple[str, str, str]]:
@@ -33,10 +34,13 @@ def call(client: FlaskClient, method: str, path: str, headers: dict[str, str]) -
     return client.open(path, method=method, json={} if method in {"POST", "PUT", "PATCH"} else None, headers=headers)
 
 
-def test_every_route_declares_scope_and_the_matrix_holds(app: Flask, client: FlaskClient, keys: dict[str, str]) -> None:
+def test_every_route_declares_scope_and_the_matrix_holds(
+    app: Flask, client: FlaskClient, keys: dict[str, str], db: Any, tenant: dict[str, Any]
+) -> None:
+    keys = {**keys, "operator": identity.create_key(db, tenant["id"], ["operator"], allow_operator=True)["api_key"]}
     routes = protected_routes(app)
     classes = {needed for _, _, needed in routes}
-    assert {"read", "admin"} <= classes
+    assert {"read", "admin", "operator"} <= classes
     for method, path, needed in routes:
         assert call(client, method, path, {}).status_code == 401, (method, path)
         for scope in SCOPES:

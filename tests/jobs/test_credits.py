@@ -52,7 +52,8 @@ def test_not_enough_credits_is_429(client: FlaskClient, db: Any, start_worker: A
     )
     assert response.status_code == 429
     assert response.get_json()["error"]["code"] == "CREDIT_LIMIT_EXCEEDED"
-    topped = client.post("/v1/billing/topup", json={"credits": 1}, headers=auth(key))
+    operator = identity.create_key(db, poor["id"], ["operator"], allow_operator=True)["api_key"]
+    topped = client.post("/v1/billing/topup", json={"credits": 1}, headers=auth(operator))
     assert topped.get_json()["credits"] == 1.001
     assert (
         client.post(
@@ -62,9 +63,15 @@ def test_not_enough_credits_is_429(client: FlaskClient, db: Any, start_worker: A
     )
 
 
-def test_topup_needs_admin_and_a_positive_amount(client: FlaskClient, keys: dict[str, str]) -> None:
+def test_topup_needs_operator_and_a_positive_amount(
+    client: FlaskClient, keys: dict[str, str], db: Any, tenant: dict[str, Any]
+) -> None:
+    from appliance.services import identity
+
     assert client.post("/v1/billing/topup", json={"credits": 5}, headers=auth(keys["generate"])).status_code == 403
-    zero = client.post("/v1/billing/topup", json={"credits": 0}, headers=auth(keys["admin"]))
+    assert client.post("/v1/billing/topup", json={"credits": 5}, headers=auth(keys["admin"])).status_code == 403
+    operator = identity.create_key(db, tenant["id"], ["operator"], allow_operator=True)["api_key"]
+    zero = client.post("/v1/billing/topup", json={"credits": 0}, headers=auth(operator))
     assert zero.status_code == 400 and zero.get_json()["error"]["details"][0]["field"] == "credits"
 
 

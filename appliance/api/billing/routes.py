@@ -65,7 +65,8 @@ def balance() -> dict[str, Any]:
 @blp.route("/billing/topup", methods=["POST"])
 @blp.arguments(TopUpSchema)
 @blp.response(200, BalanceSchema)
-@requires("admin")
+@requires("operator")
 def top_up(body: dict[str, Any]) -> dict[str, Any]:
-    """Add credits to your tenant."""
+    """Add credits to the key's tenant. Credits are the appliance operator's to grant: this needs
+    the `operator` scope, which only `sealforge admin keys create --scopes operator` can give."""
     return credits.top_up(context.get_db(), context.principal().tenant_id, body["credits"], body["note"])

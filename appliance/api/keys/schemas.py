@@ -5,13 +5,18 @@ from __future__ import annotations
 import marshmallow as ma
 
 from appliance.api.extensions import page_schema
-from appliance.services.principal import SCOPES
+from appliance.services.identity import OPERATOR_ONLY_BY_CLI
+from appliance.services.principal import TENANT_SCOPES
+
+_SCOPE_CHOICE = ma.validate.OneOf(TENANT_SCOPES, error="Must be one of: {choices}; " + OPERATOR_ONLY_BY_CLI + ".")
 
 
 class KeyCreateSchema(ma.Schema):
     name = ma.fields.String(load_default="", validate=ma.validate.Length(max=100))
     scopes = ma.fields.List(
-        ma.fields.String(validate=ma.validate.OneOf(SCOPES)), required=True, validate=ma.validate.Length(min=1, max=3)
+        ma.fields.String(validate=_SCOPE_CHOICE),
+        required=True,
+        validate=ma.validate.Length(min=1, max=len(TENANT_SCOPES)),
     )
 
 
