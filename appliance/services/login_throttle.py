@@ -7,9 +7,10 @@ read of a small side database, so a flood of bad logins costs the appliance almo
 cannot crowd out other clients' work. The counters live under the state dir (``login_throttle.db``),
 shared by every process that serves logins.
 
-Each account and each source address gets ``login_free_attempts`` (sources:
-``login_source_free_attempts``) failures for free; every failure after that blocks the key for
-``login_backoff_base_s`` × 2^k seconds, capped at ``login_backoff_max_s``. A success clears the
+Each account and each source address may fail ``login_free_attempts`` times (sources:
+``login_source_free_attempts``) before it waits: that failure blocks the key for
+``login_backoff_base_s`` seconds, and each further one doubles the wait, capped at
+``login_backoff_max_s``. A success clears the
 account's count but not the source's, so an attacker cannot reset a source that sprays many
 accounts by logging into one of its own. Counts are forgotten after ``login_forget_s`` seconds
 without a new failure. Attempts refused while throttled are not counted, so a client that retries
@@ -75,10 +76,9 @@ class LoginThrottle:
 
     def _delay(self, key: str, failures: int) -> float:
         free = self.source_free_attempts if key.startswith(_SOURCE) else self.free_attempts
-        over = failures - free
-        if over <= 0:
+        if failures < free:
             return 0.0
-        return min(self.max_s, self.base_s * 2.0 ** min(over - 1, 62))
+        return min(self.max_s, self.base_s * 2.0 ** min(failures - free, 62))
 
     @staticmethod
     def _keys(account: str, source: str) -> list[str]:
