@@ -141,6 +141,26 @@ def users_create(tenant_id: str, email: str, scopes: str, password_stdin: bool, 
         emit(identity.create_user(open_db(state_path(cfg)), tenant_id, email, password, scopes, allow_operator=True))
 
 
+@admin.group()
+def logins() -> None:
+    """The back-off after failed password logins (API and OPC UA)."""
+
+
+@logins.command("unblock")
+@click.option("--email", default="", help="The account to clear.")
+@click.option("--source", default="", help="The client address to clear.")
+@state_dir_option
+def logins_unblock(email: str, source: str, state_dir: str | None) -> None:
+    """Let an account or address log in again at once, forgetting its failed logins."""
+    from appliance.services.login_throttle import LoginThrottle
+
+    if not (email.strip() or source.strip()):
+        raise click.UsageError("give --email, --source or both")
+    cfg = resolve_config(state_dir)
+    with cli_errors():
+        emit({"cleared": LoginThrottle(state_path(cfg), cfg["auth"]).unblock(email, source)})
+
+
 @admin.group("audit")
 def audit_group() -> None:
     """The hash-chained audit log."""

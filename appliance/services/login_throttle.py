@@ -74,6 +74,14 @@ class LoginThrottle:
         if key:
             store.clear(self.state_dir, key)
 
+    def unblock(self, account: str = "", source: str = "") -> list[str]:
+        """Forget the counts of an account and/or a source address (the operator's remedy when a
+        guesser keeps a real user waiting); returns the keys cleared."""
+        keys = self._keys(account, source)
+        for key in keys:
+            store.clear(self.state_dir, key)
+        return keys
+
     def _delay(self, key: str, failures: int) -> float:
         free = self.source_free_attempts if key.startswith(_SOURCE) else self.free_attempts
         if failures < free:

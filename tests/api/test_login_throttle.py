@@ -175,3 +175,22 @@ def test_the_count_is_shared_with_another_process(
     assert json.loads(done.stdout.strip().splitlines()[-1]) == [401, 401, 401]
     assert _login(client, EMAIL, PASSWORD).status_code == 429
     assert (state_dir / "login_throttle.db").exists(), "the count lives in the state dir, not the main database"
+
+
+@slow_backoff
+def test_the_operator_can_unblock_an_account_from_the_cli(
+    client: FlaskClient, user: dict[str, Any], state_dir: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from appliance.cli.main import cli
+
+    for _ in range(3):
+        assert _login(client, EMAIL, "wrong password!").status_code == 401
+    assert _login(client, EMAIL, PASSWORD).status_code == 429
+    runner = CliRunner()
+    usage = runner.invoke(cli, ["admin", "logins", "unblock", "--state-dir", str(state_dir)])
+    assert usage.exit_code == 2
+    out = runner.invoke(cli, ["admin", "logins", "unblock", "--email", EMAIL.upper(), "--state-dir", str(state_dir)])
+    assert out.exit_code == 0 and json.loads(out.output) == {"cleared": [f"account:{EMAIL}"]}
+    assert _login(client, EMAIL, PASSWORD).status_code == 200
