@@ -10,11 +10,12 @@ shared by every process that serves logins.
 Each account and each source address may fail ``login_free_attempts`` times (sources:
 ``login_source_free_attempts``) before it waits: that failure blocks the key for
 ``login_backoff_base_s`` seconds, and each further one doubles the wait, capped at
-``login_backoff_max_s``. A success clears the
-account's count but not the source's, so an attacker cannot reset a source that sprays many
-accounts by logging into one of its own. Counts are forgotten after ``login_forget_s`` seconds
-without a new failure. Attempts refused while throttled are not counted, so a client that retries
-too early is not punished beyond the wait it was told.
+``login_backoff_max_s``. A success clears the account's count but not the source's, so an
+attacker cannot reset a source that sprays many accounts by logging into one of its own. Counts
+are forgotten after ``login_forget_s`` seconds without a new failure. Attempts refused while
+throttled are not counted, so a client that retries too early is not punished beyond the wait it
+was told. The check and the count are not one step: logins already hashing when a key becomes
+blocked still finish, so at most the server's request threads slip through per back-off step.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class LoginThrottle:
     """
 
     def __init__(self, state_dir: Path, cfg: dict[str, Any]) -> None:
-        section = cfg.get("auth", cfg) if isinstance(cfg.get("auth"), dict) else cfg
+        section = cfg["auth"] if isinstance(cfg.get("auth"), dict) else cfg
         merged = {**DEFAULTS, **{k: v for k, v in section.items() if k in DEFAULTS}}
         negative = sorted(k for k, v in merged.items() if float(v) < 0)
         if negative:
