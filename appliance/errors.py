@@ -133,6 +133,18 @@ METRICS_LOOPBACK_ONLY = _spec(
     "No metrics token is configured, so /metrics answers only on the loopback address.",
     "Scrape from the appliance itself, or set `[metrics] token` and send it as a bearer token.",
 )
+TLS_REQUIRED = _spec(
+    "TLS_REQUIRED",
+    500,
+    "The API was asked to serve plain HTTP on an address other machines can reach.",
+    'Leave `[server] tls = "auto"` (HTTPS), bind 127.0.0.1, or pass `--insecure-http` to accept cleartext.',
+)
+TLS_CONFIG_INVALID = _spec(
+    "TLS_CONFIG_INVALID",
+    500,
+    "The API's TLS settings or certificate files cannot be used.",
+    "Fix `[server] tls`, `tls_cert` and `tls_key` as the message says; `sealforge config show` shows them.",
+)
 UNAVAILABLE = _spec("UNAVAILABLE", 503, "A dependency of this route is not available.", "Retry later; see /livez.")
 
 

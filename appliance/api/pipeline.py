@@ -22,6 +22,7 @@ from appliance.errors import AppError
 from appliance.services import audit, idempotency, identity, ratelimit, tokens
 from appliance.services.principal import Principal
 
+HSTS = "max-age=31536000"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 DENIALS = frozenset({401, 403, 429})
 _CORRELATION_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -201,6 +202,8 @@ def after_request(response: Response) -> Response:
     _audit(response)
     _deprecation(response)
     response.headers["X-Correlation-Id"] = g.correlation_id
+    if request.scheme == "https":  # gunicorn sets wsgi.url_scheme; never sent over plain HTTP (RFC 6797)
+        response.headers["Strict-Transport-Security"] = HSTS
     if "rate_remaining" in g:
         response.headers["X-Rate-Limit-Remaining"] = str(g.rate_remaining)
     return response

@@ -8,7 +8,7 @@ import click
 
 from appliance.cli.output import cli_errors, emit, resolve_config, state_dir_option, state_path
 from appliance.evidence import keys as signing
-from appliance.services import audit, identity
+from appliance.services import audit, identity, tls
 from appliance.store import identity as q
 from appliance.store.open import open_db
 
@@ -21,13 +21,21 @@ def admin() -> None:
 @admin.command()
 @state_dir_option
 def bootstrap(state_dir: str | None) -> None:
-    """Create the first tenant and an admin key (safe to run again: same answer)."""
+    """Create the first tenant and an admin key (safe to run again: same answer), and the API's
+    TLS certificate, whose SHA-256 fingerprint clients pin (`tls_fingerprint`; null with tls = "off")."""
     cfg = resolve_config(state_dir)
     with cli_errors():
         conn = open_db(state_path(cfg))
         result = identity.bootstrap(conn, state_path(cfg) / "keys")
         signing.ensure_signing_key(conn, state_path(cfg) / "keys")
-    emit({"tenant_id": result["tenant_id"], "api_key": result["api_key"]})
+        certificate = tls.prepare(cfg)
+    emit(
+        {
+            "tenant_id": result["tenant_id"],
+            "api_key": result["api_key"],
+            "tls_fingerprint": certificate.fingerprint if certificate else None,
+        }
+    )
 
 
 @admin.group()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import click
 
 from appliance.cli.admin import admin
-from appliance.cli.output import emit, resolve_config, state_dir_option
+from appliance.cli.output import cli_errors, emit, resolve_config, state_dir_option
 from appliance.jobs.queues import QUEUES
 
 
@@ -17,28 +19,41 @@ def cli() -> None:
     """Sealforge appliance."""
 
 
+def insecure_http_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--insecure-http",
+        is_flag=True,
+        help="Serve plain HTTP even on a non-loopback address (API keys travel in cleartext).",
+    )(func)
+
+
 @cli.command()
 @click.option("--host", default=None, help="Bind address (default from config: 127.0.0.1).")
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port (default from config: 8080).")
+@insecure_http_option
 @state_dir_option
-def serve(host: str | None, port: int | None, state_dir: str | None) -> None:
+def serve(host: str | None, port: int | None, insecure_http: bool, state_dir: str | None) -> None:
     """The embedded default: the API plus one consumer for every queue."""
     from appliance.cli.processes import serve as run_serve
 
     cfg = resolve_config(state_dir)
-    sys.exit(run_serve(cfg, host or cfg["server"]["host"], port or int(cfg["server"]["port"])))
+    with cli_errors():
+        code = run_serve(cfg, host or cfg["server"]["host"], port or int(cfg["server"]["port"]), insecure_http)
+    sys.exit(code)
 
 
 @cli.command()
 @click.option("--host", default=None)
 @click.option("--port", type=click.IntRange(1, 65535), default=None)
+@insecure_http_option
 @state_dir_option
-def api(host: str | None, port: int | None, state_dir: str | None) -> None:
-    """The API under gunicorn."""
+def api(host: str | None, port: int | None, insecure_http: bool, state_dir: str | None) -> None:
+    """The API under gunicorn (HTTPS off loopback; see [server] tls)."""
     from appliance.cli.processes import run_api
 
     cfg = resolve_config(state_dir)
-    run_api(cfg, host or cfg["server"]["host"], port or int(cfg["server"]["port"]))
+    with cli_errors():
+        run_api(cfg, host or cfg["server"]["host"], port or int(cfg["server"]["port"]), insecure_http)
 
 
 @cli.command()
@@ -60,8 +75,18 @@ def config() -> None:
 @config.command("show")
 @state_dir_option
 def config_show(state_dir: str | None) -> None:
-    """Print the merged configuration (defaults, /etc/sealforge, SEALFORGE_* variables)."""
-    emit(resolve_config(state_dir))
+    """Print the merged configuration (defaults, /etc/sealforge, SEALFORGE_* variables), and under
+    `tls_certificate` the certificate the API serves with its fingerprint (null before it exists)."""
+    from appliance.errors import AppError
+    from appliance.services import tls
+
+    cfg = resolve_config(state_dir)
+    try:
+        certificate = tls.current(cfg)
+        shown: dict[str, Any] | None = certificate.as_dict() if certificate else None
+    except AppError as exc:  # show the rest, and why the API would not start
+        shown = {"error": f"{exc.code}: {exc.message}"}
+    emit({**cfg, "tls_certificate": shown})
 
 
 @cli.command()

@@ -18,6 +18,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from appliance.jobs.queues import QUEUES
+from appliance.services import tls
 
 
 class GunicornApp(BaseApplication):  # type: ignore[misc]
@@ -37,8 +38,11 @@ class GunicornApp(BaseApplication):  # type: ignore[misc]
         return create_app()
 
 
-def run_api(cfg: dict[str, Any], host: str, port: int) -> None:
+def run_api(cfg: dict[str, Any], host: str, port: int, insecure_http: bool = False) -> None:
     os.environ["SEALFORGE_STATE_DIR"] = cfg["server"]["state_dir"]
+    listen = tls.plan(cfg, host, insecure_http)
+    if listen.insecure:
+        print(tls.insecure_warning(host, port), file=sys.stderr, flush=True)
     GunicornApp(
         {
             "bind": f"{host}:{port}",
@@ -52,6 +56,7 @@ def run_api(cfg: dict[str, Any], host: str, port: int) -> None:
             "loglevel": "info",
             "proc_name": "sealforge-api",
             "control_socket_disable": True,
+            **listen.gunicorn_options(),
         }
     ).run()
 
@@ -63,18 +68,20 @@ def run_worker(cfg: dict[str, Any], queue: str, workers: int) -> None:
     consumer.run()
 
 
-def _child_commands(cfg: dict[str, Any], host: str, port: int) -> dict[str, list[str]]:
+def _child_commands(cfg: dict[str, Any], host: str, port: int, insecure_http: bool) -> dict[str, list[str]]:
     base = [sys.executable, "-m", "appliance.cli.main"]
     state = ["--state-dir", cfg["server"]["state_dir"]]
-    commands = {"api": [*base, "api", "--host", host, "--port", str(port), *state]}
+    insecure = ["--insecure-http"] if insecure_http else []
+    commands = {"api": [*base, "api", "--host", host, "--port", str(port), *insecure, *state]}
     for queue in QUEUES:
         commands[f"worker-{queue}"] = [*base, "worker", "--queue", queue, *state]
     return commands
 
 
-def serve(cfg: dict[str, Any], host: str, port: int) -> int:
+def serve(cfg: dict[str, Any], host: str, port: int, insecure_http: bool = False) -> int:
     """Run the API and a consumer per queue until told to stop."""
-    commands = _child_commands(cfg, host, port)
+    listen = tls.plan(cfg, host, insecure_http)  # refuses, or makes the certificate, before any child starts
+    commands = _child_commands(cfg, host, port, insecure_http)
     children: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
 
@@ -86,7 +93,9 @@ def serve(cfg: dict[str, Any], host: str, port: int) -> int:
     signal.signal(signal.SIGINT, stop)
     for name, cmd in commands.items():
         children[name] = subprocess.Popen(cmd)
-    print(f"sealforge serve: http://{host}:{port} (state {cfg['server']['state_dir']})", flush=True)
+    print(f"sealforge serve: {listen.scheme}://{host}:{port} (state {cfg['server']['state_dir']})", flush=True)
+    if listen.certificate is not None:
+        print(f"sealforge serve: TLS certificate SHA-256 {listen.certificate.fingerprint}", flush=True)
     restarts: dict[str, float] = {}
     while not stopping:
         time.sleep(0.5)

@@ -38,7 +38,7 @@ def test_bootstrap_is_idempotent_across_processes(state_dir: Path) -> None:
     second = sealforge("admin", "bootstrap", "--state-dir", str(state_dir))
     assert first.returncode == second.returncode == 0, first.stderr
     a, b = json.loads(first.stdout), json.loads(second.stdout)
-    assert set(a) == {"tenant_id", "api_key"} and a == b
+    assert set(a) == {"tenant_id", "api_key", "tls_fingerprint"} and a == b
     assert a["api_key"].startswith("sl_live_")
     assert oct((state_dir / "keys" / "bootstrap.key").stat().st_mode & 0o777) == "0o600"
 

@@ -1,6 +1,8 @@
 """`sealforge-client`: the user CLI over the REST API.
 
-The appliance's address and key come from --url/--api-key or SEALFORGE_URL/SEALFORGE_API_KEY.
+The appliance's address and key come from --url/--api-key or SEALFORGE_URL/SEALFORGE_API_KEY;
+for an https:// appliance, --ca-file/SEALFORGE_CA_FILE or --pin/SEALFORGE_PIN say which
+certificate to trust.
 Results print as JSON. Exit 0 on success, 1 on an error answer (its code and hint on stderr),
 2 on bad usage.
 """
@@ -23,6 +25,16 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sealforge-client", description=__doc__.splitlines()[0])
     parser.add_argument("--url", default=os.environ.get("SEALFORGE_URL", "http://127.0.0.1:8080"))
     parser.add_argument("--api-key", default=os.environ.get("SEALFORGE_API_KEY"))
+    parser.add_argument(
+        "--ca-file",
+        default=os.environ.get("SEALFORGE_CA_FILE") or None,
+        help="PEM file of certificates to trust for https:// (e.g. the appliance's tls/server.crt)",
+    )
+    parser.add_argument(
+        "--pin",
+        default=os.environ.get("SEALFORGE_PIN") or None,
+        help="SHA-256 fingerprint of the appliance's certificate (as `sealforge admin bootstrap` prints it)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("whoami", help="the tenant and scopes of your key")
     submit = sub.add_parser("submit", help="submit a job")
@@ -81,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: no API key: pass --api-key or set SEALFORGE_API_KEY", file=sys.stderr)
         return 2
     try:
-        with Client(args.url, api_key=args.api_key) as client:
+        with Client(args.url, api_key=args.api_key, ca_file=args.ca_file, pin_sha256=args.pin) as client:
             print(json.dumps(run(args, client), indent=2))
     except SealforgeError as exc:
         print(f"error: {exc.code}: {exc.message}", file=sys.stderr)

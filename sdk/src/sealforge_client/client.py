@@ -12,13 +12,19 @@ from typing import IO, Any
 import httpx
 
 from sealforge_client.errors import SealforgeError
+from sealforge_client.tls import verify_setting
 
 TERMINAL = frozenset({"succeeded", "failed", "canceled"})
 CHUNK = 1 << 20
 
 
 class Client:
-    """A session with one appliance. Give an API key (`sl_live_…`) or a bearer token."""
+    """A session with one appliance. Give an API key (`sl_live_…`) or a bearer token.
+
+    For an https:// appliance whose certificate no system CA vouches for, give ``ca_file`` (a PEM
+    file to trust, e.g. the appliance's own certificate) or ``pin_sha256`` (its SHA-256
+    fingerprint, as `sealforge admin bootstrap` prints it; checked before anything is sent).
+    """
 
     def __init__(
         self,
@@ -27,13 +33,18 @@ class Client:
         token: str | None = None,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
+        ca_file: str | Path | None = None,
+        pin_sha256: str | None = None,
     ) -> None:
+        verify = verify_setting(base_url, ca_file, pin_sha256)
         headers = {"User-Agent": "sealforge-client/0.1"}
         if api_key:
             headers["X-API-Key"] = api_key
         elif token:
             headers["Authorization"] = f"Bearer {token}"
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport)
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport, verify=verify
+        )
 
     def close(self) -> None:
         self._http.close()
