@@ -152,3 +152,74 @@ def wait_for(client: FlaskClient, headers: dict[str, str], job_id: str, states: 
             return job
         time.sleep(0.05)
     raise AssertionError(f"{job_id} stayed {job['status']}, wanted {states}")
+
+
+# --- No error body leaks a server path or a stack trace (issue #12, finding 14) --------------------
+# Every error envelope the app renders in this process, and the `error` objects of every JSON answer
+# read through the Flask test client (a failed job's `error` comes from a worker), are checked for
+# path-like text. A leak fails the test that produced it, whatever that test is about.
+
+_LEAKED: list[str] = []
+_LEAK_MARKERS = ["/tmp/", "/work/", "/var/lib/sealforge", "Traceback (most recent call last)", 'File "']
+
+
+def _leak_check(source: str, text: str) -> None:
+    for marker in _LEAK_MARKERS:
+        if marker in text:
+            _LEAKED.append(f"{source} carries {marker!r}: {text[:400]}")
+            return
+
+
+def _error_objects(body: Any) -> list[Any]:
+    if not isinstance(body, dict):
+        return []
+    found = [body["error"]] if body.get("error") else []
+    items = body.get("data")
+    if isinstance(items, list):
+        found.extend(item["error"] for item in items if isinstance(item, dict) and item.get("error"))
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _watch_error_bodies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    import json
+
+    from appliance.api import envelope
+
+    _LEAK_MARKERS.extend([str(tmp_path_factory.getbasetemp()), str(Path(__file__).resolve().parents[1])])
+    render = envelope.render
+    client_open = FlaskClient.open
+
+    def checked_render(error: Any) -> Any:
+        response = render(error)
+        _leak_check(f"error envelope {error.code}", response.get_data(as_text=True))
+        return response
+
+    def checked_open(self: FlaskClient, *args: Any, **kwargs: Any) -> Any:
+        response = client_open(self, *args, **kwargs)
+        if response.mimetype == "application/json":
+            text = response.get_data(as_text=True)
+            try:
+                body = json.loads(text)
+            except ValueError:
+                body = None
+            if response.status_code >= 400:
+                _leak_check(f"HTTP {response.status_code} body", text)
+            for error in _error_objects(body):
+                _leak_check("an `error` object in a JSON answer", json.dumps(error))
+        return response
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(envelope, "render", checked_render)
+        patch.setattr(FlaskClient, "open", checked_open)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _no_leaks_in_error_bodies(_watch_error_bodies: None) -> Iterator[None]:
+    _LEAKED.clear()
+    yield
+    if _LEAKED:
+        leaks = list(_LEAKED)
+        _LEAKED.clear()
+        pytest.fail("an error body leaked server paths or a traceback:\n" + "\n".join(leaks), pytrace=False)

@@ -1,18 +1,21 @@
 """The single place where errors become the JSON envelope.
 
 Covers our own ``AppError``, every werkzeug HTTP error (404 route, 405, 413, webargs' 400s) and
-anything unexpected (500, logged with the correlation id). Never HTML.
+anything unexpected (500, logged with the correlation id). Never HTML, and never a server path
+or a traceback: every message is scrubbed here, on the one way out.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Flask, Response, g, jsonify
 from werkzeug.exceptions import HTTPException
 
 from appliance import errors
 from appliance.errors import AppError, FieldError, flatten_messages
+from appliance.scrub import scrub
 
 log = logging.getLogger("sealforge.api")
 
@@ -48,8 +51,17 @@ def from_http_exception(exc: HTTPException) -> AppError:
     return AppError(spec, message, headers=headers)
 
 
+def _scrubbed(body: dict[str, Any], spec: errors.ErrorSpec) -> dict[str, Any]:
+    """No answer carries a server path or a traceback, whatever text a library put in the error."""
+    err = body["error"]
+    err["message"] = scrub(str(err["message"])) or spec.meaning
+    err["hint"] = scrub(str(err["hint"])) or spec.hint
+    err["details"] = [{"field": scrub(str(d["field"])), "message": scrub(str(d["message"]))} for d in err["details"]]
+    return body
+
+
 def render(error: AppError) -> Response:
-    body = error.envelope(getattr(g, "correlation_id", "-"))
+    body = _scrubbed(error.envelope(getattr(g, "correlation_id", "-")), error.spec)
     if error.status == 500 and body["error"]["code"] == "INTERNAL":
         body["error"]["message"] = errors.INTERNAL.meaning
     response = jsonify(body)

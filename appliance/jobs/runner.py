@@ -28,6 +28,7 @@ from appliance.jobs import lifecycle
 from appliance.jobs.inputs import input_refs
 from appliance.kinds import get_kind
 from appliance.kinds.base import InputRef, JobCanceled, JobFailed
+from appliance.scrub import scrub
 from appliance.services import credits
 from appliance.store import jobs as q
 from appliance.store.blobs import BlobStore
@@ -192,6 +193,7 @@ def _end(state_dir: Path, job_id: str, worker: str, to: str, code: str = "", mes
         if current is None or current["status"] != "running" or current["worker"] != worker:
             return
         fields: dict[str, Any] = {"worker": None}
+        message = scrub(message)  # library errors name files under the state dir; callers read this
         if code:
             fields.update(error_code=code, error_message=message)
         lifecycle.move(conn, current, to, reason=code or message, **fields)

@@ -21,6 +21,7 @@ from appliance.jobs.queues import QUEUES
 from appliance.jobs.tasks import runtime
 from appliance.kinds import REGISTRY, get_kind
 from appliance.kinds.base import Kind, ParamError
+from appliance.scrub import scrub
 from appliance.services import credits
 from appliance.store import datasets as datasets_q
 from appliance.store import jobs as q
@@ -142,7 +143,12 @@ def enqueue(conn: sqlite3.Connection, state_dir: Path, job_id: str) -> dict[str,
     except Exception as exc:
         with transaction(conn):
             lifecycle.move(
-                conn, job, "failed", reason="QUEUE_UNAVAILABLE", error_code="QUEUE_UNAVAILABLE", error_message=str(exc)
+                conn,
+                job,
+                "failed",
+                reason="QUEUE_UNAVAILABLE",
+                error_code="QUEUE_UNAVAILABLE",
+                error_message=scrub(str(exc)),
             )
         raise AppError(errors.UNAVAILABLE, f"the {job['queue']} queue could not take the job: {exc}") from exc
     with transaction(conn):
