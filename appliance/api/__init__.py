@@ -25,6 +25,7 @@ from appliance.api.fits.routes import blp as fits_blp
 from appliance.api.generate.routes import blp as generate_blp
 from appliance.api.ics.routes import blp as ics_blp
 from appliance.api.jobs.routes import blp as jobs_blp
+from appliance.api.jsonprovider import FiniteJSONProvider
 from appliance.api.keys.routes import blp as keys_blp
 from appliance.api.leaderboards.routes import blp as leaderboards_blp
 from appliance.api.meta.routes import blp as meta_blp
@@ -87,7 +88,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             },
         },
     )
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json = FiniteJSONProvider(app)  # never bare NaN/Infinity; keys keep their order
     docs_assets.configure(app)
     api = Api(app)
     for blueprint in BLUEPRINTS:

@@ -10,7 +10,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from appliance.kinds.base import Estimate, JobCanceled, JobContext, Kind, ParamError
+from appliance.kinds.base import Estimate, JobCanceled, JobContext, JobFailed, Kind, ParamError
 
 # The engine's output formats (appliance.services.mock.writers.FORMATS; a test keeps them equal),
 # named here so the registry loads without importing the engine and its scientific stack.
@@ -42,7 +42,7 @@ def estimate(params: dict[str, Any]) -> Estimate:
 
 def write_tables(ctx: JobContext, schema: dict[str, Any], fmt: str) -> int:
     """Generate every table into the work dir and register each file as an artifact."""
-    from appliance.services.mock import GenerationCanceled, generate
+    from appliance.services.mock import GenerationCanceled, SchemaError, generate
 
     def progress(done: int, total: int) -> None:
         ctx.progress(done / total if total else 1.0, rows=done, message=f"{done:,} of {total:,} rows")
@@ -51,6 +51,9 @@ def write_tables(ctx: JobContext, schema: dict[str, Any], fmt: str) -> int:
         files = generate(schema, ctx.seed, ctx.work_dir, fmt, progress=progress, should_cancel=ctx.is_canceled)
     except GenerationCanceled as exc:
         raise JobCanceled() from exc
+    except SchemaError as exc:  # what only the data reveals, e.g. a derived column overflowing
+        field = f"schema.{exc.field_path}" if exc.field_path else "schema"
+        raise JobFailed("VALIDATION_FAILED", f"{field}: {exc.message}") from exc
     for item in files:
         ctx.add_artifact(item.path, item.path.name, MEDIA_TYPES[fmt])
     return sum(item.rows for item in files)

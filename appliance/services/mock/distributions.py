@@ -35,7 +35,8 @@ def _frozen(dist: str, p: dict[str, Any]) -> Any:
     if dist == "normal":
         return stats.norm(p["mean"], p["std"])
     if dist == "lognormal":
-        return stats.lognorm(p["sigma"], scale=math.exp(p["mu"]))
+        with np.errstate(over="ignore"):
+            return stats.lognorm(p["sigma"], scale=float(np.exp(p["mu"])))
     if dist == "exponential":
         return stats.expon(scale=p["scale"])
     if dist == "gamma":
@@ -84,6 +85,25 @@ class Marginal:
         u = np.clip(u, _EPS, 1.0 - _EPS)
         if self.dist == "uniform":
             return self._uniform(u)
+        return self._finish(self._raw(u))
+
+    def extremes(self) -> tuple[float, float]:
+        """The least and greatest values before clipping to ``[min, max]`` and rounding.
+
+        Every map from ``u`` to a value is monotone, so all samples (and copula draws) lie between
+        these two. A non-finite extreme means the parameters overflow float64.
+        """
+        if self.dist == "uniform":
+            return float(self.params["min"]), float(self.params["max"])
+        u = np.array([_EPS, 1.0 - _EPS])
+        with np.errstate(over="ignore", invalid="ignore"):
+            if self._frozen is not None and self.dist in DISCRETE:  # no CDF table for two points
+                x = np.asarray(self._frozen.ppf(self._a + u * (self._b - self._a)), dtype=np.float64)
+            else:
+                x = self._raw(u)
+        return float(x[0]), float(x[1])
+
+    def _raw(self, u: np.ndarray) -> np.ndarray:
         q = self._a + u * (self._b - self._a)
         if self.dist in DISCRETE:
             x = self._discrete_ppf(q)
@@ -96,13 +116,17 @@ class Marginal:
         else:
             assert self._frozen is not None
             x = np.asarray(self._frozen.ppf(q), dtype=np.float64)
-        return self._finish(x)
+        return x
 
     def _uniform(self, u: np.ndarray) -> np.ndarray:
         lo, hi = float(self.params["min"]), float(self.params["max"])
         if self.integer:
             return np.minimum(np.floor(lo + u * (hi - lo + 1.0)), hi).astype(np.int64)
-        return self._finish(lo + u * (hi - lo))
+        if math.isfinite(hi - lo):
+            return self._finish(lo + u * (hi - lo))
+        # hi - lo overflows (e.g. ±1.7e308): interpolate around the midpoint, which never does
+        mid, half = lo / 2 + hi / 2, hi / 2 - lo / 2
+        return self._finish(mid + (2.0 * u - 1.0) * half)
 
     def _discrete_ppf(self, q: np.ndarray) -> np.ndarray:
         """Inverse CDF by lookup in a cached CDF table (scipy's ``ppf`` is ~30x slower)."""
@@ -127,5 +151,8 @@ class Marginal:
             hi = math.floor(self.hi) if self.hi is not None else 2**62
             return np.clip(np.rint(x), lo, hi).astype(np.int64)
         if self.decimals is not None:
-            return np.round(x, self.decimals)
+            # np.round scales by 10**decimals, which overflows near the float limit; floats of
+            # magnitude >= 2**52 are whole numbers already, so they are left as they are
+            with np.errstate(over="ignore", invalid="ignore"):
+                return np.where(np.abs(x) < 2.0**52, np.round(x, self.decimals), x)
         return np.asarray(x, dtype=np.float64)

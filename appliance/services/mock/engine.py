@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import numpy as np
 import pyarrow as pa
 
+from . import bounds, rules
 from . import columns as colgen
-from . import rules
 from .copula import copula_cholesky, correlated_uniforms
 from .distributions import Marginal
 from .keys import unique_values
@@ -33,6 +33,9 @@ class TableEngine:
         self.total = layout.totals[table.name]
         self.arrow_schema = pa.schema([pa.field(c.name, colgen.ARROW_TYPES[c.type]) for c in table.columns])
         self._cols = {c.name: c for c in table.columns}
+        for col in table.columns:
+            if col.generator == "sequence":
+                bounds.check_sequence(col, self.total)  # a child table's row count depends on the seed
         self.dictionary_columns = [c.name for c in table.columns if c.type == "string" and c.generator in _FEW_VALUES]
         self._derivations: dict[str, ConstraintSpec] = {}
         self._conditionals: dict[str, dict] = {}
@@ -89,6 +92,7 @@ class TableEngine:
                 values = colgen.generate(col, block, self._conditionals.get(name))
             for rule in self._ranges.get(name, []):
                 values = rules.clip(np.asarray(values), rule)
+            bounds.check_block(col, values)
             block.values[name] = values
         arrays = []
         for col in self.table.columns:

@@ -81,6 +81,8 @@ def _regular(x: np.ndarray) -> int | None:
 
 
 def _numeric_or_temporal(arr: pa.Array, ctype: str, unique: bool) -> dict[str, Any]:
+    if ctype == "float":  # NaN and ±inf are no value to imitate, and a schema only holds finite numbers
+        arr = pc.filter(arr, pc.is_finite(arr))
     x = numbers(arr)
     if x.size == 0:
         return {"generator": "constant", "value": 0} if ctype in ("int", "float") else _empty_temporal(ctype)

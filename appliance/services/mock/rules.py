@@ -16,7 +16,16 @@ from .model import ColumnSpec, ConstraintSpec
 
 
 def derive(col: ColumnSpec, rule: ConstraintSpec, block: Block) -> np.ndarray:
-    """Values of a column derived by ``rule`` from columns already in the block."""
+    """Values of a column derived by ``rule`` from columns already in the block.
+
+    Overflow is not an error here: the engine checks every block it builds (``bounds``) and
+    refuses the schema, naming this column, when a value left the float or int range.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _derive(col, rule, block)
+
+
+def _derive(col: ColumnSpec, rule: ConstraintSpec, block: Block) -> np.ndarray:
     p = rule.params
     if rule.kind == "less_than":
         left: np.ndarray = np.asarray(block.values[p["left"]])

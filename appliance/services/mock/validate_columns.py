@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import checks, patterns, text
+from . import bounds, checks, patterns, text
 from .distributions import DISCRETE, PARAMS, POSITIVE_PARAMS, Marginal
 from .errors import SchemaError
 from .model import NUMERIC_TYPES, TEMPORAL_TYPES, TYPES, ColumnSpec
@@ -57,7 +57,9 @@ def distribution_params(d: dict[str, Any], path: str, dist: str, ctype: str) -> 
         raise SchemaError(f"{path}.p", "must be > 0 for a geometric distribution")
     if dist == "poisson" and out["lam"] > 1e9:
         raise SchemaError(f"{path}.lam", "must be <= 1e9")
-    if ("min" in out or "max" in out) and Marginal(dist, out, ctype == "int").mass < 1e-12:
+    marginal = Marginal(dist, out, ctype == "int")
+    bounds.check_marginal(marginal, path, f"column {d['name']!r}" if isinstance(d.get("name"), str) else path)
+    if ("min" in out or "max" in out) and marginal.mass < 1e-12:
         raise SchemaError(f"{path}.min", "the range [min, max] has (almost) no probability under this distribution")
     return out
 
@@ -208,6 +210,8 @@ def column(raw: Any, path: str, rows: int | None) -> ColumnSpec:
     spec = ColumnSpec(name, ctype, gen, params, nullable, unique, path)
     if unique and rows is not None:
         check_unique(spec, rows)
+    if gen == "sequence" and rows is not None:
+        bounds.check_sequence(spec, rows)
     return spec
 
 
