@@ -41,7 +41,7 @@ from appliance.ids import new_id  # noqa: E402
 from appliance.jobs.contract import build_contract, contract_hash  # noqa: E402
 from appliance.services import identity  # noqa: E402
 from appliance.store import jobs as jobs_q  # noqa: E402
-from appliance.store.blobs import BlobStore  # noqa: E402
+from appliance.store.blobs import BlobStore, unpin  # noqa: E402
 from appliance.store.db import open_connection, transaction  # noqa: E402
 from appliance.store.open import open_db  # noqa: E402
 
@@ -185,12 +185,13 @@ def bench_bundle(work: Path, size_mb: int) -> None:
     tenant = identity.create_tenant(conn, "bench")
     key = identity.create_key(conn, tenant["id"], ["read"])["api_key"]
     size = size_mb * 1024 * 1024
-    digest, _ = BlobStore(state).write_chunks(_random_chunks(size))
+    blob = BlobStore(state).put_chunks(conn, _random_chunks(size))
     job = _job_row(tenant["id"], 0)
-    artifact = _artifact(job, "telemetry.bin", digest, size)
+    artifact = _artifact(job, "telemetry.bin", blob.digest, size)
     with transaction(conn):
         jobs_q.insert_job(conn, job)
         jobs_q.insert_artifact(conn, artifact)
+        unpin(conn, [blob])
         seal_job(conn, state, job, [artifact])
     trust = work / "trust.txt"
     trust.write_text(signing.trust_file(conn))

@@ -1,4 +1,4 @@
-"""`sealforge admin …`: tenants, keys, users and the audit chain, straight on the state dir."""
+"""`sealforge admin …`: tenants, keys, users, the audit chain and blob gc, straight on the state dir."""
 
 from __future__ import annotations
 
@@ -182,6 +182,22 @@ def audit_verify(state_dir: str | None) -> None:
     report = audit.verify_chain(open_db(state_path(cfg)))
     emit(report.as_dict())
     if not report.ok:
+        sys.exit(1)
+
+
+@admin.command("gc")
+@state_dir_option
+def gc(state_dir: str | None) -> None:
+    """Remove crash leftovers and blobs nothing references; safe while the appliance runs.
+
+    Exit 1 when a blob that a dataset or artifact references is missing.
+    """
+    from appliance.services.startup_cleanup import clean
+
+    cfg = resolve_config(state_dir)
+    report = clean(state_path(cfg))
+    emit(report)
+    if report["blobs"]["missing"]:
         sys.exit(1)
 
 

@@ -7,6 +7,8 @@ dir, as they would across machines.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import signal
 import subprocess
@@ -61,9 +63,21 @@ def run_api(cfg: dict[str, Any], host: str, port: int, insecure_http: bool = Fal
     ).run()
 
 
+def clean_leftovers(cfg: dict[str, Any]) -> dict[str, Any] | None:
+    """Start-up cleanup of crash leftovers and unused blobs; a failure is logged, never fatal."""
+    from appliance.services.startup_cleanup import clean
+
+    try:
+        return clean(Path(cfg["server"]["state_dir"]))
+    except Exception:
+        logging.getLogger("sealforge.cleanup").exception("start-up cleanup failed")
+        return None
+
+
 def run_worker(cfg: dict[str, Any], queue: str, workers: int) -> None:
     from appliance.jobs.consumer import make_consumer
 
+    clean_leftovers(cfg)
     consumer = make_consumer(Path(cfg["server"]["state_dir"]), queue, workers)
     consumer.run()
 
@@ -93,6 +107,8 @@ def serve(cfg: dict[str, Any], host: str, port: int, insecure_http: bool = False
     signal.signal(signal.SIGINT, stop)
     for name, cmd in commands.items():
         children[name] = subprocess.Popen(cmd)
+    cleaned = clean_leftovers(cfg)  # beside the children: it takes nothing a live process holds
+    print(f"sealforge serve: start-up cleanup {json.dumps(cleaned, sort_keys=True)}", flush=True)
     print(f"sealforge serve: {listen.scheme}://{host}:{port} (state {cfg['server']['state_dir']})", flush=True)
     if listen.certificate is not None:
         print(f"sealforge serve: TLS certificate SHA-256 {listen.certificate.fingerprint}", flush=True)

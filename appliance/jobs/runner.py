@@ -1,10 +1,11 @@
 """Running one job inside a worker: claim it, run its kind, and finish it in one transaction.
 
-Artifacts are written by the kind into a private work dir, copied into the blob store, and only
-then recorded, together with the `succeeded` move, the credit charge and the job's seal, in a
-single transaction: a crash at any point leaves either no artifacts or all of them, and a
-succeeded job always has its seal. A heartbeat thread renews the lease and notices cancel
-requests, so `check_cancel` costs nothing in a kind's hot loop.
+Artifacts are written by the kind into a private work dir (held with an flock, so start-up
+cleanup leaves a live job's files alone), copied into the blob store (pinned), and only then
+recorded, together with the `succeeded` move, the credit charge and the job's seal, in a single
+transaction: a crash at any point leaves either no artifacts or all of them (unreferenced bytes go
+to the blob collector), and a succeeded job always has its seal. A heartbeat thread renews the
+lease and notices cancel requests, so `check_cancel` costs nothing in a kind's hot loop.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import os
 import shutil
 import socket
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -31,9 +33,10 @@ from appliance.kinds.base import InputRef, JobCanceled, JobFailed
 from appliance.scrub import scrub
 from appliance.services import credits
 from appliance.store import jobs as q
-from appliance.store.blobs import BlobStore
+from appliance.store.blobs import BlobStore, StoredBlob, unpin
 from appliance.store.db import transaction
 from appliance.store.open import open_db
+from appliance.store.owned import own_dir
 
 log = logging.getLogger("sealforge.jobs")
 PROGRESS_INTERVAL_S = 0.25
@@ -155,22 +158,39 @@ def _claim(state_dir: Path, job_id: str, worker: str, lease_s: float) -> dict[st
 
 
 def _succeed(state_dir: Path, job: dict[str, Any], ctx: RunContext, worker: str) -> None:
-    store = BlobStore(state_dir)
-    stored = []
-    for path, name, media_type in ctx.artifacts:
-        digest, size = store.write_file(path)
-        stored.append({"name": name, "media_type": media_type, "blake3": digest, "size": size})
+    """Artifacts are stored pinned; the pins go in the success transaction, else they are dropped."""
     conn = open_db(state_dir)
+    store = BlobStore(state_dir)
+    blobs: list[StoredBlob] = []
+    committed = False
+    try:
+        for path, _name, _media_type in ctx.artifacts:
+            blobs.append(store.put_file(conn, path))
+        committed = _commit_success(conn, state_dir, job, ctx, worker, blobs)
+    finally:
+        if not committed:
+            store.drop(conn, blobs)
+
+
+def _commit_success(
+    conn: sqlite3.Connection,
+    state_dir: Path,
+    job: dict[str, Any],
+    ctx: RunContext,
+    worker: str,
+    blobs: list[StoredBlob],
+) -> bool:
     with transaction(conn):
         current = q.job(conn, job["id"])
         if current is None or current["status"] != "running" or current["worker"] != worker:
             log.warning("job %s was reclaimed while finishing; its result is dropped", job["id"])
-            return
+            return False
         artifacts = []
-        for item in stored:
+        for blob, (_path, name, media_type) in zip(blobs, ctx.artifacts, strict=True):
             row = {"id": new_id("art"), "tenant_id": job["tenant_id"], "job_id": job["id"], "created_at": now_iso()}
-            artifacts.append({**row, **item})
+            artifacts.append({**row, "name": name, "media_type": media_type, "blake3": blob.digest, "size": blob.size})
             q.insert_artifact(conn, artifacts[-1])
+        unpin(conn, blobs)
         kind = get_kind(job["kind"])
         cost = ctx.rows + (kind.estimate(ctx.params).extra_micro if kind else 0)
         credits.charge(conn, job["tenant_id"], job["id"], job["kind"], cost)
@@ -184,6 +204,7 @@ def _succeed(state_dir: Path, job: dict[str, Any], ctx: RunContext, worker: str)
             worker=None,
         )
         seal_job(conn, state_dir, succeeded, artifacts)
+    return True
 
 
 def _end(state_dir: Path, job_id: str, worker: str, to: str, code: str = "", message: str = "") -> None:
@@ -211,7 +232,7 @@ def execute(state_dir: Path, job_id: str) -> None:
     heartbeat.start()
     work_dir = state_dir / "work" / job_id
     shutil.rmtree(work_dir, ignore_errors=True)
-    work_dir.mkdir(parents=True)
+    work_owner = own_dir(work_dir)
     try:
         kind = get_kind(job["kind"])
         if kind is None or kind.run is None:
@@ -236,3 +257,4 @@ def execute(state_dir: Path, job_id: str) -> None:
         heartbeat.stopped.set()
         heartbeat.join(timeout=5)
         shutil.rmtree(work_dir, ignore_errors=True)
+        work_owner.release()

@@ -15,6 +15,7 @@ from appliance.errors import AppError
 from appliance.services import credits
 from appliance.services.datasets import ingest
 from appliance.store.db import transaction
+from appliance.store.owned import own_dir
 
 MAX_ROWS = 100_000
 
@@ -62,6 +63,7 @@ def create(
     tmp_root = state_dir / "tmp"
     tmp_root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(dir=tmp_root, prefix="mockdata-"))
+    owner = own_dir(work)
     try:
         files = generate(schema, seed, work, fmt)
         datasets = []
@@ -74,6 +76,7 @@ def create(
             )
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        owner.release()
     with transaction(conn):
         credits.charge(conn, tenant_id, None, "mock-data", total)
     return {"datasets": datasets, "rows": total, "credits": credits.from_micro(total)}

@@ -39,14 +39,6 @@ def delete(conn: sqlite3.Connection, dataset_id: str) -> None:
     conn.execute("DELETE FROM datasets WHERE id = ?", (dataset_id,))
 
 
-def blob_in_use(conn: sqlite3.Connection, digest: str) -> bool:
-    row = conn.execute(
-        "SELECT EXISTS(SELECT 1 FROM datasets WHERE blake3 = ?) OR EXISTS(SELECT 1 FROM artifacts WHERE blake3 = ?)",
-        (digest, digest),
-    ).fetchone()
-    return bool(row[0])
-
-
 def active_jobs_using(conn: sqlite3.Connection, dataset_id: str) -> list[str]:
     rows = conn.execute(
         "SELECT DISTINCT jobs.id FROM jobs, json_each(jobs.contract, '$.inputs') AS input"

@@ -16,6 +16,7 @@ from appliance.clock import now_iso
 from appliance.evidence import seal_job
 from appliance.ids import new_id
 from appliance.jobs.contract import build_contract, contract_hash
+from appliance.store import blobs
 from appliance.store import jobs as jobs_q
 from appliance.store.blobs import BlobStore
 from appliance.store.db import transaction
@@ -86,7 +87,9 @@ def sealed_job(
         jobs_q.insert_job(db, job)
         artifacts = []
         for name, data in files.items():
-            digest, size = store.write_chunks([data])
+            blob = store.put_chunks(db, [data])
+            blobs.unpin(db, [blob])
+            digest, size = blob.digest, blob.size
             row = {
                 "id": new_id("art"),
                 "tenant_id": tenant_id,

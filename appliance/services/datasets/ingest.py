@@ -2,8 +2,10 @@
 
 The upload is streamed into the content-addressed store with a size cap; the stored file is then
 parsed batch by batch to count rows and catch ragged rows, bad encoding, or a format that does not
-match the name. Any failure removes the blob again (unless another dataset or artifact already
-holds the same bytes), so a rejected upload leaves nothing behind.
+match the name. The blob is pinned while it is checked; the dataset row (whose trigger counts the
+reference) and the unpin commit together. Any failure drops the pin and releases the blob, which
+goes only if no other row or writer holds the same bytes, so a rejected upload leaves nothing
+behind and never takes an identical accepted upload's bytes with it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from appliance.errors import AppError
 from appliance.ids import new_id
 from appliance.services.datasets.naming import FORMATS, MEDIA_TYPES, FormatError
 from appliance.store import datasets as q
-from appliance.store.blobs import BlobStore, BlobTooLarge
+from appliance.store.blobs import BlobStore, BlobTooLarge, StoredBlob, unpin
 from appliance.store.db import transaction
 
 
@@ -43,10 +45,27 @@ def ingest(
         raise errors.validation("format", f"one of {', '.join(FORMATS)}")
     store = BlobStore(state_dir)
     try:
-        digest, size = store.write_chunks(chunks, max_bytes=max_bytes)
+        blob = store.put_chunks(conn, chunks, max_bytes=max_bytes)
     except BlobTooLarge as exc:
         raise AppError(errors.PAYLOAD_TOO_LARGE, f"the dataset is larger than the quota of {exc.limit} bytes") from exc
-    existed = q.blob_in_use(conn, digest)
+    try:
+        return _record(conn, store, blob, tenant_id, name, fmt, source_job_id)
+    except BaseException:
+        store.drop(conn, [blob])
+        raise
+
+
+def _record(
+    conn: sqlite3.Connection,
+    store: BlobStore,
+    blob: StoredBlob,
+    tenant_id: str,
+    name: str,
+    fmt: str,
+    source_job_id: str | None,
+) -> dict[str, Any]:
+    """Check the pinned blob parses, then commit the row and give up the pin in one transaction."""
+    digest, size = blob.digest, blob.size
     try:
         if size == 0:
             raise FormatError("the file is empty")
@@ -54,8 +73,6 @@ def ingest(
 
         rows, columns = check_content(store.path(digest), fmt)
     except FormatError as exc:
-        if not existed:
-            store.path(digest).unlink(missing_ok=True)
         raise AppError(errors.DATASET_INVALID, str(exc)) from exc
     row = {
         "id": new_id("ds"),
@@ -72,6 +89,7 @@ def ingest(
     }
     with transaction(conn):
         q.insert(conn, row)
+        unpin(conn, [blob])
     return view(row)
 
 
@@ -113,9 +131,7 @@ def delete(conn: sqlite3.Connection, state_dir: Path, tenant_id: str, dataset_id
                 hint="Wait for them to finish or cancel them, then delete.",
             )
         q.delete(conn, dataset_id)
-        orphan = not q.blob_in_use(conn, row["blake3"])
-    if orphan:
-        BlobStore(state_dir).path(row["blake3"]).unlink(missing_ok=True)
+    BlobStore(state_dir).release(conn, [row["blake3"]])
 
 
 def require(conn: sqlite3.Connection, tenant_id: str, dataset_id: str) -> dict[str, Any]:
