@@ -261,15 +261,18 @@ def ensure_self_signed(state_dir: Path, hosts: Iterable[str] = ()) -> Certificat
             make_self_signed(staging / CERT_FILE, staging / KEY_FILE, hosts)
             try:
                 os.rename(staging, folder)
-            except OSError:
+            except OSError as exc:
                 if not (folder / CERT_FILE).exists():
-                    raise
+                    raise _invalid(
+                        f"cannot put the self-made TLS certificate in {folder}: {exc.strerror or exc}",
+                        f"remove what is in {folder} (it holds no certificate) and start again",
+                    ) from exc
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return _check_pair(folder / CERT_FILE, folder / KEY_FILE, "self-made")
 
 
-def wants_tls(cfg: dict[str, Any], host: str, insecure_http: bool = False) -> bool:
+def _wants_tls(cfg: dict[str, Any], host: str, insecure_http: bool = False) -> bool:
     server = cfg["server"]
     mode = _mode(server)
     if mode == "off":
@@ -292,7 +295,7 @@ def plan(cfg: dict[str, Any], host: str, insecure_http: bool = False) -> Plan:
     ``insecure_http`` (the flag, or ``[server] insecure_http``) only permits plain HTTP: it replaces
     the self-made certificate but never a configured one, nor ``tls = "on"``."""
     allowed = insecure_http or bool(cfg["server"].get("insecure_http", False))
-    if wants_tls(cfg, host, allowed):
+    if _wants_tls(cfg, host, allowed):
         return Plan(host, certificate(cfg, [host]), insecure=False)
     if is_loopback(host):
         return Plan(host, None, insecure=False)

@@ -155,6 +155,9 @@ def test_https_with_the_self_made_certificate(
     assert "strict-transport-security: max-age=31536000" in trusted.stdout.lower()
     untrusted = curl(f"{url}/healthz")
     assert untrusted.returncode == 60, untrusted.stderr  # curl: peer certificate cannot be authenticated
+    spki_pin = shown["tls_certificate"]["spki_pin"]  # curl's own pinning, with no CA file at all
+    assert curl("--insecure", "--pinnedpubkey", spki_pin, f"{url}/healthz").returncode == 0
+    assert curl("--insecure", "--pinnedpubkey", "sha256//" + "A" * 43 + "=", f"{url}/healthz").returncode == 90
     cleartext = curl(f"http://127.0.0.1:{port}/healthz")
     assert cleartext.returncode != 0 and "200" not in cleartext.stdout
 
@@ -285,3 +288,42 @@ def test_insecure_http_serves_cleartext_on_a_lan_address_with_a_warning(
     content = wait_for_line(log, "WARNING: serving PLAIN HTTP on 0.0.0.0")
     assert f"sealforge serve: http://0.0.0.0:{port}" in content
     assert not (state_dir / "tls").exists()
+
+
+@pytest.mark.parametrize(
+    ("server", "host", "flag", "expected"),
+    [
+        ({}, "127.0.0.1", False, "http"),
+        ({}, "127.0.0.2", False, "http"),
+        ({}, "localhost", False, "http"),
+        ({}, "::1", False, "http"),
+        ({}, "0.0.0.0", False, "https self-made"),
+        ({}, "192.0.2.10", False, "https self-made"),
+        ({}, "appliance.plant7.lan", False, "https self-made"),
+        ({}, "0.0.0.0", True, "http insecure"),
+        ({"insecure_http": True}, "0.0.0.0", False, "http insecure"),
+        ({"tls": "on"}, "127.0.0.1", False, "https self-made"),
+        ({"tls": "on"}, "0.0.0.0", True, "https self-made"),
+        ({"tls": "off"}, "127.0.0.1", False, "http"),
+        ({"tls": "off"}, "0.0.0.0", False, "TLS_REQUIRED"),
+        ({"tls": "off"}, "0.0.0.0", True, "http insecure"),
+        ({"operator": True}, "127.0.0.1", False, "https config"),
+        ({"operator": True}, "0.0.0.0", True, "https config"),
+    ],
+)
+def test_the_decision_table(
+    tmp_path: Path, state_dir: Path, server: dict[str, object], host: str, flag: bool, expected: str
+) -> None:
+    settings = {k: v for k, v in server.items() if k != "operator"}
+    if server.get("operator"):
+        _, cert, key = make_site_ca_and_leaf(tmp_path)
+        settings.update(tls_cert=str(cert), tls_key=str(key))
+    cfg = load_config(overrides={"server": {**settings, "state_dir": str(state_dir)}})
+    try:
+        listen = tls.plan(cfg, host, flag)
+    except AppError as exc:
+        got = exc.code
+    else:
+        got = listen.scheme
+        got += f" {listen.certificate.source}" if listen.certificate else (" insecure" if listen.insecure else "")
+    assert got == expected
