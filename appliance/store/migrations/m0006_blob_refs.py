@@ -63,4 +63,3 @@ def up(conn: sqlite3.Connection) -> None:
         for trigger in TRIGGERS.format(table=table).split("END;"):
             if trigger.strip():
                 conn.execute(trigger + "END;")
-
