@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from appliance import jsonsafe
 from appliance.jobs.lifecycle import TERMINAL
 from appliance.store import jobs as q
 from appliance.store.open import open_db
@@ -37,7 +38,7 @@ def stream(
         for row in rows:
             after_seq = row["seq"]
             payload = json.loads(row["data"]) | {"job_id": job_id, "at": row["at"]}
-            yield format_event(row["seq"], row["type"], json.dumps(payload, separators=(",", ":")))
+            yield format_event(row["seq"], row["type"], jsonsafe.dumps(payload, separators=(",", ":")))
         if rows:
             last_beat = time.monotonic()
             continue

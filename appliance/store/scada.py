@@ -6,6 +6,7 @@ import json
 import sqlite3
 from typing import Any
 
+from appliance import jsonsafe
 from appliance.store.db import fetch_all, fetch_one
 
 
@@ -70,7 +71,7 @@ def put_values(conn: sqlite3.Connection, run_id: str, seq: int, at: str, data: d
     conn.execute(
         "INSERT INTO scada_values (run_id, seq, at, data) VALUES (?, ?, ?, ?)"
         " ON CONFLICT(run_id) DO UPDATE SET seq = excluded.seq, at = excluded.at, data = excluded.data",
-        (run_id, seq, at, json.dumps(data, separators=(",", ":"))),
+        (run_id, seq, at, jsonsafe.dumps(data, separators=(",", ":"))),  # streamed as-is over SSE
     )
 
 

@@ -114,3 +114,15 @@ def test_mock_job_refuses_overflowing_parameters_at_submit(client: FlaskClient, 
     assert response.status_code == 400
     error = response.get_json()["error"]
     assert error["details"][0]["field"] == "params.schema.tables[0].columns[0]"
+
+
+def test_event_streams_serialise_through_jsonsafe() -> None:
+    """SSE data lines (job events, live SCADA values) are JSON too: same rule, same helper."""
+    import datetime as dt
+
+    from appliance import jsonsafe
+
+    text = jsonsafe.dumps({"level": float("nan"), "flows": [1.0, -math.inf]}, separators=(",", ":"))
+    assert text == '{"level":null,"flows":[1.0,null]}'
+    stamped = jsonsafe.dumps({"at": dt.date(2026, 1, 2), "v": math.inf}, default=str)
+    assert strict_json(stamped) == {"at": "2026-01-02", "v": None}
