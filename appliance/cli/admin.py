@@ -218,3 +218,61 @@ def credits_add(tenant_id: str, amount: float, note: str, state_dir: str | None)
     cfg = resolve_config(state_dir)
     with cli_errors():
         emit(credits.top_up(open_db(state_path(cfg)), tenant_id, amount, note))
+
+
+@admin.group("opcua")
+def opcua_group() -> None:
+    """The live runs' OPC UA servers."""
+
+
+@opcua_group.group("certs")
+def opcua_certs_group() -> None:
+    """The trust list of OPC UA client certificates (<state dir>/pki/opcua)."""
+
+
+@opcua_certs_group.command("list")
+@click.option("--status", type=click.Choice(["trusted", "rejected", "issuer"]), default=None)
+@state_dir_option
+def opcua_certs_list(status: str | None, state_dir: str | None) -> None:
+    """List trusted, issuer and rejected (presented, not yet approved) client certificates."""
+    from appliance.services import opcua_certs
+
+    cfg = resolve_config(state_dir)
+    with cli_errors():
+        emit(opcua_certs.list_certificates(state_path(cfg), status, limit=10_000)["data"])
+
+
+@opcua_certs_group.command("trust")
+@click.argument("thumbprint")
+@state_dir_option
+def opcua_certs_trust(thumbprint: str, state_dir: str | None) -> None:
+    """Trust a client certificate by its SHA-1 thumbprint; running runs admit it from the next connection."""
+    from appliance.services import opcua_certs
+
+    cfg = resolve_config(state_dir)
+    with cli_errors():
+        emit(opcua_certs.set_status(state_path(cfg), thumbprint, "trusted"))
+
+
+@opcua_certs_group.command("reject")
+@click.argument("thumbprint")
+@state_dir_option
+def opcua_certs_reject(thumbprint: str, state_dir: str | None) -> None:
+    """Stop trusting a client certificate; its next connection is refused."""
+    from appliance.services import opcua_certs
+
+    cfg = resolve_config(state_dir)
+    with cli_errors():
+        emit(opcua_certs.set_status(state_path(cfg), thumbprint, "rejected"))
+
+
+@opcua_certs_group.command("remove")
+@click.argument("thumbprint")
+@state_dir_option
+def opcua_certs_remove(thumbprint: str, state_dir: str | None) -> None:
+    """Delete a certificate from the trust list."""
+    from appliance.services import opcua_certs
+
+    cfg = resolve_config(state_dir)
+    with cli_errors():
+        emit(opcua_certs.remove(state_path(cfg), thumbprint))

@@ -15,9 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from appliance.clock import now_iso
+from appliance.config import load_config
 from appliance.kinds.base import Estimate, JobContext, JobFailed, ParamError
-from appliance.services.secrets import check_password
-from appliance.store import identity as identity_q
+from appliance.services import opcua_certs
+from appliance.services.login_throttle import LoginThrottle
+from appliance.services.principal import effective_scopes
+from appliance.services.tokens import verify_user_password
 from appliance.store import scada as q
 from appliance.store.db import transaction
 from appliance.store.open import open_db
@@ -62,22 +65,43 @@ def estimate(params: dict[str, Any]) -> Estimate:
     return Estimate(rows=rows, seconds=duration)
 
 
-def _authenticator(state_dir: Path, tenant_id: str) -> Any:
-    """OPC UA logins are the appliance's users of the run's tenant (email + password)."""
+# Appliance scopes nest (admin ⊇ generate ⊇ read); each maps to the OPC UA role that matches.
+SCOPE_ROLES = (("admin", "admin"), ("generate", "operator"), ("read", "viewer"))
 
-    def authenticate(username: str, password: str) -> bool:
-        user = identity_q.user_by_email(open_db(state_dir), username.strip().lower())
-        return bool(
-            user
-            and not user["disabled"]
-            and user["tenant_id"] == tenant_id
-            and check_password(password, user["password_hash"])
-        )
+
+def opcua_role(scopes: str) -> str | None:
+    """The OPC UA role for a user's comma-separated scopes: the widest scope wins."""
+    held = effective_scopes([s.strip() for s in scopes.split(",")])  # `operator` holds `admin`
+    return next((role for scope, role in SCOPE_ROLES if scope in held), None)
+
+
+def _authenticator(state_dir: Path, tenant_id: str) -> Any:
+    """OPC UA logins are the appliance's users of the run's tenant (email + password), throttled
+    with the API's login (one count per account and per source address). The server runs this in
+    a thread, never on its event loop; a throttled login is refused before any hashing."""
+    from simulators.protocols.opcua_auth import LoginThrottled, Role
+
+    throttle = LoginThrottle(state_dir, load_config(overrides={"server": {"state_dir": str(state_dir)}}))
+
+    def authenticate(username: str, password: str, source: str) -> Role | None:
+        email = username.strip().lower()
+        if throttle.retry_after(email, source) > 0:
+            raise LoginThrottled(email)
+        user = verify_user_password(open_db(state_dir), email, password)
+        role = opcua_role(user["scopes"]) if user is not None and user["tenant_id"] == tenant_id else None
+        if role is None:
+            throttle.record_failure(email, source)
+            return None
+        throttle.record_success(email, source)
+        return Role(role)
 
     return authenticate
 
 
 def _security(ctx: JobContext, mode: str) -> Any:
+    """`none`: the anonymous read-only endpoint only; `sign_encrypt`: the secure endpoints with
+    appliance users; `both`: the two. Client certificates are checked against the appliance's
+    trust list (`<state dir>/pki/opcua`, see services.opcua_certs)."""
     from simulators.protocols.opcua import OpcUaSecurity
 
     return OpcUaSecurity(
@@ -85,7 +109,7 @@ def _security(ctx: JobContext, mode: str) -> Any:
         sign_encrypt=mode in ("sign_encrypt", "both"),
         cert_dir=ctx.state_dir / "keys" / "opcua",
         authenticate=_authenticator(ctx.state_dir, ctx.tenant_id),
-        allow_anonymous=mode == "none",
+        pki_dir=opcua_certs.pki_dir(ctx.state_dir),
     )
 
 
@@ -149,7 +173,7 @@ def run(ctx: JobContext) -> None:
             modbus_port=modbus.get("port"),
             unit_id=modbus.get("unit_id", 1),
             opcua_port=opcua.get("port"),
-            opcua_security=_security(ctx, opcua.get("security", "none")) if opcua else None,
+            opcua_security=_security(ctx, opcua.get("security", "sign_encrypt")) if opcua else None,
             record_path=record,
         )
     except SimulationParamError as exc:

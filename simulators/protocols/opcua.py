@@ -11,10 +11,12 @@ What a client gets:
 * a method per command (Start/Stop, On/Off, Reset), and an AlarmEventType event from the plant object
   whenever a status tag (alarm, trip) goes true, and again when it clears.
 
-Security: the `None` policy for lab use and Basic256Sha256 SignAndEncrypt with a self-signed
-certificate made at first start in `cert_dir` and reused after (`certs`). Users are checked by the
-caller's `authenticate(username, password) -> bool`; anonymous sessions only when allowed. Both
-apply to every endpoint (asyncua keeps one list of identity token types per server).
+Security (`opcua_auth`): SignAndEncrypt with Basic256Sha256, Aes128_Sha256_RsaOaep and
+Aes256_Sha256_RsaPss, with a self-signed server certificate made at first start in `cert_dir` and
+reused after (`certs`), user names and passwords checked by the caller's authenticator off the
+event loop (`opcua_gate`), a role per session, and a trust list of client certificates
+(`opcua_trust`). The `None` policy only when asked for, and then for anonymous sessions only.
+Without a `security` argument the server offers just that None endpoint, read-only.
 
 Everything runs on the event loop that called `start()`; `update()` must be awaited on it.
 """
@@ -37,7 +39,9 @@ from simulators.errors import SimulationParamError
 from simulators.live import LivePlant
 from simulators.protocols.certs import CertificatePair, ensure_server_certificate
 from simulators.protocols.node_map import UNECE_NAMESPACE, NodeMap, VariableNode
-from simulators.protocols.opcua_auth import OpcUaSecurity, PasswordUsers
+from simulators.protocols.opcua_auth import OpcUaSecurity, PasswordUsers, RoleRuleset
+from simulators.protocols.opcua_gate import GatedServer, LoginGate
+from simulators.protocols.opcua_trust import TrustList
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +63,11 @@ def _code(code: int) -> ua.StatusCode:
 GOOD = _code(ua.StatusCodes.Good)
 UNCERTAIN_RANGE = _code(ua.StatusCodes.UncertainEngineeringUnitsExceeded)
 BAD = _code(ua.StatusCodes.BadSensorFailure)
+SECURE_POLICIES = (
+    ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt,
+    ua.SecurityPolicyType.Aes128Sha256RsaOaep_SignAndEncrypt,
+    ua.SecurityPolicyType.Aes256Sha256RsaPss_SignAndEncrypt,
+)
 CLEARED_SEVERITY = 100
 
 
@@ -100,10 +109,12 @@ class OpcUaPlantServer:
         self.host = host
         self.port = port
         self.path = path if path.startswith("/") else "/" + path
-        self.security = security or OpcUaSecurity(sign_encrypt=False)
+        self.security = security or OpcUaSecurity(allow_none=True, sign_encrypt=False)
         self.on_write = on_write
         self.served = [_Served(p, NodeMap(p.name, p.table, n)) for p, n in zip(plist, names, strict=True)]
         self.certificate: CertificatePair | None = None
+        self.trust: TrustList | None = None
+        self.gate: LoginGate | None = None
         self.changes = 0
         self.events = 0
         self._server: Server | None = None
@@ -118,6 +129,11 @@ class OpcUaPlantServer:
         return self._server is not None
 
     @property
+    def logins(self) -> dict[str, int]:
+        """User-name logins so far: admitted, refused, throttled (refused unchecked), shed (too many waiting)."""
+        return dict(self.gate.stats) if self.gate is not None else {}
+
+    @property
     def node_maps(self) -> list[NodeMap]:
         return [s.map for s in self.served]
 
@@ -128,26 +144,29 @@ class OpcUaPlantServer:
         if self.port == 0:
             self.port = _free_port(self.host)
         sec = self.security
-        server = Server(user_manager=PasswordUsers(sec))  # type: ignore[arg-type]
+        self.trust = trust = sec.trust_list()
+        self.gate = gate = LoginGate(sec, trust)
+        server = GatedServer(gate, user_manager=PasswordUsers(sec, trust))  # type: ignore[arg-type]
         await server.init()
         server.set_endpoint(self.endpoint)
         server.set_server_name("Sealforge live plant")
         await server.set_application_uri(APPLICATION_URI)
         policies = []
+        tokens: list[type] = []
         if sec.allow_none:
             policies.append(ua.SecurityPolicyType.NoSecurity)
+            tokens.append(ua.AnonymousIdentityToken)
         if sec.sign_encrypt:
-            assert sec.cert_dir is not None
+            assert sec.cert_dir is not None and trust is not None
             self.certificate = ensure_server_certificate(sec.cert_dir, APPLICATION_URI, [self.host])
             await server.load_certificate(str(self.certificate.cert_path))
             await server.load_private_key(str(self.certificate.key_path))
-            policies.append(ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt)
-        server.set_security_policy(policies)
-        tokens: list[type] = []
-        if sec.allow_anonymous:
-            tokens.append(ua.AnonymousIdentityToken)
-        if sec.authenticate is not None:
+            policies.extend(SECURE_POLICIES)
             tokens.append(ua.UserNameIdentityToken)
+            trust.ensure()
+            await trust.refresh()
+            server.set_certificate_validator(trust)  # type: ignore[arg-type]
+        server.set_security_policy(policies, permission_ruleset=RoleRuleset())  # type: ignore[arg-type]
         server.set_identity_tokens(tokens)
         for served in self.served:
             served.ns = await server.register_namespace(served.map.namespace_uri)

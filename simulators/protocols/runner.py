@@ -244,6 +244,7 @@ class LiveRun:
                 "plant": self.plant.name, "scans": self.scans, "simulated_s": self.plant.time,
                 "lag_s": round(self.lag_s, 3), "attacks": self.scenarios(), "recording": recording,
                 "modbus": self.modbus_address, "opcua": self.opcua_endpoint,
+                "opcua_logins": self.opcua.logins if self.opcua is not None else None,
                 "callback_errors": self.callback_errors,
             }
 

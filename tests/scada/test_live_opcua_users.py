@@ -39,6 +39,9 @@ def test_opcua_logins_are_appliance_users(client: FlaskClient, db: Any, keys: di
     identity.create_user(db, other["id"], "intruder@globex.example", PASSWORD, "read")
     make_certificate(tmp_path / "client.der", tmp_path / "client.pem", CLIENT_URI, "test hmi",
                      [socket.gethostname(), "localhost"], client=True)
+    trusted = tmp_path / "var" / "pki" / "opcua" / "trusted" / "certs"  # the state dir's trust list
+    trusted.mkdir(parents=True)
+    (trusted / "hmi.der").write_bytes((tmp_path / "client.der").read_bytes())
     start_worker("sim")
     headers = auth(keys["generate"])
     run = start_run(client, headers, opcua={"port": free_port(), "security": "sign_encrypt"})

@@ -56,7 +56,7 @@ def test_live_run_over_modbus_and_opcua(client: FlaskClient, keys: dict[str, str
     start_worker("sim")
     headers = auth(keys["generate"])
     modbus_port, opcua_port = free_port(), free_port()
-    run = start_run(client, headers, modbus={"port": modbus_port}, opcua={"port": opcua_port})
+    run = start_run(client, headers, modbus={"port": modbus_port}, opcua={"port": opcua_port, "security": "none"})
     assert run["status"] == "starting" and run["modbus"]["port"] == modbus_port
     run = running(client, headers, run["id"])
 

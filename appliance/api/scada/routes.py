@@ -14,6 +14,9 @@ from appliance.api.extensions import Blueprint, requires
 from appliance.api.scada.schemas import (
     AttackInSchema,
     AttackOutSchema,
+    CertificateListArgsSchema,
+    CertificatePageSchema,
+    CertificateSchema,
     MapArgsSchema,
     RunInSchema,
     RunListArgsSchema,
@@ -21,7 +24,7 @@ from appliance.api.scada.schemas import (
     RunSchema,
 )
 from appliance.jobs.events import format_event
-from appliance.services import scada
+from appliance.services import opcua_certs, scada
 from appliance.store.pages import page
 from appliance.store.scada import values as latest_values
 
@@ -129,3 +132,45 @@ def run_map(args: dict[str, Any], run_id: str) -> Any:
         name = f"{row['plant']}-{args['protocol']}-map.csv"
         return Response(text, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
     return Response(json.dumps(scada.maps(row["plant"])), mimetype="application/json")
+
+
+@blp.route("/opcua/certificates")
+@blp.arguments(CertificateListArgsSchema, location="query")
+@blp.response(200, CertificatePageSchema)
+@requires("admin")
+def list_opcua_certificates(args: dict[str, Any]) -> dict[str, Any]:
+    """The appliance's OPC UA client-certificate trust list: `trusted`, `issuer` (CA certificates
+    that complete a chain) and `rejected` (presented by a client and refused: approve one with
+    `POST …/{thumbprint}/trust`). Every live run honours changes from its next connection."""
+    return opcua_certs.list_certificates(context.state_dir(), args["status"], args["limit"], args["after"])
+
+
+@blp.route("/opcua/certificates/<string:thumbprint>")
+@blp.response(200, CertificateSchema)
+@requires("admin")
+def get_opcua_certificate(thumbprint: str) -> dict[str, Any]:
+    return opcua_certs.get_certificate(context.state_dir(), thumbprint)
+
+
+@blp.route("/opcua/certificates/<string:thumbprint>/trust", methods=["POST"])
+@blp.response(200, CertificateSchema)
+@requires("admin")
+def trust_opcua_certificate(thumbprint: str) -> dict[str, Any]:
+    """Trust a client certificate (compare its `sha256` with the one the HMI shows first)."""
+    return opcua_certs.set_status(context.state_dir(), thumbprint, "trusted")
+
+
+@blp.route("/opcua/certificates/<string:thumbprint>/reject", methods=["POST"])
+@blp.response(200, CertificateSchema)
+@requires("admin")
+def reject_opcua_certificate(thumbprint: str) -> dict[str, Any]:
+    """Stop trusting a client certificate: its next connection is refused."""
+    return opcua_certs.set_status(context.state_dir(), thumbprint, "rejected")
+
+
+@blp.route("/opcua/certificates/<string:thumbprint>", methods=["DELETE"])
+@blp.response(204)
+@requires("admin")
+def delete_opcua_certificate(thumbprint: str) -> None:
+    """Forget a certificate; a client that presents it again lands in `rejected`."""
+    opcua_certs.remove(context.state_dir(), thumbprint)

@@ -17,9 +17,14 @@ class ModbusSchema(ma.Schema):
 class OpcUaSchema(ma.Schema):
     port = ma.fields.Integer(required=True, validate=PORT)
     security = ma.fields.String(
-        load_default="none",
-        validate=ma.validate.OneOf(["none", "sign_encrypt", "both"]),
-        metadata={"description": "none (lab), sign_encrypt (Basic256Sha256 + appliance users), or both"},
+        load_default="sign_encrypt",
+        validate=ma.validate.OneOf(["sign_encrypt", "none", "both"]),
+        metadata={
+            "description": "sign_encrypt (the default): Basic256Sha256, Aes128_Sha256_RsaOaep and"
+            " Aes256_Sha256_RsaPss SignAndEncrypt, appliance users (read: browse/read/subscribe; generate:"
+            " also writes and methods; admin: everything) and trusted client certificates only. none: an"
+            " unencrypted endpoint for anonymous read-only sessions (user names refused). both: the two."
+        },
     )
 
 
@@ -93,3 +98,24 @@ class MapArgsSchema(ma.Schema):
         validate=ma.validate.OneOf(["modbus", "opcua"]),
         metadata={"description": "Which map, for format=csv"},
     )
+
+
+class CertificateSchema(ma.Schema):
+    thumbprint = ma.fields.String(metadata={"description": "SHA-1 of the DER certificate, hex (the OPC UA id)"})
+    sha256 = ma.fields.String(metadata={"description": "SHA-256 fingerprint, as HMIs show it"})
+    status = ma.fields.String(metadata={"enum": ["trusted", "rejected", "issuer"]})
+    subject = ma.fields.String()
+    application_uri = ma.fields.String(allow_none=True)
+    not_before = ma.fields.String()
+    not_after = ma.fields.String()
+
+
+class CertificatePageSchema(ma.Schema):
+    data = ma.fields.List(ma.fields.Nested(CertificateSchema))
+    count = ma.fields.Integer()
+    has_more = ma.fields.Boolean()
+    next_after = ma.fields.String(allow_none=True)
+
+
+class CertificateListArgsSchema(PageArgsSchema):
+    status = ma.fields.String(load_default=None, validate=ma.validate.OneOf(["trusted", "rejected", "issuer"]))

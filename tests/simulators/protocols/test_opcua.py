@@ -1,4 +1,6 @@
-"""OPC UA against a live plant with the real asyncua client over loopback (security None)."""
+"""OPC UA against a live plant with the real asyncua client over loopback (security None, with the
+anonymous session given the operator role as a lab bench would: security itself is tested in
+test_opcua_security)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from asyncua import Client, Node, ua
 
 from simulators import LivePlant
 from simulators.protocols.opcua import ALARM_EVENT_TYPE, TYPES_NAMESPACE, OpcUaPlantServer
+from simulators.protocols.opcua_auth import OpcUaSecurity, Role
 from tests.simulators.protocols.conftest import LoopThread, water_plant
 
 Served = tuple[LivePlant, OpcUaPlantServer, LoopThread]
@@ -20,7 +23,9 @@ Served = tuple[LivePlant, OpcUaPlantServer, LoopThread]
 def served(server_loop: LoopThread) -> Iterator[Served]:
     plant = water_plant()
     writes: list[tuple[dict[str, Any], str]] = []
-    server = OpcUaPlantServer(plant, port=0, on_write=lambda values, src: writes.append((dict(values), src)))
+    bench = OpcUaSecurity(allow_none=True, sign_encrypt=False, anonymous_role=Role.OPERATOR)
+    server = OpcUaPlantServer(plant, port=0, security=bench,
+                              on_write=lambda values, src: writes.append((dict(values), src)))
     server_loop.run(server.start())
     server.writes = writes  # type: ignore[attr-defined]
     yield plant, server, server_loop

@@ -1,0 +1,278 @@
+"""OPC UA security of live runs through the API and a real `sim` worker (issue #12, items 6-8, 11):
+SignAndEncrypt by default with the password never on the wire in the clear, the appliance's
+client-certificate trust list (API and CLI), scopes mapped to OPC UA roles (checked with asyncua
+and with python-opcua, an independent client), and a flood of bad logins that is throttled with
+the API's login and does not hold Modbus answers back."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import opcua as pyopcua
+import pytest
+from asyncua import Client, ua
+from flask.testing import FlaskClient
+from pymodbus.client import ModbusTcpClient
+
+from appliance.services import identity
+from simulators.protocols.certs import make_certificate
+from tests.conftest import auth, free_port, wait_for
+from tests.scada.test_live_runs import running, start_run
+
+CLIENT_URI = "urn:sealforge:test-hmi"
+PASSWORD = "a long operator password"
+USERS = {"read": "viewer@plant.example", "generate": "operator@plant.example", "admin": "engineer@plant.example"}
+
+
+class Proxy:
+    """A TCP relay on loopback that keeps every byte the client sent (what a tap on the LAN sees)."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.sent = bytearray()
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            threading.Thread(target=self._pipe, args=(conn, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, conn, False), daemon=True).start()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket, record: bool) -> None:
+        with src, dst:
+            while data := _recv(src):
+                if record:
+                    self.sent.extend(data)
+                dst.sendall(data)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _recv(sock: socket.socket) -> bytes:
+    try:
+        return sock.recv(65536)
+    except OSError:
+        return b""
+
+
+async def _asyncua_session(endpoint: str, pki: Path, user: str, password: str,
+                           policy: str = "Basic256Sha256") -> dict[str, str]:
+    client = Client(endpoint)
+    client.application_uri = CLIENT_URI
+    await client.set_security_string(f"{policy},SignAndEncrypt,{pki / 'client.der'},{pki / 'client.pem'}")
+    client.set_user(user)
+    client.set_password(password)
+    out: dict[str, str] = {}
+    async with client:
+        ns = await client.get_namespace_index("urn:sealforge:sim:water")
+        out["read"] = str(await client.get_node(ua.NodeId("LIT101", ns)).read_value())  # type: ignore[arg-type]
+        for name, action in (
+            ("write", client.get_node(ua.NodeId("LIC101.SP", ns)).write_value(  # type: ignore[arg-type]
+                ua.DataValue(ua.Variant(3.0, ua.VariantType.Double)))),
+            ("call", client.get_node(ua.NodeId("water/P101", ns)).call_method(f"{ns}:Stop")),  # type: ignore[arg-type]
+        ):
+            try:
+                await action
+                out[name] = "ok"
+            except ua.UaStatusCodeError as exc:
+                out[name] = type(exc).__name__
+    return out
+
+
+def _pyopcua_session(endpoint: str, pki: Path, user: str, password: str) -> dict[str, str]:
+    """The same checks with python-opcua (FreeOpcUa's synchronous stack, its own code base)."""
+    DOUBLE = pyopcua.ua.VariantType.Double
+    client = pyopcua.Client(endpoint, timeout=10)
+    client.application_uri = CLIENT_URI
+    client.set_security_string(f"Basic256Sha256,SignAndEncrypt,{pki / 'client.der'},{pki / 'client.pem'}")
+    client.set_user(user)
+    client.set_password(password)
+    out: dict[str, str] = {}
+    client.connect()
+    try:
+        ns = client.get_namespace_index("urn:sealforge:sim:water")
+        out["read"] = str(client.get_node(pyopcua.ua.NodeId("LIT101", ns)).get_value())
+        setpoint = client.get_node(pyopcua.ua.NodeId("LIC101.SP", ns))
+        pump = client.get_node(pyopcua.ua.NodeId("water/P101", ns))
+        for name, action in (
+            ("write", lambda: setpoint.set_value(pyopcua.ua.DataValue(pyopcua.ua.Variant(3.0, DOUBLE)))),
+            ("call", lambda: pump.call_method(f"{ns}:Stop")),
+        ):
+            try:
+                action()
+                out[name] = "ok"
+            except pyopcua.ua.UaStatusCodeError as exc:
+                out[name] = type(exc).__name__
+    finally:
+        client.disconnect()
+    return out
+
+
+FLOOD = """
+import asyncio, json, sys
+from pathlib import Path
+from asyncua import ua
+from tests.scada.test_live_opcua_security import _asyncua_session
+
+async def bad_login():
+    try:
+        await _asyncua_session(sys.argv[1], Path(sys.argv[2]), sys.argv[3], "not the password")
+    except Exception as exc:
+        return type(exc).__name__
+    return "admitted"
+
+async def main():
+    return await asyncio.gather(*(bad_login() for _ in range(20)))
+
+print(json.dumps(asyncio.run(main())))
+"""
+
+
+def _cli(state_dir: Path, *args: str) -> Any:
+    done = subprocess.run([sys.executable, "-m", "appliance.cli.main", "admin", "opcua", "certs", *args,
+                           "--state-dir", str(state_dir)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> Path:
+    make_certificate(tmp_path / "client.der", tmp_path / "client.pem", CLIENT_URI, "test hmi",
+                     [socket.gethostname(), "localhost"], client=True)
+    return tmp_path
+
+
+@pytest.fixture
+def live(client: FlaskClient, db: Any, keys: dict[str, str], tenant: dict[str, Any],
+         start_worker: Any) -> Iterator[Any]:
+    """Start a run (with the given body extras), wait until it runs, stop it at the end."""
+    for scope, email in USERS.items():
+        identity.create_user(db, tenant["id"], email, PASSWORD, scope)
+    started: list[dict[str, Any]] = []
+    headers = auth(keys["generate"])
+
+    def start(**extra: Any) -> dict[str, Any]:
+        start_worker("sim")
+        run = running(client, headers, start_run(client, headers, **extra)["id"])
+        started.append(run)
+        return run
+
+    yield start
+    for run in started:
+        client.post(f"/v1/scada/runs/{run['id']}/stop", headers=headers)
+        wait_for(client, headers, run["job_id"], {"succeeded", "failed", "canceled"}, timeout=60)
+
+
+def test_sign_encrypt_is_the_default(client: FlaskClient, keys: dict[str, str]) -> None:
+    headers = auth(keys["generate"])
+    run = start_run(client, headers, opcua={"port": free_port()})
+    assert run["opcua"]["security"] == "sign_encrypt"
+    client.post(f"/v1/scada/runs/{run['id']}/stop", headers=headers)
+
+
+def test_trust_list_scopes_and_no_clear_password(client: FlaskClient, keys: dict[str, str], live: Any,
+                                                  state_dir: Path, pki: Path) -> None:
+    run = live(opcua={"port": free_port()})
+    endpoint = run["opcua"]["endpoint"]
+    admin = auth(keys["admin"])
+
+    # item 8: an unknown client certificate is refused and waits in `rejected` for an admin
+    with pytest.raises(ua.uaerrors.BadCertificateUntrusted):
+        asyncio.run(_asyncua_session(endpoint, pki, USERS["generate"], PASSWORD))
+    listed = client.get("/v1/scada/opcua/certificates?status=rejected", headers=admin).get_json()
+    assert [c["subject"] for c in listed["data"]] == ["O=Sealforge,CN=test hmi"], listed
+    thumbprint = listed["data"][0]["thumbprint"]
+    assert client.get("/v1/scada/opcua/certificates", headers=auth(keys["generate"])).status_code == 403
+    assert client.post("/v1/scada/opcua/certificates/nothex/trust", headers=admin).status_code == 400
+    assert client.post(f"/v1/scada/opcua/certificates/{'0' * 40}/trust", headers=admin).status_code == 404
+    trusted = client.post(f"/v1/scada/opcua/certificates/{thumbprint}/trust", headers=admin)
+    assert trusted.status_code == 200 and trusted.get_json()["status"] == "trusted"
+    assert asyncio.run(_asyncua_session(endpoint, pki, USERS["generate"], PASSWORD))["write"] == "ok"
+    assert _cli(state_dir, "reject", thumbprint)["status"] == "rejected"
+    with pytest.raises(ua.uaerrors.BadCertificateUntrusted):
+        asyncio.run(_asyncua_session(endpoint, pki, USERS["generate"], PASSWORD))
+    assert _cli(state_dir, "trust", thumbprint)["status"] == "trusted"
+    assert [c["status"] for c in _cli(state_dir, "list")] == ["trusted"]
+
+    # item 7: scopes are OPC UA roles, with two independent client stacks
+    expected = {"read": ("BadUserAccessDenied", "BadUserAccessDenied"), "generate": ("ok", "ok"),
+                "admin": ("ok", "ok")}
+    for scope, email in USERS.items():
+        for got in (asyncio.run(_asyncua_session(endpoint, pki, email, PASSWORD, "Aes256Sha256RsaPss")),
+                    _pyopcua_session(endpoint, pki, email, PASSWORD)):
+            assert (got["write"], got["call"]) == expected[scope], (scope, got)
+            assert float(got["read"]) > 0
+
+    # item 6: through a tap on the wire, the password never shows
+    proxy = Proxy(("127.0.0.1", int(urlparse(endpoint).port or 0)))
+    try:
+        tapped = f"opc.tcp://127.0.0.1:{proxy.port}/sealforge/"
+        assert asyncio.run(_asyncua_session(tapped, pki, USERS["admin"], PASSWORD))["write"] == "ok"
+        assert _pyopcua_session(tapped, pki, USERS["admin"], PASSWORD)["write"] == "ok"
+    finally:
+        proxy.close()
+    assert len(proxy.sent) > 1000 and PASSWORD.encode() not in proxy.sent
+
+
+def test_login_flood_is_throttled_and_modbus_keeps_answering(client: FlaskClient, keys: dict[str, str],
+                                                              live: Any, state_dir: Path, pki: Path) -> None:
+    trusted = state_dir / "pki" / "opcua" / "trusted" / "certs"
+    trusted.mkdir(parents=True)
+    (trusted / "hmi.der").write_bytes((pki / "client.der").read_bytes())
+    modbus_port = free_port()
+    run = live(modbus={"port": modbus_port}, opcua={"port": free_port(), "security": "sign_encrypt"})
+    endpoint = run["opcua"]["endpoint"]
+    modbus = ModbusTcpClient("127.0.0.1", port=modbus_port, timeout=5, retries=0)
+    assert modbus.connect()
+
+    def read_until(stop: Any) -> int:
+        count = 0
+        while not stop():
+            assert not modbus.read_input_registers(0, count=1, device_id=1).isError()
+            count += 1
+        return count
+
+    try:
+        deadline = time.monotonic() + 1.0
+        before = read_until(lambda: time.monotonic() > deadline)
+        # the flood comes from another process, as it would from another host: the clients' own
+        # crypto must not starve this process's Modbus client of the GIL
+        flooding = subprocess.Popen([sys.executable, "-c", FLOOD, endpoint, str(pki), USERS["generate"]],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        started = time.monotonic()
+        during = read_until(lambda: flooding.poll() is not None)
+        flood_s = time.monotonic() - started
+        out, err = flooding.communicate(timeout=60)
+        assert flooding.returncode == 0, err[-2000:]
+        results = json.loads(out)
+    finally:
+        modbus.close()
+    assert results == ["BadUserAccessDenied"] * 20, results
+    # Modbus kept answering while the logins were checked (its rate is shared with the flood's CPU)
+    assert during > 0 and during / flood_s >= 0.2 * before, (before, during, flood_s)
+    # the throttle (shared with the API's login) refused most of them before any password check
+    stop = client.post(f"/v1/scada/runs/{run['id']}/stop", headers=auth(keys["generate"]))
+    assert stop.status_code == 202
+    assert wait_for(client, auth(keys["read"]), run["job_id"], {"succeeded", "failed"})["status"] == "succeeded"
+    arts = client.get(f"/v1/artifacts?job_id={run['job_id']}", headers=auth(keys["read"])).get_json()["data"]
+    manifest = next(a for a in arts if a["name"] == "manifest.json")
+    logins = client.get(f"/v1/artifacts/{manifest['id']}/download", headers=auth(keys["read"])).get_json()
+    logins = logins["summary"]["opcua_logins"]
+    assert logins["refused"] + logins["throttled"] == 20 and logins["throttled"] >= 20 - 6, logins
