@@ -20,7 +20,6 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from appliance.jobs.queues import QUEUES
-from appliance.services import tls
 
 
 class GunicornApp(BaseApplication):  # type: ignore[misc]
@@ -41,6 +40,8 @@ class GunicornApp(BaseApplication):  # type: ignore[misc]
 
 
 def run_api(cfg: dict[str, Any], host: str, port: int, insecure_http: bool = False) -> None:
+    from appliance.services import tls  # here, not at the top: workers never need cryptography's x509
+
     os.environ["SEALFORGE_STATE_DIR"] = cfg["server"]["state_dir"]
     listen = tls.plan(cfg, host, insecure_http)
     if listen.insecure:
@@ -94,6 +95,8 @@ def _child_commands(cfg: dict[str, Any], host: str, port: int, insecure_http: bo
 
 def serve(cfg: dict[str, Any], host: str, port: int, insecure_http: bool = False) -> int:
     """Run the API and a consumer per queue until told to stop."""
+    from appliance.services import tls
+
     listen = tls.plan(cfg, host, insecure_http)  # refuses, or makes the certificate, before any child starts
     commands = _child_commands(cfg, host, port, insecure_http)
     children: dict[str, subprocess.Popen[bytes]] = {}
