@@ -11,6 +11,7 @@ from pathlib import Path
 from huey import SqliteHuey
 
 from appliance.jobs.serializer import JsonSerializer
+from appliance.store.db import create_private_file
 
 QUEUES = ("interactive", "default", "gpu", "free", "sim")
 
@@ -27,7 +28,7 @@ def queue_path(state_dir: Path, name: str) -> Path:
 
 def make_huey(state_dir: Path, name: str) -> SqliteHuey:
     path = queue_path(state_dir, name)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    create_private_file(path)  # 0600 before Huey opens it, so its -wal/-shm are 0600 too
     return SqliteHuey(
         name=f"sealforge-{name}", filename=str(path), results=False, timeout=10, serializer=JsonSerializer()
     )

@@ -2,15 +2,18 @@
 
 WAL lets readers run while a writer commits; ``BEGIN IMMEDIATE`` takes the write lock up front so
 two writers queue on ``busy_timeout`` instead of failing half-way with SQLITE_BUSY. Connections are
-cached per thread and per path, since opening one costs more than most queries.
+cached per thread and per path, since opening one costs more than most queries. Database files are
+created 0600 before SQLite opens them (see ``create_private_file``).
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +27,42 @@ def db_path(state_dir: Path) -> Path:
     return state_dir / DB_FILENAME
 
 
+def create_private_file(path: Path) -> None:
+    """Create ``path`` with mode 0600 unless it exists (an empty file is a valid empty database).
+
+    SQLite creates a database's ``-wal`` and ``-shm`` files with the database file's own mode, so
+    creating the database 0600 keeps all three private whatever the process umask.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL, retrying while another process does the same to a new file.
+
+    Converting a new database upgrades a read lock to a write lock, and SQLite answers "database is
+    locked" at once there rather than through the busy handler; once one process has converted the
+    file, the mode is persistent and the others' switch is a no-op.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
+
+
 def open_connection(path: Path, *, synchronous: str = "NORMAL") -> sqlite3.Connection:
     """A new connection in autocommit mode; callers open transactions explicitly."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    create_private_file(path)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA journal_mode = WAL")
+    _use_wal(conn)
     conn.execute(f"PRAGMA synchronous = {synchronous}")
     conn.execute("PRAGMA foreign_keys = ON")
     return conn

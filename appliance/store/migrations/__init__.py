@@ -1,7 +1,8 @@
 """Numbered schema migrations, applied in order and tracked with ``PRAGMA user_version``.
 
 Each migration is a module ``mNNNN_<name>.py`` with an ``up(conn)`` function; it runs inside one
-transaction, so a failed migration leaves the database at the previous version.
+transaction, so a failed migration leaves the database at the previous version. ``store.open``
+runs ``migrate`` under a file lock so that processes starting together migrate once.
 """
 
 from __future__ import annotations
@@ -31,14 +32,25 @@ def latest_version() -> int:
     return len(_modules())
 
 
+def _user_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
 def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the database to the latest version; return the version reached."""
-    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    """Bring the database to the latest version; return the version reached.
+
+    The version is read again once the write lock is held, so a process that lost a race to
+    another migrating the same file skips what that one applied instead of re-running it.
+    """
+    version = _user_version(conn)
     for number, module in _modules():
         if number <= version:
             continue
         up: Callable[[sqlite3.Connection], None] = module.up
         with transaction(conn):
+            version = _user_version(conn)
+            if number <= version:
+                continue
             up(conn)
             conn.execute(f"PRAGMA user_version = {number}")
         version = number
