@@ -1,7 +1,14 @@
-"""`sealforge`: serve, api, worker, config, openapi and admin."""
+"""`sealforge`: serve, api, worker, config, openapi and admin.
+
+Every command runs with umask 077, so whatever it (or a child it starts, gunicorn workers
+included) writes under the state dir is private to the appliance's user. The long-running
+commands prepare the state dir (modes, migrations under a lock) before they start anything, so
+`serve` migrates once in the parent and its children find the schema current.
+"""
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -9,14 +16,27 @@ from typing import Any
 import click
 
 from appliance.cli.admin import admin
-from appliance.cli.output import cli_errors, emit, resolve_config, state_dir_option
+from appliance.cli.output import cli_errors, emit, resolve_config, state_dir_option, state_path
 from appliance.jobs.queues import QUEUES
+from appliance.store.open import prepare_state_dir, restrict_umask
 
 
 @click.group()
 @click.version_option(package_name="sealforge")
 def cli() -> None:
     """Sealforge appliance."""
+    restrict_umask()
+
+
+def prepared_config(state_dir: str | None) -> dict[str, Any]:
+    """The merged config, with its state dir private and migrated (exit 1 if it cannot be)."""
+    cfg = resolve_config(state_dir)
+    try:
+        prepare_state_dir(state_path(cfg))
+    except (OSError, sqlite3.Error) as exc:
+        click.echo(f"error: state dir {state_path(cfg)}: {exc}", err=True)
+        sys.exit(1)
+    return cfg
 
 
 def insecure_http_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -36,7 +56,7 @@ def serve(host: str | None, port: int | None, insecure_http: bool, state_dir: st
     """The embedded default: the API plus one consumer for every queue."""
     from appliance.cli.processes import serve as run_serve
 
-    cfg = resolve_config(state_dir)
+    cfg = prepared_config(state_dir)
     with cli_errors():
         code = run_serve(cfg, host or cfg["server"]["host"], port or int(cfg["server"]["port"]), insecure_http)
     sys.exit(code)
@@ -51,7 +71,7 @@ def api(host: str | None, port: int | None, insecure_http: bool, state_dir: str 
     """The API under gunicorn (HTTPS off loopback; see [server] tls)."""
     from appliance.cli.processes import run_api
 
-    cfg = resolve_config(state_dir)
+    cfg = prepared_config(state_dir)
     with cli_errors():
         run_api(cfg, host or cfg["server"]["host"], port or int(cfg["server"]["port"]), insecure_http)
 
@@ -64,7 +84,7 @@ def worker(queue: str, workers: int, state_dir: str | None) -> None:
     """A Huey consumer for one queue."""
     from appliance.cli.processes import run_worker
 
-    run_worker(resolve_config(state_dir), queue, workers)
+    run_worker(prepared_config(state_dir), queue, workers)
 
 
 @cli.group()

@@ -59,6 +59,7 @@ def run_api(cfg: dict[str, Any], host: str, port: int, insecure_http: bool = Fal
             "loglevel": "info",
             "proc_name": "sealforge-api",
             "control_socket_disable": True,
+            "umask": 0o077,  # gunicorn's own files too; the process umask is already 077 (cli.main)
             **listen.gunicorn_options(),
         }
     ).run()

@@ -80,11 +80,12 @@ def make_certificate(
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    cert_path.parent.mkdir(parents=True, exist_ok=True)
+    cert_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
                             serialization.NoEncryption())
     _write_atomic(key_path, pem, 0o600)
-    _write_atomic(cert_path, cert.public_bytes(serialization.Encoding.DER), 0o644)
+    # Private too: only the server reads it; clients get it in the handshake (or from the operator).
+    _write_atomic(cert_path, cert.public_bytes(serialization.Encoding.DER), 0o600)
 
 
 def ensure_server_certificate(directory: str | os.PathLike[str], application_uri: str,
