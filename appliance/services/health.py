@@ -10,6 +10,7 @@ from typing import Any
 
 from appliance import __version__
 from appliance.jobs.queues import QUEUES, make_huey
+from appliance.scrub import scrub
 from appliance.store import stats
 from appliance.store.migrations import latest_version
 
@@ -20,7 +21,7 @@ def check_database(conn: sqlite3.Connection) -> dict[str, Any]:
     try:
         version = stats.ping(conn)
     except sqlite3.Error as exc:
-        return {"ok": False, "detail": f"database error: {exc}"}
+        return {"ok": False, "detail": scrub(f"database error: {exc}")}  # /livez is public
     ok = version == latest_version()
     return {"ok": ok, "detail": f"schema version {version}" + ("" if ok else f", expected {latest_version()}")}
 
