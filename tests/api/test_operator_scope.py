@@ -84,3 +84,14 @@ def test_services_refuse_operator_unless_the_cli_asks(db: Any, tenant: dict[str,
         db, tenant["id"], "op@plant.example", "correct horse battery", "operator", allow_operator=True
     )
     assert user["scopes"] == ["operator"]
+
+
+def test_operator_keeps_the_admin_meaning_on_opc_ua() -> None:
+    from appliance.kinds.live import opcua_role
+
+    assert opcua_role("operator") == opcua_role("admin") == "admin"
+    assert (opcua_role("generate"), opcua_role("read"), opcua_role("read,generate")) == (
+        "operator",
+        "viewer",
+        "operator",
+    )
