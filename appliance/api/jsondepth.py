@@ -15,27 +15,30 @@ from appliance.errors import AppError
 
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
-_OPEN = frozenset(b"[{")
+_AS_SQUARE = bytes.maketrans(b"{}", b"[]")  # depth is all that counts, not which kind of bracket
 
 
 def exceeds(data: bytes, limit: int) -> bool:
     """Whether ``data`` nests arrays/objects more than ``limit`` levels deep.
 
-    Brackets inside JSON strings do not count. Invalid JSON may be over-counted, never
-    under-counted up to the point where a parser would reject it, which is all that matters.
+    Brackets inside JSON strings do not count. With strings and scalars gone, each pass removes
+    the innermost (adjacent) pairs, one level at a time, in C. Invalid JSON may be over-counted,
+    never under-counted up to the point where a parser would reject it, which is all that matters
+    (a parser never gets past an unterminated string, so what follows one is not counted).
     """
     if data.count(b"[") + data.count(b"{") <= limit:
         return False
-    brackets = _STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
-    depth = 0
-    for byte in brackets:
-        if byte in _OPEN:
-            depth += 1
-            if depth > limit:
-                return True
-        elif depth:
-            depth -= 1
-    return False
+    # without escapes quotes alternate, so every other piece is outside a string (all in C)
+    outside = _STRING.sub(b"", data) if b"\\" in data else b"".join(data.split(b'"')[::2])
+    brackets = outside.translate(_AS_SQUARE, _NOT_BRACKETS)
+    for level in range(limit):
+        reduced = brackets.replace(b"[]", b"")  # one pass, no rescan: exactly one level of pairs
+        if not reduced:
+            return False
+        if len(reduced) == len(brackets):  # unbalanced leftovers: any opener may still nest deeper
+            return level + reduced.count(b"[") > limit
+        brackets = reduced
+    return True
 
 
 def check(data: bytes | str, limit: int, where: str = "body") -> None:
