@@ -10,6 +10,7 @@ import json
 
 import marshmallow as ma
 
+from appliance import jsonsafe
 from appliance.kinds.base import Estimate, JobContext, Kind
 from appliance.kinds.inputs import MAX_ROWS, read_input
 
@@ -27,7 +28,7 @@ def run(ctx: JobContext) -> None:
     ctx.progress(0.5, message=f"profiling {table.num_rows:,} rows")
     result = profile(table, ctx.inputs[0].name)
     result["dataset_id"] = ctx.inputs[0].dataset_id
-    (ctx.work_dir / "profile.json").write_text(json.dumps(result, indent=2, sort_keys=True, default=str) + "\n")
+    (ctx.work_dir / "profile.json").write_text(jsonsafe.dumps(result, indent=2, sort_keys=True, default=str) + "\n")
     (ctx.work_dir / "schema.json").write_text(json.dumps(result["inferred_schema"], indent=2, sort_keys=True) + "\n")
     ctx.add_artifact(ctx.work_dir / "profile.json", "profile.json", "application/json")
     ctx.add_artifact(ctx.work_dir / "schema.json", "schema.json", "application/json")

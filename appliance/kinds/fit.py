@@ -5,10 +5,9 @@ Two fits are compared with GET /v1/fits/compare?a=&b= (per-column KS/TVD and the
 
 from __future__ import annotations
 
-import json
-
 import marshmallow as ma
 
+from appliance import jsonsafe
 from appliance.kinds.base import Estimate, JobContext, Kind
 from appliance.kinds.inputs import MAX_ROWS, read_input
 
@@ -24,7 +23,7 @@ def run(ctx: JobContext) -> None:
     table = read_input(ctx, ctx.params["max_rows"])
     ctx.check_cancel()
     stats = fit_stats(table) | {"dataset_id": ctx.inputs[0].dataset_id}
-    (ctx.work_dir / "fit.json").write_text(json.dumps(stats, indent=2, sort_keys=True, default=str) + "\n")
+    (ctx.work_dir / "fit.json").write_text(jsonsafe.dumps(stats, indent=2, sort_keys=True, default=str) + "\n")
     ctx.add_artifact(ctx.work_dir / "fit.json", "fit.json", "application/json")
     ctx.set_result({"dataset_id": ctx.inputs[0].dataset_id, "rows": table.num_rows, "columns": table.num_columns})
     ctx.progress(1.0, message="fitted")

@@ -84,6 +84,13 @@ def test_profile_of_data_with_inf_and_nan_is_strict_json(
     assert reading["type"] == "double"
     schema_column = next(c for c in profile["inferred_schema"]["tables"][0]["columns"] if c["name"] == "reading")
     assert schema_column["type"] == "float"
+    listed = client.get(f"/v1/artifacts?job_id={started.get_json()['id']}", headers=auth(keys["read"])).get_json()
+    names = set()
+    for artifact in listed["data"]:  # profile.json and schema.json are JSON files too
+        download = client.get(f"/v1/artifacts/{artifact['id']}/download", headers=auth(keys["read"]))
+        strict_json(download.get_data(as_text=True))
+        names.add(artifact["name"])
+    assert "profile.json" in names
 
 
 def test_mock_job_with_derived_overflow_fails_naming_the_column(
