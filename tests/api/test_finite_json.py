@@ -133,3 +133,23 @@ def test_event_streams_serialise_through_jsonsafe() -> None:
     assert text == '{"level":null,"flows":[1.0,null]}'
     stamped = jsonsafe.dumps({"at": dt.date(2026, 1, 2), "v": math.inf}, default=str)
     assert strict_json(stamped) == {"at": "2026-01-02", "v": None}
+
+
+def test_fit_of_data_with_inf_and_nan_writes_strict_json(
+    client: FlaskClient, keys: dict[str, str], state_dir: Path
+) -> None:
+    from appliance.jobs.runner import execute
+
+    data = b"id,reading\n1,inf\n2,nan\n3,-inf\n4,2.5\n5,3.5\n"
+    uploaded = client.post("/v1/datasets", data=data, content_type="text/csv", query_string={"name": "r.csv"},
+                           headers=auth(keys["generate"]))
+    submitted = client.post("/v1/jobs", json={"kind": "fit", "inputs": [uploaded.get_json()["id"]]},
+                            headers=auth(keys["generate"]))
+    assert submitted.status_code == 202, submitted.get_json()
+    job_id = submitted.get_json()["job_id"]
+    execute(state_dir, job_id)
+    assert client.get(f"/v1/jobs/{job_id}", headers=auth(keys["read"])).get_json()["status"] == "succeeded"
+    [artifact] = client.get(f"/v1/artifacts?job_id={job_id}", headers=auth(keys["read"])).get_json()["data"]
+    download = client.get(f"/v1/artifacts/{artifact['id']}/download", headers=auth(keys["read"]))
+    fit = strict_json(download.get_data(as_text=True))
+    assert fit["columns"]["reading"]["mean"] is None
