@@ -41,6 +41,7 @@ from simulators.protocols.certs import CertificatePair, ensure_server_certificat
 from simulators.protocols.node_map import UNECE_NAMESPACE, NodeMap, VariableNode
 from simulators.protocols.opcua_auth import OpcUaSecurity, PasswordUsers, RoleRuleset
 from simulators.protocols.opcua_gate import GatedServer, LoginGate
+from simulators.protocols.opcua_space import new_server
 from simulators.protocols.opcua_trust import TrustList
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,7 @@ class OpcUaPlantServer:
         sec = self.security
         self.trust = trust = sec.trust_list()
         self.gate = gate = LoginGate(sec, trust)
-        server = GatedServer(gate, user_manager=PasswordUsers(sec, trust))  # type: ignore[arg-type]
+        server = new_server(PasswordUsers(sec, trust), GatedServer, gate=gate)  # type: ignore[arg-type]
         await server.init()
         server.set_endpoint(self.endpoint)
         server.set_server_name("Sealforge live plant")
