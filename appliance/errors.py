@@ -118,6 +118,12 @@ DATASET_IN_USE = _spec(
 PORT_IN_USE = _spec(
     "PORT_IN_USE", 409, "A protocol port asked for is taken.", "Pick another port, or stop the run that holds it."
 )
+LIVE_RUN_LIMIT = _spec(
+    "LIVE_RUN_LIMIT",
+    409,
+    "As many live runs as the appliance allows are already starting or running.",
+    "Stop a run, or ask the administrator to raise [scada] max_runs / max_runs_per_tenant.",
+)
 INTERNAL = _spec(
     "INTERNAL", 500, "Something failed inside the appliance.", "Quote the correlation id to your administrator."
 )

@@ -78,9 +78,14 @@ def api(host: str | None, port: int | None, insecure_http: bool, state_dir: str 
 
 @cli.command()
 @click.option("--queue", type=click.Choice(QUEUES), required=True)
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Worker threads (default 1; on the sim queue [scada] max_runs + 1, as each live run holds one).",
+)
 @state_dir_option
-def worker(queue: str, workers: int, state_dir: str | None) -> None:
+def worker(queue: str, workers: int | None, state_dir: str | None) -> None:
     """A Huey consumer for one queue."""
     from appliance.cli.processes import run_worker
 

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -76,11 +77,19 @@ def clean_leftovers(cfg: dict[str, Any]) -> dict[str, Any] | None:
         return None
 
 
-def run_worker(cfg: dict[str, Any], queue: str, workers: int) -> None:
+def run_worker(cfg: dict[str, Any], queue: str, workers: int | None = None) -> None:
+    """A consumer for one queue. A live run holds a `sim` worker thread for its whole life, so that
+    queue gets one thread per allowed run plus one for lease reclaim and canceled jobs, and loads
+    the live-run libraries in the background before the first run arrives."""
     from appliance.jobs.consumer import make_consumer
 
     clean_leftovers(cfg)
-    consumer = make_consumer(Path(cfg["server"]["state_dir"]), queue, workers)
+    if queue == "sim":
+        from appliance.kinds.live import prepare_worker
+
+        workers = workers or int(cfg["scada"]["max_runs"]) + 1
+        threading.Thread(target=prepare_worker, name="sim-prepare", daemon=True).start()
+    consumer = make_consumer(Path(cfg["server"]["state_dir"]), queue, workers or 1)
     consumer.run()
 
 

@@ -5,6 +5,11 @@ The API and the worker share only the database: the API leaves commands (stop, a
 `scada_commands`, and the worker applies them from the run's tick, publishes the latest values to
 `scada_values` (the SSE stream reads them), and at the end turns the recording into artifacts,
 which are sealed like any job's.
+
+The job is `running` as soon as a worker claims it, but clients must not be told to connect before
+the servers listen: once they have started, the worker connects to each endpoint over TCP and
+records it in `scada_endpoints` as `accepting` (or `failed`, with the reason); the API shows the
+run as `running` only when every endpoint accepts.
 """
 
 from __future__ import annotations
@@ -151,11 +156,49 @@ class _Commands:
         self.ctx.progress(fraction, rows=run.scans, message=f"live: {run.scans:,} scans")
 
 
+def prepare_worker() -> None:
+    """Load what a live run needs before the first one comes (run by a `sim` worker at start, in
+    the background): the protocol libraries and OPC UA's standard address space, about 3-6 s of
+    CPU that would otherwise sit between a submit and its endpoints accepting connections."""
+    import importlib
+
+    from simulators.protocols import opcua_space
+
+    for module in ("simulators.protocols.runner", "simulators.protocols.recorder", "appliance.evidence"):
+        importlib.import_module(module)
+    opcua_space.prepare()
+
+
+def _mark_endpoints(ctx: JobContext, run_id: str, states: dict[str, tuple[str, str | None]]) -> None:
+    conn = open_db(ctx.state_dir)
+    with transaction(conn):
+        for protocol, (state, error) in states.items():
+            q.set_endpoint(conn, run_id, protocol, state, now_iso(), error)
+
+
+def _on_start(ctx: JobContext, run_id: str) -> Any:
+    """Once the servers listen: connect to each, and record which accept (the run is `running` then)."""
+
+    def on_start(live_run: Any) -> None:
+        accepting = live_run.probe()
+        where = live_run.endpoints()
+        states: dict[str, tuple[str, str | None]] = {
+            name: ("accepting", None) if ok else ("failed", "no TCP connection to {}:{}".format(*where[name]))
+            for name, ok in accepting.items()
+        }
+        _mark_endpoints(ctx, run_id, states)
+        refused = [name for name, ok in accepting.items() if not ok]
+        if refused:
+            raise JobFailed("PORT_UNAVAILABLE", f"{', '.join(refused)} did not accept connections after starting")
+
+    return on_start
+
+
 def run(ctx: JobContext) -> None:
     from simulators.errors import SimulationParamError
     from simulators.protocols.node_map import NodeMap
     from simulators.protocols.register_map import RegisterMap
-    from simulators.protocols.runner import LiveRun
+    from simulators.protocols.runner import EndpointUnavailable, LiveRun
 
     params, live = ctx.params, ctx.params["live"]
     modbus, opcua = live.get("modbus") or {}, live.get("opcua") or {}
@@ -181,8 +224,14 @@ def run(ctx: JobContext) -> None:
     commands = _Commands(ctx, live["run_id"], live.get("duration"))
     try:
         summary = live_run.run(
-            live.get("duration"), cancel=lambda: commands.stop or ctx.is_canceled(), on_tick=commands.tick
+            live.get("duration"),
+            cancel=lambda: commands.stop or ctx.is_canceled(),
+            on_tick=commands.tick,
+            on_start=_on_start(ctx, live["run_id"]),
         )
+    except EndpointUnavailable as exc:
+        _mark_endpoints(ctx, live["run_id"], {exc.protocol: ("failed", exc.reason)})
+        raise JobFailed("PORT_UNAVAILABLE", str(exc)) from exc
     except OSError as exc:
         raise JobFailed("PORT_UNAVAILABLE", f"a protocol server could not start: {exc}") from exc
     ctx.check_cancel()

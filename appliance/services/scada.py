@@ -1,17 +1,28 @@
 """Live SCADA runs for the API: start (a live `simulate` job on the `sim` queue), stop, inject an
-attack, read the latest values, and the maps an engineer needs to point an HMI at the run."""
+attack, read the latest values, and the maps an engineer needs to point an HMI at the run.
+
+What a run may take is decided here, at submit, from `[scada]`: the address it binds (one the
+operator allows), its ports (free, and held by no other active run) and a slot (at most `max_runs`
+active runs, `max_runs_per_tenant` per tenant). Those checks and the insert of the run share one
+write transaction, so concurrent submits cannot overshoot a limit or share a port; a request over
+a limit is refused at once (409), never left waiting behind other runs.
+"""
 
 from __future__ import annotations
 
+import errno
+import ipaddress
 import json
 import socket
 import sqlite3
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from appliance import errors
-from appliance.clock import now_iso
+from appliance.clock import iso, now_iso
 from appliance.errors import AppError
 from appliance.ids import new_id
 from appliance.jobs import service as jobs
@@ -19,6 +30,7 @@ from appliance.store import scada as q
 from appliance.store.db import transaction
 
 ATTACK_WAIT_S = 5.0
+PENDING_S = 60.0  # a run row without its job yet counts as active for this long (a submit under way)
 OPCUA_PATH = "/sealforge/"
 _STATUS = {
     "created": "starting",
@@ -30,26 +42,89 @@ _STATUS = {
 }
 
 
-def _port_free(host: str, port: int) -> bool:
+def _hosts(value: Any) -> list[str]:
+    """`allowed_hosts` from TOML (a list) or from SEALFORGE_SCADA_ALLOWED_HOSTS (comma-separated)."""
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
+@dataclass(frozen=True)
+class LivePolicy:
+    """The `[scada]` settings a submit is checked against."""
+
+    default_host: str
+    allowed_hosts: tuple[str, ...]
+    max_runs: int
+    max_runs_per_tenant: int
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> LivePolicy:
+        default = str(section.get("bind_host", "127.0.0.1")).strip()
+        allowed = tuple(dict.fromkeys([default, *_hosts(section.get("allowed_hosts"))]))
+        for host in allowed:
+            try:
+                ipaddress.IPv4Address(host)
+            except ValueError as exc:
+                raise AppError(
+                    errors.UNAVAILABLE,
+                    f"[scada] bind_host / allowed_hosts: {host!r} is not an IPv4 address",
+                    hint="The administrator must list addresses such as 192.168.10.5 or 0.0.0.0.",
+                ) from exc
+        return cls(default, allowed, int(section.get("max_runs", 6)), int(section.get("max_runs_per_tenant", 3)))
+
+    def choose(self, host: str | None) -> str:
+        if host is None:
+            return self.default_host
+        if host not in self.allowed_hosts:
+            raise errors.validation(
+                "host",
+                f"{host!r} is not an address live runs may bind; allowed: {', '.join(self.allowed_hosts)}"
+                " ([scada] allowed_hosts)",
+            )
+        return host
+
+
+def _bind_error(host: str, port: int) -> OSError | None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
-        except OSError:
-            return False
-    return True
+        except OSError as exc:
+            return exc
+    return None
 
 
-def _check_ports(conn: sqlite3.Connection, host: str, ports: dict[str, int]) -> None:
-    if len(set(ports.values())) != len(ports):
-        raise errors.validation("opcua.port", "Modbus and OPC UA need different ports")
-    held = q.ports_in_use(conn)
+def _check_slots(conn: sqlite3.Connection, tenant_id: str, policy: LivePolicy, pending_since: str) -> None:
+    total, mine = q.active_runs(conn, tenant_id, pending_since)
+    for used, limit, key, whose in (
+        (total, policy.max_runs, "max_runs", "the appliance"),
+        (mine, policy.max_runs_per_tenant, "max_runs_per_tenant", "this tenant"),
+    ):
+        if used >= limit:
+            raise AppError(
+                errors.LIVE_RUN_LIMIT,
+                f"{whose} already has {used} live run(s) starting or running; the limit is {limit} ([scada] {key})",
+                hint=f"Stop a run first, or raise [scada] {key} in the appliance's config.",
+            )
+
+
+def _check_ports(conn: sqlite3.Connection, host: str, ports: dict[str, int], pending_since: str) -> None:
+    held = q.ports_in_use(conn, pending_since)
     for field, port in ports.items():
-        if port in held or not _port_free(host, port):
+        if port in held:
             raise AppError(
                 errors.PORT_IN_USE,
-                f"{field} {port} is already in use on {host}",
+                f"{field} {port} is held by another live run",
                 hint="Pick another port, or stop the run that holds it.",
+            )
+        problem = _bind_error(host, port)
+        if problem is not None and problem.errno == errno.EADDRNOTAVAIL:
+            raise errors.validation("host", f"{host} is not an address of this appliance now")
+        if problem is not None:
+            raise AppError(
+                errors.PORT_IN_USE,
+                f"{field} {port} cannot be bound on {host}: {problem.strerror or problem}",
+                hint="Pick another port (ports below 1024 need privileges), or stop what holds it.",
             )
 
 
@@ -59,14 +134,16 @@ def start(
     tenant_id: str,
     caller: str,
     body: dict[str, Any],
-    host: str,
+    policy: LivePolicy,
     max_attempts: int,
 ) -> dict[str, Any]:
     modbus, opcua = body.get("modbus"), body.get("opcua")
     if not modbus and not opcua:
         raise errors.validation("modbus", "serve at least one protocol: give `modbus` and/or `opcua`")
-    ports = {f"{name}.port": cfg["port"] for name, cfg in (("modbus", modbus), ("opcua", opcua)) if cfg}
-    _check_ports(conn, host, ports)
+    host = policy.choose(body.get("host"))
+    served = {name: cfg["port"] for name, cfg in (("modbus", modbus), ("opcua", opcua)) if cfg}
+    if len(set(served.values())) != len(served):
+        raise errors.validation("opcua.port", "Modbus and OPC UA need different ports")
     run_id = new_id("run")
     live = {"run_id": run_id, "host": host, "speed": body["speed"]}
     if body.get("duration") is not None:
@@ -76,7 +153,11 @@ def start(
     if opcua:
         live["opcua"] = opcua
     params = {k: body[k] for k in ("plant", "params", "scan_period", "sensors", "attacks") if body.get(k) is not None}
+    created = now_iso()
+    pending_since = iso(time.time() - PENDING_S)
     with transaction(conn):
+        _check_slots(conn, tenant_id, policy, pending_since)
+        _check_ports(conn, host, {f"{name}.port": port for name, port in served.items()}, pending_since)
         q.insert_run(
             conn,
             {
@@ -89,9 +170,11 @@ def start(
                 "unit_id": modbus.get("unit_id", 1) if modbus else None,
                 "opcua_port": opcua["port"] if opcua else None,
                 "opcua_security": opcua.get("security") if opcua else None,
-                "created_at": now_iso(),
+                "created_at": created,
             },
         )
+        for name, port in served.items():
+            q.insert_endpoint(conn, run_id, name, host, port, created)
     try:
         job = jobs.submit(
             conn,
@@ -109,10 +192,10 @@ def start(
         )
     except Exception:
         with transaction(conn):
-            conn.execute("DELETE FROM scada_runs WHERE id = ?", (run_id,))
+            q.delete_run(conn, run_id)
         raise
     with transaction(conn):
-        conn.execute("UPDATE scada_runs SET job_id = ? WHERE id = ?", (job["id"], run_id))
+        q.set_run_job(conn, run_id, job["id"])
     return view(conn, require(conn, tenant_id, run_id))
 
 
@@ -123,15 +206,40 @@ def require(conn: sqlite3.Connection, tenant_id: str, run_id: str) -> dict[str, 
     return row
 
 
+def _endpoints(conn: sqlite3.Connection, run_id: str, ended: bool) -> list[dict[str, Any]]:
+    """Each endpoint as the worker last saw it; `closed` once the run has ended."""
+    out = []
+    for ep in q.endpoints(conn, run_id):
+        state = "closed" if ended and ep["state"] != "failed" else ep["state"]
+        out.append(
+            {
+                "protocol": ep["protocol"],
+                "address": ep["address"],
+                "port": ep["port"],
+                "state": state,
+                "error": ep["error"],
+                "since": ep["updated_at"],
+            }
+        )
+    return out
+
+
 def view(conn: sqlite3.Connection, row: dict[str, Any]) -> dict[str, Any]:
+    """The run as the API shows it: `running` only once the job runs and every endpoint accepts."""
     job = jobs.require_job(conn, row["tenant_id"], row["job_id"])
     latest = q.values(conn, row["id"])
     base = f"/v1/scada/runs/{row['id']}"
+    endpoints = _endpoints(conn, row["id"], job["status"] in ("succeeded", "failed", "canceled"))
+    status = _STATUS[job["status"]]
+    if status == "running" and any(ep["state"] != "accepting" for ep in endpoints):
+        status = "starting"
     return {
         "id": row["id"],
         "job_id": row["job_id"],
-        "status": _STATUS[job["status"]],
+        "status": status,
         "plant": row["plant"],
+        "host": row["host"],
+        "endpoints": endpoints,
         "modbus": {"host": row["host"], "port": row["modbus_port"], "unit_id": row["unit_id"]}
         if row["modbus_port"]
         else None,

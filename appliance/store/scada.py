@@ -1,4 +1,10 @@
-"""Queries for live SCADA runs, their commands and their latest values."""
+"""Queries for live SCADA runs, their endpoints, their commands and their latest values.
+
+A run is *active* while its job is created, queued or running, or while its row is still being
+submitted (no job yet, and younger than the cut-off the caller gives: a submit that crashed half-way
+must not hold a slot or a port for ever). Counting active runs and inserting a new one happen in
+the caller's one `BEGIN IMMEDIATE` transaction, so two submits cannot both take the last slot.
+"""
 
 from __future__ import annotations
 
@@ -29,19 +35,67 @@ def insert_run(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
     )
 
 
+def set_run_job(conn: sqlite3.Connection, run_id: str, job_id: str) -> None:
+    conn.execute("UPDATE scada_runs SET job_id = ? WHERE id = ?", (job_id, run_id))
+
+
+def delete_run(conn: sqlite3.Connection, run_id: str) -> None:
+    """Remove a run whose job could not be submitted (it has no commands or values yet)."""
+    conn.execute("DELETE FROM scada_endpoints WHERE run_id = ?", (run_id,))
+    conn.execute("DELETE FROM scada_runs WHERE id = ?", (run_id,))
+
+
 def run(conn: sqlite3.Connection, run_id: str, tenant_id: str | None = None) -> dict[str, Any] | None:
     if tenant_id is None:
         return fetch_one(conn, "SELECT * FROM scada_runs WHERE id = ?", (run_id,))
     return fetch_one(conn, "SELECT * FROM scada_runs WHERE id = ? AND tenant_id = ?", (run_id, tenant_id))
 
 
-def ports_in_use(conn: sqlite3.Connection) -> set[int]:
-    """Ports held by runs whose job has not finished."""
-    rows = conn.execute(
-        "SELECT r.modbus_port, r.opcua_port FROM scada_runs r JOIN jobs j ON j.id = r.job_id"
-        " WHERE j.status IN ('created', 'queued', 'running')"
-    ).fetchall()
-    return {port for row in rows for port in row if port is not None}
+_ACTIVE = (
+    "(r.job_id IS NULL AND r.created_at >= ?)"
+    " OR EXISTS (SELECT 1 FROM jobs j WHERE j.id = r.job_id AND j.status IN ('created', 'queued', 'running'))"
+)
+
+
+def ports_in_use(conn: sqlite3.Connection, pending_since: str) -> set[int]:
+    """Ports held by active runs (see the module docstring)."""
+    rows = conn.execute(f"SELECT r.modbus_port, r.opcua_port FROM scada_runs r WHERE {_ACTIVE}", (pending_since,))
+    return {port for row in rows.fetchall() for port in row if port is not None}
+
+
+def active_runs(conn: sqlite3.Connection, tenant_id: str, pending_since: str) -> tuple[int, int]:
+    """Active runs in all, and of this tenant."""
+    row = conn.execute(
+        f"SELECT COUNT(*), COALESCE(SUM(r.tenant_id = ?), 0) FROM scada_runs r WHERE {_ACTIVE}",
+        (tenant_id, pending_since),
+    ).fetchone()
+    return int(row[0]), int(row[1])
+
+
+def insert_endpoint(conn: sqlite3.Connection, run_id: str, protocol: str, address: str, port: int, at: str) -> None:
+    conn.execute(
+        "INSERT INTO scada_endpoints (run_id, protocol, address, port, state, updated_at)"
+        " VALUES (?, ?, ?, ?, 'starting', ?)",
+        (run_id, protocol, address, port, at),
+    )
+
+
+def set_endpoint(
+    conn: sqlite3.Connection, run_id: str, protocol: str, state: str, at: str, error: str | None = None
+) -> None:
+    conn.execute(
+        "UPDATE scada_endpoints SET state = ?, error = ?, updated_at = ? WHERE run_id = ? AND protocol = ?",
+        (state, error, at, run_id, protocol),
+    )
+
+
+def endpoints(conn: sqlite3.Connection, run_id: str) -> list[dict[str, Any]]:
+    return fetch_all(
+        conn,
+        "SELECT protocol, address, port, state, error, updated_at FROM scada_endpoints WHERE run_id = ?"
+        " ORDER BY protocol",
+        (run_id,),
+    )
 
 
 def add_command(conn: sqlite3.Connection, run_id: str, command: str, payload: dict[str, Any], at: str) -> int:

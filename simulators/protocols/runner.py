@@ -21,6 +21,7 @@ import collections
 import contextlib
 import logging
 import math
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -44,6 +45,25 @@ WriteHook = Callable[[Mapping[str, Any], str], None]
 MIN_TICK_S = 0.01  # shortest sleep between ticks; faster scan rates step several scans per tick
 MAX_BURST = 1000  # most scans stepped in one tick when catching up
 START_TIMEOUT_S = 30.0
+PROBE_TIMEOUT_S = 2.0
+WILDCARD_PROBE = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
+
+class EndpointUnavailable(OSError):
+    """A protocol server could not listen: which one, where, and the system's reason."""
+
+    def __init__(self, protocol: str, host: str, port: int | None, reason: str) -> None:
+        super().__init__(f"{protocol} cannot listen on {host}:{port}: {reason}")
+        self.protocol, self.host, self.port, self.reason = protocol, host, port, reason
+
+
+def accepts(host: str, port: int, timeout: float = PROBE_TIMEOUT_S) -> bool:
+    """Whether a TCP client connects to `host:port` now (a wildcard bind is probed on loopback)."""
+    try:
+        with socket.create_connection((WILDCARD_PROBE.get(host, host), port), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 class LiveRun:
@@ -80,6 +100,7 @@ class LiveRun:
             self.plant = LivePlant(plant, params, seed=seed, scan_period=scan_period, sensors=sensors,
                                    attacks=attacks, start_time=start_time or format_ms(int(time.time() * 1000)))
         self.speed = float(speed)
+        self.host = host
         self.config = {
             "plant": self.plant.name, "params": dict(self.plant.params), "seed": None if given else seed,
             "scan_period": self.plant.scan_period, "speed": self.speed, "start_time": format_ms(self.plant.start_ms),
@@ -135,12 +156,16 @@ class LiveRun:
         return self._summary
 
     def run(self, duration_s: float | None = None, *, cancel: Callable[[], bool] | None = None,
-            on_tick: Callable[[LiveRun], None] | None = None, tick_s: float = 0.25) -> dict[str, Any]:
-        """Blocking form for a worker: start, run `duration_s` of wall time (forever if None) or until
-        `cancel()` is true, calling `on_tick(self)` every `tick_s`; then stop and return the summary."""
+            on_tick: Callable[[LiveRun], None] | None = None, tick_s: float = 0.25,
+            on_start: Callable[[LiveRun], None] | None = None) -> dict[str, Any]:
+        """Blocking form for a worker: start, call `on_start(self)` once the servers listen, run
+        `duration_s` of wall time (forever if None) or until `cancel()` is true, calling `on_tick(self)`
+        every `tick_s`; then stop and return the summary."""
         self.start()
         end = None if duration_s is None else time.monotonic() + duration_s
         try:
+            if on_start is not None:
+                on_start(self)
             while (end is None or time.monotonic() < end) and self._thread is not None and self._thread.is_alive():
                 if cancel is not None and cancel():
                     break
@@ -167,6 +192,15 @@ class LiveRun:
     @property
     def opcua_endpoint(self) -> str | None:
         return self.opcua.endpoint if self.opcua is not None else None
+
+    def endpoints(self) -> dict[str, tuple[str, int]]:
+        """The address and port each served protocol listens on (ports picked by the OS included)."""
+        served = {"modbus": self.modbus, "opcua": self.opcua}
+        return {name: (s.host, s.port) for name, s in served.items() if s is not None}
+
+    def probe(self) -> dict[str, bool]:
+        """A real TCP connect to each endpoint: what a client connecting now would see."""
+        return {name: accepts(host, port) for name, (host, port) in self.endpoints().items()}
 
     def add_scan_callback(self, callback: ScanCallback) -> None:
         """`callback(snapshot)` after every scan, on the run's thread: keep it short (queue the data)."""
@@ -221,9 +255,12 @@ class LiveRun:
         try:
             if self.record_path is not None:
                 self.recorder = TelemetryRecorder(self.record_path, self.plant.table, self.config, self.chunk_rows)
-            for server in (self.modbus, self.opcua):
+            for name, server in (("modbus", self.modbus), ("opcua", self.opcua)):
                 if server is not None:
-                    await server.start()
+                    try:
+                        await server.start()
+                    except OSError as exc:
+                        raise EndpointUnavailable(name, server.host, server.port, str(exc)) from exc
                     started.append(server)
             self._after_scan()  # the row of scan 0, made when the plant was built
             serving = True

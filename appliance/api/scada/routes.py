@@ -38,7 +38,10 @@ POLL_S = 0.25
 @requires("generate")
 def start_run(body: dict[str, Any]) -> Any:
     """Start a live run on the `sim` queue: the plant steps in real time (or `speed`×) and serves its
-    tags over Modbus TCP and/or OPC UA until `duration` ends or it is stopped."""
+    tags over Modbus TCP and/or OPC UA until `duration` ends or it is stopped. `host` picks the
+    address to listen on among those the operator allows (`[scada] allowed_hosts`). The run reads
+    `starting` until every endpoint accepts connections, then `running`. Over `[scada] max_runs`
+    (or `max_runs_per_tenant`) active runs the answer is 409 `LIVE_RUN_LIMIT`."""
     who, cfg = context.principal(), context.config()
     run = scada.start(
         context.get_db(),
@@ -46,7 +49,7 @@ def start_run(body: dict[str, Any]) -> Any:
         who.tenant_id,
         who.caller,
         body,
-        str(cfg["scada"]["bind_host"]),
+        scada.LivePolicy.from_config(cfg["scada"]),
         int(cfg["jobs"]["max_attempts"]),
     )
     return run, 202, {"Location": run["_links"]["self"], "X-Job-Id": run["job_id"]}
@@ -61,6 +64,7 @@ def list_runs(args: dict[str, Any]) -> dict[str, Any]:
     result = page(
         conn, "scada_runs", {"tenant_id": context.principal().tenant_id}, limit=args["limit"], after=args["after"]
     )
+    result.data = [row for row in result.data if row["job_id"] is not None]  # not while its submit is under way
     return result.listing(lambda row: scada.view(conn, row))
 
 

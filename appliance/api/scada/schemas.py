@@ -41,16 +41,46 @@ class RunInSchema(ma.Schema):
         metadata={"description": "Seconds of wall time; leave out to run until stopped"},
     )
     speed = ma.fields.Float(load_default=1.0, validate=ma.validate.Range(min=0.01, max=1000))
+    host = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Length(min=1, max=64),
+        metadata={
+            "description": "Address both servers listen on: one of `[scada] allowed_hosts` (0.0.0.0 = every"
+            " interface); leave out for `[scada] bind_host` (127.0.0.1 unless the operator changed it)"
+        },
+    )
     modbus = ma.fields.Nested(ModbusSchema, load_default=None, allow_none=True)
     opcua = ma.fields.Nested(OpcUaSchema, load_default=None, allow_none=True)
     description = ma.fields.String(load_default="", validate=ma.validate.Length(max=500))
 
 
+class EndpointSchema(ma.Schema):
+    protocol = ma.fields.String(metadata={"enum": ["modbus", "opcua"]})
+    address = ma.fields.String(metadata={"description": "The address bound (0.0.0.0: every IPv4 interface)"})
+    port = ma.fields.Integer()
+    state = ma.fields.String(
+        metadata={
+            "enum": ["starting", "accepting", "failed", "closed"],
+            "description": "accepting: a TCP connect from the worker succeeded; closed: the run has ended",
+        }
+    )
+    error = ma.fields.String(allow_none=True)
+    since = ma.fields.String(metadata={"description": "When the state was last set"})
+
+
 class RunSchema(ma.Schema):
     id = ma.fields.String()
     job_id = ma.fields.String()
-    status = ma.fields.String(metadata={"enum": ["starting", "running", "stopped", "failed", "canceled"]})
+    status = ma.fields.String(
+        metadata={
+            "enum": ["starting", "running", "stopped", "failed", "canceled"],
+            "description": "`running` once the worker runs the plant and every endpoint accepts connections",
+        }
+    )
     plant = ma.fields.String()
+    host = ma.fields.String(metadata={"description": "The address the run's servers listen on"})
+    endpoints = ma.fields.List(ma.fields.Nested(EndpointSchema))
     modbus = ma.fields.Dict(allow_none=True)
     opcua = ma.fields.Dict(allow_none=True)
     created_at = ma.fields.String()
