@@ -57,6 +57,11 @@ def _check_body(view: Any) -> None:
         limit = int(context.config()["server"]["max_body_bytes"])
         if request.content_length and request.content_length > limit:
             raise AppError(errors.PAYLOAD_TOO_LARGE, f"the body is larger than {limit} bytes")
+        if request.content_length is None and has_body:
+            # A chunked body has no length to check up front: read at most one byte past the limit.
+            request.max_content_length = limit + 1
+            if len(request.get_data(cache=True)) > limit:
+                raise AppError(errors.PAYLOAD_TOO_LARGE, f"the body is larger than {limit} bytes")
         if has_body and not (request.mimetype == "application/json" or request.mimetype.endswith("+json")):
             raise AppError(
                 errors.UNSUPPORTED_MEDIA_TYPE,

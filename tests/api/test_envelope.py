@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
@@ -110,3 +111,16 @@ def test_error_catalogue_lists_codes(client: FlaskClient) -> None:
     for code in ("VALIDATION_FAILED", "RATE_LIMITED", "CREDIT_LIMIT_EXCEEDED", "IDEMPOTENCY_KEY_REUSED"):
         assert codes[code]["hint"]
     assert codes["RATE_LIMITED"]["status"] == 429
+
+
+def test_oversize_chunked_body_is_413(client: FlaskClient, keys: dict[str, str]) -> None:
+    """A chunked body has no Content-Length to check up front; reading stops at the limit instead."""
+    big = ('{"name": "' + "x" * 2_000_000 + '"}').encode()
+    response = client.post(
+        "/v1/keys",
+        input_stream=io.BytesIO(big),
+        content_type="application/json",
+        headers={**auth(keys["admin"]), "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},  # what gunicorn sets for a chunked body
+    )
+    assert_envelope(response, 413, "PAYLOAD_TOO_LARGE")
