@@ -107,7 +107,7 @@ class TrustList:
         self._store = _FolderStore(self.pki_dir)
         self._validator = CertificateValidator(
             CertificateValidatorOptions.TRUSTED_VALIDATION | CertificateValidatorOptions.PEER_CLIENT, self._store)
-        self._seen: tuple[int, ...] | None = None
+        self._seen: tuple[tuple[str, int], ...] | None = None
 
     def ensure(self) -> None:
         for folder in (*_FOLDERS.values(), *_CRL_FOLDERS):
@@ -115,7 +115,7 @@ class TrustList:
 
     # -- what a server asks ------------------------------------------------------------------------
     async def refresh(self) -> None:
-        """Re-read the folders if any of them changed since the last look (a few stat calls)."""
+        """Re-read the folders if any file in them changed since the last look (one listing each)."""
         stamp = self._stamp()
         if stamp != self._seen:
             await self._store.load()
@@ -186,13 +186,15 @@ class TrustList:
         os.replace(info.path, target)
         return CertificateInfo(**{**info.__dict__, "status": status, "path": target})
 
-    def _stamp(self) -> tuple[int, ...]:
-        stamp: list[int] = []
+    def _stamp(self) -> tuple[tuple[str, int], ...]:
+        """Name and mtime of every file in the folders a check reads (a file replaced in place counts)."""
+        stamp: list[tuple[str, int]] = []
         for folder in (_FOLDERS["trusted"], _FOLDERS["issuer"], *_CRL_FOLDERS):
             try:
-                stamp.append((self.pki_dir / folder).stat().st_mtime_ns)
+                with os.scandir(self.pki_dir / folder) as entries:
+                    stamp.extend(sorted((f"{folder}/{e.name}", e.stat().st_mtime_ns) for e in entries))
             except FileNotFoundError:
-                stamp.append(-1)
+                stamp.append((folder, -1))
         return tuple(stamp)
 
 

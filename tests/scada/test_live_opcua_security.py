@@ -78,7 +78,7 @@ async def _asyncua_session(endpoint: str, pki: Path, user: str | None, password:
                            policy: str | None = "Basic256Sha256", cert: str = "client") -> dict[str, str]:
     """Read LIT101, write LIC101.SP and call P101/Stop; say what each gave. `policy` None: the
     None endpoint; `user` None: an anonymous session."""
-    client = Client(endpoint)
+    client = Client(endpoint, timeout=30)  # a login flood on a 2-core box is slow to answer
     client.application_uri = CLIENT_URI
     if policy is not None:
         await client.set_security_string(f"{policy},SignAndEncrypt,{pki / f'{cert}.der'},{pki / f'{cert}.pem'}")

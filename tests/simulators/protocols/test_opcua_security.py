@@ -83,7 +83,7 @@ def server(server_loop: LoopThread, pki: Path, accounts: Accounts) -> Iterator[O
 async def _open(server: OpcUaPlantServer, pki: Path, user: str | None = None, password: str | None = None,
                 policy: str | None = "Basic256Sha256", cert: str = "client") -> Client:
     """A connected client: `policy` SignAndEncrypt with the `cert` key pair (None: no security)."""
-    client = Client(server.endpoint)
+    client = Client(server.endpoint, timeout=30)  # a login flood on a 2-core box is slow to answer
     client.application_uri = CLIENT_URI
     if policy is not None:
         await client.set_security_string(f"{policy},SignAndEncrypt,{pki / f'{cert}.der'},{pki / f'{cert}.pem'}")
@@ -223,7 +223,7 @@ def test_login_flood_does_not_stop_other_clients_and_is_throttled(server: OpcUaP
         async def bad_login() -> BaseException | None:
             try:
                 await _open(server, pki, user="operator", password="guess")
-            except ua.UaStatusCodeError as exc:
+            except Exception as exc:
                 return exc
             return None
 
