@@ -115,6 +115,20 @@ DATASET_INVALID = _spec(
 DATASET_IN_USE = _spec(
     "DATASET_IN_USE", 409, "A queued or running job uses this dataset.", "Wait for the job or cancel it, then retry."
 )
+UPLOAD_LIMIT_EXCEEDED = _spec(
+    "UPLOAD_LIMIT_EXCEEDED",
+    413,
+    "The uploaded file expands past a decoding limit: the decoded table, one cell, one row, the Parquet "
+    "pages read at once, or the column count.",
+    "The message names the limit and its `[datasets]` config key; split the file, shorten the values, "
+    "or write Parquet with smaller pages and row groups.",
+)
+NESTING_TOO_DEEP = _spec(
+    "NESTING_TOO_DEEP",
+    400,
+    "A value in the uploaded file nests lists or objects deeper than the appliance accepts.",
+    "Flatten the nested values into columns; the message names the line or column.",
+)
 PORT_IN_USE = _spec(
     "PORT_IN_USE", 409, "A protocol port asked for is taken.", "Pick another port, or stop the run that holds it."
 )

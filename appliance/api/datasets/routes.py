@@ -21,6 +21,7 @@ from appliance.api.extensions import Blueprint, PageArgsSchema, accepts_body, re
 from appliance.api.jobs.schemas import JobSchema
 from appliance.jobs import service
 from appliance.services.datasets import cached, ingest, preview
+from appliance.services.datasets.limits import Limits
 from appliance.services.datasets.naming import declared_format
 from appliance.store import datasets as q
 
@@ -40,7 +41,9 @@ def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
 @blp.doc(
     description="Send the file as the raw body (name it with `?name=`; the format comes from `?format=`, "
     "the name's extension or the Content-Type) or as multipart field `file`. "
-    "CSV, TSV, Parquet or JSON Lines; streamed, so size is limited only by the quota."
+    "CSV, TSV, Parquet or JSON Lines; streamed, so size is limited by the quota and, once decoded, by the "
+    "`[datasets]` limits (decoded table, cell, row, Parquet pages, columns: 413 `UPLOAD_LIMIT_EXCEEDED`; "
+    "nesting depth: 400 `NESTING_TOO_DEEP`)."
 )
 @accepts_body("raw")
 @requires("generate")
@@ -59,7 +62,16 @@ def upload_dataset(args: dict[str, Any]) -> dict[str, Any]:
         name, content_type, stream = args["name"], request.mimetype or "", request.stream
     fmt = declared_format(name, content_type, args["format"])
     who = context.principal()
-    dataset = ingest.ingest(context.get_db(), context.state_dir(), who.tenant_id, name, fmt, _chunks(stream), limit)
+    dataset = ingest.ingest(
+        context.get_db(),
+        context.state_dir(),
+        who.tenant_id,
+        name,
+        fmt,
+        _chunks(stream),
+        limit,
+        limits=Limits.from_config(context.config()),
+    )
     g.body_blake3 = dataset["blake3"]
     return dataset
 
@@ -92,9 +104,10 @@ def delete_dataset(dataset_id: str) -> None:
 @blp.response(200, PreviewSchema)
 @requires("read")
 def preview_dataset(args: dict[str, Any], dataset_id: str) -> dict[str, Any]:
-    """The first rows (at most 1,000), as JSON."""
+    """The first rows (at most 1,000, and at most `[datasets] max_answer_bytes` of JSON), as JSON.
+    `truncated` says when the byte cap cut the answer short."""
     row = ingest.require(context.get_db(), context.principal().tenant_id, dataset_id)
-    return preview.head(context.state_dir(), row, args["rows"])
+    return preview.head(context.state_dir(), row, args["rows"], Limits.from_config(context.config()))
 
 
 @blp.route("/<string:dataset_id>/profile")
@@ -103,7 +116,8 @@ def preview_dataset(args: dict[str, Any], dataset_id: str) -> dict[str, Any]:
 @requires("read")
 def profile_dataset(dataset_id: str) -> Any:
     """Types, nulls, distinct counts, ranges, quantiles, top values and semantic types of every column,
-    plus an inferred mock schema. Computed once by an `analyze` job, then served from its artifact."""
+    plus an inferred mock schema. Computed once by an `analyze` job, then served from its artifact, cut to
+    `[datasets] max_answer_bytes` of JSON (`truncated` says so)."""
     conn = context.get_db()
     who = context.principal()
     ingest.require(conn, who.tenant_id, dataset_id)
@@ -113,7 +127,8 @@ def profile_dataset(dataset_id: str) -> Any:
             conn, context.state_dir(), who.tenant_id, who.caller, body, int(context.config()["jobs"]["max_attempts"])
         )
 
-    body, status = cached.profile_or_job(conn, context.state_dir(), who.tenant_id, dataset_id, start)
+    max_bytes = Limits.from_config(context.config()).max_answer_bytes
+    body, status = cached.profile_or_job(conn, context.state_dir(), who.tenant_id, dataset_id, start, max_bytes)
     if status == 202:  # the job, not a profile: bypass the 200 schema
         return make_response(jsonify(body), 202, {"X-Job-Id": body["id"], "Location": body["_links"]["self"]})
     return body

@@ -39,11 +39,19 @@ class PreviewArgsSchema(ma.Schema):
     rows = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=1000))
 
 
+class TruncationSchema(ma.Schema):
+    limit_bytes = ma.fields.Integer()
+    config_key = ma.fields.String()
+    message = ma.fields.String()
+
+
 class PreviewSchema(ma.Schema):
     dataset_id = ma.fields.String()
     columns = ma.fields.List(ma.fields.String())
     rows = ma.fields.List(ma.fields.Dict())
     count = ma.fields.Integer()
+    truncated = ma.fields.Boolean(metadata={"description": "The answer was cut at `[datasets] max_answer_bytes`."})
+    truncation = ma.fields.Nested(TruncationSchema, allow_none=True)
 
 
 class ProfileSchema(ma.Schema):
@@ -51,4 +59,6 @@ class ProfileSchema(ma.Schema):
     job_id = ma.fields.String()
     rows = ma.fields.Integer()
     columns = ma.fields.List(ma.fields.Dict())
-    inferred_schema = ma.fields.Dict()
+    inferred_schema = ma.fields.Dict(allow_none=True)
+    truncated = ma.fields.Boolean(metadata={"description": "The answer was cut at `[datasets] max_answer_bytes`."})
+    truncation = ma.fields.Nested(TruncationSchema, allow_none=True)

@@ -1,7 +1,9 @@
 """Results computed once by a job and then served from its artifact: a dataset's profile, a fit.
 
 GET /v1/datasets/{id}/profile answers the newest succeeded `analyze` job's profile; when there is
-none it starts one (free: it generates no rows) and answers 202 with the job to follow.
+none it starts one (free: it generates no rows) and answers 202 with the job to follow. The answer
+is capped at `[datasets] max_answer_bytes`: past it the profile keeps the columns that fit, in
+order, and says so; the full profile stays in the job's `profile.json` artifact.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from appliance import errors
 from appliance.errors import AppError
+from appliance.services.datasets.preview import json_size, truncation
 from appliance.store import jobs as q
 from appliance.store.blobs import BlobStore
 
@@ -26,13 +29,36 @@ def artifact_json(conn: sqlite3.Connection, state_dir: Path, job: dict[str, Any]
     return data
 
 
+def capped(profile: dict[str, Any], limit: int) -> dict[str, Any]:
+    """``profile`` within ``limit`` bytes of JSON: the columns that fit, in order, and a note of the cut."""
+    if json_size(profile) <= limit:
+        return profile | {"truncated": False, "truncation": None}
+    columns = profile.get("columns", [])
+    rest = {k: v for k, v in profile.items() if k != "columns"}
+    dropped = []
+    if json_size(rest) > limit // 2:
+        rest["inferred_schema"] = None
+        dropped.append("the inferred schema (see the job's schema.json artifact)")
+    budget = limit - json_size(rest) - 512
+    kept: list[dict[str, Any]] = []
+    for column in columns:
+        budget -= json_size(column) + 1
+        if budget < 0:
+            break
+        kept.append(column)
+    if len(kept) < len(columns):
+        dropped.append(f"columns {len(kept) + 1} to {len(columns)} of {len(columns)}")
+    message = f"past {limit:,} bytes ([datasets] max_answer_bytes), left out: {'; '.join(dropped)}"
+    return rest | {"columns": kept, "truncated": True, "truncation": truncation(limit, message)}
+
+
 def profile_or_job(
-    conn: sqlite3.Connection, state_dir: Path, tenant_id: str, dataset_id: str, start_job: Any
+    conn: sqlite3.Connection, state_dir: Path, tenant_id: str, dataset_id: str, start_job: Any, max_bytes: int
 ) -> tuple[dict[str, Any], int]:
     """(profile, 200) when cached; else (the analyze job, 202), starting it if none is under way."""
     done = q.latest_for_input(conn, tenant_id, "analyze", dataset_id, ("succeeded",))
     if done is not None:
-        return artifact_json(conn, state_dir, done, "profile.json") | {"job_id": done["id"]}, 200
+        return capped(artifact_json(conn, state_dir, done, "profile.json") | {"job_id": done["id"]}, max_bytes), 200
     pending = q.latest_for_input(conn, tenant_id, "analyze", dataset_id, ("created", "queued", "running"))
     if pending is not None:
         from appliance.jobs.service import view

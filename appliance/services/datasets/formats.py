@@ -1,18 +1,28 @@
-"""Recognising and reading the dataset formats: CSV, TSV, Parquet and JSON Lines.
+"""Recognising and reading the dataset formats: CSV, TSV, Parquet and JSON Lines, within bounds.
 
 Parsing is pyarrow's, streamed batch by batch, so checking a 1 GB file costs time, not memory.
+A small file can still decode into gigabytes (a zstd Parquet page, a CSV field, a JSONL line), so
+every read here honours the `[datasets]` limits (see `limits.py`): Parquet page headers are
+checked before a page is decompressed and batches are sized from them; CSV and JSONL blocks are
+bounded; JSONL nesting is measured before pyarrow's recursive parser runs; and each decoded batch
+is measured (cells, rows, the running total) before the next one is read.
 """
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
+from appliance.services.datasets import parquet_pages
+from appliance.services.datasets.jsonl_depth import block_size, check_depth, check_fields
+from appliance.services.datasets.limits import LimitExceeded, Limits, TooDeep
 from appliance.services.datasets.naming import FORMATS, MEDIA_TYPES, FormatError, declared_format
 
 __all__ = [
@@ -28,6 +38,10 @@ __all__ = [
 
 PARQUET_MAGIC = b"PAR1"
 BLOCK_BYTES = 4 << 20
+BATCH_ROWS = 65_536
+BATCH_BYTES = 32 << 20
+READ_BUFFER = 1 << 20
+_STRADDLE = "straddling object straddles two block boundaries"
 
 
 def sniff_is_parquet(path: Path) -> bool:
@@ -41,20 +55,93 @@ def sniff_is_parquet(path: Path) -> bool:
     return head == PARQUET_MAGIC and tail == PARQUET_MAGIC
 
 
-def batches(path: Path, fmt: str) -> Iterator[pa.RecordBatch]:
-    """Stream the file as record batches; parse errors become ``FormatError``."""
+def _type_depth(t: pa.DataType) -> int:
+    if pa.types.is_struct(t):
+        return 1 + max((_type_depth(t.field(i).type) for i in range(t.num_fields)), default=0)
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return 1 + _type_depth(t.value_type)
+    if pa.types.is_map(t):
+        return 1 + max(_type_depth(t.key_type), _type_depth(t.item_type))
+    return 0
+
+
+def _check_schema(schema: pa.Schema, limits: Limits) -> None:
+    if len(schema) > limits.max_columns:
+        raise LimitExceeded(f"the file has {len(schema):,} columns", limits.max_columns, "max_columns", "columns")
+    for field in schema:
+        depth = _type_depth(field.type)
+        if depth > limits.max_nesting_depth:
+            raise TooDeep(f"column {field.name!r} nests {depth} levels deep", limits.max_nesting_depth)
+
+
+def _parquet(path: Path, limits: Limits, batch_rows: int | None, dictionary: bool) -> Iterator[pa.RecordBatch]:
+    reader = pq.ParquetFile(path, pre_buffer=False, buffer_size=READ_BUFFER)
+    metadata = reader.metadata
+    if metadata.num_columns > limits.max_columns:
+        raise LimitExceeded(
+            f"the file has {metadata.num_columns:,} leaf columns", limits.max_columns, "max_columns", "columns"
+        )
+    _check_schema(reader.schema_arrow, limits)
+    groups = parquet_pages.row_groups(str(path), metadata)
+    total = sum(g.decompressed for g in groups)
+    if total > limits.max_decoded_bytes:
+        raise LimitExceeded(
+            f"the file's pages decompress to {total:,} bytes", limits.max_decoded_bytes, "max_decoded_bytes"
+        )
+    widest = 1
+    for index, group in enumerate(groups):
+        if group.largest_pages > limits.max_page_bytes:
+            raise LimitExceeded(
+                f"row group {index} needs {group.largest_pages:,} bytes of decompressed pages at once",
+                limits.max_page_bytes,
+                "max_page_bytes",
+            )
+        if group.rows:
+            widest = max(widest, -(-max(group.decompressed, group.values * 8) // group.rows))
+    rows = batch_rows or max(1, min(BATCH_ROWS, BATCH_BYTES // widest))
+    if dictionary:
+        text = [f.name for f in reader.schema_arrow if _is_text(f.type)]
+        reader = pq.ParquetFile(path, pre_buffer=False, buffer_size=READ_BUFFER, read_dictionary=text)
+    yield from reader.iter_batches(batch_size=rows)
+
+
+def batches(
+    path: Path, fmt: str, limits: Limits, *, batch_rows: int | None = None, dictionary: bool = False
+) -> Iterator[pa.RecordBatch]:
+    """Stream the file as record batches within ``limits``; parse errors become ``FormatError``.
+
+    ``batch_rows`` caps the rows of a Parquet batch (CSV and JSONL come a block at a time).
+    ``dictionary`` keeps Parquet text columns dictionary-encoded, as the writer stored them, so a
+    check can measure them without expanding a repeated value once per row."""
+    block = max(BLOCK_BYTES, limits.max_row_bytes)
     try:
         if fmt == "parquet":
-            yield from pq.ParquetFile(path).iter_batches(batch_size=65_536)
+            yield from _parquet(path, limits, batch_rows, dictionary)
             return
         if fmt == "jsonl":
-            reader = pa_json.open_json(path, read_options=pa_json.ReadOptions(block_size=BLOCK_BYTES))
+            shortest, longest = check_depth(path, limits)
+            block = block_size(shortest, longest, check_fields(path, limits, block), block, limits)
+            reader = pa_json.open_json(path, read_options=pa_json.ReadOptions(block_size=block))
         else:
+            _check_header(path, fmt, limits, block)
             parse = pa_csv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",")
-            reader = pa_csv.open_csv(path, read_options=pa_csv.ReadOptions(block_size=BLOCK_BYTES), parse_options=parse)
+            reader = pa_csv.open_csv(path, read_options=pa_csv.ReadOptions(block_size=block), parse_options=parse)
+        _check_schema(reader.schema, limits)
         yield from reader
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
+        if _STRADDLE in str(exc):
+            raise LimitExceeded(f"a row is longer than {block:,} bytes", limits.max_row_bytes, "max_row_bytes") from exc
         raise FormatError(_plain(str(exc), fmt)) from exc
+
+
+def _check_header(path: Path, fmt: str, limits: Limits, block: int) -> None:
+    """Count the header's columns before pyarrow builds one column per name."""
+    with path.open("rb") as fh:
+        head = fh.read(block)
+    first = head.split(b"\n", 1)[0].decode("utf-8", "replace")
+    names = next(csv.reader([first], delimiter="\t" if fmt == "tsv" else ","), [])
+    if len(names) > limits.max_columns:
+        raise LimitExceeded(f"the header names {len(names):,} columns", limits.max_columns, "max_columns", "columns")
 
 
 def _plain(message: str, fmt: str) -> str:
@@ -62,41 +149,94 @@ def _plain(message: str, fmt: str) -> str:
     return f"not a valid {fmt.upper()} file: {first}"
 
 
-def read_head(path: Path, fmt: str, rows: int) -> pa.Table:
-    """The first ``rows`` rows, reading no more batches than needed."""
-    taken: list[pa.RecordBatch] = []
+def _is_text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t)
+
+
+def _sizes(column: pa.Array) -> tuple[pa.Array | None, int]:
+    """(per-row byte lengths of a text column, or None; the column's decoded bytes)."""
+    if pa.types.is_dictionary(column.type) and _is_text(column.type.value_type):
+        lengths = pc.take(pc.binary_length(column.dictionary), column.indices)
+    elif _is_text(column.type):
+        lengths = pc.binary_length(column)
+    else:
+        return None, column.nbytes
+    return lengths, int(pc.sum(lengths).as_py() or 0) + 4 * len(column)
+
+
+def measure(batch: pa.RecordBatch, limits: Limits, first_row: int) -> int:
+    """The batch's decoded bytes; raises LimitExceeded for a cell or a row over the limits."""
+    total = 0
+    fixed = 0
+    widths: pa.Array | None = None
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        lengths, size = _sizes(column)
+        total += size
+        if lengths is None:
+            fixed += -(-size // max(1, len(column)))
+            continue
+        lengths = pc.fill_null(lengths, 0)
+        longest = pc.max(lengths).as_py() or 0
+        if longest > limits.max_cell_bytes:
+            row = first_row + int(pc.index(lengths, longest).as_py())
+            raise LimitExceeded(
+                f"row {row:,} of column {name!r} holds {longest:,} bytes", limits.max_cell_bytes, "max_cell_bytes"
+            )
+        widths = lengths if widths is None else pc.add(widths, lengths)
+    if widths is not None and len(widths):
+        widest = int(pc.max(widths).as_py() or 0) + fixed
+        if widest > limits.max_row_bytes:
+            row = first_row + int(pc.index(widths, widest - fixed).as_py())
+            raise LimitExceeded(f"row {row:,} is {widest:,} bytes wide", limits.max_row_bytes, "max_row_bytes")
+    return total
+
+
+def read_head(
+    path: Path, fmt: str, rows: int, limits: Limits, batch_rows: int | None = None
+) -> Iterator[pa.RecordBatch]:
+    """The batches holding the first ``rows`` rows, reading no more of the file than needed."""
     count = 0
-    for batch in batches(path, fmt):
-        taken.append(batch.slice(0, rows - count))
-        count += taken[-1].num_rows
+    for batch in batches(path, fmt, limits, batch_rows=batch_rows):
+        piece = batch.slice(0, rows - count)
+        count += piece.num_rows
+        yield piece
         if count >= rows:
-            break
+            return
+
+
+def read_all(path: Path, fmt: str, max_rows: int | None = None, limits: Limits | None = None) -> pa.Table:
+    """The whole table (or its first ``max_rows`` rows) for profiling and fitting."""
+    from appliance.services.datasets.limits import current
+
+    bounds = limits or current()
+    taken = list(read_head(path, fmt, max_rows, bounds) if max_rows is not None else batches(path, fmt, bounds))
     if not taken:
         raise FormatError("the file holds no rows")
     return pa.Table.from_batches(taken)
 
 
-def read_all(path: Path, fmt: str, max_rows: int | None = None) -> pa.Table:
-    """The whole table (or its first ``max_rows`` rows) for profiling and fitting."""
-    if max_rows is not None:
-        return read_head(path, fmt, max_rows)
-    return pa.Table.from_batches(list(batches(path, fmt)))
-
-
-def check_content(path: Path, fmt: str) -> tuple[int, list[dict[str, str]]]:
-    """Parse the whole file; returns (rows, columns) or raises FormatError."""
+def check_content(path: Path, fmt: str, limits: Limits) -> tuple[int, list[dict[str, str]]]:
+    """Parse the whole file within ``limits``; returns (rows, columns) or raises FormatError."""
     is_parquet = sniff_is_parquet(path)
     if fmt == "parquet" and not is_parquet:
         raise FormatError("named as Parquet, but the content is not a Parquet file (no PAR1 markers)")
     if fmt != "parquet" and is_parquet:
         raise FormatError(f"named as {fmt.upper()}, but the content is a Parquet file")
     rows = 0
+    decoded = 0
     schema: pa.Schema | None = None
-    for batch in batches(path, fmt):
+    for batch in batches(path, fmt, limits, dictionary=True):
+        decoded += measure(batch, limits, rows + 1)
+        if decoded > limits.max_decoded_bytes:
+            raise LimitExceeded(
+                f"the table decodes to more than {decoded:,} bytes", limits.max_decoded_bytes, "max_decoded_bytes"
+            )
         rows += batch.num_rows
         schema = batch.schema
     if schema is None or (rows == 0 and fmt != "parquet"):
         raise FormatError("the file holds no rows")
+    if fmt == "parquet":
+        schema = pq.ParquetFile(path).schema_arrow
     binary = [f.name for f in schema if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
     if binary and fmt != "parquet":
         raise FormatError(f"column(s) {', '.join(binary)} are not valid UTF-8 text; re-save the file as UTF-8")

@@ -19,6 +19,7 @@ from appliance import errors
 from appliance.clock import now_iso
 from appliance.errors import AppError
 from appliance.ids import new_id
+from appliance.services.datasets.limits import Limits, app_error, current
 from appliance.services.datasets.naming import FORMATS, MEDIA_TYPES, FormatError
 from appliance.store import datasets as q
 from appliance.store.blobs import BlobStore, BlobTooLarge, StoredBlob, unpin
@@ -34,6 +35,7 @@ def ingest(
     chunks: Iterable[bytes],
     max_bytes: int,
     source_job_id: str | None = None,
+    limits: Limits | None = None,
 ) -> dict[str, Any]:
     if fmt is None:
         raise AppError(
@@ -49,7 +51,7 @@ def ingest(
     except BlobTooLarge as exc:
         raise AppError(errors.PAYLOAD_TOO_LARGE, f"the dataset is larger than the quota of {exc.limit} bytes") from exc
     try:
-        return _record(conn, store, blob, tenant_id, name, fmt, source_job_id)
+        return _record(conn, store, blob, tenant_id, name, fmt, source_job_id, limits or current())
     except BaseException:
         store.drop(conn, [blob])
         raise
@@ -63,6 +65,7 @@ def _record(
     name: str,
     fmt: str,
     source_job_id: str | None,
+    limits: Limits,
 ) -> dict[str, Any]:
     """Check the pinned blob parses, then commit the row and give up the pin in one transaction."""
     digest, size = blob.digest, blob.size
@@ -71,9 +74,9 @@ def _record(
             raise FormatError("the file is empty")
         from appliance.services.datasets.formats import check_content
 
-        rows, columns = check_content(store.path(digest), fmt)
+        rows, columns = check_content(store.path(digest), fmt, limits)
     except FormatError as exc:
-        raise AppError(errors.DATASET_INVALID, str(exc)) from exc
+        raise app_error(exc) from exc
     row = {
         "id": new_id("ds"),
         "tenant_id": tenant_id,

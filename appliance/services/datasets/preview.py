@@ -1,16 +1,29 @@
-"""The first rows of a stored dataset, as JSON-ready values."""
+"""The first rows of a stored dataset, as JSON-ready values, within a byte budget.
+
+A preview is capped by rows (the caller's `rows`) and by the bytes of its JSON answer
+(`[datasets] max_answer_bytes`): one wide row must not turn a 20-row preview into a 20 MB answer.
+Rows are decoded a few at a time, so the rows past the cut are never decoded at all; the answer
+says when it was cut and by which limit.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from appliance import errors
-from appliance.errors import AppError
+from appliance.services.datasets.limits import Limits, app_error
 from appliance.services.datasets.naming import FormatError
 from appliance.store.blobs import BlobStore
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+BATCH_ROWS = 16
 
 
 def jsonable(value: Any) -> Any:
@@ -27,13 +40,46 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def head(state_dir: Path, dataset: dict[str, Any], rows: int) -> dict[str, Any]:
+def json_size(value: Any) -> int:
+    """Bytes of ``value`` in the answer (compact JSON, as the API writes it, give or take spacing)."""
+    return len(json.dumps(value, default=str, separators=(",", ":")).encode())
+
+
+def truncation(limit: int, message: str) -> dict[str, Any]:
+    return {"limit_bytes": limit, "config_key": "datasets.max_answer_bytes", "message": message}
+
+
+def _records(batches: Iterator[pa.RecordBatch]) -> Iterator[dict[str, Any]]:
+    for batch in batches:
+        for offset in range(0, batch.num_rows, BATCH_ROWS):
+            for record in batch.slice(offset, BATCH_ROWS).to_pylist():
+                yield {k: jsonable(v) for k, v in record.items()}
+
+
+def head(state_dir: Path, dataset: dict[str, Any], rows: int, limits: Limits) -> dict[str, Any]:
     from appliance.services.datasets.formats import read_head
 
     path = BlobStore(state_dir).path(dataset["blake3"])
+    data: list[dict[str, Any]] = []
+    cut: dict[str, Any] | None = None
     try:
-        table = read_head(path, dataset["format"], rows)
+        stream = read_head(path, dataset["format"], rows, limits, batch_rows=BATCH_ROWS)
+        first = next(stream, None)
+        if first is None:
+            raise FormatError("the file holds no rows")
+        columns = first.schema.names
+        budget = limits.max_answer_bytes - json_size({"dataset_id": dataset["id"], "columns": columns, "rows": []})
+        for item in _records(itertools.chain([first], stream)):
+            budget -= json_size(item) + 1
+            if budget < 0:
+                cut = truncation(
+                    limits.max_answer_bytes,
+                    f"cut after {len(data)} row(s): row {len(data) + 1} would take the answer past "
+                    f"{limits.max_answer_bytes:,} bytes ([datasets] max_answer_bytes)",
+                )
+                break
+            data.append(item)
     except FormatError as exc:
-        raise AppError(errors.DATASET_INVALID, str(exc)) from exc
-    data = [{k: jsonable(v) for k, v in r.items()} for r in table.to_pylist()]
-    return {"dataset_id": dataset["id"], "columns": table.column_names, "rows": data, "count": len(data)}
+        raise app_error(exc) from exc
+    answer: dict[str, Any] = {"dataset_id": dataset["id"], "columns": columns, "rows": data, "count": len(data)}
+    return answer | {"truncated": cut is not None, "truncation": cut}

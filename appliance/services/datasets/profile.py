@@ -1,7 +1,9 @@
 """Column profiles: types, nulls, distinct counts, ranges, quantiles, top values and a semantic type.
 
 The semantic type comes from the mock engine's schema inference (the generator it would pick to
-mimic the column), so "profile" and "infer a schema to mock at scale" never disagree.
+mimic the column), so "profile" and "infer a schema to mock at scale" never disagree. Values quoted
+in a profile (min, max, top values) are clipped to `VALUE_CHARS` characters: a profile describes
+columns, and one 256 KiB cell quoted seven times per column would make it megabytes.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from appliance.services.mock import infer_schema
 
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 TOP_VALUES = 5
+VALUE_CHARS = 200
 _SEMANTIC = {
     "email": "email",
     "uuid": "id",
@@ -52,6 +55,14 @@ def _semantic(column: dict[str, Any], arrow_type: pa.DataType) -> str:
     return "text"
 
 
+def _quote(value: Any) -> Any:
+    """A cell value as the profile quotes it: JSON-ready, long text clipped with a trailing "…"."""
+    out = jsonable(value)
+    if isinstance(out, str) and len(out) > VALUE_CHARS:
+        return out[:VALUE_CHARS] + "…"
+    return out
+
+
 def _column(arr: pa.ChunkedArray, inferred: dict[str, Any]) -> dict[str, Any]:
     nulls = arr.null_count
     out: dict[str, Any] = {
@@ -65,14 +76,14 @@ def _column(arr: pa.ChunkedArray, inferred: dict[str, Any]) -> dict[str, Any]:
     orderable = pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type) or pa.types.is_temporal(arr.type)
     if len(valid) and (orderable or pa.types.is_string(arr.type)):
         extremes = pc.min_max(valid)
-        out["min"], out["max"] = jsonable(extremes["min"].as_py()), jsonable(extremes["max"].as_py())
+        out["min"], out["max"] = _quote(extremes["min"].as_py()), _quote(extremes["max"].as_py())
     if len(valid) and (pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type)):
         values = pc.quantile(valid, q=list(QUANTILES)).to_pylist()
         out["quantiles"] = {f"p{round(q * 100):02d}": jsonable(v) for q, v in zip(QUANTILES, values, strict=True)}
         out["mean"] = jsonable(pc.mean(valid).as_py())
     counts = pc.value_counts(valid).to_pylist() if len(valid) else []
     counts.sort(key=lambda item: (-item["counts"], str(item["values"])))
-    out["top_values"] = [{"value": jsonable(c["values"]), "count": c["counts"]} for c in counts[:TOP_VALUES]]
+    out["top_values"] = [{"value": _quote(c["values"]), "count": c["counts"]} for c in counts[:TOP_VALUES]]
     return out
 
 
