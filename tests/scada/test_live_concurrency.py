@@ -240,3 +240,16 @@ def test_the_run_shows_the_address_it_bound(
         stop(client, headers, run)
     default = start_run(client, headers, modbus={"port": fresh_port()})
     assert default["host"] == "127.0.0.1" and default["endpoints"][0]["address"] == "127.0.0.1"
+
+
+@pytest.fixture
+def interface_name(app_config: dict[str, Any]) -> None:
+    app_config["scada"] = {"allowed_hosts": ["127.0.0.1", "eth0"]}
+
+
+def test_a_config_naming_no_address_is_refused_clearly(
+    interface_name: None, client: FlaskClient, keys: dict[str, str]
+) -> None:
+    response = submit(client, auth(keys["generate"]))
+    assert response.status_code == 503
+    assert "'eth0' is not an IPv4 address" in response.get_json()["error"]["message"]
