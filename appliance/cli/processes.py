@@ -49,7 +49,7 @@ def run_api(cfg: dict[str, Any], host: str, port: int, insecure_http: bool = Fal
         print(tls.insecure_warning(host, port), file=sys.stderr, flush=True)
     GunicornApp(
         {
-            "bind": f"{host}:{port}",
+            "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
             "workers": int(cfg["server"]["workers"]),
             "threads": int(cfg["server"]["threads"]),
             "worker_class": "gthread",
@@ -60,6 +60,9 @@ def run_api(cfg: dict[str, Any], host: str, port: int, insecure_http: bool = Fal
             "loglevel": "info",
             "proc_name": "sealforge-api",
             "control_socket_disable": True,
+            # No proxy stands in front of the appliance: never take the scheme (and so HSTS) or
+            # the client address from X-Forwarded-* headers, not even from a local caller.
+            "forwarded_allow_ips": "",
             "umask": 0o077,  # gunicorn's own files too; the process umask is already 077 (cli.main)
             **listen.gunicorn_options(),
         }

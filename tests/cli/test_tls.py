@@ -285,6 +285,10 @@ def test_insecure_http_serves_cleartext_on_a_lan_address_with_a_warning(
     wait_healthy(url, None, proc, log)
     with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
         assert "Strict-Transport-Security" not in response.headers
+    # No proxy is trusted, not even a local one: a forged scheme header changes nothing.
+    forged = urllib.request.Request(f"{url}/healthz", headers={"X-Forwarded-Proto": "https"})
+    with urllib.request.urlopen(forged, timeout=2) as response:
+        assert "Strict-Transport-Security" not in response.headers
     content = wait_for_line(log, "WARNING: serving PLAIN HTTP on 0.0.0.0")
     assert f"sealforge serve: http://0.0.0.0:{port}" in content
     assert not (state_dir / "tls").exists()
