@@ -158,6 +158,15 @@ def test_nesting_within_the_limit_and_brackets_in_strings_are_fine(client: Flask
     assert response.status_code == 201, response.get_json()
 
 
+def test_preview_of_a_large_jsonl_reads_whole_lines_from_its_head(client: FlaskClient, keys: dict[str, str]) -> None:
+    data = b"".join(b'{"id": %d, "tag": "FIT-%06d", "value": %d.5}\n' % (i, i, i) for i in range(220_000))
+    assert len(data) > 9 << 20  # past the 8 MiB a preview reads
+    ds = upload(client, keys["generate"], data, "readings.jsonl").get_json()
+    assert ds["rows"] == 220_000
+    body = client.get(f"/v1/datasets/{ds['id']}/preview?rows=1000", headers=auth(keys["read"])).get_json()
+    assert body["count"] == 1000 and body["rows"][999] == {"id": 999, "tag": "FIT-000999", "value": 999.5}
+
+
 def test_errors_catalogue_lists_the_new_codes(client: FlaskClient) -> None:
     codes = {e["code"]: e for e in client.get("/v1/errors").get_json()["data"]}
     assert codes["UPLOAD_LIMIT_EXCEEDED"]["status"] == 413 and codes["NESTING_TOO_DEEP"]["status"] == 400

@@ -11,8 +11,10 @@ is measured (cells, rows, the running total) before the next one is read.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -106,32 +108,56 @@ def _parquet(path: Path, limits: Limits, batch_rows: int | None, dictionary: boo
 
 
 def batches(
-    path: Path, fmt: str, limits: Limits, *, batch_rows: int | None = None, dictionary: bool = False
+    path: Path,
+    fmt: str,
+    limits: Limits,
+    *,
+    batch_rows: int | None = None,
+    dictionary: bool = False,
+    head_bytes: int | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Stream the file as record batches within ``limits``; parse errors become ``FormatError``.
 
     ``batch_rows`` caps the rows of a Parquet batch (CSV and JSONL come a block at a time).
     ``dictionary`` keeps Parquet text columns dictionary-encoded, as the writer stored them, so a
-    check can measure them without expanding a repeated value once per row."""
+    check can measure them without expanding a repeated value once per row. ``head_bytes`` reads
+    JSONL only that far (whole lines), so a preview does not scan a whole large file first."""
     block = max(BLOCK_BYTES, limits.max_row_bytes)
     try:
         if fmt == "parquet":
             yield from _parquet(path, limits, batch_rows, dictionary)
             return
         if fmt == "jsonl":
-            shortest, longest = check_depth(path, limits)
-            block = block_size(shortest, longest, check_fields(path, limits, block), block, limits)
-            reader = pa_json.open_json(path, read_options=pa_json.ReadOptions(block_size=block))
-        else:
-            _check_header(path, fmt, limits, block)
-            parse = pa_csv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",")
-            reader = pa_csv.open_csv(path, read_options=pa_csv.ReadOptions(block_size=block), parse_options=parse)
-        _check_schema(reader.schema, limits)
-        yield from reader
+            with _jsonl_source(path, head_bytes, limits) as source:
+                shortest, longest = check_depth(source, limits)
+                source.seek(0)
+                block = block_size(shortest, longest, check_fields(source, limits, block), block, limits)
+                source.seek(0)
+                reader = pa_json.open_json(source, read_options=pa_json.ReadOptions(block_size=block))
+                _check_schema(reader.schema, limits)
+                yield from reader
+            return
+        _check_header(path, fmt, limits, block)
+        parse = pa_csv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",")
+        csv_reader = pa_csv.open_csv(path, read_options=pa_csv.ReadOptions(block_size=block), parse_options=parse)
+        _check_schema(csv_reader.schema, limits)
+        yield from csv_reader
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
         if _STRADDLE in str(exc):
             raise LimitExceeded(f"a row is longer than {block:,} bytes", limits.max_row_bytes, "max_row_bytes") from exc
         raise FormatError(_plain(str(exc), fmt)) from exc
+
+
+def _jsonl_source(path: Path, head_bytes: int | None, limits: Limits) -> BinaryIO:
+    """The file, or its first ``head_bytes`` cut after the last whole line, to scan and then parse."""
+    if head_bytes is None or path.stat().st_size <= head_bytes:
+        return path.open("rb")
+    with path.open("rb") as fh:
+        head = fh.read(head_bytes)
+    cut = head.rfind(b"\n") + 1
+    if cut == 0:
+        raise LimitExceeded(f"line 1 is longer than {head_bytes:,} bytes", limits.max_row_bytes, "max_row_bytes")
+    return io.BytesIO(head[:cut])
 
 
 def _check_header(path: Path, fmt: str, limits: Limits, block: int) -> None:
@@ -192,11 +218,11 @@ def measure(batch: pa.RecordBatch, limits: Limits, first_row: int) -> int:
 
 
 def read_head(
-    path: Path, fmt: str, rows: int, limits: Limits, batch_rows: int | None = None
+    path: Path, fmt: str, rows: int, limits: Limits, batch_rows: int | None = None, head_bytes: int | None = None
 ) -> Iterator[pa.RecordBatch]:
     """The batches holding the first ``rows`` rows, reading no more of the file than needed."""
     count = 0
-    for batch in batches(path, fmt, limits, batch_rows=batch_rows):
+    for batch in batches(path, fmt, limits, batch_rows=batch_rows, head_bytes=head_bytes):
         piece = batch.slice(0, rows - count)
         count += piece.num_rows
         yield piece

@@ -12,7 +12,7 @@ field names of the first parse block are counted here too (see `check_fields`).
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -56,32 +56,31 @@ def _block_depths(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return pos, depth - line_base
 
 
-def check_depth(path: Path, limits: Limits) -> tuple[int, int]:
-    """(shortest, longest) non-empty line; raises TooDeep for the first line nested deeper than the
-    limit, LimitExceeded for an overlong line."""
+def check_depth(fh: BinaryIO, limits: Limits) -> tuple[int, int]:
+    """(shortest, longest) non-empty line of ``fh`` (read to its end); raises TooDeep for the first
+    line nested deeper than the limit, LimitExceeded for an overlong line."""
     carry = b""
     line_no = 1
     shortest, longest = 1 << 62, 0
-    with path.open("rb") as fh:
-        while True:
-            data = fh.read(_READ)
-            block = carry + data
-            if not block:
-                return shortest, longest
-            end = block.rfind(b"\n") + 1 if data else len(block)
-            if end == 0:
-                if len(block) > limits.max_row_bytes:
-                    raise LimitExceeded(
-                        f"line {line_no} is longer than {len(block):,} bytes", limits.max_row_bytes, "max_row_bytes"
-                    )
-                carry = block
-                continue
-            low, high = _check_block(np.frombuffer(block, dtype=np.uint8, count=end), line_no, limits)
-            shortest, longest = min(shortest, low), max(longest, high)
-            line_no += block.count(b"\n", 0, end)
-            carry = block[end:]
-            if not data:
-                return shortest, longest
+    while True:
+        data = fh.read(_READ)
+        block = carry + data
+        if not block:
+            return shortest, longest
+        end = block.rfind(b"\n") + 1 if data else len(block)
+        if end == 0:
+            if len(block) > limits.max_row_bytes:
+                raise LimitExceeded(
+                    f"line {line_no} is longer than {len(block):,} bytes", limits.max_row_bytes, "max_row_bytes"
+                )
+            carry = block
+            continue
+        low, high = _check_block(np.frombuffer(block, dtype=np.uint8, count=end), line_no, limits)
+        shortest, longest = min(shortest, low), max(longest, high)
+        line_no += block.count(b"\n", 0, end)
+        carry = block[end:]
+        if not data:
+            return shortest, longest
 
 
 def _check_block(buf: np.ndarray, first_line: int, limits: Limits) -> tuple[int, int]:
@@ -107,14 +106,13 @@ def _check_block(buf: np.ndarray, first_line: int, limits: Limits) -> tuple[int,
     )
 
 
-def check_fields(path: Path, limits: Limits, block: int) -> int:
+def check_fields(fh: BinaryIO, limits: Limits, block: int) -> int:
     """How many distinct field names the first parse block uses; LimitExceeded past `max_columns`.
 
     pyarrow takes its columns from the first block and grows every column for every row of it, so
     a few megabytes of lines with distinct keys would cost gigabytes (later blocks cannot add
     fields). Key names at any depth count, as each becomes a column or a nested field."""
-    with path.open("rb") as fh:
-        head = fh.read(block)
+    head = fh.read(block)
     names: set[str] = set()
 
     def collect(pairs: list[tuple[str, object]]) -> dict[str, object]:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 BATCH_ROWS = 16
+HEAD_BYTES = 8 << 20  # JSONL read for a preview: whole lines, enough for any answer under the cap
 
 
 def jsonable(value: Any) -> Any:
@@ -63,7 +64,8 @@ def head(state_dir: Path, dataset: dict[str, Any], rows: int, limits: Limits) ->
     data: list[dict[str, Any]] = []
     cut: dict[str, Any] | None = None
     try:
-        stream = read_head(path, dataset["format"], rows, limits, batch_rows=BATCH_ROWS)
+        head_bytes = max(HEAD_BYTES, 4 * limits.max_answer_bytes)
+        stream = read_head(path, dataset["format"], rows, limits, batch_rows=BATCH_ROWS, head_bytes=head_bytes)
         first = next(stream, None)
         if first is None:
             raise FormatError("the file holds no rows")
