@@ -57,23 +57,27 @@ def sniff_is_parquet(path: Path) -> bool:
     return head == PARQUET_MAGIC and tail == PARQUET_MAGIC
 
 
-def _type_depth(t: pa.DataType) -> int:
+def _type_depth(t: pa.DataType, limit: int) -> int:
+    """How deep ``t`` nests lists, structs and maps, counted no further than ``limit + 1``."""
+    if limit < 0:
+        return 0
     if pa.types.is_struct(t):
-        return 1 + max((_type_depth(t.field(i).type) for i in range(t.num_fields)), default=0)
-    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
-        return 1 + _type_depth(t.value_type)
-    if pa.types.is_map(t):
-        return 1 + max(_type_depth(t.key_type), _type_depth(t.item_type))
-    return 0
+        children = [t.field(i).type for i in range(t.num_fields)]
+    elif pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        children = [t.value_type]
+    elif pa.types.is_map(t):
+        children = [t.key_type, t.item_type]
+    else:
+        return 0
+    return 1 + max((_type_depth(child, limit - 1) for child in children), default=0)
 
 
 def _check_schema(schema: pa.Schema, limits: Limits) -> None:
     if len(schema) > limits.max_columns:
         raise LimitExceeded(f"the file has {len(schema):,} columns", limits.max_columns, "max_columns", "columns")
     for field in schema:
-        depth = _type_depth(field.type)
-        if depth > limits.max_nesting_depth:
-            raise TooDeep(f"column {field.name!r} nests {depth} levels deep", limits.max_nesting_depth)
+        if _type_depth(field.type, limits.max_nesting_depth) > limits.max_nesting_depth:
+            raise TooDeep(f"column {field.name!r} nests lists or structs too deep", limits.max_nesting_depth)
 
 
 def _parquet(path: Path, limits: Limits, batch_rows: int | None, dictionary: bool) -> Iterator[pa.RecordBatch]:
