@@ -215,6 +215,7 @@ def run(ctx: JobContext) -> None:
             host=live.get("host", "127.0.0.1"),
             modbus_port=modbus.get("port"),
             unit_id=modbus.get("unit_id", 1),
+            modbus_writes=bool(modbus.get("writes", False)),
             opcua_port=opcua.get("port"),
             opcua_security=_security(ctx, opcua.get("security", "sign_encrypt")) if opcua else None,
             record_path=record,

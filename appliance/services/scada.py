@@ -168,6 +168,7 @@ def start(
                 "host": host,
                 "modbus_port": modbus["port"] if modbus else None,
                 "unit_id": modbus.get("unit_id", 1) if modbus else None,
+                "modbus_writes": bool(modbus.get("writes", False)) if modbus else False,
                 "opcua_port": opcua["port"] if opcua else None,
                 "opcua_security": opcua.get("security") if opcua else None,
                 "created_at": created,
@@ -240,7 +241,12 @@ def view(conn: sqlite3.Connection, row: dict[str, Any]) -> dict[str, Any]:
         "plant": row["plant"],
         "host": row["host"],
         "endpoints": endpoints,
-        "modbus": {"host": row["host"], "port": row["modbus_port"], "unit_id": row["unit_id"]}
+        "modbus": {
+            "host": row["host"],
+            "port": row["modbus_port"],
+            "unit_id": row["unit_id"],
+            "writes": bool(row["modbus_writes"]),
+        }
         if row["modbus_port"]
         else None,
         "opcua": {

@@ -25,6 +25,7 @@ def insert_run(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
         "host",
         "modbus_port",
         "unit_id",
+        "modbus_writes",
         "opcua_port",
         "opcua_security",
         "created_at",

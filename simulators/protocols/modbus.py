@@ -16,7 +16,12 @@ exactly.)
 Exception codes: an unmapped address, a read or write across a gap, a write that splits a float32
 pair -> 2 (ILLEGAL DATA ADDRESS); a value outside the tag's range, not finite, or written twice in
 one request -> 3 (ILLEGAL DATA VALUE); a function code the map does not serve -> 1; a request
-for another unit id -> 0x0B (gateway target failed to respond).
+for another unit id -> 0x0B (gateway target failed to respond); any write to a read-only server
+-> 1 (ILLEGAL FUNCTION: "not an allowable action for this server").
+
+Modbus has no authentication: whoever reaches the port may use every function the server serves.
+`read_only` is therefore the only way to keep writes away from a network the operator does not
+fully trust, short of not binding to it.
 """
 
 from __future__ import annotations
@@ -145,7 +150,7 @@ class PlantDatastore(ModbusServerContext):
     """Answers pymodbus datastore calls from a `LivePlant` through its `RegisterMap`."""
 
     def __init__(self, plant: LivePlant, register_map: RegisterMap, unit_id: int | None = 1,
-                 on_write: WriteHook | None = None) -> None:
+                 on_write: WriteHook | None = None, read_only: bool = False) -> None:
         # The base initialiser wants SimDevices (and logs a deprecation warning); this context is
         # its own datastore, which pymodbus serves through the `old_simulator` path.
         self.old_simulator = True
@@ -154,8 +159,10 @@ class PlantDatastore(ModbusServerContext):
         self.map = register_map
         self.unit_id = unit_id
         self.on_write = on_write
+        self.read_only = read_only
         self.reads = 0
         self.writes = 0
+        self.refused_writes = 0
 
     def device_ids(self) -> list[int]:
         return [self.unit_id if self.unit_id is not None else 0]
@@ -187,6 +194,9 @@ class PlantDatastore(ModbusServerContext):
             return ExcCodes.GATEWAY_NO_RESPONSE
         table = WRITE_TABLES.get(func_code)
         if table is None:
+            return ExcCodes.ILLEGAL_FUNCTION
+        if self.read_only:
+            self.refused_writes += 1
             return ExcCodes.ILLEGAL_FUNCTION
         try:
             if table in BIT_TABLES:
@@ -220,6 +230,7 @@ class ModbusPlantServer:
         port: int = 502,
         unit_id: int | None = 1,
         on_write: WriteHook | None = None,
+        read_only: bool = False,
     ) -> None:
         if unit_id is not None and not 0 <= unit_id <= 255:
             raise ValueError("unit_id must be 0..255 (or None to answer every unit id)")
@@ -227,7 +238,7 @@ class ModbusPlantServer:
         self.host = host
         self.port = port
         self.register_map = RegisterMap(plant.name, plant.table)
-        self.datastore = PlantDatastore(plant, self.register_map, unit_id, on_write)
+        self.datastore = PlantDatastore(plant, self.register_map, unit_id, on_write, read_only)
         self._server: ModbusTcpServer | None = None
 
     @property

@@ -83,6 +83,7 @@ class LiveRun:
         host: str = "127.0.0.1",
         modbus_port: int | None = None,
         unit_id: int | None = 1,
+        modbus_writes: bool = True,
         opcua_port: int | None = None,
         opcua_security: OpcUaSecurity | None = None,
         record_path: str | Path | None = None,
@@ -107,7 +108,8 @@ class LiveRun:
             "sensors": None if given else dict(sensors or {}),
             "attacks": [s.to_dict() for s in live_attacks.scenarios(self.plant)],
         }
-        self.modbus = (ModbusPlantServer(self.plant, host=host, port=modbus_port, unit_id=unit_id, on_write=on_write)
+        self.modbus = (ModbusPlantServer(self.plant, host=host, port=modbus_port, unit_id=unit_id, on_write=on_write,
+                                         read_only=not modbus_writes)
                        if modbus_port is not None else None)
         self.opcua = (OpcUaPlantServer(self.plant, host=host, port=opcua_port, security=opcua_security,
                                        on_write=on_write) if opcua_port is not None else None)

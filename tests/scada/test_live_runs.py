@@ -56,8 +56,10 @@ def test_live_run_over_modbus_and_opcua(client: FlaskClient, keys: dict[str, str
     start_worker("sim")
     headers = auth(keys["generate"])
     modbus_port, opcua_port = free_port(), free_port()
-    run = start_run(client, headers, modbus={"port": modbus_port}, opcua={"port": opcua_port, "security": "none"})
-    assert run["status"] == "starting" and run["modbus"]["port"] == modbus_port
+    run = start_run(
+        client, headers, modbus={"port": modbus_port, "writes": True}, opcua={"port": opcua_port, "security": "none"}
+    )
+    assert run["status"] == "starting" and run["modbus"]["port"] == modbus_port and run["modbus"]["writes"]
     run = running(client, headers, run["id"])
 
     maps = client.get(f"/v1/scada/runs/{run['id']}/map", headers=headers).get_json()
@@ -127,6 +129,36 @@ def test_live_run_over_modbus_and_opcua(client: FlaskClient, keys: dict[str, str
     assert client.get(f"/v1/evidence/{run['job_id']}", headers=headers).status_code == 200
     again = client.post(f"/v1/scada/runs/{run['id']}/stop", headers=headers)
     assert again.status_code == 409
+
+
+def test_modbus_is_read_only_unless_writes_are_asked_for(
+    client: FlaskClient, keys: dict[str, str], start_worker: Any
+) -> None:
+    """Modbus has no authentication: by default a run's server answers reads and refuses every write."""
+    start_worker("sim")
+    headers = auth(keys["generate"])
+    port = free_port()
+    run = start_run(client, headers, modbus={"port": port})
+    assert run["modbus"]["writes"] is False
+    run = running(client, headers, run["id"])
+    points = {
+        (p["tag"], p["encoding"]): p
+        for p in client.get(f"/v1/scada/runs/{run['id']}/map", headers=headers).get_json()["modbus"]["points"]
+    }
+    modbus = ModbusTcpClient("127.0.0.1", port=port, timeout=3, retries=0)
+    assert modbus.connect()
+    try:
+        assert not modbus.read_holding_registers(points[("LIC101.SP", "uint16")]["address"], count=1).isError()
+        refused = modbus.write_register(points[("LIC101.SP", "uint16")]["address"], 1, device_id=1)
+        assert refused.isError() and refused.exception_code == 1  # ILLEGAL FUNCTION
+        coil = next(p for p in points.values() if p["table"] == "coil")
+        refused = modbus.write_coil(coil["address"], True, device_id=1)
+        assert refused.isError() and refused.exception_code == 1
+    finally:
+        modbus.close()
+    assert client.post(f"/v1/scada/runs/{run['id']}/stop", headers=headers).status_code == 202
+    job = wait_for(client, headers, run["job_id"], {"succeeded", "failed"}, timeout=60)
+    assert job["status"] == "succeeded", job["error"]
 
 
 def test_values_stream_and_duration_end(client: FlaskClient, keys: dict[str, str], start_worker: Any) -> None:

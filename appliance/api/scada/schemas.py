@@ -12,6 +12,14 @@ PORT = ma.validate.Range(min=1, max=65535)
 class ModbusSchema(ma.Schema):
     port = ma.fields.Integer(required=True, validate=PORT)
     unit_id = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=0, max=255))
+    writes = ma.fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Modbus has no authentication, so the server is read-only unless this is true:"
+            " then whoever reaches the port may write setpoints, modes and commands (writes to a read-only"
+            " server get exception 1, ILLEGAL FUNCTION)."
+        },
+    )
 
 
 class OpcUaSchema(ma.Schema):
