@@ -149,6 +149,21 @@ def users_create(tenant_id: str, email: str, scopes: str, password_stdin: bool, 
         emit(identity.create_user(open_db(state_path(cfg)), tenant_id, email, password, scopes, allow_operator=True))
 
 
+@users.command("set-password")
+@click.option("--email", required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
+@state_dir_option
+def users_set_password(email: str, password_stdin: bool, state_dir: str | None) -> None:
+    """Give a user a new password and end its sessions (refresh tokens are revoked)."""
+    cfg = resolve_config(state_dir)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with cli_errors():
+        emit(identity.set_password(open_db(state_path(cfg)), email, password))
+
+
 @admin.group()
 def logins() -> None:
     """The back-off after failed password logins (API and OPC UA)."""

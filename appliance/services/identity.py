@@ -166,6 +166,23 @@ def create_user(
     return {k: row[k] for k in ("id", "tenant_id", "email", "created_at")} | {"scopes": scope_list}
 
 
+def set_password(conn: sqlite3.Connection, email: str, password: str) -> dict[str, Any]:
+    """Give a user a new password and end every session it has (its refresh tokens are revoked), so
+    a password that leaked stops working at once and a stolen session cannot outlive the change.
+    Access tokens already issued still run out within ``[auth] access_ttl_s``."""
+    email = email.strip().lower()
+    if len(password) < 12:
+        raise errors.validation("password", "a password is at least 12 characters")
+    password_hash = hash_password(password)
+    with transaction(conn):
+        user = q.user_by_email(conn, email)
+        if user is None:
+            raise errors.not_found("user", email)
+        q.set_user_password(conn, user["id"], password_hash)
+        ended = q.revoke_user_refresh_tokens(conn, user["id"], now_iso())
+    return {"id": user["id"], "email": email, "sessions_ended": ended}
+
+
 def bootstrap(conn: sqlite3.Connection, keys_dir: Path) -> dict[str, Any]:
     """Create the first tenant and an admin key, or return the ones made before.
 

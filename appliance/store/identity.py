@@ -67,6 +67,17 @@ def user_by_id(conn: sqlite3.Connection, user_id: str) -> dict[str, Any] | None:
     return fetch_one(conn, "SELECT * FROM users WHERE id = ?", (user_id,))
 
 
+def set_user_password(conn: sqlite3.Connection, user_id: str, password_hash: str) -> None:
+    conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
+
+
+def revoke_user_refresh_tokens(conn: sqlite3.Connection, user_id: str, at: str) -> int:
+    cur = conn.execute(
+        "UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", (at, user_id)
+    )
+    return cur.rowcount
+
+
 def insert_refresh_token(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
     conn.execute(
         "INSERT INTO refresh_tokens (id, user_id, token_hash, expires_at)"

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 from typing import Any
 
 import jwt
+from click.testing import CliRunner
 from flask.testing import FlaskClient
 
+from appliance.cli.main import cli
 from appliance.services import identity
 from tests.conftest import auth
 
@@ -115,3 +119,36 @@ def test_key_pagination(client: FlaskClient, keys: dict[str, str]) -> None:
 def test_stored_keys_are_hashed(db: Any, keys: dict[str, str]) -> None:
     stored = [r["key_hash"] for r in db.execute("SELECT key_hash FROM api_keys")]
     assert all(k not in stored for k in keys.values())
+
+
+def test_admin_set_password_rotates_it_and_ends_sessions(
+    client: FlaskClient, db: Any, tenant: dict[str, Any], state_dir: Path
+) -> None:
+    make_user(db, tenant)
+    tokens = login(client)
+    new_password = "another long passphrase"
+    result = CliRunner().invoke(
+        cli,
+        ["admin", "users", "set-password", "--email", "ENG@plant.example", "--password-stdin", "--state-dir",
+         str(state_dir)],
+        input=new_password + "\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["sessions_ended"] == 1
+    old = client.post("/v1/auth/login", json={"email": "eng@plant.example", "password": PASSWORD})
+    assert old.status_code == 401
+    stale = client.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert stale.status_code == 401
+    fresh = client.post("/v1/auth/login", json={"email": "eng@plant.example", "password": new_password})
+    assert fresh.status_code == 200
+
+
+def test_admin_set_password_bad_inputs(db: Any, tenant: dict[str, Any], state_dir: Path) -> None:
+    make_user(db, tenant)
+    base = ["admin", "users", "set-password", "--password-stdin", "--state-dir", str(state_dir)]
+    short = CliRunner().invoke(cli, [*base, "--email", "eng@plant.example"], input="short\n")
+    assert short.exit_code == 1 and "12 characters" in short.output
+    unknown = CliRunner().invoke(cli, [*base, "--email", "nobody@plant.example"], input="a long enough one\n")
+    assert unknown.exit_code == 1 and "NOT_FOUND" in unknown.output
+    missing = CliRunner().invoke(cli, base, input="a long enough one\n")
+    assert missing.exit_code == 2 and "--email" in missing.output
