@@ -24,7 +24,7 @@ def test_bootstrap_creates_the_signing_key_once(state_dir: Path) -> None:
     for _ in range(2):
         result = runner.invoke(cli, ["admin", "bootstrap", "--state-dir", str(state_dir)])
         assert result.exit_code == 0, result.output
-        assert set(json.loads(result.output)) == {"tenant_id", "api_key"}
+        assert set(json.loads(result.output)) == {"tenant_id", "api_key", "tls_fingerprint"}
     folder = state_dir / "keys" / "signing"
     files = os.listdir(folder)
     assert len(files) == 1 and files[0].startswith("sealforge-") and files[0].endswith(".key")
