@@ -11,7 +11,7 @@ field names of the first parse block are counted here too (see `check_fields`).
 
 from __future__ import annotations
 
-import json
+import re
 from typing import BinaryIO
 
 import numpy as np
@@ -20,6 +20,10 @@ from appliance.services.datasets.limits import LimitExceeded, Limits, TooDeep
 
 _READ = 256 << 10
 _NL, _QUOTE, _BACKSLASH = 10, 34, 92
+_OPEN_BRACE, _OPEN_BRACKET = ord("{"), ord("[")
+# Every JSON string in order (outside strings no quote can stand, so the matches stay aligned),
+# with the colon that follows a string only when it is an object key.
+_STRING = re.compile(rb'"([^"\\\n]*(?:\\.[^"\\\n]*)*)"(\s*:)?')
 _STEP = np.zeros(256, dtype=np.int8)
 _STEP[[ord("{"), ord("[")]] = 1
 _STEP[[ord("}"), ord("]")]] = -1
@@ -56,6 +60,18 @@ def _block_depths(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return pos, depth - line_base
 
 
+def _may_be_deep(buf: np.ndarray, newlines: np.ndarray, lines: int, limit: int) -> bool:
+    """Whether any line has more opening brackets than ``limit``, strings included.
+
+    A line cannot nest deeper than it has opening brackets, so a block where no line has more needs
+    no exact scan: the common case (flat records, one ``{`` a line) costs two byte comparisons."""
+    opens = np.flatnonzero((buf == _OPEN_BRACE) | (buf == _OPEN_BRACKET))
+    if len(opens) <= limit:
+        return False
+    per_line = np.bincount(np.searchsorted(newlines, opens), minlength=lines)
+    return bool((per_line > limit).any())
+
+
 def check_depth(fh: BinaryIO, limits: Limits) -> tuple[int, int]:
     """(shortest, longest) non-empty line of ``fh`` (read to its end); raises TooDeep for the first
     line nested deeper than the limit, LimitExceeded for an overlong line."""
@@ -88,10 +104,12 @@ def _check_block(buf: np.ndarray, first_line: int, limits: Limits) -> tuple[int,
     starts = np.concatenate(([0], newlines + 1))[: len(newlines) + (0 if buf[-1] == _NL else 1)]
     ends = np.concatenate((newlines, [len(buf)]))[: len(starts)]
     long = np.flatnonzero(ends - starts > limits.max_row_bytes)
-    positions, depths = _block_depths(buf)
-    deep = np.flatnonzero(depths > limits.max_nesting_depth)
     first_long = int(starts[long[0]]) if len(long) else len(buf)
-    first_deep = int(positions[deep[0]]) if len(deep) else len(buf)
+    first_deep = len(buf)
+    if _may_be_deep(buf, newlines, len(starts), limits.max_nesting_depth):
+        positions, depths = _block_depths(buf)
+        deep = np.flatnonzero(depths > limits.max_nesting_depth)
+        first_deep = int(positions[deep[0]]) if len(deep) else len(buf)
     if first_long == first_deep == len(buf):
         lengths = ends - starts
         filled = lengths[lengths > 0]
@@ -113,24 +131,15 @@ def check_fields(fh: BinaryIO, limits: Limits, block: int) -> int:
     a few megabytes of lines with distinct keys would cost gigabytes (later blocks cannot add
     fields). Key names at any depth count, as each becomes a column or a nested field."""
     head = fh.read(block)
-    names: set[str] = set()
-
-    def collect(pairs: list[tuple[str, object]]) -> dict[str, object]:
-        names.update(k for k, _ in pairs)
-        return {}
-
-    for line in head[: head.rfind(b"\n") + 1 or len(head)].splitlines():
-        try:
-            json.loads(line, object_pairs_hook=collect)
-        except ValueError:
-            continue
-        if len(names) > limits.max_columns:
-            raise LimitExceeded(
-                f"the first lines name at least {len(names):,} distinct fields",
-                limits.max_columns,
-                "max_columns",
-                "columns",
-            )
+    head = head[: head.rfind(b"\n") + 1 or len(head)]
+    names = {name for name, colon in _STRING.findall(head) if colon}
+    if len(names) > limits.max_columns:
+        raise LimitExceeded(
+            f"the first lines name at least {len(names):,} distinct fields",
+            limits.max_columns,
+            "max_columns",
+            "columns",
+        )
     return len(names)
 
 
