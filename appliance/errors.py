@@ -98,7 +98,7 @@ CREDIT_LIMIT_EXCEEDED = _spec(
     "CREDIT_LIMIT_EXCEEDED",
     429,
     "The tenant has not enough credits for this job.",
-    "Ask an admin to top up credits, or submit a smaller job.",
+    "Ask the appliance operator to add credits (`sealforge admin credits add`), or submit a smaller job.",
 )
 KIND_NOT_AVAILABLE = _spec(
     "KIND_NOT_AVAILABLE",
