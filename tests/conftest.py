@@ -47,7 +47,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def state_dir(tmp_path: Path) -> Iterator[Path]:
-    from appliance.store.resources import release
+    from appliance.cli.release import release
 
     path = tmp_path / "var"
     path.mkdir()

@@ -201,7 +201,7 @@ class Plant:
 def plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plant]:
     from appliance.api import create_app
     from appliance.store.open import open_db
-    from appliance.store.resources import release
+    from appliance.cli.release import release
 
     root = tmp_path_factory.mktemp("opcua-plant")
     state_dir, pki = root / "var", root / "pki"
