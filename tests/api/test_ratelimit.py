@@ -36,9 +36,10 @@ def test_tenants_do_not_share_buckets(client: FlaskClient, db: Any, keys: dict[s
     from appliance.services import identity
 
     other = identity.create_key(db, identity.create_tenant(db, "globex")["id"], ["read"])["api_key"]
-    for _ in range(4):
-        client.get("/v1/auth/whoami", headers=auth(keys["read"]))
+    statuses = [client.get("/v1/auth/whoami", headers=auth(keys["read"])).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]  # acme spent its burst of 3 and is limited
     assert client.get("/v1/auth/whoami", headers=auth(other)).status_code == 200
+    assert client.get("/v1/auth/whoami", headers=auth(keys["read"])).status_code == 429  # and still is
 
 
 def test_bucket_refills_over_time(tmp_path: Path) -> None:
