@@ -65,8 +65,7 @@ class _Heartbeat(threading.Thread):
                         self.lost.set()
                         self.canceled.set()
                 else:
-                    row = conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (self.job_id,)).fetchone()
-                    cancel = bool(row and row[0])
+                    cancel = q.cancel_requested(conn, self.job_id)
             except Exception:
                 log.exception("heartbeat for %s failed", self.job_id)
                 continue

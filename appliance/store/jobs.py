@@ -76,6 +76,12 @@ def renew_lease(conn: sqlite3.Connection, job_id: str, worker: str, expires: flo
     return cur.rowcount == 1, bool(row and row[0])
 
 
+def cancel_requested(conn: sqlite3.Connection, job_id: str) -> bool:
+    """Whether a cancel was asked for ``job_id`` (False for a job that is gone)."""
+    row = conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    return bool(row and row[0])
+
+
 def insert_artifact(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
     conn.execute(
         "INSERT INTO artifacts (id, tenant_id, job_id, name, media_type, size, blake3, created_at)"
