@@ -32,3 +32,14 @@ def make_huey(state_dir: Path, name: str) -> SqliteHuey:
     return SqliteHuey(
         name=f"sealforge-{name}", filename=str(path), results=False, timeout=10, serializer=JsonSerializer()
     )
+
+
+def pending_counts(state_dir: Path) -> dict[str, int | None]:
+    """Tasks waiting in each queue; None for a queue file that cannot be read (reported, not raised)."""
+    depths: dict[str, int | None] = {}
+    for name in QUEUES:
+        try:
+            depths[name] = int(make_huey(state_dir, name).pending_count())
+        except Exception:
+            depths[name] = None
+    return depths

@@ -1,4 +1,8 @@
-"""Liveness and readiness checks, and the numbers behind /metrics."""
+"""Liveness and readiness checks, and the numbers behind /metrics.
+
+Queue depths come in from the caller (``appliance.jobs.queues.pending_counts``): services sit below
+the job engine and never import it (docs/decisions.md).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from appliance import __version__
-from appliance.jobs.queues import QUEUES, make_huey
 from appliance.scrub import scrub
 from appliance.store import stats
 from appliance.store.migrations import latest_version
@@ -31,18 +34,8 @@ def check_disk(state_dir: Path, min_free: int) -> dict[str, Any]:
     return {"ok": free >= min_free, "detail": f"{free} bytes free", "free_bytes": free}
 
 
-def queue_depths(state_dir: Path) -> dict[str, int | None]:
-    depths: dict[str, int | None] = {}
-    for name in QUEUES:
-        try:
-            depths[name] = int(make_huey(state_dir, name).pending_count())
-        except Exception:  # an unreadable queue file is reported, not raised
-            depths[name] = None
-    return depths
-
-
-def livez(conn: sqlite3.Connection, state_dir: Path, min_free: int) -> dict[str, Any]:
-    depths = queue_depths(state_dir)
+def livez(conn: sqlite3.Connection, state_dir: Path, min_free: int, depths: dict[str, int | None]) -> dict[str, Any]:
+    """``depths``: pending tasks per queue, None for a queue file that cannot be read."""
     checks = {
         "database": check_database(conn),
         "disk": check_disk(state_dir, min_free),
@@ -54,7 +47,7 @@ def livez(conn: sqlite3.Connection, state_dir: Path, min_free: int) -> dict[str,
     return {"ok": all(c["ok"] for c in checks.values()), "checks": checks}
 
 
-def metrics_text(conn: sqlite3.Connection, state_dir: Path) -> str:
+def metrics_text(conn: sqlite3.Connection, state_dir: Path, depths: dict[str, int | None]) -> str:
     """Prometheus text exposition (version 0.0.4)."""
     lines: list[str] = []
 
@@ -67,7 +60,6 @@ def metrics_text(conn: sqlite3.Connection, state_dir: Path) -> str:
     gauge("sealforge_process_uptime_seconds", "Seconds since this API process started.", [("", time.time() - STARTED)])
     for key, value in stats.counts(conn).items():
         gauge(f"sealforge_{key}", f"Number of {key.replace('_', ' ')}.", [("", value)])
-    depths = queue_depths(state_dir)
     gauge(
         "sealforge_queue_pending",
         "Tasks waiting in each queue.",

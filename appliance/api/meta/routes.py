@@ -19,6 +19,7 @@ from appliance.api import context
 from appliance.api.extensions import Blueprint, requires
 from appliance.api.meta.schemas import ErrorCatalogueSchema, HealthSchema, LivezSchema
 from appliance.errors import CATALOGUE, AppError
+from appliance.jobs import queues
 from appliance.services import health
 
 blp = Blueprint("meta", __name__, description="Health, metrics and the error catalogue.")
@@ -39,7 +40,10 @@ def healthz() -> dict[str, Any]:
 def livez() -> Any:
     """Readiness: the database, the disk and the queues."""
     cfg = context.config()
-    report = health.livez(context.get_db(), context.state_dir(), int(cfg["health"]["min_free_bytes"]))
+    state_dir = context.state_dir()
+    report = health.livez(
+        context.get_db(), state_dir, int(cfg["health"]["min_free_bytes"]), queues.pending_counts(state_dir)
+    )
     return report, (200 if report["ok"] else 503)
 
 
@@ -50,7 +54,8 @@ def metrics() -> Response:
     """Prometheus text format. With `[metrics] token` set, send `Authorization: Bearer <token>`;
     without one, only loopback clients may read it."""
     _check_metrics_access(str(context.config()["metrics"]["token"]))
-    text = health.metrics_text(context.get_db(), context.state_dir())
+    state_dir = context.state_dir()
+    text = health.metrics_text(context.get_db(), state_dir, queues.pending_counts(state_dir))
     return Response(text, content_type="text/plain; version=0.0.4; charset=utf-8")
 
 
