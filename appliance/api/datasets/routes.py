@@ -122,13 +122,15 @@ def profile_dataset(dataset_id: str) -> Any:
     who = context.principal()
     ingest.require(conn, who.tenant_id, dataset_id)
 
-    def start(body: dict[str, Any]) -> dict[str, Any]:
-        return service.submit(
-            conn, context.state_dir(), who.tenant_id, who.caller, body, int(context.config()["jobs"]["max_attempts"])
-        )
-
     max_bytes = Limits.from_config(context.config()).max_answer_bytes
-    body, status = cached.profile_or_job(conn, context.state_dir(), who.tenant_id, dataset_id, start, max_bytes)
-    if status == 202:  # the job, not a profile: bypass the 200 schema
-        return make_response(jsonify(body), 202, {"X-Job-Id": body["id"], "Location": body["_links"]["self"]})
-    return body
+    profile, pending = cached.profile_or_pending(conn, context.state_dir(), who.tenant_id, dataset_id, max_bytes)
+    if profile is not None:
+        return profile
+    if pending is not None:
+        job = service.view(pending)
+    else:
+        body = {"kind": "analyze", "inputs": [dataset_id], "params": {}}
+        max_attempts = int(context.config()["jobs"]["max_attempts"])
+        job = service.submit(conn, context.state_dir(), who.tenant_id, who.caller, body, max_attempts)
+    # the job, not a profile: bypass the 200 schema
+    return make_response(jsonify(job), 202, {"X-Job-Id": job["id"], "Location": job["_links"]["self"]})

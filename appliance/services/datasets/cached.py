@@ -1,7 +1,7 @@
 """Results computed once by a job and then served from its artifact: a dataset's profile, a fit.
 
 GET /v1/datasets/{id}/profile answers the newest succeeded `analyze` job's profile; when there is
-none it starts one (free: it generates no rows) and answers 202 with the job to follow. The answer
+none the API starts one (free: it generates no rows) and answers 202 with the job to follow. The answer
 is capped at `[datasets] max_answer_bytes`: past it the profile keeps the columns that fit, in
 order, and says so; the full profile stays in the job's `profile.json` artifact.
 """
@@ -52,19 +52,17 @@ def capped(profile: dict[str, Any], limit: int) -> dict[str, Any]:
     return rest | {"columns": kept, "truncated": True, "truncation": truncation(limit, message)}
 
 
-def profile_or_job(
-    conn: sqlite3.Connection, state_dir: Path, tenant_id: str, dataset_id: str, start_job: Any, max_bytes: int
-) -> tuple[dict[str, Any], int]:
-    """(profile, 200) when cached; else (the analyze job, 202), starting it if none is under way."""
+def profile_or_pending(
+    conn: sqlite3.Connection, state_dir: Path, tenant_id: str, dataset_id: str, max_bytes: int
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(profile, None) when a succeeded analyze job has one; else (None, the analyze job under way or None).
+
+    Starting a job when neither exists is the caller's (the API's): services sit below the job engine.
+    """
     done = q.latest_for_input(conn, tenant_id, "analyze", dataset_id, ("succeeded",))
     if done is not None:
-        return capped(artifact_json(conn, state_dir, done, "profile.json") | {"job_id": done["id"]}, max_bytes), 200
-    pending = q.latest_for_input(conn, tenant_id, "analyze", dataset_id, ("created", "queued", "running"))
-    if pending is not None:
-        from appliance.jobs.service import view
-
-        return view(pending), 202
-    return start_job({"kind": "analyze", "inputs": [dataset_id], "params": {}}), 202
+        return capped(artifact_json(conn, state_dir, done, "profile.json") | {"job_id": done["id"]}, max_bytes), None
+    return None, q.latest_for_input(conn, tenant_id, "analyze", dataset_id, ("created", "queued", "running"))
 
 
 def fit_of(conn: sqlite3.Connection, state_dir: Path, tenant_id: str, job_id: str, field: str) -> dict[str, Any]:
