@@ -25,6 +25,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from simulators.attacks.apply import scan_window
+from simulators.fsutil import publish
 from simulators.manifest import build_manifest, canonical_json
 from simulators.requests import SimulationRequest, prepare_scenario_fabricate, prepare_simulate
 from simulators.runtime import Simulation
@@ -198,7 +199,7 @@ def write_dataset(
         assert writer is not None and schema is not None
         writer.close()
         writer = None
-        os.replace(part, target)
+        publish(part, target)
     finally:
         if writer is not None:
             writer.close()

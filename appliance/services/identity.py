@@ -11,6 +11,7 @@ from typing import Any
 from appliance import errors
 from appliance.clock import now_iso
 from appliance.errors import AppError
+from appliance.fsutil import write_atomic
 from appliance.ids import new_id
 from appliance.services.credits import from_micro, to_micro
 from appliance.services.principal import OPERATOR, Principal, effective_scopes, parse_scopes
@@ -203,11 +204,6 @@ def bootstrap(conn: sqlite3.Connection, keys_dir: Path) -> dict[str, Any]:
         if principal is not None and principal.tenant_id == tenant["id"]:
             return {"tenant_id": tenant["id"], "api_key": saved["api_key"], "created": created}
     key = create_key(conn, tenant["id"], ["admin"], name="bootstrap")
-    tmp = key_file.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump({"tenant_id": tenant["id"], "api_key": key["api_key"], "key_id": key["id"]}, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, key_file)
+    record = {"tenant_id": tenant["id"], "api_key": key["api_key"], "key_id": key["id"]}
+    write_atomic(key_file, json.dumps(record).encode(), 0o600)
     return {"tenant_id": tenant["id"], "api_key": key["api_key"], "created": True}

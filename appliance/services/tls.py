@@ -38,6 +38,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from appliance import errors
 from appliance.errors import AppError
+from appliance.fsutil import write_atomic
 
 TLS_SUBDIR = "tls"
 CERT_FILE = "server.crt"
@@ -237,17 +238,8 @@ def make_self_signed(cert_path: Path, key_path: Path, hosts: Iterable[str]) -> N
     pem_key = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    _write(key_path, pem_key, 0o600)
-    _write(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
-
-
-def _write(path: Path, data: bytes, mode: int) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_atomic(key_path, pem_key, 0o600)
+    write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
 
 
 def ensure_self_signed(state_dir: Path, hosts: Iterable[str] = ()) -> Certificate:

@@ -8,7 +8,6 @@ replaced on every use so a stolen one works at most once.
 from __future__ import annotations
 
 import math
-import os
 import secrets
 import sqlite3
 import time
@@ -20,6 +19,7 @@ import jwt
 from appliance import errors
 from appliance.clock import now_iso
 from appliance.errors import AppError
+from appliance.fsutil import write_atomic
 from appliance.ids import new_id
 from appliance.services.login_throttle import LoginThrottle
 from appliance.services.principal import Principal, effective_scopes
@@ -40,18 +40,8 @@ def jwt_secret(keys_dir: Path) -> bytes:
     path = keys_dir / JWT_SECRET_FILE
     if not path.exists():
         keys_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(secrets.token_bytes(32))
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(tmp, path)  # first writer wins; later ones read the same secret
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
+        # First writer wins; later ones read the same secret.
+        write_atomic(path, secrets.token_bytes(32), 0o600, exclusive=True)
     secret = path.read_bytes()
     _secret_cache[str(keys_dir)] = secret
     return secret

@@ -27,6 +27,7 @@ from typing import BinaryIO
 import blake3
 
 from appliance.clock import now_iso
+from appliance.fsutil import fsync_dir
 from appliance.store.db import transaction
 from appliance.store.owned import create_owned_file, process_token, remove_if_unowned
 
@@ -108,7 +109,7 @@ class BlobStore:
                 temp.unlink()
             else:
                 os.replace(temp, final)
-                _fsync_dir(final.parent)
+                fsync_dir(final.parent)
         return pin
 
     def release(self, conn: sqlite3.Connection, digests: Iterable[str]) -> list[str]:
@@ -199,10 +200,3 @@ def _outside_transaction(conn: sqlite3.Connection) -> None:
     if conn.in_transaction:
         raise RuntimeError("blobs are released in their own transaction, after the caller's has committed")
 
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -25,6 +25,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from simulators.fsutil import write_atomic
+
 CERT_FILE = "server_cert.der"
 KEY_FILE = "server_key.pem"
 VALIDITY_DAYS = 3650
@@ -83,9 +85,9 @@ def make_certificate(
     cert_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
                             serialization.NoEncryption())
-    _write_atomic(key_path, pem, 0o600)
+    write_atomic(key_path, pem, 0o600)
     # Private too: only the server reads it; clients get it in the handshake (or from the operator).
-    _write_atomic(cert_path, cert.public_bytes(serialization.Encoding.DER), 0o600)
+    write_atomic(cert_path, cert.public_bytes(serialization.Encoding.DER), 0o600)
 
 
 def ensure_server_certificate(directory: str | os.PathLike[str], application_uri: str,
@@ -106,14 +108,3 @@ def certificate_fingerprint(cert_path: Path) -> str:
     cert = x509.load_der_x509_certificate(cert_path.read_bytes())
     return cert.fingerprint(hashes.SHA256()).hex(":").upper()
 
-
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)

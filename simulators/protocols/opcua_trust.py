@@ -39,6 +39,8 @@ from asyncua.crypto.validator import CertificateValidator, CertificateValidatorO
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
+from simulators.fsutil import write_atomic
+
 log = logging.getLogger(__name__)
 
 STATUSES = ("trusted", "rejected", "issuer")
@@ -143,7 +145,7 @@ class TrustList:
             return
         folder = self.pki_dir / _FOLDERS["rejected"]
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        _write_atomic(folder / _file_name(cert, thumb), cert.public_bytes(serialization.Encoding.DER))
+        write_atomic(folder / _file_name(cert, thumb), cert.public_bytes(serialization.Encoding.DER))
         kept = sorted(folder.glob("*.der"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
         for old in kept[self.max_rejected:]:
             old.unlink(missing_ok=True)
@@ -238,13 +240,3 @@ def _file_name(cert: x509.Certificate, thumbprint: str) -> str:
     safe = re.sub(r"[^A-Za-z0-9 ._()-]+", "_", common).strip(" .")[:64] or "certificate"
     return f"{safe} [{thumbprint}].der"
 
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from simulators.core.tags import TagTable
 from simulators.dataset import PARQUET_OPTIONS
+from simulators.fsutil import publish
 from simulators.manifest import canonical_json
 
 Labels = tuple[int, str | None, str | None, str | None]
@@ -97,7 +98,7 @@ class TelemetryRecorder:
             self.flush()
             self._writer.close()
             self._writer = None
-            os.replace(self.part, self.path)
+            publish(self.part, self.path)
         return {"path": str(self.path), "rows": self.rows, "attack_rows": self.attack_rows,
                 "row_groups": self.row_groups}
 

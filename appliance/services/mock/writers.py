@@ -9,7 +9,6 @@ leaves a half-written file under the real name.
 from __future__ import annotations
 
 import json
-import os
 import queue
 import threading
 from pathlib import Path
@@ -20,6 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+
+from appliance.fsutil import publish
 
 FORMATS = {"parquet": "parquet", "csv": "csv", "jsonl": "jsonl"}
 ROW_GROUP_ROWS = 65_536
@@ -188,14 +189,7 @@ class AtomicFile:
 
     def commit(self) -> None:
         self.sink.close()
-        with open(self.tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(self.tmp, self.path)
-        directory = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        publish(self.tmp, self.path)
 
     def abort(self) -> None:
         """Drop the partial file; a close error here would only hide the error that got us here."""

@@ -20,9 +20,9 @@ import io
 import os
 import tarfile
 from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
 from typing import BinaryIO
 
+from sealforge_verify.files import atomic_open
 from sealforge_verify.proofs import ConsistencyProof, InclusionProof
 from sealforge_verify.statement import check_subject_name
 
@@ -73,17 +73,8 @@ def write_members(dest: str | os.PathLike[str] | BinaryIO, members: Mapping[str,
         if why:
             raise ValueError(f"bad member name {name!r}: {why}")
     if isinstance(dest, str | os.PathLike):
-        target = Path(dest)
-        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-        try:
-            with open(tmp, "wb") as fh:
-                _write_tar(fh, members)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        with atomic_open(dest) as fh:
+            _write_tar(fh, members)
     else:
         _write_tar(dest, members)
 

@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from sealforge_verify.files import atomic_open
 from sealforge_verify.note import NoteError, SignerKey, VerifierKey, parse_signer_key, parse_verifier_key
 
 __all__ = [
@@ -76,18 +77,8 @@ def generate_signer(name: str) -> SignerKey:
 
 def save_signer(signer: SignerKey, path: str | os.PathLike[str]) -> None:
     """Write the signer key text to ``path`` with mode 0600, atomically (temp file + rename)."""
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(signer.text + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_open(path, 0o600) as fh:
+        fh.write((signer.text + "\n").encode("utf-8"))
 
 
 def load_signer(path: str | os.PathLike[str]) -> SignerKey:
