@@ -1,5 +1,6 @@
 """Evidence tests: sealed jobs made in-process (fast), or through real workers, and the real
-``sealforge-verify`` command run in a subprocess, without network where the host allows it."""
+``sealforge-verify`` command run in a subprocess without network (skipped, saying why, on a host
+that cannot make a network namespace)."""
 
 from __future__ import annotations
 
@@ -25,22 +26,31 @@ from tests.conftest import LEASE_S
 VERIFY_BIN = Path(sys.executable).parent / "sealforge-verify"
 
 
-def _network_isolation() -> list[str]:
-    """``unshare -n`` (a new, empty network namespace) when this host lets us make one."""
+def _network_isolation() -> tuple[list[str], str]:
+    """``unshare -n`` (a new, empty network namespace) when this host lets us make one, else why not."""
     try:
-        ok = subprocess.run(["unshare", "-n", "true"], capture_output=True, timeout=10).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        ok = False
-    return ["unshare", "-n"] if ok else []
+        made = subprocess.run(["unshare", "-n", "true"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return [], f"`unshare -n true` could not run: {exc}"
+    if made.returncode != 0:
+        return [], f"`unshare -n true` exited {made.returncode}: {made.stderr.strip()[:300]}"
+    return ["unshare", "-n"], ""
 
 
-OFFLINE = _network_isolation()
+OFFLINE, NO_ISOLATION = _network_isolation()
 
 
-def run_verifier(bundle: Path, trust: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    """The real command line, in a process with no network when ``OFFLINE`` is non-empty."""
+def run_verifier(
+    bundle: Path, trust: Path, *extra: str, binary: Path = VERIFY_BIN
+) -> subprocess.CompletedProcess[str]:
+    """The real command line, in a process with no network (a fresh ``unshare -n`` namespace).
+
+    Where this host cannot make a network namespace the calling test is skipped, with the reason,
+    rather than running the verifier with the network and calling that offline."""
+    if not OFFLINE:
+        pytest.skip(f"the verifier must run without network and this host cannot isolate it: {NO_ISOLATION}")
     return subprocess.run(
-        [*OFFLINE, str(VERIFY_BIN), str(bundle), "--trust", str(trust), *extra],
+        [*OFFLINE, str(binary), str(bundle), "--trust", str(trust), *extra],
         capture_output=True,
         text=True,
         timeout=120,
@@ -66,7 +76,7 @@ def sealed_job(
     files = {"rows.csv": b"id,flow\n1,2.5\n"} if files is None else files
     contract = build_contract("mock", {"n": len(files)}, 7, [])
     now = now_iso()
-    job = {
+    job: dict[str, Any] = {
         "id": new_id("job"),
         "tenant_id": tenant_id,
         "kind": "mock",

@@ -14,7 +14,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.conftest import auth
-from tests.evidence.conftest import OFFLINE, fetch, trust_file
+from tests.evidence.conftest import fetch, run_verifier, trust_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,7 +37,6 @@ def test_fresh_venv_verifies_an_appliance_bundle(
     names = {line.split("==")[0].lower() for line in listed.stdout.splitlines()}
     assert "sealforge" not in names and "flask" not in names and "sealforge-verify" in names
 
-    result = subprocess.run([*OFFLINE, str(venv / "bin" / "sealforge-verify"), str(bundle), "--trust", str(trust)],
-                            capture_output=True, text=True, timeout=120)
+    result = run_verifier(bundle, trust, binary=venv / "bin" / "sealforge-verify")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "dsse_signature" in result.stdout

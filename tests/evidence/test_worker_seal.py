@@ -9,6 +9,7 @@ import os
 import socket
 import stat
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from sealforge_verify import generate_signer
 
 from appliance.cli.main import cli
 from tests.conftest import auth, mock_schema, wait_for
-from tests.evidence.conftest import OFFLINE, fetch, run_verifier, trust_file
+from tests.evidence.conftest import NO_ISOLATION, OFFLINE, fetch, run_verifier, trust_file
 
 
 def _run_mock(client: FlaskClient, headers: dict[str, str], rows: int = 500, seed: int = 3) -> dict[str, Any]:
@@ -148,14 +149,47 @@ def test_key_rotation_keeps_old_bundles_valid(
     assert run_verifier(again, both).returncode == 0
 
 
-@pytest.mark.skipif(not OFFLINE, reason="this host cannot make a network namespace (unshare -n)")
-def test_the_verifier_really_runs_without_network() -> None:
+# Inside the verifier's own process: prove there is no network (a connection to a port that is
+# listening outside fails), then hand the same process to the sealforge-verify entry point.
+_PROBE_THEN_VERIFY = """
+import socket, sys
+port = int(sys.argv[1])
+try:
+    socket.create_connection(("127.0.0.1", port), timeout=2).close()
+except OSError as exc:
+    sys.stderr.write(f"no network: {exc}\\n")
+else:
+    sys.exit("the network is reachable from the verifier's process")
+from sealforge_verify.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_the_verifier_really_runs_without_network(
+    client: FlaskClient, keys: dict[str, str], make_sealed_job: Any, tmp_path: Path
+) -> None:
+    if not OFFLINE:
+        pytest.skip(f"this host cannot make a network namespace: {NO_ISOLATION}")
+    headers = auth(keys["read"])
+    job = make_sealed_job({"readings.csv": b"t,flow\n0,1.5\n1,1.7\n"})
+    bundle = fetch(client, f"/v1/evidence/{job['id']}?include_artifacts=true", headers, tmp_path / "bundle.tar")
+    trust = trust_file(client, headers, tmp_path / "trust.txt")
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen()
         port = server.getsockname()[1]
-        probe = f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=2)"
-        isolated = subprocess.run([*OFFLINE, "python3", "-c", probe], capture_output=True, text=True, timeout=30)
-        assert isolated.returncode != 0 and "unreachable" in isolated.stderr.lower()
-        reachable = subprocess.run(["python3", "-c", probe], capture_output=True, text=True, timeout=30)
-        assert reachable.returncode == 0, reachable.stderr
+        args = [str(port), str(bundle), "--trust", str(trust), "--json"]
+        reachable = subprocess.run(
+            [sys.executable, "-c", _PROBE_THEN_VERIFY, *args], capture_output=True, text=True, timeout=60
+        )
+        assert reachable.returncode != 0 and "network is reachable" in reachable.stderr  # the probe can tell
+        isolated = subprocess.run(
+            [*OFFLINE, sys.executable, "-c", _PROBE_THEN_VERIFY, *args], capture_output=True, text=True, timeout=60
+        )
+    assert isolated.returncode == 0, isolated.stdout + isolated.stderr
+    assert "no network" in isolated.stderr
+    checks = {c["name"]: c["status"] for c in json.loads(isolated.stdout)["checks"]}
+    assert checks["dsse_signature"] == checks["inclusion_proof"] == checks["checkpoint_signature"] == "pass", checks
+    assert checks["artifact_digest:readings.csv"] == "pass", checks
+    # the installed console script, the way run_verifier calls it for every other test here
+    assert run_verifier(bundle, trust).returncode == 0
