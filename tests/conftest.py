@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -101,31 +101,74 @@ def auth(key: str) -> dict[str, str]:
 
 LEASE_S = 2.0
 
+# Logs of the worker subprocesses alive now (a test's own, and those of module-scoped fixtures). A failed
+# test report carries each of them as a section, so a worker's traceback is shown beside the failure.
+_WORKER_LOGS: list[Path] = []
 
-@pytest.fixture
-def start_worker(state_dir: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
-    procs: list[subprocess.Popen[bytes]] = []
 
-    def start(queue: str = "default", max_attempts: int = 2) -> subprocess.Popen[bytes]:
-        env = {**os.environ, "SEALFORGE_JOBS_LEASE_S": str(LEASE_S), "SEALFORGE_JOBS_MAX_ATTEMPTS": str(max_attempts)}
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+    if report.failed:
+        for log in _WORKER_LOGS:
+            text = log.read_text(errors="replace") if log.exists() else "(no log written)"
+            report.sections.append((f"worker log {log.name}", text[-20_000:] or "(empty)"))
+
+
+def spawn_worker(
+    state_dir: Path, log: Path, queue: str = "default", env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """A real `sealforge worker` whose stdout and stderr go to ``log``, shown if the test fails.
+
+    Call `forget_worker_log(log)` once the worker is stopped."""
+    with log.open("ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "appliance.cli.main", "worker", "--queue", queue, "--state-dir", str(state_dir)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        procs.append(proc)
-        return proc
+    _WORKER_LOGS.append(log)
+    return proc
 
-    yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+
+def forget_worker_log(log: Path) -> None:
+    if log in _WORKER_LOGS:
+        _WORKER_LOGS.remove(log)
+
+
+def stop_worker(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def start_worker(state_dir: Path, tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    procs: list[subprocess.Popen[bytes]] = []
+    logs: list[Path] = []
+
+    def start(queue: str = "default", max_attempts: int = 2) -> subprocess.Popen[bytes]:
+        env = {"SEALFORGE_JOBS_LEASE_S": str(LEASE_S), "SEALFORGE_JOBS_MAX_ATTEMPTS": str(max_attempts)}
+        log = tmp_path / f"worker-{len(procs) + 1}-{queue}.log"
+        logs.append(log)
+        procs.append(spawn_worker(state_dir, log, queue, env))
+        return procs[-1]
+
+    try:
+        yield start
+    finally:
+        for proc in procs:
+            stop_worker(proc)
+        for log in logs:
+            forget_worker_log(log)
 
 
 def mock_schema(rows: int = 1000) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 import socket
 import subprocess
 import sys
@@ -28,7 +27,7 @@ from pymodbus.client import ModbusTcpClient
 
 from appliance.services import identity
 from simulators.protocols.certs import make_certificate
-from tests.conftest import auth, free_port, wait_for
+from tests.conftest import auth, forget_worker_log, free_port, spawn_worker, stop_worker, wait_for
 from tests.scada.test_live_runs import running, start_run
 
 CLIENT_URI = "urn:sealforge:test-hmi"
@@ -219,9 +218,7 @@ def plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plant]:
     keys = {s: identity.create_key(db, tenant["id"], [s])["api_key"] for s in ("read", "generate", "admin")}
     for scope, email in USERS.items():
         identity.create_user(db, tenant["id"], email, PASSWORD, scope)
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "appliance.cli.main", "worker", "--queue", "sim", "--state-dir", str(state_dir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    worker = spawn_worker(state_dir, root / "worker-sim.log", "sim")
     headers = auth(keys["generate"])
     run = running(api, headers, start_run(api, headers, opcua={"port": free_port(), "security": "both"})["id"])
     try:
@@ -229,11 +226,8 @@ def plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plant]:
     finally:
         api.post(f"/v1/scada/runs/{run['id']}/stop", headers=headers)
         wait_for(api, headers, run["job_id"], {"succeeded", "failed", "canceled"}, timeout=60)
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop_worker(worker)
+        forget_worker_log(root / "worker-sim.log")
         release(state_dir)
 
 
