@@ -1,4 +1,5 @@
-"""The job events stream: replay the journal after ``Last-Event-ID``, then follow it live.
+"""The event streams: a job's events (replay the journal after ``Last-Event-ID``, then follow it live)
+and a live SCADA run's latest values. Every server-sent event stream is produced here.
 
 Server-sent events: each journal row is one event whose id is its sequence number, so a client
 that reconnects with ``Last-Event-ID`` misses nothing. Comments keep idle connections alive, and
@@ -15,9 +16,11 @@ from pathlib import Path
 from appliance import jsonsafe
 from appliance.jobs.lifecycle import TERMINAL
 from appliance.store import jobs as q
+from appliance.store import scada as scada_q
 from appliance.store.open import open_db
 
 POLL_S = 0.2
+VALUES_POLL_S = 0.25
 
 
 def format_event(seq: int, event_type: str, data: str) -> str:
@@ -49,3 +52,20 @@ def stream(
             last_beat = time.monotonic()
             yield ": heartbeat\n\n"
         time.sleep(POLL_S)
+
+
+def values_stream(state_dir: Path, run_id: str, job_id: str) -> Iterator[str]:
+    """A live run's tag values, each new sample once, until its job has ended."""
+    conn = open_db(state_dir)
+    seen = -1
+    yield "retry: 2000\n\n"
+    while True:
+        job = q.job(conn, job_id)
+        row = scada_q.values(conn, run_id)
+        if row is not None and row["seq"] != seen:
+            seen = row["seq"]
+            yield format_event(seen, "values", row["data"])
+        if job is None or job["status"] in TERMINAL:
+            yield "event: end\ndata: {}\n\n"
+            return
+        time.sleep(VALUES_POLL_S)

@@ -1,5 +1,7 @@
-"""Live SCADA runs for the API: start (a live `simulate` job on the `sim` queue), stop, inject an
-attack, read the latest values, and the maps an engineer needs to point an HMI at the run.
+"""Live SCADA runs: reserve one (checked against the policy; `appliance.jobs.live_runs` then submits
+its live `simulate` job on the `sim` queue), ask it to stop, inject an attack, read the latest values,
+and the maps an engineer needs to point an HMI at the run. Services sit below the job engine, so
+submitting and canceling the job happen in `appliance.jobs.live_runs`, not here.
 
 What a run may take is decided here, at submit, from `[scada]`: the address it binds (one the
 operator allows), its ports (free, and held by no other active run) and a slot (at most `max_runs`
@@ -18,14 +20,14 @@ import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from appliance import errors
 from appliance.clock import iso, now_iso
 from appliance.errors import AppError
 from appliance.ids import new_id
-from appliance.jobs import service as jobs
+from appliance.store import jobs as jobs_q
+from appliance.store import pages
 from appliance.store import scada as q
 from appliance.store.db import transaction
 
@@ -128,15 +130,14 @@ def _check_ports(conn: sqlite3.Connection, host: str, ports: dict[str, int], pen
             )
 
 
-def start(
-    conn: sqlite3.Connection,
-    state_dir: Path,
-    tenant_id: str,
-    caller: str,
-    body: dict[str, Any],
-    policy: LivePolicy,
-    max_attempts: int,
-) -> dict[str, Any]:
+def reserve(
+    conn: sqlite3.Connection, tenant_id: str, body: dict[str, Any], policy: LivePolicy
+) -> tuple[str, dict[str, Any]]:
+    """Check ``body`` against ``policy`` and insert the run and its endpoints (no job yet).
+
+    Returns the run id and the `simulate` job request to submit for it (``appliance.jobs.live_runs``
+    submits it and then calls ``attach_job``, or ``forget`` when the submit fails).
+    """
     modbus, opcua = body.get("modbus"), body.get("opcua")
     if not modbus and not opcua:
         raise errors.validation("modbus", "serve at least one protocol: give `modbus` and/or `opcua`")
@@ -176,28 +177,25 @@ def start(
         )
         for name, port in served.items():
             q.insert_endpoint(conn, run_id, name, host, port, created)
-    try:
-        job = jobs.submit(
-            conn,
-            state_dir,
-            tenant_id,
-            caller,
-            {
-                "kind": "simulate",
-                "params": {**params, "live": live},
-                "seed": body.get("seed"),
-                "queue": "sim",
-                "description": body.get("description") or f"live {body['plant']} run",
-            },
-            max_attempts=1,
-        )
-    except Exception:
-        with transaction(conn):
-            q.delete_run(conn, run_id)
-        raise
+    job_request = {
+        "kind": "simulate",
+        "params": {**params, "live": live},
+        "seed": body.get("seed"),
+        "queue": "sim",
+        "description": body.get("description") or f"live {body['plant']} run",
+    }
+    return run_id, job_request
+
+
+def attach_job(conn: sqlite3.Connection, run_id: str, job_id: str) -> None:
     with transaction(conn):
-        q.set_run_job(conn, run_id, job["id"])
-    return view(conn, require(conn, tenant_id, run_id))
+        q.set_run_job(conn, run_id, job_id)
+
+
+def forget(conn: sqlite3.Connection, run_id: str) -> None:
+    """Drop a reserved run whose job could not be submitted."""
+    with transaction(conn):
+        q.delete_run(conn, run_id)
 
 
 def require(conn: sqlite3.Connection, tenant_id: str, run_id: str) -> dict[str, Any]:
@@ -225,9 +223,16 @@ def _endpoints(conn: sqlite3.Connection, run_id: str, ended: bool) -> list[dict[
     return out
 
 
+def _job(conn: sqlite3.Connection, row: dict[str, Any]) -> dict[str, Any]:
+    job = jobs_q.job(conn, row["job_id"], row["tenant_id"])
+    if job is None:
+        raise errors.not_found("job", row["job_id"])
+    return job
+
+
 def view(conn: sqlite3.Connection, row: dict[str, Any]) -> dict[str, Any]:
     """The run as the API shows it: `running` only once the job runs and every endpoint accepts."""
-    job = jobs.require_job(conn, row["tenant_id"], row["job_id"])
+    job = _job(conn, row)
     latest = q.values(conn, row["id"])
     base = f"/v1/scada/runs/{row['id']}"
     endpoints = _endpoints(conn, row["id"], job["status"] in ("succeeded", "failed", "canceled"))
@@ -273,29 +278,34 @@ def view(conn: sqlite3.Connection, row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _live_job(conn: sqlite3.Connection, row: dict[str, Any]) -> dict[str, Any]:
-    job = jobs.require_job(conn, row["tenant_id"], row["job_id"])
+def listing(conn: sqlite3.Connection, tenant_id: str, limit: int, after: str | None) -> dict[str, Any]:
+    """One page of the tenant's runs, as the API lists them (a run whose submit is under way is left out)."""
+    result = pages.page(conn, "scada_runs", {"tenant_id": tenant_id}, limit=limit, after=after)
+    result.data = [row for row in result.data if row["job_id"] is not None]
+    return result.listing(lambda row: view(conn, row))
+
+
+def live_job(conn: sqlite3.Connection, row: dict[str, Any]) -> dict[str, Any]:
+    """The run's job; 409 once it has ended."""
+    job = _job(conn, row)
     if job["status"] in ("succeeded", "failed", "canceled"):
         raise AppError(errors.CONFLICT, f"run {row['id']} has already ended ({_STATUS[job['status']]})")
     return job
 
 
-def stop(conn: sqlite3.Connection, tenant_id: str, run_id: str) -> dict[str, Any]:
-    """A running run stops at its next tick and keeps its recording; one not yet started is canceled."""
-    row = require(conn, tenant_id, run_id)
-    job = _live_job(conn, row)
-    if job["status"] in ("created", "queued"):
-        jobs.cancel(conn, tenant_id, job["id"])
-    else:
-        with transaction(conn):
-            q.add_command(conn, run_id, "stop", {}, now_iso())
-    return view(conn, row)
+def request_stop(conn: sqlite3.Connection, run_id: str) -> None:
+    """Ask the running plant to stop at its next tick (it keeps its recording)."""
+    with transaction(conn):
+        q.add_command(conn, run_id, "stop", {}, now_iso())
 
 
-def attack(conn: sqlite3.Connection, tenant_id: str, run_id: str, spec: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    """Hand an attack to the running plant; wait up to 5 s for the worker's answer."""
+def attack(conn: sqlite3.Connection, tenant_id: str, run_id: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """Hand an attack to the running plant; wait up to 5 s for the worker's answer.
+
+    ``status`` is `active` once the plant applied it, `pending` when it is handed over but not applied yet.
+    """
     row = require(conn, tenant_id, run_id)
-    if _live_job(conn, row)["status"] != "running":
+    if live_job(conn, row)["status"] != "running":
         raise AppError(errors.CONFLICT, f"run {run_id} is not running yet", hint="Retry once its status is running.")
     with transaction(conn):
         seq = q.add_command(conn, run_id, "attack", spec, now_iso())
@@ -307,9 +317,9 @@ def attack(conn: sqlite3.Connection, tenant_id: str, run_id: str, spec: dict[str
                 problem = json.loads(done["error"])
                 field = problem["field"].replace("attack", "", 1).lstrip(".") or "body"
                 raise errors.validation(field, problem["message"])
-            return {"status": "active", "scenario": json.loads(done["result"])}, 201
+            return {"status": "active", "scenario": json.loads(done["result"])}
         time.sleep(0.05)
-    return {"status": "pending", "command": seq}, 202
+    return {"status": "pending", "command": seq}
 
 
 def latest_values(conn: sqlite3.Connection, run_id: str) -> dict[str, Any] | None:

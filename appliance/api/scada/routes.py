@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterator
 from typing import Any
 
 from flask import Response, stream_with_context
@@ -23,13 +21,10 @@ from appliance.api.scada.schemas import (
     RunPageSchema,
     RunSchema,
 )
-from appliance.jobs.events import format_event
+from appliance.jobs import events, live_runs
 from appliance.services import opcua_certs, scada
-from appliance.store.pages import page
-from appliance.store.scada import values as latest_values
 
 blp = Blueprint("scada", __name__, url_prefix="/v1/scada", description="Live plants over Modbus TCP and OPC UA.")
-POLL_S = 0.25
 
 
 @blp.route("/runs", methods=["POST"])
@@ -43,14 +38,13 @@ def start_run(body: dict[str, Any]) -> Any:
     `starting` until every endpoint accepts connections, then `running`. Over `[scada] max_runs`
     (or `max_runs_per_tenant`) active runs the answer is 409 `LIVE_RUN_LIMIT`."""
     who, cfg = context.principal(), context.config()
-    run = scada.start(
+    run = live_runs.start(
         context.get_db(),
         context.state_dir(),
         who.tenant_id,
         who.caller,
         body,
         scada.LivePolicy.from_config(cfg["scada"]),
-        int(cfg["jobs"]["max_attempts"]),
     )
     return run, 202, {"Location": run["_links"]["self"], "X-Job-Id": run["job_id"]}
 
@@ -60,12 +54,7 @@ def start_run(body: dict[str, Any]) -> Any:
 @blp.response(200, RunPageSchema)
 @requires("read")
 def list_runs(args: dict[str, Any]) -> dict[str, Any]:
-    conn = context.get_db()
-    result = page(
-        conn, "scada_runs", {"tenant_id": context.principal().tenant_id}, limit=args["limit"], after=args["after"]
-    )
-    result.data = [row for row in result.data if row["job_id"] is not None]  # not while its submit is under way
-    return result.listing(lambda row: scada.view(conn, row))
+    return scada.listing(context.get_db(), context.principal().tenant_id, args["limit"], args["after"])
 
 
 @blp.route("/runs/<string:run_id>")
@@ -81,7 +70,7 @@ def get_run(run_id: str) -> dict[str, Any]:
 @requires("generate")
 def stop_run(run_id: str) -> dict[str, Any]:
     """Stop: the recording becomes artifacts and is sealed. A finished run answers 409."""
-    return scada.stop(context.get_db(), context.principal().tenant_id, run_id)
+    return live_runs.stop(context.get_db(), context.principal().tenant_id, run_id)
 
 
 @blp.route("/runs/<string:run_id>/attacks", methods=["POST"])
@@ -92,26 +81,8 @@ def stop_run(run_id: str) -> dict[str, Any]:
 def inject_attack(body: dict[str, Any], run_id: str) -> Any:
     """Inject an attack from the library now; it shows in the served values and in the labels."""
     spec = {k: v for k, v in body.items() if v is not None}
-    return scada.attack(context.get_db(), context.principal().tenant_id, run_id, spec)
-
-
-def _values_stream(run_id: str, job_id: str) -> Iterator[str]:
-    from appliance.store import jobs as jobs_q
-    from appliance.store.open import open_db
-
-    conn = open_db(context.state_dir())
-    seen = -1
-    yield "retry: 2000\n\n"
-    while True:
-        job = jobs_q.job(conn, job_id)
-        row = latest_values(conn, run_id)
-        if row is not None and row["seq"] != seen:
-            seen = row["seq"]
-            yield format_event(seen, "values", row["data"])
-        if job is None or job["status"] in ("succeeded", "failed", "canceled"):
-            yield "event: end\ndata: {}\n\n"
-            return
-        time.sleep(POLL_S)
+    answer = scada.attack(context.get_db(), context.principal().tenant_id, run_id, spec)
+    return answer, (201 if answer["status"] == "active" else 202)
 
 
 @blp.route("/runs/<string:run_id>/values")
@@ -120,7 +91,7 @@ def _values_stream(run_id: str, job_id: str) -> Iterator[str]:
 def stream_values(run_id: str) -> Response:
     """Server-sent events: the run's tag values about twice a second, until it ends."""
     row = scada.require(context.get_db(), context.principal().tenant_id, run_id)
-    body = stream_with_context(_values_stream(run_id, row["job_id"]))
+    body = stream_with_context(events.values_stream(context.state_dir(), run_id, row["job_id"]))
     return Response(body, mimetype="text/event-stream", headers={"Cache-Control": "no-cache"})
 
 
