@@ -4,6 +4,11 @@ The API may run as several gunicorn processes (and later several nodes sharing t
 so buckets cannot live in process memory. A separate database with ``synchronous=OFF`` keeps this
 per-request write cheap and away from the main database's write lock; losing the last few bucket
 updates in a power cut only refills some tokens early.
+
+This module holds the SQL for that file itself, the one recorded exception to "no SQL outside
+appliance/store" (docs/decisions.md, rate-limit buckets): the buckets are a private, throw-away
+counter file with its own connection settings, not part of the appliance's data, and keeping the
+read-modify-write beside the bucket arithmetic keeps it one short transaction. We still agree.
 """
 
 from __future__ import annotations
