@@ -25,6 +25,7 @@ from appliance.scrub import scrub
 from appliance.services import credits
 from appliance.store import datasets as datasets_q
 from appliance.store import jobs as q
+from appliance.store import pages
 from appliance.store.db import transaction
 
 MAX_SEED = 2**63 - 1
@@ -242,3 +243,11 @@ def kinds() -> list[dict[str, Any]]:
         }
         for k in REGISTRY.values()
     ]
+
+
+def listing(
+    conn: sqlite3.Connection, tenant_id: str, status: str | None, kind: str | None, limit: int, after: str | None
+) -> dict[str, Any]:
+    """One page of the tenant's jobs, oldest first, filtered by ``status`` and ``kind`` when given."""
+    where = {"tenant_id": tenant_id, "status": status, "kind": kind}
+    return pages.page(conn, "jobs", where, limit=limit, after=after).listing(view)

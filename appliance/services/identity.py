@@ -17,6 +17,7 @@ from appliance.services.credits import from_micro, to_micro
 from appliance.services.principal import OPERATOR, Principal, effective_scopes, parse_scopes
 from appliance.services.secrets import KEY_PREFIX, hash_password, new_api_key, token_hash
 from appliance.store import identity as q
+from appliance.store import pages
 from appliance.store.db import transaction
 
 DEFAULT_TENANT = "default"
@@ -112,6 +113,18 @@ def create_key(
 
 def list_keys(conn: sqlite3.Connection, tenant_id: str) -> list[dict[str, Any]]:
     return [public_key_row(r) for r in q.keys_of_tenant(conn, tenant_id)]
+
+
+def key_listing(conn: sqlite3.Connection, tenant_id: str, limit: int, after: str | None) -> dict[str, Any]:
+    """One page of the tenant's keys, oldest first, without their hashes."""
+    return pages.page(conn, "api_keys", {"tenant_id": tenant_id}, limit=limit, after=after).listing(public_key_row)
+
+
+def get_key(conn: sqlite3.Connection, tenant_id: str, key_id: str) -> dict[str, Any]:
+    row = q.key_by_id(conn, tenant_id, key_id)
+    if row is None:
+        raise errors.not_found("key", key_id)
+    return public_key_row(row)
 
 
 def revoke_key(conn: sqlite3.Connection, tenant_id: str, key_id: str) -> dict[str, Any]:

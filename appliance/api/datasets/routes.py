@@ -23,7 +23,6 @@ from appliance.jobs import service
 from appliance.services.datasets import cached, ingest, preview
 from appliance.services.datasets.limits import Limits
 from appliance.services.datasets.naming import declared_format
-from appliance.store import datasets as q
 
 blp = Blueprint("datasets", __name__, url_prefix="/v1/datasets", description="Uploaded tables.")
 CHUNK = 1 << 20
@@ -81,7 +80,7 @@ def upload_dataset(args: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, DatasetPageSchema)
 @requires("read")
 def list_datasets(args: dict[str, Any]) -> dict[str, Any]:
-    return q.page(context.get_db(), context.principal().tenant_id, args["limit"], args["after"]).listing(ingest.view)
+    return ingest.listing(context.get_db(), context.principal().tenant_id, args["limit"], args["after"])
 
 
 @blp.route("/<string:dataset_id>")

@@ -18,7 +18,6 @@ from appliance.api.jobs.schemas import (
     KindListSchema,
 )
 from appliance.jobs import events, service
-from appliance.store.pages import page
 
 blp = Blueprint("jobs", __name__, url_prefix="/v1", description="Jobs and their lifecycle.")
 
@@ -70,8 +69,8 @@ def submit_synthesize_job(body: dict[str, Any]) -> Any:
 @requires("read")
 def list_jobs(args: dict[str, Any]) -> dict[str, Any]:
     """The tenant's jobs, oldest first; filter by `status` and `kind`."""
-    where = {"tenant_id": context.principal().tenant_id, "status": args["status"], "kind": args["kind"]}
-    return page(context.get_db(), "jobs", where, limit=args["limit"], after=args["after"]).listing(service.view)
+    tenant_id = context.principal().tenant_id
+    return service.listing(context.get_db(), tenant_id, args["status"], args["kind"], args["limit"], args["after"])
 
 
 @blp.route("/jobs/kinds")

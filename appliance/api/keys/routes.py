@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from appliance import errors
 from appliance.api import context
 from appliance.api.extensions import Blueprint, PageArgsSchema, requires
 from appliance.api.keys.schemas import KeyCreatedSchema, KeyCreateSchema, KeyPageSchema, KeySchema
 from appliance.services import identity
-from appliance.store import identity as q
-from appliance.store.pages import page
 
 blp = Blueprint("keys", __name__, url_prefix="/v1/keys", description="API keys of your tenant.")
 
@@ -21,9 +18,7 @@ blp = Blueprint("keys", __name__, url_prefix="/v1/keys", description="API keys o
 @requires("admin")
 def list_keys(args: dict[str, Any]) -> dict[str, Any]:
     """The tenant's keys, oldest first."""
-    where = {"tenant_id": context.principal().tenant_id}
-    result = page(context.get_db(), "api_keys", where, limit=args["limit"], after=args["after"])
-    return result.listing(identity.public_key_row)
+    return identity.key_listing(context.get_db(), context.principal().tenant_id, args["limit"], args["after"])
 
 
 @blp.route("", methods=["POST"])
@@ -39,10 +34,7 @@ def create_key(body: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, KeySchema)
 @requires("admin")
 def get_key(key_id: str) -> dict[str, Any]:
-    row = q.key_by_id(context.get_db(), context.principal().tenant_id, key_id)
-    if row is None:
-        raise errors.not_found("key", key_id)
-    return identity.public_key_row(row)
+    return identity.get_key(context.get_db(), context.principal().tenant_id, key_id)
 
 
 @blp.route("/<string:key_id>", methods=["DELETE"])

@@ -8,7 +8,6 @@ from appliance.api import context
 from appliance.api.extensions import Blueprint, requires
 from appliance.api.models.schemas import ModelListArgsSchema, ModelPageSchema, ModelSchema
 from appliance.services.synth import records
-from appliance.store import models as q
 
 blp = Blueprint("models", __name__, url_prefix="/v1/models", description="Trained generative models.")
 
@@ -19,10 +18,8 @@ blp = Blueprint("models", __name__, url_prefix="/v1/models", description="Traine
 @requires("read")
 def list_models(args: dict[str, Any]) -> dict[str, Any]:
     """The tenant's models, oldest first; `?dataset_id=` for those trained on one dataset."""
-    conn = context.get_db()
-    rows, has_more = q.model_page(conn, context.principal().tenant_id, args["dataset_id"], args["limit"], args["after"])
-    data = [records.view(conn, r) for r in rows]
-    return {"data": data, "count": len(data), "has_more": has_more, "next_after": data[-1]["id"] if has_more else None}
+    tenant_id = context.principal().tenant_id
+    return records.listing(context.get_db(), tenant_id, args["dataset_id"], args["limit"], args["after"])
 
 
 @blp.route("/<string:model_id>")

@@ -142,3 +142,8 @@ def require(conn: sqlite3.Connection, tenant_id: str, dataset_id: str) -> dict[s
     if row is None:
         raise errors.not_found("dataset", dataset_id)
     return row
+
+
+def listing(conn: sqlite3.Connection, tenant_id: str, limit: int, after: str | None) -> dict[str, Any]:
+    """One page of the tenant's datasets, oldest first, as the API lists them."""
+    return q.page(conn, tenant_id, limit, after).listing(view)

@@ -6,25 +6,12 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import blake3
-
 from appliance import errors
 from appliance.clock import now_iso
 from appliance.ids import new_id
 from appliance.store import models as q
 from appliance.store.db import transaction
 from appliance.store.open import open_db
-
-MODEL_ARTIFACT = "model.pkl"
-
-
-def file_blake3(path: Path) -> str:
-    """The digest the blob store will file ``path`` under (the engine stores artifacts by it)."""
-    hasher = blake3.blake3()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            hasher.update(chunk)
-    return hasher.hexdigest()
 
 
 def record_model(state_dir: Path, tenant_id: str, job_id: str, fields: dict[str, Any]) -> str:
@@ -63,3 +50,12 @@ def view(conn: sqlite3.Connection, row: dict[str, Any]) -> dict[str, Any]:
         "created_at": row["created_at"],
         "_links": links,
     }
+
+
+def listing(
+    conn: sqlite3.Connection, tenant_id: str, dataset_id: str | None, limit: int, after: str | None
+) -> dict[str, Any]:
+    """One page of the tenant's models, oldest first (those trained on ``dataset_id`` when given)."""
+    rows, has_more = q.model_page(conn, tenant_id, dataset_id, limit, after)
+    data = [view(conn, r) for r in rows]
+    return {"data": data, "count": len(data), "has_more": has_more, "next_after": data[-1]["id"] if has_more else None}
