@@ -4,6 +4,8 @@ Builds, in a temp dir, a bundle whose one artifact is N MB of random data (passe
 ``--artifacts``, or inside the tar with ``--embed``), then times the verifier as a subprocess and,
 on the same file, ``sha256sum`` and ``b3sum`` when installed (Python's hashlib.sha256 when
 neither is). Prints each time and the ratio verifier / peer. Goal: 1 GB verifies in ≤ 3 s.
+Also times the Merkle log over 10,000 leaves (root, inclusion and consistency proofs; 100
+inclusion proofs from a built tree).
 
     .venv/bin/python bench/verify.py [--size-mb 1024] [--repeat 3] [--embed]
 """
@@ -24,7 +26,7 @@ from pathlib import Path
 
 from sealforge_verify.hashing import blake3_file
 from sealforge_verify.keys import format_trust_file, generate_signer
-from sealforge_verify.merkle import MerkleTree
+from sealforge_verify.merkle import BLAKE3, MerkleTree, consistency_proof, inclusion_proof, root_hash
 from sealforge_verify.sealing import build_bundle, log_leaf_hash, make_checkpoint, seal_statement
 from sealforge_verify.statement import build_statement
 
@@ -100,6 +102,27 @@ def python_sha256(path: Path) -> Callable[[], None]:
     return run
 
 
+def merkle_timing(repeat: int) -> str:
+    leaves = [BLAKE3.leaf(i.to_bytes(4, "big")) for i in range(10_000)]
+    tree = MerkleTree(leaves)
+    tree.root()
+
+    def from_lists() -> None:
+        root_hash(leaves)
+        inclusion_proof(7_777, leaves)
+        consistency_proof(6_000, leaves)
+
+    def from_tree() -> None:
+        for i in range(0, 10_000, 100):
+            tree.inclusion_proof(i)
+
+    lists_s, tree_s = statistics.median(timed(from_lists, repeat)), statistics.median(timed(from_tree, repeat))
+    return (
+        f"merkle, 10,000 leaves: root + inclusion + consistency {lists_s:.3f} s; "
+        f"100 inclusion proofs from the tree {tree_s:.3f} s"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mb", type=int, default=1024, help="artifact size in MiB (default 1024)")
@@ -138,6 +161,7 @@ def main() -> int:
         per_gb = ours * 1024 / args.size_mb
         verdict = "meets" if per_gb <= GOAL_SECONDS_PER_GB else "MISSES"
         print(f"scaled to 1 GiB: {per_gb:.2f} s; {verdict} the goal of {GOAL_SECONDS_PER_GB:.0f} s")
+        print(merkle_timing(args.repeat))
     return 0
 
 

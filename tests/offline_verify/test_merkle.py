@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sealforge_verify.merkle import (
     BLAKE3,
@@ -98,19 +96,17 @@ def test_bad_arguments_are_refused() -> None:
         get_hasher("md5")
 
 
-def test_ten_thousand_leaves_are_fast() -> None:
+def test_ten_thousand_leaves() -> None:
+    """Proofs over a large tree verify, from the list functions and from the tree. How fast
+    this is belongs to bench/verify.py (its `merkle` line), not to a wall-clock assertion here."""
     leaves = [BLAKE3.leaf(i.to_bytes(4, "big")) for i in range(10_000)]
-    start = time.perf_counter()
     root = root_hash(leaves)
     proof = inclusion_proof(7_777, leaves)
     cproof = consistency_proof(6_000, leaves)
-    elapsed = time.perf_counter() - start
     verify_inclusion(BLAKE3, 7_777, 10_000, leaves[7_777], proof, root)
     verify_consistency(BLAKE3, 6_000, 10_000, cproof, root_hash(leaves[:6_000]), root)
-    assert elapsed < 1.0, elapsed
     tree = MerkleTree(leaves)
-    tree.root()
-    start = time.perf_counter()
+    assert tree.root() == root
     for i in range(0, 10_000, 100):
-        tree.inclusion_proof(i)
-    assert time.perf_counter() - start < 0.5
+        verify_inclusion(BLAKE3, i, 10_000, leaves[i], tree.inclusion_proof(i), root)
+    assert tree.inclusion_proof(7_777) == proof
