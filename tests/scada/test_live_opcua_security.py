@@ -199,8 +199,8 @@ class Plant:
 @pytest.fixture(scope="module")
 def plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plant]:
     from appliance.api import create_app
-    from appliance.store.open import open_db
     from appliance.cli.release import release
+    from appliance.store.open import open_db
 
     root = tmp_path_factory.mktemp("opcua-plant")
     state_dir, pki = root / "var", root / "pki"
