@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from sealforge_verify import blake3_file
+
 from appliance import errors
 from appliance.kinds.base import JobContext, JobFailed, ParamError
 from appliance.kinds.columns import column_names
@@ -111,7 +113,7 @@ def run_train(ctx: JobContext) -> None:
             "engine": model.engine,
             "synthesizer": model.synthesizer,
             "device": model.device,
-            "artifact_blake3": records.file_blake3(model_path),
+            "artifact_blake3": blake3_file(model_path),
             "columns": meta.summary(),
             "metadata": meta.to_json(),
             "source": source,

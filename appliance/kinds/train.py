@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import marshmallow as ma
+from sealforge_verify import blake3_file
 
 from appliance.kinds.base import Estimate, JobCanceled, JobContext, JobFailed, Kind, ParamError
 from appliance.kinds.columns import column_names, require_known
@@ -191,7 +192,7 @@ def run(ctx: JobContext) -> None:
             "engine": trained.model.engine,
             "synthesizer": trained.model.synthesizer,
             "device": trained.model.device,
-            "artifact_blake3": records.file_blake3(model_path),
+            "artifact_blake3": blake3_file(model_path),
             "columns": trained.metadata.summary(),
             "metadata": trained.metadata.to_json(),
             "source": trained.source.as_dict(),
