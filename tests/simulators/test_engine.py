@@ -1,16 +1,12 @@
-"""The scan engine: scalar and vectorised back-ends agree, instances are independent, speed."""
+"""The scan engine: scalar and vectorised back-ends agree, instances are independent (speed: bench/sim.py)."""
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import pytest
 
 from simulators.core.sensors import SensorOptions
-from simulators.dataset import generate
 from simulators.plants.registry import PLANTS
-from simulators.requests import prepare_simulate
 
 from .helpers import attack, make
 
@@ -38,16 +34,6 @@ def test_scan_period_and_substeps() -> None:
     assert sim.substeps == 3 and sim.step == pytest.approx(2.5 / 3)
     sim = make("water", scan_period=0.25)
     assert sim.substeps == 1 and sim.step == 0.25
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("plant", sorted(PLANTS))
-def test_one_day_at_1hz_under_ten_seconds(plant: str) -> None:
-    req = prepare_simulate({"plant": plant, "duration": 86400, "seed": 1})
-    started = time.perf_counter()
-    table = generate(req).table
-    assert table.num_rows == 86400
-    assert time.perf_counter() - started < 10.0
 
 
 @pytest.mark.parametrize("plant", sorted(PLANTS))
