@@ -50,7 +50,7 @@ def measure(
 
 
 def sealforge_run(latency_jobs: int, batch: int) -> tuple[list[float], float]:
-    from appliance.jobs import service
+    from appliance.jobs import operations
     from appliance.services import identity
     from appliance.store.open import open_db
 
@@ -67,7 +67,7 @@ def sealforge_run(latency_jobs: int, batch: int) -> tuple[list[float], float]:
             body = {"kind": "mock", "params": {"schema": SCHEMA}, "seed": 1}
 
             def submit() -> str:
-                return str(service.submit(conn, state, tenant["id"], "bench", body, max_attempts=1)["id"])
+                return str(operations.submit(conn, state, tenant["id"], "bench", body, max_attempts=1)["id"])
 
             def wait(job_ids: list[str]) -> None:
                 pending = set(job_ids)

@@ -21,7 +21,7 @@ from sealforge_verify.statement import check_subject_name
 
 from appliance.evidence import keys
 from appliance.evidence.bundle import assemble
-from appliance.evidence.service import require_sealed_job
+from appliance.evidence.operations import require_sealed_job
 from appliance.evidence.statement import CONTRACT_SUBJECT
 from appliance.store import jobs as jobs_q
 from appliance.store import seals as q

@@ -10,7 +10,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from appliance.jobs import service
+from appliance.jobs import operations
 from appliance.services import scada
 
 
@@ -25,7 +25,7 @@ def start(
     """Reserve the run, submit its live job (one attempt: a live run is never retried), attach it."""
     run_id, job_request = scada.reserve(conn, tenant_id, body, policy)
     try:
-        job = service.submit(conn, state_dir, tenant_id, caller, job_request, max_attempts=1)
+        job = operations.submit(conn, state_dir, tenant_id, caller, job_request, max_attempts=1)
     except Exception:
         scada.forget(conn, run_id)
         raise
@@ -38,7 +38,7 @@ def stop(conn: sqlite3.Connection, tenant_id: str, run_id: str) -> dict[str, Any
     row = scada.require(conn, tenant_id, run_id)
     job = scada.live_job(conn, row)
     if job["status"] in ("created", "queued"):
-        service.cancel(conn, tenant_id, job["id"])
+        operations.cancel(conn, tenant_id, job["id"])
     else:
         scada.request_stop(conn, run_id)
     return scada.view(conn, row)

@@ -16,7 +16,7 @@ from appliance.api.billing.schemas import (
     UsageSchema,
 )
 from appliance.api.extensions import Blueprint, requires
-from appliance.jobs import service
+from appliance.jobs import operations
 from appliance.services import credits
 
 blp = Blueprint("billing", __name__, url_prefix="/v1", description="Credits: 1 credit = 1,000,000 generated rows.")
@@ -28,7 +28,7 @@ blp = Blueprint("billing", __name__, url_prefix="/v1", description="Credits: 1 c
 @requires("read")
 def estimate(body: dict[str, Any]) -> dict[str, Any]:
     """What a job would cost, before it runs."""
-    return service.estimate(body["kind"], body["params"])
+    return operations.estimate(body["kind"], body["params"])
 
 
 @blp.route("/estimate")
@@ -44,7 +44,7 @@ def estimate_get(args: dict[str, Any]) -> dict[str, Any]:
         raise errors.validation("params", "not valid JSON") from exc
     if not isinstance(params, dict):
         raise errors.validation("params", "must be a JSON object")
-    return service.estimate(args["kind"], params)
+    return operations.estimate(args["kind"], params)
 
 
 @blp.route("/usage")

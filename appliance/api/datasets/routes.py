@@ -19,7 +19,7 @@ from appliance.api.datasets.schemas import (
 )
 from appliance.api.extensions import Blueprint, PageArgsSchema, accepts_body, requires
 from appliance.api.jobs.schemas import JobSchema
-from appliance.jobs import service
+from appliance.jobs import operations
 from appliance.services.datasets import cached, ingest, preview
 from appliance.services.datasets.limits import Limits
 from appliance.services.datasets.naming import declared_format
@@ -126,10 +126,10 @@ def profile_dataset(dataset_id: str) -> Any:
     if profile is not None:
         return profile
     if pending is not None:
-        job = service.view(pending)
+        job = operations.view(pending)
     else:
         body = {"kind": "analyze", "inputs": [dataset_id], "params": {}}
         max_attempts = int(context.config()["jobs"]["max_attempts"])
-        job = service.submit(conn, context.state_dir(), who.tenant_id, who.caller, body, max_attempts)
+        job = operations.submit(conn, context.state_dir(), who.tenant_id, who.caller, body, max_attempts)
     # the job, not a profile: bypass the 200 schema
     return make_response(jsonify(job), 202, {"X-Job-Id": job["id"], "Location": job["_links"]["self"]})

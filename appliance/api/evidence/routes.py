@@ -13,7 +13,7 @@ from flask import Response
 from appliance.api import context
 from appliance.api.evidence.schemas import EvidenceArgsSchema, SigningKeyListSchema
 from appliance.api.extensions import Blueprint, requires
-from appliance.evidence import keys, service
+from appliance.evidence import keys, operations
 
 blp = Blueprint("evidence", __name__, url_prefix="/v1", description="Evidence bundles and their signing keys.")
 
@@ -27,7 +27,7 @@ def get_evidence(args: dict[str, Any], job_id: str) -> Response:
 
     404 for an unknown job (or another tenant's), 409 for a job that has not succeeded.
     `include_artifacts=true` embeds the artifacts; `prev_size=N` adds a consistency proof from N."""
-    bundle = service.evidence_bundle(
+    bundle = operations.evidence_bundle(
         context.get_db(),
         context.state_dir(),
         context.principal().tenant_id,

@@ -11,7 +11,7 @@ from appliance import errors
 from appliance.api import context
 from appliance.api.extensions import Blueprint, requires
 from appliance.api.jobs.schemas import JobSchema
-from appliance.jobs import service
+from appliance.jobs import operations
 from appliance.services.datasets import cached
 
 blp = Blueprint("ics", __name__, url_prefix="/v1/ics", description="SCADA/ICS scenario packs.")
@@ -39,7 +39,7 @@ def create_scenario(body: dict[str, Any]) -> Any:
     """Plan and simulate an attack scenario pack: {plant, duration, mix: [{technique, count}], intensity}."""
     who = context.principal()
     seed, description = body.pop("seed"), body.pop("description")
-    job = service.submit(
+    job = operations.submit(
         context.get_db(),
         context.state_dir(),
         who.tenant_id,
@@ -56,10 +56,10 @@ def create_scenario(body: dict[str, Any]) -> Any:
 def get_scenario(scenario_id: str) -> dict[str, Any]:
     """The scenario job; once it succeeded, with its manifest (scenarios, techniques, label counts)."""
     conn, who = context.get_db(), context.principal()
-    job = service.require_job(conn, who.tenant_id, scenario_id)
+    job = operations.require_job(conn, who.tenant_id, scenario_id)
     if job["kind"] != "scenario_fabricate":
         raise errors.not_found("scenario", scenario_id)
     manifest = (
         cached.artifact_json(conn, context.state_dir(), job, "manifest.json") if job["status"] == "succeeded" else None
     )
-    return service.view(job) | {"manifest": manifest}
+    return operations.view(job) | {"manifest": manifest}

@@ -17,7 +17,7 @@ from appliance.api.jobs.schemas import (
     JobSubmitSchema,
     KindListSchema,
 )
-from appliance.jobs import events, service
+from appliance.jobs import events, operations
 
 blp = Blueprint("jobs", __name__, url_prefix="/v1", description="Jobs and their lifecycle.")
 
@@ -32,7 +32,7 @@ def _accepted(job: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]
 
 def _submit(body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
     who = context.principal()
-    job = service.submit(context.get_db(), context.state_dir(), who.tenant_id, who.caller, body, _max_attempts())
+    job = operations.submit(context.get_db(), context.state_dir(), who.tenant_id, who.caller, body, _max_attempts())
     return _accepted(job)
 
 
@@ -70,7 +70,7 @@ def submit_synthesize_job(body: dict[str, Any]) -> Any:
 def list_jobs(args: dict[str, Any]) -> dict[str, Any]:
     """The tenant's jobs, oldest first; filter by `status` and `kind`."""
     tenant_id = context.principal().tenant_id
-    return service.listing(context.get_db(), tenant_id, args["status"], args["kind"], args["limit"], args["after"])
+    return operations.listing(context.get_db(), tenant_id, args["status"], args["kind"], args["limit"], args["after"])
 
 
 @blp.route("/jobs/kinds")
@@ -78,7 +78,7 @@ def list_jobs(args: dict[str, Any]) -> dict[str, Any]:
 @requires("read")
 def list_kinds() -> dict[str, Any]:
     """Every job kind, its queue, and whether it runs on this appliance yet."""
-    data = service.kinds()
+    data = operations.kinds()
     return {"data": data, "count": len(data)}
 
 
@@ -86,7 +86,7 @@ def list_kinds() -> dict[str, Any]:
 @blp.response(200, JobSchema)
 @requires("read")
 def get_job(job_id: str) -> dict[str, Any]:
-    return service.view(service.require_job(context.get_db(), context.principal().tenant_id, job_id))
+    return operations.view(operations.require_job(context.get_db(), context.principal().tenant_id, job_id))
 
 
 @blp.route("/jobs/<string:job_id>/cancel", methods=["POST"])
@@ -94,7 +94,7 @@ def get_job(job_id: str) -> dict[str, Any]:
 @requires("generate")
 def cancel_job(job_id: str) -> dict[str, Any]:
     """Cancel: a queued job at once, a running one within 2 s. A finished job answers 409."""
-    return service.cancel(context.get_db(), context.principal().tenant_id, job_id)
+    return operations.cancel(context.get_db(), context.principal().tenant_id, job_id)
 
 
 @blp.route("/jobs/<string:job_id>/rerun", methods=["POST"])
@@ -103,7 +103,7 @@ def cancel_job(job_id: str) -> dict[str, Any]:
 def rerun_job(job_id: str) -> Any:
     """A new job with the same contract; deterministic kinds give byte-identical artifacts."""
     who = context.principal()
-    job = service.rerun(context.get_db(), context.state_dir(), who.tenant_id, who.caller, job_id, _max_attempts())
+    job = operations.rerun(context.get_db(), context.state_dir(), who.tenant_id, who.caller, job_id, _max_attempts())
     return _accepted(job)
 
 
@@ -112,7 +112,7 @@ def rerun_job(job_id: str) -> Any:
 @requires("read")
 def job_events(job_id: str) -> Response:
     """Server-sent events: the journal after `Last-Event-ID` (or `?after=`), then live until the end."""
-    service.require_job(context.get_db(), context.principal().tenant_id, job_id)
+    operations.require_job(context.get_db(), context.principal().tenant_id, job_id)
     raw = request.headers.get("Last-Event-ID") or request.args.get("after") or "0"
     if not raw.isdigit():
         raise errors.validation("Last-Event-ID", "must be a non-negative integer")

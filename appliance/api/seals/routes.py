@@ -21,7 +21,7 @@ from appliance.api.seals.schemas import (
     SealListArgsSchema,
     SealPageSchema,
 )
-from appliance.evidence import service
+from appliance.evidence import operations
 
 blp = Blueprint("seals", __name__, url_prefix="/v1/seals", description="The seal log of sealed results.")
 
@@ -32,7 +32,7 @@ blp = Blueprint("seals", __name__, url_prefix="/v1/seals", description="The seal
 @requires("read")
 def list_seals(args: dict[str, Any]) -> dict[str, Any]:
     """The tenant's seals, oldest first; `?job_id=` for one job's."""
-    return service.list_seals(
+    return operations.list_seals(
         context.get_db(), context.principal().tenant_id, args["job_id"], args["limit"], args["after"]
     )
 
@@ -44,7 +44,7 @@ def list_seals(args: dict[str, Any]) -> dict[str, Any]:
 def get_checkpoint(args: dict[str, Any]) -> Any:
     """The latest signed checkpoint. `?format=text` gives the signed note alone (text/plain):
     keep it, and later pass it to `sealforge-verify --prev-checkpoint`. 404 while the log is empty."""
-    view = service.checkpoint_view(context.get_db())
+    view = operations.checkpoint_view(context.get_db())
     if args["format"] == "text":
         return Response(view["note"], mimetype="text/plain")
     return view
@@ -58,7 +58,7 @@ def get_consistency_proof(args: dict[str, Any]) -> dict[str, Any]:
     """Proof that the log at size `from` is a prefix of the log at size `to` (default: latest).
 
     Save the answer as a file and pass it to `sealforge-verify --consistency-proof FILE`."""
-    return service.consistency_proof(context.get_db(), args["from_size"], args["to_size"])
+    return operations.consistency_proof(context.get_db(), args["from_size"], args["to_size"])
 
 
 @blp.route("/<string:seal_id>")
@@ -66,4 +66,4 @@ def get_consistency_proof(args: dict[str, Any]) -> dict[str, Any]:
 @requires("read")
 def get_seal(seal_id: str) -> dict[str, Any]:
     """One seal, with its DSSE envelope."""
-    return service.get_seal(context.get_db(), context.principal().tenant_id, seal_id)
+    return operations.get_seal(context.get_db(), context.principal().tenant_id, seal_id)
