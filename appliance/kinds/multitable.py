@@ -154,14 +154,14 @@ def _reference(ctx: JobContext, meta: MultiMetadata, source: dict[str, Any]) -> 
     from appliance.services.datasets.formats import FormatError, read_all
     from appliance.services.synth.frames import to_frame
     from appliance.services.synth.metadata import align_like
-    from appliance.store import jobs as jobs_store
+    from appliance.store import datasets as datasets_store
     from appliance.store.blobs import BlobStore
     from appliance.store.open import open_db
 
     conn = open_db(ctx.state_dir)
     frames: dict[str, pd.DataFrame] = {}
     for name, entry in source["tables"].items():
-        row = jobs_store.dataset(conn, entry["dataset_id"], ctx.tenant_id)
+        row = datasets_store.get(conn, entry["dataset_id"], ctx.tenant_id)
         if row is None or row["blake3"] != entry["dataset_blake3"]:
             return None
         try:

@@ -143,11 +143,11 @@ def _reference(
     from appliance.services.datasets.formats import FormatError, read_all
     from appliance.services.synth.frames import to_frame
     from appliance.services.synth.training import reference_rows
-    from appliance.store import jobs as jobs_store
+    from appliance.store import datasets as datasets_store
     from appliance.store.blobs import BlobStore
     from appliance.store.open import open_db
 
-    row = jobs_store.dataset(open_db(ctx.state_dir), source.dataset_id, ctx.tenant_id)
+    row = datasets_store.get(open_db(ctx.state_dir), source.dataset_id, ctx.tenant_id)
     if row is None or row["blake3"] != source.dataset_blake3:
         return None, None
     try:

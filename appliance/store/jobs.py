@@ -98,10 +98,6 @@ def artifacts_of_job(conn: sqlite3.Connection, job_id: str) -> list[dict[str, An
     return fetch_all(conn, "SELECT * FROM artifacts WHERE job_id = ? ORDER BY id", (job_id,))
 
 
-def dataset(conn: sqlite3.Connection, dataset_id: str, tenant_id: str) -> dict[str, Any] | None:
-    return fetch_one(conn, "SELECT * FROM datasets WHERE id = ? AND tenant_id = ?", (dataset_id, tenant_id))
-
-
 def latest_for_input(
     conn: sqlite3.Connection, tenant_id: str, kind: str, dataset_id: str, statuses: tuple[str, ...]
 ) -> dict[str, Any] | None:

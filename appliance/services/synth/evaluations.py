@@ -19,6 +19,7 @@ from appliance.clock import now_iso
 from appliance.errors import AppError
 from appliance.ids import new_id
 from appliance.services.synth.interface import SynthesisError
+from appliance.store import datasets as datasets_store
 from appliance.store import jobs as jobs_store
 from appliance.store import models as q
 from appliance.store.blobs import BlobStore
@@ -64,12 +65,12 @@ def _real(
     from appliance.services.synth.tstr import MAX_ROWS
 
     if dataset_id:
-        row = jobs_store.dataset(conn, dataset_id, tenant_id)
+        row = datasets_store.get(conn, dataset_id, tenant_id)
         if row is None:
             raise errors.validation("dataset_id", f"dataset {dataset_id!r} was not found")
         return _read(state_dir, row["blake3"], row["format"], MAX_ROWS), None, dataset_id
     source = Source.from_dict(result["source"])
-    row = jobs_store.dataset(conn, source.dataset_id, tenant_id)
+    row = datasets_store.get(conn, source.dataset_id, tenant_id)
     if row is None or row["blake3"] != source.dataset_blake3:
         raise errors.validation("dataset_id", "the model's training dataset is gone; pass dataset_id to test on")
     frame = _read(state_dir, row["blake3"], row["format"], source.max_rows)
