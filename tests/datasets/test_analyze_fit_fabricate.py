@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -89,7 +88,8 @@ def test_fabricate_seals_its_plan(client: FlaskClient, keys: dict[str, str], sta
     assert names[0] == "plan.json" and len(names) == 2
     rerun = client.post(f"/v1/jobs/{job['id']}/rerun", headers=headers).get_json()
     assert rerun["contract_hash"] == job["contract_hash"]
-    time.sleep(0.1)
+    again = wait_for(client, headers, rerun["id"], {"succeeded", "failed"})
+    assert again["status"] == "succeeded" and again["rows"] == 2000, again
 
 
 def test_fabricate_with_a_broken_plan_is_400(client: FlaskClient, keys: dict[str, str]) -> None:

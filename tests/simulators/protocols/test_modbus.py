@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import struct
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 from pymodbus.client import ModbusTcpClient
@@ -136,6 +137,13 @@ def test_unknown_function_code_echoes_it(served: tuple[LivePlant, ModbusPlantSer
         assert sock.recv(64) == _mbap(9, UNIT, b"\xc1\x01")  # function | 0x80, ILLEGAL FUNCTION
 
 
+def _wait_until(predicate: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
 def test_garbage_and_dropped_clients_do_not_stop_the_server(served: tuple[LivePlant, ModbusPlantServer]) -> None:
     plant, server = served
     address = server.address
@@ -149,7 +157,8 @@ def test_garbage_and_dropped_clients_do_not_stop_the_server(served: tuple[LivePl
     with socket.create_connection(address, timeout=3) as sock:
         sock.sendall(_mbap(3, UNIT, b"\x03\xff\xff\x00\x7d"))  # address + count past 65535
         assert sock.recv(64) == _mbap(3, UNIT, b"\x83\x02")
-    time.sleep(0.1)
+    # the server has seen every one of those clients go and closed its side
+    _wait_until(lambda: not server._server.active_connections, "the server to drop the dead connections")  # type: ignore[union-attr]
     fresh = ModbusTcpClient(address[0], port=address[1], timeout=3, retries=0)
     assert fresh.connect()
     try:
@@ -173,8 +182,11 @@ def test_stop_frees_the_port(server_loop: LoopThread) -> None:
     server_loop.run(second.stop())
 
 
-def test_bad_quantity_bad_coil_value_and_resync(served: tuple[LivePlant, ModbusPlantServer]) -> None:
+def test_bad_quantity_bad_coil_value_and_resync(
+    served: tuple[LivePlant, ModbusPlantServer], caplog: pytest.LogCaptureFixture
+) -> None:
     plant, server = served
+    caplog.set_level(logging.DEBUG, logger="simulators.protocols.modbus")
     run = server.register_map.point("P101.RUN")
     with socket.create_connection(server.address, timeout=3) as sock:
         sock.sendall(_mbap(1, UNIT, b"\x04\x00\x00\x00\xc8"))  # 200 registers: more than 125
@@ -183,7 +195,8 @@ def test_bad_quantity_bad_coil_value_and_resync(served: tuple[LivePlant, ModbusP
         assert sock.recv(64) == _mbap(2, UNIT, b"\x85\x03")
         assert plant.read_tag("P101.RUN") is True
         sock.sendall(b"\xde\xad\xbe\xef" * 8)  # not Modbus: dropped, the connection reads on
-        time.sleep(0.2)
+        # the next request goes once the server has read and dropped the garbage, not in the same read
+        _wait_until(lambda: "not Modbus TCP" in caplog.text, "the server to discard the garbage")
         sock.sendall(_mbap(3, UNIT, b"\x02\x00\x00\x00\x01"))
         reply = sock.recv(64)
         assert reply[:2] == b"\x00\x03" and reply[7:9] == b"\x02\x01"  # transaction 3: FC 2, one byte of bits
