@@ -42,7 +42,13 @@ PARQUET_OPTIONS: dict[str, Any] = {
     "version": "2.6",
     "data_page_size": 1 << 20,
 }
-LABEL_COLUMNS = ("attack", "attack_id", "technique", "attack_type")
+LABEL_FIELDS: tuple[pa.Field, ...] = (
+    pa.field("attack", pa.int8(), nullable=False),
+    pa.field("attack_id", pa.string()),
+    pa.field("technique", pa.string()),
+    pa.field("attack_type", pa.string()),
+)
+"""The label columns that end every row of a dataset and of a live run's telemetry, in this order."""
 
 
 @dataclass
@@ -90,12 +96,7 @@ def arrow_schema(req: SimulationRequest, sim: Simulation) -> pa.Schema:
         tag = table.by_name[name.removeprefix("truth:")]
         meta = {"unit": tag.unit, "kind": tag.kind, "role": "truth" if name.startswith("truth:") else tag.role}
         fields.append(pa.field(name, pa.int8() if is_bool else pa.float64(), nullable=False, metadata=meta))
-    fields += [
-        pa.field("attack", pa.int8(), nullable=False),
-        pa.field("attack_id", pa.string()),
-        pa.field("technique", pa.string()),
-        pa.field("attack_type", pa.string()),
-    ]
+    fields += LABEL_FIELDS
     request = canonical_json(req.contract()).decode()
     return pa.schema(fields, metadata={"sealforge.simulation": request})
 

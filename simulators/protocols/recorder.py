@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from simulators.core.tags import TagTable
-from simulators.dataset import PARQUET_OPTIONS
+from simulators.dataset import LABEL_FIELDS, PARQUET_OPTIONS
 from simulators.fsutil import publish
 from simulators.manifest import canonical_json
 
@@ -33,12 +33,7 @@ def telemetry_schema(table: TagTable, metadata: Mapping[str, Any]) -> pa.Schema:
     for tag in table.columns:
         meta = {"unit": tag.unit, "kind": tag.kind, "role": tag.role}
         fields.append(pa.field(tag.name, pa.int8() if tag.is_bool else pa.float64(), nullable=False, metadata=meta))
-    fields += [
-        pa.field("attack", pa.int8(), nullable=False),
-        pa.field("attack_id", pa.string()),
-        pa.field("technique", pa.string()),
-        pa.field("attack_type", pa.string()),
-    ]
+    fields += LABEL_FIELDS
     return pa.schema(fields, metadata={"sealforge.live": canonical_json(dict(metadata)).decode()})
 
 
