@@ -110,7 +110,6 @@ _WORKER_LOGS: list[Path] = []
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
-    setattr(item, f"rep_{report.when}", report)
     if report.failed:
         for log in _WORKER_LOGS:
             text = log.read_text(errors="replace") if log.exists() else "(no log written)"
