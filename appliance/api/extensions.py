@@ -16,6 +16,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 SCOPE_ATTR = "_sealforge_scope"
 BODY_ATTR = "_sealforge_body"
 SECURITY: list[dict[str, list[str]]] = [{"ApiKey": []}, {"Bearer": []}]
+DEFAULT_PAGE_LIMIT = 20
+MAX_PAGE_LIMIT = 200
+"""Items per list page when ``limit`` is not given, and the most a client may ask for."""
 
 
 class ErrorDetailSchema(ma.Schema):
@@ -54,7 +57,7 @@ class Api(_Api):
 
 
 class PageArgsSchema(ma.Schema):
-    limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=200))
+    limit = ma.fields.Integer(load_default=DEFAULT_PAGE_LIMIT, validate=ma.validate.Range(min=1, max=MAX_PAGE_LIMIT))
     after = ma.fields.String(load_default=None, validate=ma.validate.Length(max=64))
 
 

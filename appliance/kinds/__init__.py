@@ -1,15 +1,9 @@
-"""The job-kind registry: every kind, its params schema, queue, estimate and run function.
-
-Kinds not built yet are listed with ``run=None``; submitting one answers 400 KIND_NOT_AVAILABLE
-instead of a fake result.
-"""
+"""The job-kind registry: every kind, its params schema, queue, estimate and run function."""
 
 from __future__ import annotations
 
 from appliance.kinds import analyze, fabricate, fit, lift, mock, simulation, synthesize, train, verify
 from appliance.kinds.base import Kind
-
-_PENDING: tuple[Kind, ...] = ()
 
 REGISTRY: dict[str, Kind] = {
     k.name: k
@@ -24,7 +18,6 @@ REGISTRY: dict[str, Kind] = {
         lift.KIND,
         synthesize.KIND,
         train.KIND,
-        *_PENDING,
     )
 }
 

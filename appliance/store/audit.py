@@ -42,13 +42,3 @@ def iter_entries(conn: sqlite3.Connection, batch: int = 5000) -> Iterator[dict[s
         for row in rows:
             yield dict(row)
         last = rows[-1]["seq"]
-
-
-def entries_for_tenant(conn: sqlite3.Connection, tenant_id: str, limit: int, after_seq: int) -> list[dict[str, Any]]:
-    return [
-        dict(r)
-        for r in conn.execute(
-            "SELECT * FROM audit_log WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-            (tenant_id, after_seq, limit),
-        ).fetchall()
-    ]

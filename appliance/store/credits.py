@@ -37,10 +37,3 @@ def usage_by_kind(conn: sqlite3.Connection, tenant_id: str) -> list[dict[str, An
         " WHERE tenant_id = ? AND reason = 'job' GROUP BY note ORDER BY note",
         (tenant_id,),
     )
-
-
-def charged_for_job(conn: sqlite3.Connection, job_id: str) -> int:
-    row = conn.execute(
-        "SELECT coalesce(-sum(delta_micro), 0) FROM credit_ledger WHERE job_id = ?", (job_id,)
-    ).fetchone()
-    return int(row[0])

@@ -7,9 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-MAX_LIMIT = 200
-DEFAULT_LIMIT = 20
-
 
 @dataclass
 class Page:

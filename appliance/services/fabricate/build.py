@@ -13,6 +13,9 @@ from typing import Any
 from . import keywords as kw
 from .parse import singular, snake
 
+DEFAULT_ROWS = 1_000
+"""Rows of a table whose description gives no count."""
+
 
 @dataclass
 class TablePlan:
@@ -140,8 +143,8 @@ def build_schema(tables: list[TablePlan], years: tuple[int, int] | None,
             entry["rows_per_parent"] = {"parent": parent, **table.per_parent}
         else:
             if table.rows is None:
-                warnings.append(f"no row count for {table.name!r}; using {1_000:,}")
-            entry["rows"] = table.rows if table.rows is not None else 1_000
+                warnings.append(f"no row count for {table.name!r}; using {DEFAULT_ROWS:,}")
+            entry["rows"] = table.rows if table.rows is not None else DEFAULT_ROWS
         rules = _ordering(columns)
         if rules:
             entry["constraints"] = rules

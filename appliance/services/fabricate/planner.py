@@ -18,7 +18,6 @@ from . import keywords as kw
 from .build import TablePlan, build_schema
 from .parse import Token, singular, snake, tokenize
 
-DEFAULT_ROWS = 1_000
 MAX_TEXT = 10_000
 _ATTR_START = {"with", "having", "including", "containing", "incl", "fields", "columns", "attributes"}
 _CHILD_HINTS = {"each", "per", "every"}
