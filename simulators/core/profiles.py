@@ -31,8 +31,6 @@ for _name, _shape in _SHAPES.items():
     _arr = np.asarray(_shape, dtype=float)
     _NORMALISED[_name] = _arr / _arr[:24].mean()
 
-PROFILE_KINDS = tuple(_SHAPES)
-
 
 def daily_profile(hour_of_day: np.ndarray, kind: str, amplitude: float = 1.0) -> np.ndarray:
     """Shape `kind` at the given hours, flattened towards 1 by `amplitude` (0 = constant 1)."""

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 TABLE = "table"
-BASIC_SDTYPES = ("numerical", "categorical", "boolean", "datetime", "id")
 MAX_BAD_EXAMPLES = 3
 
 

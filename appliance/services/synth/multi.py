@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 HMA = "hma"
 MIN_TABLES, MAX_TABLES = 2, 8
-RELATIONSHIP_FIELDS = ("parent_table", "parent_primary_key", "child_table", "child_foreign_key")
 
 
 def table_name(dataset_name: str, position: int) -> str:
