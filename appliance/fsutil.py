@@ -1,14 +1,15 @@
 """Atomic file writes: a reader sees the old file or the whole new one, never a half-written one.
 
-Every file the appliance writes whole (key files, secrets, TLS pairs, generated rows, blobs) takes
-the same steps here: bytes go to a temp file beside the target (same directory, so the rename is
+Every file the appliance writes whole (key files, secrets, TLS pairs, generated rows) takes the
+same steps here: bytes go to a temp file beside the target (same directory, so the rename is
 atomic), are fsynced, and the temp file is renamed over the target; the directory is fsynced after,
-so the new name survives a power cut.
+so the new name survives a power cut. The blob store renames under its database lock (pins) and
+shares only ``fsync_dir``.
 
-Why here, at the top of ``appliance`` beside ``clock.py``: the store (``store/blobs.py``), the
-services and the kinds all need it, and the store imports nothing above itself, so this module
+Why here, at the top of ``appliance`` beside ``clock.py``: the store (``store/blobs.py``) and the
+services both need it, and the store imports nothing above itself, so this module
 imports nothing from ``appliance``. The simulators keep their own copy (``simulators/fsutil.py``)
-and the verifier its own, because neither may import the appliance.
+and the verifier its own (``sealforge_verify/files.py``), because neither may import the appliance.
 """
 
 from __future__ import annotations
