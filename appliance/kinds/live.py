@@ -14,7 +14,9 @@ run as `running` only when every endpoint accepts.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -159,10 +161,17 @@ class _Commands:
 def prepare_worker() -> None:
     """Load what a live run needs before the first one comes (run by a `sim` worker at start, in
     the background): the protocol libraries and OPC UA's standard address space, about 3-6 s of
-    CPU that would otherwise sit between a submit and its endpoints accepting connections."""
+    CPU that would otherwise sit between a submit and its endpoints accepting connections.
+
+    It runs at the lowest CPU priority (Linux sets niceness per thread), so on a small box it uses
+    only what the API and the other consumers starting beside it leave idle."""
     import importlib
+    import threading
 
     from simulators.protocols import opcua_space
+
+    with contextlib.suppress(OSError):  # not permitted here: prepare at the normal priority
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
     for module in ("simulators.protocols.runner", "simulators.protocols.recorder", "appliance.evidence"):
         importlib.import_module(module)
