@@ -34,7 +34,7 @@ def check(params: dict[str, Any]) -> None:
 
 
 def estimate(params: dict[str, Any]) -> Estimate:
-    from appliance.services.mock.api import row_counts
+    from appliance.services.mock.generation import row_counts
 
     rows = sum(row_counts(params["schema"], 0).values())
     return Estimate(rows=rows, seconds=max(1.0, rows / ROWS_PER_SECOND))

@@ -51,7 +51,7 @@ def create(
     max_upload_bytes: int,
 ) -> dict[str, Any]:
     from appliance.services.mock import SchemaError, generate
-    from appliance.services.mock.api import row_counts
+    from appliance.services.mock.generation import row_counts
 
     try:
         total = sum(row_counts(schema, seed).values())

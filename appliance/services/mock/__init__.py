@@ -12,9 +12,9 @@ Public API (no Flask, no job engine; the ``mock`` job kind and the HTTP endpoint
 The schema format is documented in ``docs/mock-schema.md``.
 """
 
-from .api import DEFAULT_CHUNK_ROWS, MAX_PREVIEW_ROWS, OutputFile, generate, preview, row_counts
 from .errors import GenerationCanceled, SchemaError
 from .fit import compare_fits, fit_stats
+from .generation import DEFAULT_CHUNK_ROWS, MAX_PREVIEW_ROWS, OutputFile, generate, preview, row_counts
 from .infer import infer_schema
 from .model import NormalizedSchema
 from .validate import validate_schema
