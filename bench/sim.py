@@ -27,8 +27,8 @@ from scipy.integrate import solve_ivp
 from simulators.core.params import resolve_params
 from simulators.dataset import generate
 from simulators.plants.registry import PLANTS
-from simulators.requests import prepare_simulate
 from simulators.runtime import Simulation
+from simulators.validation import prepare_simulate
 
 
 def timed(fn: Callable[[], Any]) -> float:

@@ -33,7 +33,7 @@ from simulators.lift import lift
 from simulators.live import LivePlant
 from simulators.manifest import canonical_json
 from simulators.plants.registry import describe_plant, list_plants
-from simulators.requests import SimulationRequest, prepare_scenario_fabricate, prepare_simulate
+from simulators.validation import SimulationRequest, prepare_scenario_fabricate, prepare_simulate
 
 __all__ = [
     "Dataset",

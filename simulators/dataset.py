@@ -27,8 +27,8 @@ import pyarrow.parquet as pq
 from simulators.attacks.apply import scan_window
 from simulators.fsutil import publish
 from simulators.manifest import build_manifest, canonical_json
-from simulators.requests import SimulationRequest, prepare_scenario_fabricate, prepare_simulate
 from simulators.runtime import Simulation
+from simulators.validation import SimulationRequest, prepare_scenario_fabricate, prepare_simulate
 
 ProgressFn = Callable[[int, int], None]
 CancelFn = Callable[[], bool]

@@ -27,7 +27,7 @@ import pyarrow as pa
 from simulators.core.tags import TagSpec
 from simulators.errors import SimulationParamError
 from simulators.plants.registry import PLANTS
-from simulators.requests import format_ms
+from simulators.validation import format_ms
 
 TIME_NAMES = ("timestamp", "time", "datetime", "date_time", "date", "ts", "t_stamp", "time_stamp")
 LABEL_NAMES = {"attack", "attack_id", "technique", "attack_type", "label", "labels", "normal/attack", "anomaly",
@@ -248,61 +248,110 @@ def _seed(plant: str, tags: list[dict[str, Any]], tag_map: dict[str, str], time:
     return {"plant": plant, "params": params, "initial_values": initial, "simulate": request}
 
 
-def lift(data: Any) -> dict[str, Any]:
-    """Typed world state of raw telemetry (pyarrow Table, pandas DataFrame, or a .csv/.parquet path)."""
+def _prepare_frame(data: Any) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Load the table and make the time a column: historian exports often index by time, and the
+    time column is found among the columns. An empty table cannot be lifted, so it fails here."""
     df, meta_units = _load(data)
-    if isinstance(df.index, pd.DatetimeIndex):  # historian exports often index by time
+    if isinstance(df.index, pd.DatetimeIndex):
         df = df.reset_index()
     if df.shape[0] == 0 or df.shape[1] == 0:
         raise SimulationParamError("table", "is empty")
-    time_col, ts = _find_time(df)
-    time = {"column": time_col, **_time_base(ts)}
+    return df, meta_units
+
+
+def _first_instance(df: pd.DataFrame, ts: pd.Series, time_col: str) -> tuple[pd.DataFrame, dict[str, Any], Any]:
+    """Rows of the first instance only, with its time base, plus the instance column (None if absent).
+
+    Multi-instance exports (this package's own fleet output) interleave several runs of one plant; mixing
+    them would break the time base and the last values the seed starts from, so the first one stands for all.
+    """
     instance_col = next((c for c in df.columns if str(c).lower() == "instance"), None)
-    if instance_col is not None:
-        first = df[instance_col] == df[instance_col].iloc[0]
-        time = {"column": time_col, **_time_base(ts[first]), "instances": int(df[instance_col].nunique())}
-        df = df[first]
+    if instance_col is None:
+        return df, {"column": time_col, **_time_base(ts)}, None
+    first = df[instance_col] == df[instance_col].iloc[0]
+    time = {"column": time_col, **_time_base(ts[first]), "instances": int(df[instance_col].nunique())}
+    return df[first], time, instance_col
+
+
+def _label_info(name: str, series: pd.Series) -> dict[str, Any]:
+    """A label column, summarised by its values: labels describe the rows, they are not measurements."""
+    return {"name": name, "distinct": int(series.nunique()),
+            "values": [str(v) for v in series.dropna().value_counts().index[:10]]}
+
+
+def _tag_info(name: str, series: pd.Series, meta_units: dict[str, str]) -> dict[str, Any]:
+    """A tag's profile plus its unit, preferring Arrow metadata (stated by the exporter) over the name."""
+    info = _profile(name, series)
+    unit = meta_units.get(name) or _unit_from_name(name)
+    source = ("metadata" if name in meta_units else "name") if unit else None
+    info["unit"], info["unit_source"] = unit, source
+    return info
+
+
+def _labels_and_tags(df: pd.DataFrame, skip: tuple[Any, ...],
+                     meta_units: dict[str, str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every column but `skip` (time, instance), in table order, as a label or as a profiled tag."""
     labels, tags = [], []
     for col in df.columns:
-        if col in (time_col, instance_col):
+        if col in skip:
             continue
         name = str(col)
         if name.strip().lower() in LABEL_NAMES:
-            series = df[col]
-            labels.append({"name": name, "distinct": int(series.nunique()),
-                           "values": [str(v) for v in series.dropna().value_counts().index[:10]]})
-            continue
-        info = _profile(name, df[col])
-        unit = meta_units.get(name) or _unit_from_name(name)
-        source = ("metadata" if name in meta_units else "name") if unit else None
-        info["unit"], info["unit_source"] = unit, source
-        tags.append(info)
-    candidates = _plant_scores([t for t in tags if not t["name"].startswith("truth:")])
+            labels.append(_label_info(name, df[col]))
+        else:
+            tags.append(_tag_info(name, df[col], meta_units))
+    return labels, tags
+
+
+def _accepted_match(candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The best candidate if it is good enough to name: a score over the threshold and, for a match by
+    names, at least three matched tags (one or two shared names are coincidence, not a plant)."""
     best = candidates[0] if candidates else None
-    match = best if best and best["score"] >= MATCH_THRESHOLD and (best["basis"] == "signature"
-                                                                  or best["matched_tags"] >= 3) else None
+    if best and best["score"] >= MATCH_THRESHOLD and (best["basis"] == "signature" or best["matched_tags"] >= 3):
+        return best
+    return None
+
+
+def _annotate_with_plant(tags: list[dict[str, Any]], match: dict[str, Any]) -> None:
+    """Give each tag its plant tag, role and writability, and the plant's unit where the data had none."""
+    table = PLANTS[match["plant"]].tag_table()
+    for t in tags:
+        tag_name = match["tag_map"].get(t["name"])
+        t["plant_tag"] = tag_name
+        if tag_name:
+            spec = table.by_name[tag_name]
+            t["role"], t["writable"] = spec.role, spec.writable
+            if t["unit"] is None:
+                t["unit"], t["unit_source"] = spec.unit or None, "plant"
+
+
+def _plant_summary(match: dict[str, Any] | None, candidates: list[dict[str, Any]]) -> dict[str, Any]:
+    """The matched plant (all None when none fits) and every candidate's score, without their tag maps."""
+    return {
+        "name": match["plant"] if match else None,
+        "score": match["score"] if match else None,
+        "basis": match["basis"] if match else None,
+        "tag_map": match["tag_map"] if match else {},
+        "candidates": [{k: v for k, v in c.items() if k != "tag_map"} for c in candidates],
+    }
+
+
+def lift(data: Any) -> dict[str, Any]:
+    """Typed world state of raw telemetry (pyarrow Table, pandas DataFrame, or a .csv/.parquet path)."""
+    df, meta_units = _prepare_frame(data)
+    time_col, ts = _find_time(df)
+    df, time, instance_col = _first_instance(df, ts, time_col)
+    labels, tags = _labels_and_tags(df, (time_col, instance_col), meta_units)
+    candidates = _plant_scores([t for t in tags if not t["name"].startswith("truth:")])
+    match = _accepted_match(candidates)
     if match is not None:
-        table = PLANTS[match["plant"]].tag_table()
-        for t in tags:
-            tag_name = match["tag_map"].get(t["name"])
-            t["plant_tag"] = tag_name
-            if tag_name:
-                spec = table.by_name[tag_name]
-                t["role"], t["writable"] = spec.role, spec.writable
-                if t["unit"] is None:
-                    t["unit"], t["unit_source"] = spec.unit or None, "plant"
+        _annotate_with_plant(tags, match)
     return {
         "format": "sealforge.world/1",
         "rows": int(df.shape[0]),
         "time": time,
         "tags": tags,
         "labels": labels,
-        "plant": {
-            "name": match["plant"] if match else None,
-            "score": match["score"] if match else None,
-            "basis": match["basis"] if match else None,
-            "tag_map": match["tag_map"] if match else {},
-            "candidates": [{k: v for k, v in c.items() if k != "tag_map"} for c in candidates],
-        },
+        "plant": _plant_summary(match, candidates),
         "seed": _seed(match["plant"], tags, match["tag_map"], time) if match and match["tag_map"] else None,
     }

@@ -23,8 +23,8 @@ from simulators.core.sensors import SensorOptions
 from simulators.core.tags import TagSpec
 from simulators.errors import ReadOnlyTagError, SimulationParamError, TagValueError, UnknownTagError
 from simulators.plants.registry import get_plant
-from simulators.requests import DEFAULT_START, format_ms, parse_time
 from simulators.runtime import Simulation
+from simulators.validation import DEFAULT_START, format_ms, parse_time
 
 Value = float | bool
 

@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from simulators.attacks.apply import scan_window
-from simulators.requests import SimulationRequest, format_ms
+from simulators.validation import SimulationRequest, format_ms
 
 FORMAT = "sealforge.simulation/1"
 GENERATOR_VERSION = "0.1.0"

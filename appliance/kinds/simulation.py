@@ -17,7 +17,7 @@ from appliance.kinds import live
 from appliance.kinds.base import Estimate, JobCanceled, JobContext, JobFailed, Kind, ParamError
 
 if TYPE_CHECKING:
-    from simulators.requests import SimulationRequest
+    from simulators.validation import SimulationRequest
 
 MEDIA = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv"}
 Prepare = Callable[[Mapping[str, Any]], "SimulationRequest"]
@@ -32,9 +32,9 @@ class SimulationParams(ma.Schema):
 
 def _prepare(kind: str) -> Prepare:
     """The simulators' validator for ``kind``, imported on first use (it brings numpy and scipy)."""
-    from simulators import requests
+    from simulators import validation
 
-    return requests.prepare_simulate if kind == "simulate" else requests.prepare_scenario_fabricate
+    return validation.prepare_simulate if kind == "simulate" else validation.prepare_scenario_fabricate
 
 
 def _request(kind: str, params: dict[str, Any], seed: int) -> SimulationRequest:

@@ -36,7 +36,7 @@ from simulators.protocols.modbus import ModbusPlantServer
 from simulators.protocols.opcua import OpcUaPlantServer
 from simulators.protocols.opcua_auth import OpcUaSecurity
 from simulators.protocols.recorder import NORMAL, Labels, TelemetryRecorder
-from simulators.requests import format_ms
+from simulators.validation import format_ms
 
 log = logging.getLogger(__name__)
 
