@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from appliance.services.synth import hooks, marginals, seeding
+from appliance.services.synth import attribute_watchers, marginals, seeding
 from appliance.services.synth.interface import (
     DEFAULT_EPOCHS,
     NEURAL,
@@ -76,7 +76,7 @@ class SDVSynthesizer(Synthesizer):
         curve: list[dict[str, float]] = []
         if self.synthesizer in NEURAL:
             run_epochs = epochs or DEFAULT_EPOCHS
-            with hooks.instrumented(model, run_epochs, progress_cb, cancel_cb) as curve:
+            with attribute_watchers.instrumented(model, run_epochs, progress_cb, cancel_cb) as curve:
                 model.fit({TABLE: data})
             curve = list(curve)
         else:
