@@ -173,7 +173,7 @@ def prepare_worker() -> None:
     with contextlib.suppress(OSError):  # not permitted here: prepare at the normal priority
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
-    for module in ("simulators.protocols.runner", "simulators.protocols.recorder", "appliance.evidence"):
+    for module in ("simulators.protocols.live_run", "simulators.protocols.recorder", "appliance.evidence"):
         importlib.import_module(module)
     opcua_space.prepare()
 
@@ -205,9 +205,9 @@ def _on_start(ctx: JobContext, run_id: str) -> Any:
 
 def run(ctx: JobContext) -> None:
     from simulators.errors import SimulationParamError
+    from simulators.protocols.live_run import EndpointUnavailable, LiveRun
     from simulators.protocols.node_map import NodeMap
     from simulators.protocols.register_map import RegisterMap
-    from simulators.protocols.runner import EndpointUnavailable, LiveRun
 
     params, live = ctx.params, ctx.params["live"]
     modbus, opcua = live.get("modbus") or {}, live.get("opcua") or {}

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from simulators.protocols.export import export_maps
+    from simulators.protocols.live_run import LiveRun
     from simulators.protocols.modbus import ModbusPlantServer
     from simulators.protocols.node_map import NodeMap
     from simulators.protocols.opcua import OpcUaPlantServer
     from simulators.protocols.opcua_auth import OpcUaSecurity
     from simulators.protocols.register_map import FLOAT_BASE, RegisterMap
-    from simulators.protocols.runner import LiveRun
 
 _EXPORTS = {
     "RegisterMap": "register_map",
@@ -31,7 +31,7 @@ _EXPORTS = {
     "ModbusPlantServer": "modbus",
     "OpcUaPlantServer": "opcua",
     "OpcUaSecurity": "opcua_auth",
-    "LiveRun": "runner",
+    "LiveRun": "live_run",
 }
 
 __all__ = ["FLOAT_BASE", "LiveRun", "ModbusPlantServer", "NodeMap", "OpcUaPlantServer", "OpcUaSecurity", "RegisterMap",
