@@ -15,7 +15,7 @@ from appliance.api.generate.schemas import (
     PreviewInSchema,
     PreviewOutSchema,
 )
-from appliance.services import mockdata
+from appliance.services import mock_datasets
 
 blp = Blueprint("generate", __name__, url_prefix="/v1", description="Previews, small mock datasets, plans.")
 
@@ -28,7 +28,7 @@ def preview(body: dict[str, Any]) -> dict[str, Any]:
     """Sample rows for a schema (at most 1,000); nothing is stored or charged.
 
     They are exactly the first rows a `mock` job with the same schema and seed writes."""
-    return mockdata.sample(body["schema"], body["rows"], body["seed"])
+    return mock_datasets.sample(body["schema"], body["rows"], body["seed"])
 
 
 @blp.route("/mock-data", methods=["POST"])
@@ -39,7 +39,7 @@ def mock_data(body: dict[str, Any]) -> dict[str, Any]:
     """Generate up to 100,000 rows now and store each table as a dataset."""
     who = context.principal()
     limit = int(context.config()["datasets"]["max_upload_bytes"])
-    return mockdata.create(
+    return mock_datasets.create(
         context.get_db(),
         context.state_dir(),
         who.tenant_id,
