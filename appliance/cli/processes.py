@@ -88,7 +88,7 @@ def run_worker(cfg: dict[str, Any], queue: str, workers: int | None = None) -> N
 
     clean_leftovers(cfg)
     if queue == "sim":
-        from appliance.kinds.live import prepare_worker
+        from appliance.kinds.simulation.live import prepare_worker
 
         workers = workers or int(cfg["scada"]["max_runs"]) + 1
         threading.Thread(target=prepare_worker, name="sim-prepare", daemon=True).start()

@@ -87,7 +87,7 @@ def test_services_refuse_operator_unless_the_cli_asks(db: Any, tenant: dict[str,
 
 
 def test_operator_keeps_the_admin_meaning_on_opc_ua() -> None:
-    from appliance.kinds.live import opcua_role
+    from appliance.kinds.simulation.live import opcua_role
 
     assert opcua_role("operator") == opcua_role("admin") == "admin"
     assert (opcua_role("generate"), opcua_role("read"), opcua_role("read,generate")) == (

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import marshmallow as ma
 
-from appliance.kinds import live
 from appliance.kinds.base import Estimate, JobCanceled, JobContext, JobFailed, Kind, ParamError
+from appliance.kinds.simulation import live
 
 if TYPE_CHECKING:
     from simulators.validation import SimulationRequest
