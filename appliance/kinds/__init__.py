@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from appliance.kinds import analyze, fabricate, fit, lift, mock, simulation, synthesize, train, verify
+from appliance.kinds import analyze, fabricate, fit, lift, mock, simulation, verify
 from appliance.kinds.base import Kind
+from appliance.kinds.synth import synthesize, train
 
 REGISTRY: dict[str, Kind] = {
     k.name: k

@@ -66,7 +66,7 @@ def _write_json(path: Any, document: dict[str, Any]) -> None:
 
 def run_train(ctx: JobContext) -> None:
     """Fit HMA on the inputs; same artifacts and model row as single-table training."""
-    from appliance.kinds.train import job_errors
+    from appliance.kinds.synth.train import job_errors
     from appliance.services.synth import multi, records, training
 
     offline.prepare(ctx.state_dir)
@@ -176,7 +176,7 @@ def _reference(ctx: JobContext, meta: MultiMetadata, source: dict[str, Any]) -> 
 
 def run_synthesize(ctx: JobContext, row: dict[str, Any], model_path: Any) -> None:
     """Sample every table (``rows`` rows of the root table), one artifact per table, and a report."""
-    from appliance.kinds.train import job_errors
+    from appliance.kinds.synth.train import job_errors
     from appliance.services.synth import multi
     from appliance.services.synth.frames import to_arrow
     from appliance.services.synth.report import REPORT_VERSION, versions
