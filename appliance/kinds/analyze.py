@@ -11,8 +11,7 @@ import json
 import marshmallow as ma
 
 from appliance import jsonsafe
-from appliance.kinds.base import Estimate, JobContext, Kind
-from appliance.kinds.inputs import MAX_ROWS, read_input
+from appliance.kinds.base import MAX_ROWS, Estimate, JobContext, Kind, read_input
 
 
 class AnalyzeParams(ma.Schema):

@@ -1,18 +1,23 @@
 """What a job kind is, and what a running job can do (its context).
 
 A kind declares its params schema, its queue, how to estimate its cost, and how to run. The engine
-hands ``run`` a ``JobContext``; kinds never touch the jobs table or the queue themselves.
+hands ``run`` a ``JobContext``; kinds never touch the jobs table or the queue themselves. At the end,
+what several kinds share: ``read_input`` (the input dataset as one Arrow table) and the column-name
+checks ``column_names`` / ``require_known``.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import marshmallow as ma
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class JobCanceled(Exception):
@@ -105,3 +110,33 @@ class Kind:
     @property
     def available(self) -> bool:
         return self.run is not None
+
+
+# What several kinds share: reading the input dataset, and submit-time checks that params name
+# real columns of the input dataset or model.
+
+MAX_ROWS = 5_000_000  # row cap on an input read whole, for whole-table statistics
+
+
+def read_input(ctx: JobContext, max_rows: int | None = None) -> pa.Table:
+    from appliance.services.datasets.formats import FormatError, read_all
+
+    ref = ctx.inputs[0]
+    try:
+        return read_all(ref.path, ref.format, max_rows=max_rows)
+    except FormatError as exc:
+        raise JobFailed("DATASET_INVALID", str(exc)) from exc
+
+
+def column_names(columns: Any) -> list[str]:
+    """Column names from a dataset row's ``columns`` ([{name, type}]) or a model's (names or a mapping)."""
+    if isinstance(columns, dict):
+        return [str(name) for name in columns]
+    return [c["name"] if isinstance(c, dict) else str(c) for c in columns or []]
+
+
+def require_known(names: Iterable[str], known: list[str], field: str) -> None:
+    for name in names:
+        if name not in known:
+            shown = ", ".join(known[:20]) + (" …" if len(known) > 20 else "")
+            raise ParamError(f"{field}.{name}", f"unknown column {name!r}; the columns are: {shown}")

@@ -8,8 +8,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from appliance import jsonsafe
-from appliance.kinds.base import Estimate, JobContext, Kind
-from appliance.kinds.inputs import MAX_ROWS, read_input
+from appliance.kinds.base import MAX_ROWS, Estimate, JobContext, Kind, read_input
 
 
 class FitParams(ma.Schema):

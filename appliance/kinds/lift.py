@@ -7,8 +7,7 @@ import json
 
 import marshmallow as ma
 
-from appliance.kinds.base import Estimate, JobContext, JobFailed, Kind
-from appliance.kinds.inputs import MAX_ROWS, read_input
+from appliance.kinds.base import MAX_ROWS, Estimate, JobContext, JobFailed, Kind, read_input
 
 
 class LiftParams(ma.Schema):

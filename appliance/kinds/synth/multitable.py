@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sealforge_verify import blake3_file
 
 from appliance import errors
-from appliance.kinds.base import JobContext, JobFailed, ParamError
-from appliance.kinds.columns import column_names
+from appliance.kinds.base import JobContext, JobFailed, ParamError, column_names
 from appliance.services.synth import offline
 from appliance.services.synth.interface import SynthesisError
 

@@ -18,9 +18,16 @@ import marshmallow as ma
 
 from appliance import errors
 from appliance.ids import is_id
-from appliance.kinds.base import Estimate, JobContext, JobFailed, Kind, ParamError
-from appliance.kinds.columns import column_names, require_known
-from appliance.kinds.inputs import MAX_ROWS
+from appliance.kinds.base import (
+    MAX_ROWS,
+    Estimate,
+    JobContext,
+    JobFailed,
+    Kind,
+    ParamError,
+    column_names,
+    require_known,
+)
 from appliance.kinds.synth.multitable import run_synthesize
 from appliance.kinds.synth.train import DEFAULT_MAX_ROWS, MAX_EPOCHS, check_training, job_errors, train_in_job
 from appliance.services.synth import offline

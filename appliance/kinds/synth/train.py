@@ -17,9 +17,18 @@ from typing import TYPE_CHECKING, Any
 import marshmallow as ma
 from sealforge_verify import blake3_file
 
-from appliance.kinds.base import Estimate, JobCanceled, JobContext, JobFailed, Kind, ParamError
-from appliance.kinds.columns import column_names, require_known
-from appliance.kinds.inputs import MAX_ROWS, read_input
+from appliance.kinds.base import (
+    MAX_ROWS,
+    Estimate,
+    JobCanceled,
+    JobContext,
+    JobFailed,
+    Kind,
+    ParamError,
+    column_names,
+    read_input,
+    require_known,
+)
 from appliance.kinds.synth.multitable import check_train_inputs, run_train
 from appliance.services.synth import offline
 from appliance.services.synth.interface import (
