@@ -45,7 +45,7 @@ import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parents[1]
 CHILD = "_child"
-FORMATS = ("csv", "jsonl", "parquet")
+UPLOAD_FORMATS = ("csv", "jsonl", "parquet")
 CHUNK_ROWS = 1 << 16
 ROW_GROUP_ROWS = 1 << 20  # pyarrow's default row group
 WARM_BYTES = 64 << 10
@@ -270,7 +270,7 @@ def main() -> None:
     rows_out: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         work = Path(tmp)
-        for fmt in FORMATS:
+        for fmt in UPLOAD_FORMATS:
             path, warm = work / f"telemetry.{fmt}", work / f"warm.{fmt}"
             written = rows_for(fmt, int(args.mb * MB), args.seed)
             write_table_file(path, fmt, written, args.seed)

@@ -26,7 +26,7 @@ MAX_DURATION_S = 366 * 86400.0
 MAX_SAMPLE_RATE_HZ = 100.0
 MAX_INSTANCES = 10_000
 MAX_ROWS = 500_000_000
-FORMATS = ("parquet", "csv")
+DATASET_FORMATS = ("parquet", "csv")
 SCAN_COST_S = {"water": 4e-5, "chemical": 3e-5, "power": 8e-5}  # pessimistic wall time per scan, 1 instance
 
 COMMON_FIELDS = frozenset({
@@ -198,8 +198,8 @@ def _common(raw: Mapping[str, Any], kind: str, allowed: frozenset[str]) -> dict[
     if not isinstance(truth, bool):
         raise SimulationParamError("include_truth", "must be true or false")
     fmt = raw.get("format", "parquet")
-    if fmt not in FORMATS:
-        raise SimulationParamError("format", f"must be one of {', '.join(FORMATS)}")
+    if fmt not in DATASET_FORMATS:
+        raise SimulationParamError("format", f"must be one of {', '.join(DATASET_FORMATS)}")
     out = {
         "kind": kind,
         "plant": plant.name,

@@ -22,7 +22,7 @@ class FabricateParams(ma.Schema):
         allow_none=True,
         metadata={"description": "A plan from POST /v1/fabricate/plan, edited if you like"},
     )
-    format = ma.fields.String(load_default="parquet", validate=ma.validate.OneOf(mock.OUTPUT_FORMATS))
+    format = ma.fields.String(load_default="parquet", validate=ma.validate.OneOf(mock.MOCK_FORMATS))
 
 
 def prepare(params: dict[str, Any], seed: int) -> dict[str, Any]:

@@ -12,16 +12,16 @@ import marshmallow as ma
 
 from appliance.kinds.base import Estimate, JobCanceled, JobContext, JobFailed, Kind, ParamError
 
-# The engine's output formats (appliance.services.mock.writers.FORMATS; a test keeps them equal),
+# The engine's output formats (appliance.services.mock.writers.MOCK_FORMATS; a test keeps them equal),
 # named here so the registry loads without importing the engine and its scientific stack.
-OUTPUT_FORMATS = ("csv", "jsonl", "parquet")
+MOCK_FORMATS = ("csv", "jsonl", "parquet")
 MEDIA_TYPES = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv", "jsonl": "application/jsonl"}
 ROWS_PER_SECOND = 2_000_000
 
 
 class MockParams(ma.Schema):
     schema = ma.fields.Dict(required=True, metadata={"description": "A mock schema; see docs/mock-schema.md"})
-    format = ma.fields.String(load_default="parquet", validate=ma.validate.OneOf(OUTPUT_FORMATS))
+    format = ma.fields.String(load_default="parquet", validate=ma.validate.OneOf(MOCK_FORMATS))
 
 
 def check(params: dict[str, Any]) -> None:

@@ -22,7 +22,7 @@ def test_create_app_imports_no_heavy_library(tmp_path: Path) -> None:
 
 
 def test_mock_kind_formats_match_the_engine() -> None:
-    from appliance.kinds.mock import OUTPUT_FORMATS
-    from appliance.services.mock.writers import FORMATS
+    from appliance.kinds.mock import MOCK_FORMATS
+    from appliance.services.mock.writers import MOCK_FORMATS as ENGINE_FORMATS
 
-    assert tuple(sorted(FORMATS)) == OUTPUT_FORMATS
+    assert tuple(sorted(ENGINE_FORMATS)) == MOCK_FORMATS

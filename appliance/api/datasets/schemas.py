@@ -5,12 +5,12 @@ from __future__ import annotations
 import marshmallow as ma
 
 from appliance.api.extensions import page_schema
-from appliance.services.datasets.naming import FORMATS
+from appliance.services.datasets.naming import UPLOAD_FORMATS
 
 
 class UploadArgsSchema(ma.Schema):
     name = ma.fields.String(load_default="", validate=ma.validate.Length(max=200))
-    format = ma.fields.String(load_default=None, validate=ma.validate.OneOf(FORMATS))
+    format = ma.fields.String(load_default=None, validate=ma.validate.OneOf(UPLOAD_FORMATS))
 
 
 class ColumnSchema(ma.Schema):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from appliance.api.datasets.schemas import DatasetSchema
-from appliance.kinds.mock import OUTPUT_FORMATS
+from appliance.kinds.mock import MOCK_FORMATS
 
 SEED = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0, max=2**63 - 1))
 
@@ -24,7 +24,7 @@ class PreviewOutSchema(ma.Schema):
 class MockDataInSchema(ma.Schema):
     schema = ma.fields.Dict(required=True)
     seed = SEED
-    format = ma.fields.String(load_default="parquet", validate=ma.validate.OneOf(OUTPUT_FORMATS))
+    format = ma.fields.String(load_default="parquet", validate=ma.validate.OneOf(MOCK_FORMATS))
     name = ma.fields.String(load_default="", validate=ma.validate.Length(max=200))
 
 

@@ -34,7 +34,7 @@ from appliance.services.synth import offline
 from appliance.services.synth.interface import DEFAULT_SYNTHESIZER, SYNTHESIZERS
 from appliance.services.synth.multi import HMA, is_multi
 from appliance.services.synth.pricing import training_price
-from appliance.services.synth.sampling import FORMATS, MEDIA_TYPES
+from appliance.services.synth.sampling import MEDIA_TYPES, SAMPLE_FORMATS
 from appliance.services.synth.split import DEFAULT_HOLDOUT
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ class SynthesizeParams(ma.Schema):
         load_default=None, metadata={"description": "A trained model (mdl_…); leave out to train on the input first"}
     )
     rows = ma.fields.Integer(load_default=1000, validate=ma.validate.Range(min=1, max=MAX_SYNTH_ROWS))
-    format = ma.fields.String(load_default="parquet", validate=ma.validate.OneOf(FORMATS))
+    format = ma.fields.String(load_default="parquet", validate=ma.validate.OneOf(SAMPLE_FORMATS))
     conditions = ma.fields.Dict(
         keys=ma.fields.String(),
         load_default=None,

@@ -25,11 +25,11 @@ import pyarrow.parquet as pq
 from appliance.services.datasets import parquet_pages
 from appliance.services.datasets.jsonl_depth import block_size, check_depth, check_fields
 from appliance.services.datasets.limits import LimitExceeded, Limits, TooDeep
-from appliance.services.datasets.naming import FORMATS, MEDIA_TYPES, FormatError, declared_format
+from appliance.services.datasets.naming import MEDIA_TYPES, UPLOAD_FORMATS, FormatError, declared_format
 
 __all__ = [
-    "FORMATS",
     "MEDIA_TYPES",
+    "UPLOAD_FORMATS",
     "FormatError",
     "batches",
     "check_content",

@@ -20,7 +20,7 @@ from appliance.clock import now_iso
 from appliance.errors import AppError
 from appliance.ids import new_id
 from appliance.services.datasets.limits import Limits, app_error, current
-from appliance.services.datasets.naming import FORMATS, MEDIA_TYPES, FormatError
+from appliance.services.datasets.naming import MEDIA_TYPES, UPLOAD_FORMATS, FormatError
 from appliance.store import datasets as q
 from appliance.store.blobs import BlobStore, BlobTooLarge, StoredBlob, unpin
 from appliance.store.db import transaction
@@ -41,10 +41,10 @@ def ingest(
         raise AppError(
             errors.UNSUPPORTED_MEDIA_TYPE,
             "cannot tell the format from the name or Content-Type",
-            hint=f"Name the file *.csv, *.tsv, *.parquet or *.jsonl, or pass ?format= ({', '.join(FORMATS)}).",
+            hint=f"Name the file *.csv, *.tsv, *.parquet or *.jsonl, or pass ?format= ({', '.join(UPLOAD_FORMATS)}).",
         )
-    if fmt not in FORMATS:
-        raise errors.validation("format", f"one of {', '.join(FORMATS)}")
+    if fmt not in UPLOAD_FORMATS:
+        raise errors.validation("format", f"one of {', '.join(UPLOAD_FORMATS)}")
     store = BlobStore(state_dir)
     try:
         blob = store.put_chunks(conn, chunks, max_bytes=max_bytes)

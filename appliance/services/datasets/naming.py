@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-FORMATS = ("csv", "tsv", "parquet", "jsonl")
+UPLOAD_FORMATS = ("csv", "tsv", "parquet", "jsonl")
 MEDIA_TYPES = {
     "csv": "text/csv",
     "tsv": "text/tab-separated-values",

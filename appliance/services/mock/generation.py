@@ -17,7 +17,7 @@ from .errors import GenerationCanceled, SchemaError
 from .model import NormalizedSchema
 from .relations import Layout
 from .validate import validate_schema
-from .writers import FORMATS, AtomicFile
+from .writers import MOCK_FORMATS, AtomicFile
 
 DEFAULT_CHUNK_ROWS = 65_536
 MAX_PREVIEW_ROWS = 1_000
@@ -94,8 +94,8 @@ def generate(
     ``progress(rows_done, rows_total)`` and ``should_cancel()`` are called; it never changes the
     output. On cancel (``GenerationCanceled``) or error, every file of this call is removed.
     """
-    if fmt not in FORMATS:
-        raise SchemaError("format", f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+    if fmt not in MOCK_FORMATS:
+        raise SchemaError("format", f"unknown format {fmt!r}; known: {', '.join(MOCK_FORMATS)}")
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or not 1 <= chunk_size <= 10_000_000:
         raise SchemaError("chunk_size", "must be an integer between 1 and 10,000,000")
     norm = validate_schema(schema)
@@ -109,7 +109,7 @@ def generate(
     try:
         for table in norm.tables:
             engine = TableEngine(norm, table, seed, layout)
-            path = directory / f"{table.name}.{FORMATS[fmt]}"
+            path = directory / f"{table.name}.{MOCK_FORMATS[fmt]}"
             current = AtomicFile(path, fmt, engine.arrow_schema, engine.dictionary_columns)
             for batch in engine.batches(chunk_size):
                 if should_cancel is not None and should_cancel():

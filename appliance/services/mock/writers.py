@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from appliance.fsutil import publish
 
-FORMATS = {"parquet": "parquet", "csv": "csv", "jsonl": "jsonl"}
+MOCK_FORMATS = {"parquet": "parquet", "csv": "csv", "jsonl": "jsonl"}  # output format -> file extension
 ROW_GROUP_ROWS = 65_536
 _JSON_SLICE = 65_536
 """JSON Lines are built per slice so one slice's text stays far below Arrow's 2 GiB string limit."""

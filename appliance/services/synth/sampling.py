@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 CHUNK_ROWS = 50_000
 KEEP_ROWS = 10_000
-FORMATS = ("parquet", "csv")
+SAMPLE_FORMATS = ("parquet", "csv")
 MEDIA_TYPES = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv"}
 
 
