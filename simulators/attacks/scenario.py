@@ -24,6 +24,8 @@ PLANNER_STREAM = 0xA77AC  # spawn key of the planner's generator, apart from the
 MAX_SCENARIOS = 1000
 WARMUP_S = 600.0  # normal operation before the first planned attack (capped at 20 % of the run)
 RECOVERY_S = 300.0  # minimum normal operation after each planned attack
+SCENARIO_FIELDS = {"id", "technique", "start", "duration", "targets", "magnitude", "options"}
+MIX_FIELDS = {"technique", "count", "intensity", "targets"}
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,86 @@ def _magnitude(spec: Technique, tag: TagSpec, raw: Any, field: str) -> float | N
     return value
 
 
+def _object_fields(item: Any, where: str, allowed: set[str]) -> Mapping[str, Any]:
+    """`item` as a mapping with no field outside `allowed`: a misspelt field must fail, not be ignored."""
+    if not isinstance(item, Mapping):
+        raise SimulationParamError(where, "must be an object")
+    unknown = sorted(set(item) - allowed)
+    if unknown:
+        raise SimulationParamError(f"{where}.{unknown[0]}", "unknown field")
+    return item
+
+
+def _target_names(raw: Any, where: str) -> Sequence[Any]:
+    """The `targets` field as a non-empty list; a single tag name may be given as a plain string."""
+    targets = [raw] if isinstance(raw, str) else raw
+    if not isinstance(targets, Sequence) or not targets:
+        raise SimulationParamError(f"{where}.targets", "must be a non-empty list of tag names")
+    return targets
+
+
+def _target_tag(spec: Technique, table: TagTable, name: Any, field: str) -> TagSpec:
+    """The plant tag `name` names, checked against what `spec` can attack. Explicit scenarios and mix
+    items both name targets; they share this check so the two accept and reject the same tags."""
+    tag = table.by_name.get(name) if isinstance(name, str) else None
+    if tag is None:
+        raise SimulationParamError(field, f"unknown tag {name!r}")
+    problem = _targets_ok(spec, tag)
+    if problem:
+        raise SimulationParamError(field, problem)
+    return tag
+
+
+def _scenario_window(item: Mapping[str, Any], where: str, run_duration: float) -> tuple[float, float]:
+    """Start and duration in seconds; the attack must start inside the run (it may run past its end)."""
+    start = coerce_number(item.get("start"), f"{where}.start") if "start" in item else None
+    if start is None or start < 0 or start >= run_duration:
+        raise SimulationParamError(f"{where}.start", f"must be a number of seconds in [0, {run_duration:g})")
+    duration = coerce_number(item.get("duration"), f"{where}.duration") if "duration" in item else -1.0
+    if duration <= 0:
+        raise SimulationParamError(f"{where}.duration", "must be a positive number of seconds")
+    return start, duration
+
+
+def _raw_magnitudes(raw: Any, n_targets: int, where: str) -> list[Any]:
+    """One raw magnitude per target: a list must match the targets one to one; a single value applies to all."""
+    if isinstance(raw, Sequence) and not isinstance(raw, str):
+        if len(raw) != n_targets:
+            raise SimulationParamError(f"{where}.magnitude", "needs one value per target")
+        return list(raw)
+    return [raw] * n_targets
+
+
+def _attack_id(item: Mapping[str, Any], index: int, where: str) -> str:
+    """The scenario's id, `A001`-style by position when not given. Ids end up in label columns joined
+    by ';', hence the ban on ';' (uniqueness across scenarios is checked by `parse_scenarios`)."""
+    attack_id = item.get("id", f"A{index + 1:03d}")
+    if not isinstance(attack_id, str) or not 0 < len(attack_id) <= 64 or ";" in attack_id:
+        raise SimulationParamError(f"{where}.id", "must be 1-64 characters without ';'")
+    return attack_id
+
+
+def _parse_scenario(raw_item: Any, index: int, table: TagTable, run_duration: float, field: str) -> AttackScenario:
+    """One explicit scenario, checked field by field in a fixed order so the first error reported is stable."""
+    where = f"{field}[{index}]"
+    item = _object_fields(raw_item, where, SCENARIO_FIELDS)
+    spec = resolve_technique(item.get("technique"), f"{where}.technique")
+    start, duration = _scenario_window(item, where, run_duration)
+    targets = _target_names(item.get("targets"), where)
+    if len(set(map(str, targets))) != len(targets):
+        raise SimulationParamError(f"{where}.targets", "lists a tag twice")
+    mags = _raw_magnitudes(item.get("magnitude"), len(targets), where)
+    names: list[str] = []
+    values: list[float | None] = []
+    for j, name in enumerate(targets):
+        tag = _target_tag(spec, table, name, f"{where}.targets[{j}]")
+        names.append(tag.name)
+        values.append(_magnitude(spec, tag, mags[j], f"{where}.magnitude"))
+    options = _parse_options(spec, item.get("options"), f"{where}.options")
+    attack_id = _attack_id(item, index, where)
+    return AttackScenario(attack_id, spec.key, start, duration, tuple(names), tuple(values), options)
+
+
 def parse_scenarios(raw: Any, table: TagTable, run_duration: float, field: str = "attacks") -> list[AttackScenario]:
     """Validate explicit scenarios from a request."""
     if raw is None:
@@ -100,52 +182,11 @@ def parse_scenarios(raw: Any, table: TagTable, run_duration: float, field: str =
     out: list[AttackScenario] = []
     seen: set[str] = set()
     for i, item in enumerate(raw):
-        where = f"{field}[{i}]"
-        if not isinstance(item, Mapping):
-            raise SimulationParamError(where, "must be an object")
-        unknown = sorted(set(item) - {"id", "technique", "start", "duration", "targets", "magnitude", "options"})
-        if unknown:
-            raise SimulationParamError(f"{where}.{unknown[0]}", "unknown field")
-        spec = resolve_technique(item.get("technique"), f"{where}.technique")
-        start = coerce_number(item.get("start"), f"{where}.start") if "start" in item else None
-        if start is None or start < 0 or start >= run_duration:
-            raise SimulationParamError(f"{where}.start", f"must be a number of seconds in [0, {run_duration:g})")
-        duration = coerce_number(item.get("duration"), f"{where}.duration") if "duration" in item else -1.0
-        if duration <= 0:
-            raise SimulationParamError(f"{where}.duration", "must be a positive number of seconds")
-        targets = item.get("targets")
-        if isinstance(targets, str):
-            targets = [targets]
-        if not isinstance(targets, Sequence) or not targets:
-            raise SimulationParamError(f"{where}.targets", "must be a non-empty list of tag names")
-        if len(set(map(str, targets))) != len(targets):
-            raise SimulationParamError(f"{where}.targets", "lists a tag twice")
-        raw_mag = item.get("magnitude")
-        if isinstance(raw_mag, Sequence) and not isinstance(raw_mag, str):
-            if len(raw_mag) != len(targets):
-                raise SimulationParamError(f"{where}.magnitude", "needs one value per target")
-            mags = list(raw_mag)
-        else:
-            mags = [raw_mag] * len(targets)
-        names: list[str] = []
-        values: list[float | None] = []
-        for j, name in enumerate(targets):
-            tag = table.by_name.get(name) if isinstance(name, str) else None
-            if tag is None:
-                raise SimulationParamError(f"{where}.targets[{j}]", f"unknown tag {name!r}")
-            problem = _targets_ok(spec, tag)
-            if problem:
-                raise SimulationParamError(f"{where}.targets[{j}]", problem)
-            names.append(tag.name)
-            values.append(_magnitude(spec, tag, mags[j], f"{where}.magnitude"))
-        options = _parse_options(spec, item.get("options"), f"{where}.options")
-        attack_id = item.get("id", f"A{i + 1:03d}")
-        if not isinstance(attack_id, str) or not 0 < len(attack_id) <= 64 or ";" in attack_id:
-            raise SimulationParamError(f"{where}.id", "must be 1-64 characters without ';'")
-        if attack_id in seen:
-            raise SimulationParamError(f"{where}.id", f"duplicate id {attack_id!r}")
-        seen.add(attack_id)
-        out.append(AttackScenario(attack_id, spec.key, start, duration, tuple(names), tuple(values), options))
+        scenario = _parse_scenario(item, i, table, run_duration, field)
+        if scenario.attack_id in seen:  # each label must name one attack
+            raise SimulationParamError(f"{field}[{i}].id", f"duplicate id {scenario.attack_id!r}")
+        seen.add(scenario.attack_id)
+        out.append(scenario)
     return out
 
 
@@ -179,44 +220,34 @@ class MixItem:
     targets: tuple[str, ...] | None
 
 
+def _parse_mix_item(raw_entry: Any, index: int, table: TagTable, default_intensity: float,
+                    field: str) -> MixItem:
+    """One mix entry; a bare string is a technique with the default count and intensity."""
+    where = f"{field}[{index}]"
+    entry = _object_fields({"technique": raw_entry} if isinstance(raw_entry, str) else raw_entry, where, MIX_FIELDS)
+    spec = resolve_technique(entry.get("technique"), f"{where}.technique")
+    count = entry.get("count", 1)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise SimulationParamError(f"{where}.count", "must be a non-negative integer")
+    intensity = coerce_number(entry.get("intensity", default_intensity), f"{where}.intensity")
+    if not 0.0 <= intensity <= 1.0:
+        raise SimulationParamError(f"{where}.intensity", "must be between 0 and 1")
+    targets = None
+    if entry.get("targets") is not None:
+        names = _target_names(entry["targets"], where)
+        for j, name in enumerate(names):
+            _target_tag(spec, table, name, f"{where}.targets[{j}]")
+        targets = tuple(names)
+    return MixItem(spec, count, intensity, targets)
+
+
 def parse_mix(raw: Any, table: TagTable, default_intensity: float, field: str = "mix") -> list[MixItem]:
     """`[{technique, count, intensity, targets?}, ...]` or `{technique: count}`."""
     if isinstance(raw, Mapping):
         raw = [{"technique": k, "count": v} for k, v in raw.items()]
     if not isinstance(raw, Sequence) or isinstance(raw, str | bytes) or not raw:
         raise SimulationParamError(field, "must be a non-empty list of {technique, count, intensity}")
-    items: list[MixItem] = []
-    for i, entry in enumerate(raw):
-        where = f"{field}[{i}]"
-        if isinstance(entry, str):
-            entry = {"technique": entry}
-        if not isinstance(entry, Mapping):
-            raise SimulationParamError(where, "must be an object")
-        unknown = sorted(set(entry) - {"technique", "count", "intensity", "targets"})
-        if unknown:
-            raise SimulationParamError(f"{where}.{unknown[0]}", "unknown field")
-        spec = resolve_technique(entry.get("technique"), f"{where}.technique")
-        count = entry.get("count", 1)
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise SimulationParamError(f"{where}.count", "must be a non-negative integer")
-        intensity = coerce_number(entry.get("intensity", default_intensity), f"{where}.intensity")
-        if not 0.0 <= intensity <= 1.0:
-            raise SimulationParamError(f"{where}.intensity", "must be between 0 and 1")
-        targets = entry.get("targets")
-        if targets is not None:
-            if isinstance(targets, str):
-                targets = [targets]
-            if not isinstance(targets, Sequence) or not targets:
-                raise SimulationParamError(f"{where}.targets", "must be a non-empty list of tag names")
-            for j, name in enumerate(targets):
-                tag = table.by_name.get(name) if isinstance(name, str) else None
-                if tag is None:
-                    raise SimulationParamError(f"{where}.targets[{j}]", f"unknown tag {name!r}")
-                problem = _targets_ok(spec, tag)
-                if problem:
-                    raise SimulationParamError(f"{where}.targets[{j}]", problem)
-            targets = tuple(targets)
-        items.append(MixItem(spec, count, intensity, targets))
+    items = [_parse_mix_item(entry, i, table, default_intensity, field) for i, entry in enumerate(raw)]
     total = sum(item.count for item in items)
     if total == 0:
         raise SimulationParamError(field, "asks for no attacks (all counts are 0)")
