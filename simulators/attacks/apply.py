@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from simulators.attacks.scenario import AttackScenario
@@ -154,9 +155,40 @@ class AlterCommand(CommandEffect):
             app[j] = ops.not_(app[j]) if b is None else ops.clip(app[j] + m, b[0], b[1])
 
 
+@dataclass(frozen=True)
+class _StageTargets:
+    """A scenario's targets that fall in one stage group, in the two forms effects take: magnitudes to add
+    (`offsets`) and magnitudes as values of the tag's type to write (`consts`), both keyed by position."""
+
+    scenario: AttackScenario
+    s0: int
+    e0: int
+    tags: list[TagSpec]
+    offsets: list[tuple[int, Any]]
+    consts: list[tuple[int, Any]]
+
+
 def compile_scenario(scenario: AttackScenario, table: TagTable, scan: float, ops: Ops) -> list[Effect]:
     """One effect per stage the scenario's targets fall in."""
     s0, e0 = scan_window(scenario, scan)
+    effects: list[Effect] = []
+    for group, items in _group_targets(scenario, table).items():
+        consts = [
+            (idx, None if mag is None else (ops.full_bool(mag) if tag.is_bool else ops.full(mag)))
+            for tag, idx, mag in items
+        ]
+        targets = _StageTargets(scenario, s0, e0, [tag for tag, _, _ in items],
+                                [(idx, mag) for _, idx, mag in items], consts)
+        effects.append(_make_effect(group, targets, scan, ops))
+    return effects
+
+
+def _group_targets(scenario: AttackScenario, table: TagTable) -> dict[str, list[tuple[TagSpec, int, float | None]]]:
+    """Targets by the group whose value list they sit in, with their position there, in target order.
+
+    A view attack works on the whole row the HMI sees (set for booleans, offset for analogs); an unauthorized
+    command on an actuator goes through the manual-mode list; every other target stays in its own group.
+    """
     key = scenario.technique
     groups: dict[str, list[tuple[TagSpec, int, float | None]]] = {}
     for name, mag in zip(scenario.targets, scenario.magnitude, strict=True):
@@ -168,57 +200,56 @@ def compile_scenario(scenario: AttackScenario, table: TagTable, scan: float, ops
             if group == "actuator" and key == "unauthorized_command":
                 group = "manual"
         groups.setdefault(group, []).append((tag, idx, mag))
-    effects: list[Effect] = []
-    for group, items in groups.items():
-        offsets = [(idx, mag) for _, idx, mag in items]
-        consts = [
-            (idx, None if mag is None else (ops.full_bool(mag) if tag.is_bool else ops.full(mag)))
-            for tag, idx, mag in items
-        ]
-        effect = _make_effect(key, group, scenario, (s0, e0), offsets, consts, [t for t, _, _ in items], scan, ops)
-        effects.append(effect)
-    return effects
+    return groups
 
 
-def _make_effect(
-    key: str,
-    group: str,
-    scenario: AttackScenario,
-    window: tuple[int, int],
-    offsets: list[tuple[int, Any]],
-    consts: list[tuple[int, Any]],
-    tags: list[TagSpec],
-    scan: float,
-    ops: Ops,
-) -> Effect:
-    s0, e0 = window
-    effect: Effect
-    if group == "view-offset":
-        effect, effect.stage = Offset(scenario, s0, e0, offsets), "view"
-    elif group == "view-set":
-        effect, effect.stage = Constant(scenario, s0, e0, consts), "view"
-    elif group in ("input", "manual"):
-        effect, effect.stage = Constant(scenario, s0, e0, consts), group
-    elif group == "sensor":
-        if key == "spoof_reporting_message":
-            effect = Offset(scenario, s0, e0, offsets)
-        elif key == "ramp_injection":
-            effect = Ramp(scenario, s0, e0, offsets)
-        elif key == "pulse_injection":
-            effect = Pulse(scenario, s0, e0, offsets, scan)
-        elif key == "replay":
-            effect = Replay(scenario, s0, e0, offsets)
-        else:  # sensor_freeze, denial_of_service
-            effect = HoldReading(scenario, s0, e0, offsets)
-        effect.stage = "field"
-    elif key == "manipulation_of_control":
-        effect = ForceCommand(scenario, s0, e0, consts)
-    elif key == "man_in_the_middle":
-        bounds = [None if t.is_bool else (t.low, t.high) for t in tags]
-        effect = AlterCommand(scenario, s0, e0, offsets, ops, bounds)
-    else:  # denial_of_service on an actuator
-        effect = HoldCommand(scenario, s0, e0, offsets)
+def _make_effect(group: str, targets: _StageTargets, scan: float, ops: Ops) -> Effect:
+    """The effect for one group of targets: the group says which stage it acts on, the technique how."""
+    if group in ("view-offset", "view-set", "input", "manual"):
+        return _overwrite_effect(group, targets)
+    if group == "sensor":
+        return _staged(_sensor_effect(targets, scan), "field")
+    return _command_effect(targets, ops)
+
+
+def _staged(effect: Effect, stage: str) -> Effect:
+    """Bind an effect whose class serves several stages to the one it acts on here."""
+    effect.stage = stage
     return effect
+
+
+def _overwrite_effect(group: str, t: _StageTargets) -> Effect:
+    """View, input and manual-mode attacks: an offset on analog view values, otherwise a fixed value."""
+    if group == "view-offset":
+        return _staged(Offset(t.scenario, t.s0, t.e0, t.offsets), "view")
+    return _staged(Constant(t.scenario, t.s0, t.e0, t.consts), "view" if group == "view-set" else group)
+
+
+def _sensor_effect(t: _StageTargets, scan: float) -> Effect:
+    """What a sensor attack does to the readings, by technique; freezing is the default because
+    sensor_freeze and denial_of_service both leave the PLC with the last reading it got."""
+    key = t.scenario.technique
+    if key == "spoof_reporting_message":
+        return Offset(t.scenario, t.s0, t.e0, t.offsets)
+    if key == "ramp_injection":
+        return Ramp(t.scenario, t.s0, t.e0, t.offsets)
+    if key == "pulse_injection":
+        return Pulse(t.scenario, t.s0, t.e0, t.offsets, scan)
+    if key == "replay":
+        return Replay(t.scenario, t.s0, t.e0, t.offsets)
+    return HoldReading(t.scenario, t.s0, t.e0, t.offsets)
+
+
+def _command_effect(t: _StageTargets, ops: Ops) -> Effect:
+    """What an attack on actuator commands does, by technique; the remaining case is denial_of_service,
+    which holds the commands the process had when it began."""
+    key = t.scenario.technique
+    if key == "manipulation_of_control":
+        return ForceCommand(t.scenario, t.s0, t.e0, t.consts)
+    if key == "man_in_the_middle":
+        bounds = [None if tag.is_bool else (tag.low, tag.high) for tag in t.tags]
+        return AlterCommand(t.scenario, t.s0, t.e0, t.offsets, ops, bounds)
+    return HoldCommand(t.scenario, t.s0, t.e0, t.offsets)
 
 
 class AttackRuntime:
