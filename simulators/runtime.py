@@ -91,7 +91,7 @@ class Simulation:
         self.block = max(8, min(BLOCK_SCANS, BLOCK_VALUES // width))  # values do not depend on it
         self.i = 0
         self._fill(0)
-        self.x, self.op_man, self.app = self.plant.start(self._exo[0])
+        self.x, self.op_man, self.app = self.plant.start(self._exogenous[0])
         self.op_inp = self.plant.input_defaults()
         self.rd_prev: list[Any] | None = None
         self.attacks = AttackRuntime(scenarios, table, scan_period, ops) if scenarios else None
@@ -116,66 +116,102 @@ class Simulation:
         return self.i * self.scan_period
 
     def _fill(self, first: int) -> None:
+        """Generate exogenous inputs and sensor noise for the block of scans starting at `first`."""
         ops = self.ops
-        self._blk0 = first
-        self._exo = ops.column(self.plant.exogenous(first, self.block))
+        self._block_start = first
+        self._exogenous = ops.column(self.plant.exogenous(first, self.block))
         bank = self.sensor_bank
         self._noise = ops.column(bank.offsets(first, self.block)) if bank.active else None
 
-    def scan(self) -> list[Any]:
-        """Run one scan and return the historian row for it (see module docstring)."""
-        i = self.i
-        b = i - self._blk0
-        if b >= self.block:
-            self._fill(i)
-            b = 0
-        w = self._exo[b]
-        plant = self.plant
-        true = plant.measure(self.x, self.app, w)
+    def _block_row(self, scan_index: int) -> int:
+        """Row of `scan_index` in the current block, generating the next block when this one is used up."""
+        row = scan_index - self._block_start
+        if row >= self.block:
+            self._fill(scan_index)
+            row = 0
+        return row
+
+    def _readings(self, true: Sequence[Any], block_row: int) -> list[Any]:
+        """What the sensors report for the true values: plus noise and drift, then quantised (step 2)."""
         noise = self._noise
-        rd = [v + e for v, e in zip(true, noise[b], strict=True)] if noise is not None else list(true)
+        readings = [v + e for v, e in zip(true, noise[block_row], strict=True)] if noise is not None else list(true)
         if self.quantised:
             rnd = self.ops.round
             for j, q in self.quantised:
-                rd[j] = q * rnd(rd[j] / q)
-        inp = self.op_inp
-        man = self.op_man
-        atk = self.attacks
-        if atk is not None:
-            if i >= atk.next_event:
-                atk.advance(i, self)
-            if atk.any_active:
-                for r in atk.recorders:
-                    r.record(rd)
-                for e in atk.field:
-                    e.apply(rd, i)
-                if atk.input:
-                    inp = list(inp)
-                    for e in atk.input:
-                        e.apply(inp, i)
-                if atk.manual:
-                    man = list(man)
-                    for e in atk.manual:
-                        e.apply(man, i)
-        cmd, st = plant.control(rd, inp, man, w)
-        app = shown = cmd
-        if atk is not None and atk.command:
-            app, shown = list(cmd), list(cmd)
-            for c in atk.command:
-                c.apply2(app, shown, i)
+                readings[j] = q * rnd(readings[j] / q)
+        return readings
+
+    def _attacks_before_control(self, scan_index: int, readings: list[Any]) -> tuple[list[Any], list[Any]]:
+        """Steps 2-3 for attacks: field effects change `readings` in place; the operator's input and manual
+        values the PLC sees are returned, copied before an attack changes them so the operator's own stay.
+        Replay recorders tape the readings before any field effect, as the real sensors gave them."""
+        inputs, manual = self.op_inp, self.op_man
+        attacks = self.attacks
+        if attacks is None:
+            return inputs, manual
+        if scan_index >= attacks.next_event:
+            attacks.advance(scan_index, self)
+        if not attacks.any_active:
+            return inputs, manual
+        for recorder in attacks.recorders:
+            recorder.record(readings)
+        for effect in attacks.field:
+            effect.apply(readings, scan_index)
+        if attacks.input:
+            inputs = list(inputs)
+            for effect in attacks.input:
+                effect.apply(inputs, scan_index)
+        if attacks.manual:
+            manual = list(manual)
+            for effect in attacks.manual:
+                effect.apply(manual, scan_index)
+        return inputs, manual
+
+    def _command_stage(self, scan_index: int, commands: list[Any]) -> tuple[list[Any], list[Any]]:
+        """Step 5: (what the devices apply, what the historian is shown); the same list when no attack acts."""
+        attacks = self.attacks
+        if attacks is None or not attacks.command:
+            return commands, commands
+        applied, shown = list(commands), list(commands)
+        for effect in attacks.command:
+            effect.apply2(applied, shown, scan_index)
+        return applied, shown
+
+    def _release_momentary(self) -> None:
+        """Momentary inputs (push buttons) act for one scan: the operator's value goes back to False."""
         for j in self.momentary:
             self.op_inp[j] = self.ops.full_bool(False)
-        row = rd + inp + shown + st
-        if atk is not None and atk.view:
-            for e in atk.view:
-                e.apply(row, i)
+
+    def _historian_row(self, scan_index: int, row: list[Any], true: Sequence[Any], applied: list[Any]) -> list[Any]:
+        """Step 6: view-stage attacks on the recorded row, then the hidden truth columns when asked for."""
+        attacks = self.attacks
+        if attacks is not None and attacks.view:
+            for effect in attacks.view:
+                effect.apply(row, scan_index)
         if self.include_truth:
             row += true
-            row += app
-        self.rd_prev = rd
-        self.app = app
-        self.x = plant.integrate(self.x, app, w, self.step, self.substeps)
-        self.i = i + 1
+            row += applied
+        return row
+
+    def scan(self) -> list[Any]:
+        """Run one scan and return the historian row for it (steps in the module docstring)."""
+        scan_index = self.i
+        block_row = self._block_row(scan_index)
+        exogenous = self._exogenous[block_row]
+        plant = self.plant
+        true = plant.measure(self.x, self.app, exogenous)
+        readings = self._readings(true, block_row)
+        inputs, manual = self._attacks_before_control(scan_index, readings)
+        commands, statuses = plant.control(readings, inputs, manual, exogenous)
+        applied, shown = self._command_stage(scan_index, commands)
+        # Before the row is built: with no input attack `inputs` is the operator's list itself, and
+        # the recorded row has always shown a released push button.
+        self._release_momentary()
+        row = self._historian_row(scan_index, readings + inputs + shown + statuses, true, applied)
+        self.rd_prev = readings
+        self.app = applied
+        self.x = plant.integrate(self.x, applied, exogenous, self.step, self.substeps)
+        self.i = scan_index + 1
         self.row = row
         return row
 
