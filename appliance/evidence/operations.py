@@ -87,7 +87,7 @@ def list_seals(
 
 
 def get_seal(conn: sqlite3.Connection, tenant_id: str, seal_id: str) -> dict[str, Any]:
-    row = q.seal(conn, seal_id, tenant_id)
+    row = q.get_seal(conn, seal_id, tenant_id)
     if row is None:
         raise errors.not_found("seal", seal_id)
     return seal_view(row, with_envelope=True)
@@ -123,7 +123,7 @@ def consistency_proof(conn: sqlite3.Connection, from_size: int, to_size: int | N
 
 def require_sealed_job(conn: sqlite3.Connection, tenant_id: str, job_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The job and its seal; unknown (or another tenant's) → 404, not succeeded → 409."""
-    job = jobs_q.job(conn, job_id, tenant_id)
+    job = jobs_q.get_job(conn, job_id, tenant_id)
     if job is None:
         raise errors.not_found("job", job_id)
     if job["status"] != "succeeded":

@@ -35,7 +35,7 @@ def stream(
     started = last_beat
     yield "retry: 2000\n\n"
     while True:
-        job = q.job(conn, job_id)  # read before the events, so a finish in between is still sent
+        job = q.get_job(conn, job_id)  # read before the events, so a finish in between is still sent
         finished = job is None or job["status"] in TERMINAL
         rows = q.events_after(conn, job_id, after_seq)
         for row in rows:
@@ -60,7 +60,7 @@ def values_stream(state_dir: Path, run_id: str, job_id: str) -> Iterator[str]:
     seen = -1
     yield "retry: 2000\n\n"
     while True:
-        job = q.job(conn, job_id)
+        job = q.get_job(conn, job_id)
         row = scada_q.values(conn, run_id)
         if row is not None and row["seq"] != seen:
             seen = row["seq"]

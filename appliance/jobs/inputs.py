@@ -16,7 +16,7 @@ def resolve_for_contract(conn: sqlite3.Connection, tenant_id: str, dataset_ids: 
     """Each input as {dataset_id, blake3}; an unknown (or another tenant's) id is a 400 on that field."""
     resolved = []
     for index, dataset_id in enumerate(dataset_ids):
-        row = datasets_store.get(conn, dataset_id, tenant_id)
+        row = datasets_store.get_dataset(conn, dataset_id, tenant_id)
         if row is None:
             raise errors.validation(f"inputs.{index}", f"dataset {dataset_id!r} was not found")
         resolved.append({"dataset_id": dataset_id, "blake3": row["blake3"]})
@@ -28,7 +28,7 @@ def input_refs(state_dir: Path, inputs: list[dict[str, str]], tenant_id: str) ->
     store = BlobStore(state_dir)
     refs = []
     for item in inputs:
-        row = datasets_store.get(conn, item["dataset_id"], tenant_id)
+        row = datasets_store.get_dataset(conn, item["dataset_id"], tenant_id)
         if row is None or row["blake3"] != item["blake3"]:
             raise JobFailed("INPUT_CHANGED", f"input {item['dataset_id']} is gone or no longer matches the contract")
         refs.append(

@@ -109,7 +109,7 @@ def submit(
     with transaction(conn):
         contract = build_contract(kind.name, params, seed, resolve_for_contract(conn, tenant_id, input_ids))
         if kind.check_inputs is not None:
-            datasets = [datasets_q.get(conn, dataset_id, tenant_id) or {} for dataset_id in input_ids]
+            datasets = [datasets_q.get_dataset(conn, dataset_id, tenant_id) or {} for dataset_id in input_ids]
             try:
                 kind.check_inputs(conn, tenant_id, params, datasets)
             except ParamError as exc:
@@ -137,7 +137,7 @@ def submit(
 
 
 def enqueue(conn: sqlite3.Connection, state_dir: Path, job_id: str) -> dict[str, Any]:
-    job = q.job(conn, job_id)
+    job = q.get_job(conn, job_id)
     assert job is not None
     try:
         runtime(state_dir, job["queue"]).enqueue(job_id)
@@ -153,14 +153,14 @@ def enqueue(conn: sqlite3.Connection, state_dir: Path, job_id: str) -> dict[str,
             )
         raise AppError(errors.UNAVAILABLE, f"the {job['queue']} queue could not take the job: {exc}") from exc
     with transaction(conn):
-        current = q.job(conn, job_id)
+        current = q.get_job(conn, job_id)
         if current and current["status"] == "created":
             lifecycle.move(conn, current, "queued")
     return view(require_job(conn, job["tenant_id"], job_id))
 
 
 def require_job(conn: sqlite3.Connection, tenant_id: str, job_id: str) -> dict[str, Any]:
-    job = q.job(conn, job_id, tenant_id)
+    job = q.get_job(conn, job_id, tenant_id)
     if job is None:
         raise errors.not_found("job", job_id)
     return job

@@ -133,7 +133,7 @@ class RunContext:
         self.result = result
 
     def artifact(self, artifact_id: str) -> dict[str, Any]:
-        row = q.artifact(open_db(self.state_dir), artifact_id, self.tenant_id)
+        row = q.get_artifact(open_db(self.state_dir), artifact_id, self.tenant_id)
         if row is None:
             raise JobFailed("NOT_FOUND", f"artifact {artifact_id!r} was not found")
         return row
@@ -142,7 +142,7 @@ class RunContext:
 def _claim(state_dir: Path, job_id: str, worker: str, lease_s: float) -> dict[str, Any] | None:
     conn = open_db(state_dir)
     with transaction(conn):
-        job = q.job(conn, job_id)
+        job = q.get_job(conn, job_id)
         if job is None or job["status"] != "queued":
             return None  # canceled while queued, or already handled
         return lifecycle.move(
@@ -180,7 +180,7 @@ def _commit_success(
     blobs: list[StoredBlob],
 ) -> bool:
     with transaction(conn):
-        current = q.job(conn, job["id"])
+        current = q.get_job(conn, job["id"])
         if current is None or current["status"] != "running" or current["worker"] != worker:
             log.warning("job %s was reclaimed while finishing; its result is dropped", job["id"])
             return False
@@ -209,7 +209,7 @@ def _commit_success(
 def _end(state_dir: Path, job_id: str, worker: str, to: str, code: str = "", message: str = "") -> None:
     conn = open_db(state_dir)
     with transaction(conn):
-        current = q.job(conn, job_id)
+        current = q.get_job(conn, job_id)
         if current is None or current["status"] != "running" or current["worker"] != worker:
             return
         fields: dict[str, Any] = {"worker": None}

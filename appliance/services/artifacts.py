@@ -20,7 +20,7 @@ def view(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def require(conn: sqlite3.Connection, tenant_id: str, artifact_id: str) -> dict[str, Any]:
-    row = q.artifact(conn, artifact_id, tenant_id)
+    row = q.get_artifact(conn, artifact_id, tenant_id)
     if row is None:
         raise errors.not_found("artifact", artifact_id)
     return row

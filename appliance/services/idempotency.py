@@ -36,7 +36,7 @@ def begin(
         raise errors.validation("Idempotency-Key", "must be 1 to 255 characters")
     now = time.time()
     with transaction(conn):
-        row = q.get(conn, tenant_id, key)
+        row = q.get_record(conn, tenant_id, key)
         if row is not None and row["created_at"] >= now - ttl_s:
             if row["body_hash"] != body_hash or row["method"] != method or row["path"] != path:
                 raise AppError(errors.IDEMPOTENCY_KEY_REUSED)

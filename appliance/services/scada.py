@@ -199,7 +199,7 @@ def forget(conn: sqlite3.Connection, run_id: str) -> None:
 
 
 def require(conn: sqlite3.Connection, tenant_id: str, run_id: str) -> dict[str, Any]:
-    row = q.run(conn, run_id, tenant_id)
+    row = q.get_run(conn, run_id, tenant_id)
     if row is None or row["job_id"] is None:
         raise errors.not_found("run", run_id)
     return row
@@ -224,7 +224,7 @@ def _endpoints(conn: sqlite3.Connection, run_id: str, ended: bool) -> list[dict[
 
 
 def _job(conn: sqlite3.Connection, row: dict[str, Any]) -> dict[str, Any]:
-    job = jobs_q.job(conn, row["job_id"], row["tenant_id"])
+    job = jobs_q.get_job(conn, row["job_id"], row["tenant_id"])
     if job is None:
         raise errors.not_found("job", row["job_id"])
     return job
@@ -311,7 +311,7 @@ def attack(conn: sqlite3.Connection, tenant_id: str, run_id: str, spec: dict[str
         seq = q.add_command(conn, run_id, "attack", spec, now_iso())
     deadline = time.monotonic() + ATTACK_WAIT_S
     while time.monotonic() < deadline:
-        done = q.command(conn, seq)
+        done = q.get_command(conn, seq)
         if done and done["done_at"]:
             if done["error"]:
                 problem = json.loads(done["error"])

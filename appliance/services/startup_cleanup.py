@@ -53,7 +53,7 @@ def clean_work_dirs(state_dir: Path) -> int:
     conn = open_db(state_dir)
     removed = 0
     for entry in root.iterdir():
-        if not _may_run_elsewhere(jobs_q.job(conn, entry.name)) and remove_if_unowned(entry):
+        if not _may_run_elsewhere(jobs_q.get_job(conn, entry.name)) and remove_if_unowned(entry):
             removed += 1
     return removed
 

@@ -17,7 +17,7 @@ def _decode(row: dict[str, Any] | None) -> dict[str, Any] | None:
     return row
 
 
-def insert(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
+def insert_dataset(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
     conn.execute(
         "INSERT INTO datasets (id, tenant_id, name, format, media_type, size, blake3, rows, columns, source_job_id,"
         " created_at) VALUES (:id, :tenant_id, :name, :format, :media_type, :size, :blake3, :rows, :columns,"
@@ -26,16 +26,16 @@ def insert(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
     )
 
 
-def get(conn: sqlite3.Connection, dataset_id: str, tenant_id: str) -> dict[str, Any] | None:
+def get_dataset(conn: sqlite3.Connection, dataset_id: str, tenant_id: str) -> dict[str, Any] | None:
     return _decode(fetch_one(conn, "SELECT * FROM datasets WHERE id = ? AND tenant_id = ?", (dataset_id, tenant_id)))
 
 
-def page(conn: sqlite3.Connection, tenant_id: str, limit: int, after: str | None) -> Page:
+def page_datasets(conn: sqlite3.Connection, tenant_id: str, limit: int, after: str | None) -> Page:
     result = pages.page(conn, "datasets", {"tenant_id": tenant_id}, limit=limit, after=after)
     return Page([r for r in map(_decode, result.data) if r is not None], result.has_more)
 
 
-def delete(conn: sqlite3.Connection, dataset_id: str) -> None:
+def delete_dataset(conn: sqlite3.Connection, dataset_id: str) -> None:
     conn.execute("DELETE FROM datasets WHERE id = ?", (dataset_id,))
 
 

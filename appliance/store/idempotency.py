@@ -8,7 +8,7 @@ from typing import Any
 from appliance.store.db import fetch_one
 
 
-def get(conn: sqlite3.Connection, tenant_id: str, key: str) -> dict[str, Any] | None:
+def get_record(conn: sqlite3.Connection, tenant_id: str, key: str) -> dict[str, Any] | None:
     return fetch_one(conn, "SELECT * FROM idempotency_keys WHERE tenant_id = ? AND key = ?", (tenant_id, key))
 
 

@@ -33,7 +33,7 @@ def insert_job(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
     )
 
 
-def job(conn: sqlite3.Connection, job_id: str, tenant_id: str | None = None) -> dict[str, Any] | None:
+def get_job(conn: sqlite3.Connection, job_id: str, tenant_id: str | None = None) -> dict[str, Any] | None:
     if tenant_id is None:
         return fetch_one(conn, "SELECT * FROM jobs WHERE id = ?", (job_id,))
     return fetch_one(conn, "SELECT * FROM jobs WHERE id = ? AND tenant_id = ?", (job_id, tenant_id))
@@ -90,7 +90,7 @@ def insert_artifact(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
     )
 
 
-def artifact(conn: sqlite3.Connection, artifact_id: str, tenant_id: str) -> dict[str, Any] | None:
+def get_artifact(conn: sqlite3.Connection, artifact_id: str, tenant_id: str) -> dict[str, Any] | None:
     return fetch_one(conn, "SELECT * FROM artifacts WHERE id = ? AND tenant_id = ?", (artifact_id, tenant_id))
 
 

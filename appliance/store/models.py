@@ -41,12 +41,12 @@ def upsert_model(conn: sqlite3.Connection, row: dict[str, Any]) -> str:
     return str(found[0])
 
 
-def model(conn: sqlite3.Connection, model_id: str, tenant_id: str) -> dict[str, Any] | None:
+def get_model(conn: sqlite3.Connection, model_id: str, tenant_id: str) -> dict[str, Any] | None:
     row = fetch_one(conn, f"{VISIBLE} WHERE models.id = ? AND models.tenant_id = ?", (model_id, tenant_id))
     return _decode(row, MODEL_JSON)
 
 
-def model_page(
+def page_models(
     conn: sqlite3.Connection, tenant_id: str, dataset_id: str | None, limit: int, after: str | None
 ) -> tuple[list[dict[str, Any]], bool]:
     clauses, params = ["models.tenant_id = ?", "models.id > ?"], [tenant_id, after or ""]
@@ -81,7 +81,7 @@ def insert_evaluation(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
     )
 
 
-def evaluation(conn: sqlite3.Connection, evaluation_id: str, tenant_id: str) -> dict[str, Any] | None:
+def get_evaluation(conn: sqlite3.Connection, evaluation_id: str, tenant_id: str) -> dict[str, Any] | None:
     row = fetch_one(conn, "SELECT * FROM evaluations WHERE id = ? AND tenant_id = ?", (evaluation_id, tenant_id))
     return _decode(row, ("metrics",))
 

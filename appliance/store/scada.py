@@ -46,7 +46,7 @@ def delete_run(conn: sqlite3.Connection, run_id: str) -> None:
     conn.execute("DELETE FROM scada_runs WHERE id = ?", (run_id,))
 
 
-def run(conn: sqlite3.Connection, run_id: str, tenant_id: str | None = None) -> dict[str, Any] | None:
+def get_run(conn: sqlite3.Connection, run_id: str, tenant_id: str | None = None) -> dict[str, Any] | None:
     if tenant_id is None:
         return fetch_one(conn, "SELECT * FROM scada_runs WHERE id = ?", (run_id,))
     return fetch_one(conn, "SELECT * FROM scada_runs WHERE id = ? AND tenant_id = ?", (run_id, tenant_id))
@@ -107,7 +107,7 @@ def add_command(conn: sqlite3.Connection, run_id: str, command: str, payload: di
     return int(cur.lastrowid or 0)
 
 
-def command(conn: sqlite3.Connection, seq: int) -> dict[str, Any] | None:
+def get_command(conn: sqlite3.Connection, seq: int) -> dict[str, Any] | None:
     return fetch_one(conn, "SELECT * FROM scada_commands WHERE seq = ?", (seq,))
 
 

@@ -74,7 +74,7 @@ def insert_seal(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
     )
 
 
-def seal(conn: sqlite3.Connection, seal_id: str, tenant_id: str) -> dict[str, Any] | None:
+def get_seal(conn: sqlite3.Connection, seal_id: str, tenant_id: str) -> dict[str, Any] | None:
     return fetch_one(conn, "SELECT * FROM seals WHERE id = ? AND tenant_id = ?", (seal_id, tenant_id))
 
 

@@ -114,7 +114,7 @@ def sealed_job(
             artifacts.append(row)
         if status == "succeeded":
             jobs_q.update_job(db, job["id"], {"started_at": now, "finished_at": now, "attempts": 1})
-            job = jobs_q.job(db, job["id"]) or job
+            job = jobs_q.get_job(db, job["id"]) or job
             seal_job(db, state_dir, job, artifacts)
     return job
 

@@ -52,7 +52,7 @@ def wait_lease_expired(db: Any, job_id: str) -> None:
     """The killed worker's lease has run out, so the next worker's start-up reclaim sees it."""
 
     def expired() -> bool:
-        row = jobs_q.job(db, job_id)
+        row = jobs_q.get_job(db, job_id)
         assert row is not None and row["status"] == "running", row
         return row["lease_expires"] is not None and row["lease_expires"] < time.time()
 

@@ -160,7 +160,7 @@ def _reference(ctx: JobContext, meta: MultiMetadata, source: dict[str, Any]) -> 
     conn = open_db(ctx.state_dir)
     frames: dict[str, pd.DataFrame] = {}
     for name, entry in source["tables"].items():
-        row = datasets_store.get(conn, entry["dataset_id"], ctx.tenant_id)
+        row = datasets_store.get_dataset(conn, entry["dataset_id"], ctx.tenant_id)
         if row is None or row["blake3"] != entry["dataset_blake3"]:
             return None
         try:

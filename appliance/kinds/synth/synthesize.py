@@ -99,7 +99,7 @@ def check_inputs(
     if params.get("model_id"):
         if datasets:
             raise errors.validation("inputs", "a job with model_id takes no input dataset")
-        model = models_store.model(conn, params["model_id"], tenant_id)
+        model = models_store.get_model(conn, params["model_id"], tenant_id)
         if model is None:
             raise ParamError("model_id", f"model {params['model_id']!r} was not found")
         if model["synthesizer"] == HMA:
@@ -154,7 +154,7 @@ def _reference(
     from appliance.store.blobs import BlobStore
     from appliance.store.open import open_db
 
-    row = datasets_store.get(open_db(ctx.state_dir), source.dataset_id, ctx.tenant_id)
+    row = datasets_store.get_dataset(open_db(ctx.state_dir), source.dataset_id, ctx.tenant_id)
     if row is None or row["blake3"] != source.dataset_blake3:
         return None, None
     try:
@@ -175,7 +175,7 @@ def _from_model(ctx: JobContext) -> _Ready:
     model_id = ctx.params["model_id"]
     if ctx.inputs:
         raise JobFailed("VALIDATION_FAILED", "inputs: a job with model_id takes no input dataset")
-    row = models_store.model(open_db(ctx.state_dir), model_id, ctx.tenant_id)
+    row = models_store.get_model(open_db(ctx.state_dir), model_id, ctx.tenant_id)
     if row is None:
         raise JobFailed("VALIDATION_FAILED", f"params.model_id: model {model_id!r} was not found")
     path = BlobStore(ctx.state_dir).path(row["artifact_blake3"])

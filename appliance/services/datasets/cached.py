@@ -66,7 +66,7 @@ def profile_or_pending(
 
 
 def fit_of(conn: sqlite3.Connection, state_dir: Path, tenant_id: str, job_id: str, field: str) -> dict[str, Any]:
-    job = q.job(conn, job_id, tenant_id)
+    job = q.get_job(conn, job_id, tenant_id)
     if job is None or job["kind"] != "fit":
         raise errors.validation(field, f"{job_id!r} is not a fit job of yours")
     if job["status"] != "succeeded":

@@ -91,7 +91,7 @@ def _record(
         "created_at": now_iso(),
     }
     with transaction(conn):
-        q.insert(conn, row)
+        q.insert_dataset(conn, row)
         unpin(conn, [blob])
     return view(row)
 
@@ -123,7 +123,7 @@ def view(row: dict[str, Any]) -> dict[str, Any]:
 
 def delete(conn: sqlite3.Connection, state_dir: Path, tenant_id: str, dataset_id: str) -> None:
     with transaction(conn):
-        row = q.get(conn, dataset_id, tenant_id)
+        row = q.get_dataset(conn, dataset_id, tenant_id)
         if row is None:
             raise errors.not_found("dataset", dataset_id)
         busy = q.active_jobs_using(conn, dataset_id)
@@ -133,12 +133,12 @@ def delete(conn: sqlite3.Connection, state_dir: Path, tenant_id: str, dataset_id
                 f"job(s) {', '.join(busy)} are using this dataset",
                 hint="Wait for them to finish or cancel them, then delete.",
             )
-        q.delete(conn, dataset_id)
+        q.delete_dataset(conn, dataset_id)
     BlobStore(state_dir).release(conn, [row["blake3"]])
 
 
 def require(conn: sqlite3.Connection, tenant_id: str, dataset_id: str) -> dict[str, Any]:
-    row = q.get(conn, dataset_id, tenant_id)
+    row = q.get_dataset(conn, dataset_id, tenant_id)
     if row is None:
         raise errors.not_found("dataset", dataset_id)
     return row
@@ -146,4 +146,4 @@ def require(conn: sqlite3.Connection, tenant_id: str, dataset_id: str) -> dict[s
 
 def listing(conn: sqlite3.Connection, tenant_id: str, limit: int, after: str | None) -> dict[str, Any]:
     """One page of the tenant's datasets, oldest first, as the API lists them."""
-    return q.page(conn, tenant_id, limit, after).listing(view)
+    return q.page_datasets(conn, tenant_id, limit, after).listing(view)

@@ -41,7 +41,7 @@ def _read(state_dir: Path, digest: str, fmt: str, max_rows: int) -> Any:
 def _synthetic(conn: sqlite3.Connection, state_dir: Path, tenant_id: str, job_id: str) -> tuple[dict[str, Any], Any]:
     from appliance.services.synth.tstr import MAX_ROWS
 
-    job = jobs_store.job(conn, job_id, tenant_id)
+    job = jobs_store.get_job(conn, job_id, tenant_id)
     if job is None or job["kind"] != "synthesize":
         raise errors.validation("job_id", f"{job_id!r} is not a synthesize job of yours")
     if job["status"] != "succeeded" or not job["result"]:
@@ -65,12 +65,12 @@ def _real(
     from appliance.services.synth.tstr import MAX_ROWS
 
     if dataset_id:
-        row = datasets_store.get(conn, dataset_id, tenant_id)
+        row = datasets_store.get_dataset(conn, dataset_id, tenant_id)
         if row is None:
             raise errors.validation("dataset_id", f"dataset {dataset_id!r} was not found")
         return _read(state_dir, row["blake3"], row["format"], MAX_ROWS), None, dataset_id
     source = Source.from_dict(result["source"])
-    row = datasets_store.get(conn, source.dataset_id, tenant_id)
+    row = datasets_store.get_dataset(conn, source.dataset_id, tenant_id)
     if row is None or row["blake3"] != source.dataset_blake3:
         raise errors.validation("dataset_id", "the model's training dataset is gone; pass dataset_id to test on")
     frame = _read(state_dir, row["blake3"], row["format"], source.max_rows)
@@ -138,7 +138,7 @@ def create(
 
 
 def require(conn: sqlite3.Connection, tenant_id: str, evaluation_id: str) -> dict[str, Any]:
-    row = q.evaluation(conn, evaluation_id, tenant_id)
+    row = q.get_evaluation(conn, evaluation_id, tenant_id)
     if row is None:
         raise errors.not_found("evaluation", evaluation_id)
     return view(row)

@@ -23,7 +23,7 @@ def record_model(state_dir: Path, tenant_id: str, job_id: str, fields: dict[str,
 
 
 def require(conn: sqlite3.Connection, tenant_id: str, model_id: str) -> dict[str, Any]:
-    row = q.model(conn, model_id, tenant_id)
+    row = q.get_model(conn, model_id, tenant_id)
     if row is None:
         raise errors.not_found("model", model_id)
     return row
@@ -56,6 +56,6 @@ def listing(
     conn: sqlite3.Connection, tenant_id: str, dataset_id: str | None, limit: int, after: str | None
 ) -> dict[str, Any]:
     """One page of the tenant's models, oldest first (those trained on ``dataset_id`` when given)."""
-    rows, has_more = q.model_page(conn, tenant_id, dataset_id, limit, after)
+    rows, has_more = q.page_models(conn, tenant_id, dataset_id, limit, after)
     data = [view(conn, r) for r in rows]
     return {"data": data, "count": len(data), "has_more": has_more, "next_after": data[-1]["id"] if has_more else None}
