@@ -40,7 +40,7 @@ from appliance.evidence import seal_job  # noqa: E402
 from appliance.ids import new_id  # noqa: E402
 from appliance.jobs.contract import build_contract, contract_hash  # noqa: E402
 from appliance.services import identity  # noqa: E402
-from appliance.store import jobs as jobs_q  # noqa: E402
+from appliance.store import jobs as jobs_store  # noqa: E402
 from appliance.store.blobs import BlobStore, unpin  # noqa: E402
 from appliance.store.db import open_connection, transaction  # noqa: E402
 from appliance.store.open import open_db  # noqa: E402
@@ -97,7 +97,7 @@ def bench_appends(work: Path, count: int) -> None:
         signing.active_signer(conn, state / "keys")
         jobs = [_job_row(tenant["id"], i) for i in range(count)]
         for job in jobs:
-            jobs_q.insert_job(conn, job)
+            jobs_store.insert_job(conn, job)
     ours: list[float] = []
     envelopes: list[bytes] = []
     for i, job in enumerate(jobs):
@@ -189,8 +189,8 @@ def bench_bundle(work: Path, size_mb: int) -> None:
     job = _job_row(tenant["id"], 0)
     artifact = _artifact(job, "telemetry.bin", blob.digest, size)
     with transaction(conn):
-        jobs_q.insert_job(conn, job)
-        jobs_q.insert_artifact(conn, artifact)
+        jobs_store.insert_job(conn, job)
+        jobs_store.insert_artifact(conn, artifact)
         unpin(conn, [blob])
         seal_job(conn, state, job, [artifact])
     trust = work / "trust.txt"

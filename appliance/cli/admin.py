@@ -9,7 +9,7 @@ import click
 from appliance.cli.output import cli_errors, emit, resolve_config, state_dir_option, state_path
 from appliance.evidence import keys as signing
 from appliance.services import audit, identity, tls
-from appliance.store import identity as q
+from appliance.store import identity as identity_store
 from appliance.store.open import open_db
 
 
@@ -59,7 +59,7 @@ def tenants_create(name: str, credits: float, state_dir: str | None) -> None:
 def tenants_list(state_dir: str | None) -> None:
     """List tenants."""
     cfg = resolve_config(state_dir)
-    emit([identity.public_tenant_row(r) for r in q.all_tenants(open_db(state_path(cfg)))])
+    emit([identity.public_tenant_row(r) for r in identity_store.all_tenants(open_db(state_path(cfg)))])
 
 
 @admin.group()

@@ -24,7 +24,7 @@ from appliance.errors import AppError
 from appliance.evidence import seal_log
 from appliance.evidence.statement import CONTRACT_SUBJECT
 from appliance.evidence.tarstream import Source, TarStream
-from appliance.store import jobs as jobs_q
+from appliance.store import jobs as jobs_store
 from appliance.store.blobs import BlobStore
 
 
@@ -49,7 +49,7 @@ class Bundle:
 
 
 def _artifact_members(conn: sqlite3.Connection, state_dir: Path, job: dict[str, Any]) -> dict[str, Source]:
-    rows = jobs_q.artifacts_of_job(conn, job["id"])
+    rows = jobs_store.artifacts_of_job(conn, job["id"])
     if not rows:
         return {ARTIFACT_PREFIX + CONTRACT_SUBJECT: canonical_json(json.loads(job["contract"]))}
     store = BlobStore(state_dir)

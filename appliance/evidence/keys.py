@@ -30,7 +30,7 @@ from sealforge_verify import (
 
 from appliance.clock import now_iso
 from appliance.evidence import seal_log
-from appliance.store import seals as q
+from appliance.store import seals as seals_store
 from appliance.store.db import transaction
 
 KEY_NAME_PREFIX = "sealforge-"
@@ -59,7 +59,7 @@ def _create(conn: sqlite3.Connection, keys_dir: Path) -> tuple[dict[str, Any], S
     verifier = signer.verifier
     save_signer(signer, key_path(keys_dir, verifier.ref))
     row = {"key_id": verifier.ref, "name": verifier.name, "verifier_key": verifier.text, "created_at": now_iso()}
-    q.insert_signing_key(conn, row)
+    seals_store.insert_signing_key(conn, row)
     with _lock:
         _cache[str(key_path(keys_dir, verifier.ref))] = signer
     return {**row, "retired_at": None}, signer
@@ -92,7 +92,7 @@ def active_signer(conn: sqlite3.Connection, keys_dir: Path) -> tuple[dict[str, A
     write lock instead of both creating one. The private key is read from disk once per process.
     """
     with transaction(conn):
-        row = q.active_signing_key(conn)
+        row = seals_store.active_signing_key(conn)
         if row is None:
             return _create(conn, keys_dir)
     return row, _load(keys_dir, row["key_id"])
@@ -107,16 +107,16 @@ def ensure_signing_key(conn: sqlite3.Connection, keys_dir: Path) -> dict[str, An
 def rotate(conn: sqlite3.Connection, keys_dir: Path) -> dict[str, Any]:
     """Retire the active key and make a new one; the old private key file is deleted afterwards."""
     with transaction(conn):
-        old = q.active_signing_key(conn)
+        old = seals_store.active_signing_key(conn)
         if old is not None:
-            q.retire_signing_key(conn, old["key_id"], now_iso())
+            seals_store.retire_signing_key(conn, old["key_id"], now_iso())
         new, _ = _create(conn, keys_dir)
     retired = None
     if old is not None:
         key_path(keys_dir, old["key_id"]).unlink(missing_ok=True)
         with _lock:
             _cache.pop(str(key_path(keys_dir, old["key_id"])), None)
-        retired = public_view(next(r for r in q.signing_keys(conn) if r["key_id"] == old["key_id"]))
+        retired = public_view(next(r for r in seals_store.signing_keys(conn) if r["key_id"] == old["key_id"]))
     return {"active": public_view(new), "retired": retired}
 
 
@@ -132,20 +132,20 @@ def public_view(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_public(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    return [public_view(r) for r in q.signing_keys(conn)]
+    return [public_view(r) for r in seals_store.signing_keys(conn)]
 
 
 def trusted_verifiers(conn: sqlite3.Connection) -> list[VerifierKey]:
     """Every key this appliance has signed with: what it trusts when it verifies its own bundles."""
-    return [parse_verifier_key(r["verifier_key"]) for r in q.signing_keys(conn)]
+    return [parse_verifier_key(r["verifier_key"]) for r in seals_store.signing_keys(conn)]
 
 
 def trust_file(conn: sqlite3.Connection) -> str:
     """Trust-file text for an auditor: every key, active and retired, one per line."""
-    rows = q.signing_keys(conn)
+    rows = seals_store.signing_keys(conn)
     if not rows:
         return ""
-    head = q.log_head(conn)
+    head = seals_store.log_head(conn)
     comment = f"Sealforge appliance {head['appliance_id'] if head else '?'} seal log signing keys"
     keys = [parse_verifier_key(r["verifier_key"]) for r in rows]
     return format_trust_file(keys, comment)

@@ -21,8 +21,8 @@ from appliance.evidence import keys, seal_log
 from appliance.evidence.bundle import Bundle, assemble
 from appliance.evidence.statement import job_statement
 from appliance.ids import new_id
-from appliance.store import jobs as jobs_q
-from appliance.store import seals as q
+from appliance.store import jobs as jobs_store
+from appliance.store import seals as seals_store
 from appliance.store.pages import page
 
 
@@ -56,7 +56,7 @@ def seal_job(
         "signing_key_id": key_row["key_id"],
         "created_at": sealed_at,
     }
-    q.insert_seal(conn, row)
+    seals_store.insert_seal(conn, row)
     return row
 
 
@@ -83,11 +83,12 @@ def list_seals(
     conn: sqlite3.Connection, tenant_id: str, job_id: str | None, limit: int, after: str | None
 ) -> dict[str, Any]:
     where = {"tenant_id": tenant_id, "job_id": job_id}
-    return page(conn, "seals", where, limit=limit, after=after, columns=q.SEAL_LIST_COLUMNS).listing(seal_view)
+    columns = seals_store.SEAL_LIST_COLUMNS
+    return page(conn, "seals", where, limit=limit, after=after, columns=columns).listing(seal_view)
 
 
 def get_seal(conn: sqlite3.Connection, tenant_id: str, seal_id: str) -> dict[str, Any]:
-    row = q.get_seal(conn, seal_id, tenant_id)
+    row = seals_store.get_seal(conn, seal_id, tenant_id)
     if row is None:
         raise errors.not_found("seal", seal_id)
     return seal_view(row, with_envelope=True)
@@ -96,7 +97,7 @@ def get_seal(conn: sqlite3.Connection, tenant_id: str, seal_id: str) -> dict[str
 def checkpoint_view(conn: sqlite3.Connection) -> dict[str, Any]:
     """The latest signed checkpoint; ``note`` is the exact text to keep for ``--prev-checkpoint``."""
     row = seal_log.require_checkpoint(conn)
-    head = q.log_head(conn)
+    head = seals_store.log_head(conn)
     assert head is not None
     return {
         "origin": head["origin"],
@@ -123,7 +124,7 @@ def consistency_proof(conn: sqlite3.Connection, from_size: int, to_size: int | N
 
 def require_sealed_job(conn: sqlite3.Connection, tenant_id: str, job_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The job and its seal; unknown (or another tenant's) → 404, not succeeded → 409."""
-    job = jobs_q.get_job(conn, job_id, tenant_id)
+    job = jobs_store.get_job(conn, job_id, tenant_id)
     if job is None:
         raise errors.not_found("job", job_id)
     if job["status"] != "succeeded":
@@ -132,7 +133,7 @@ def require_sealed_job(conn: sqlite3.Connection, tenant_id: str, job_id: str) ->
             f"job {job_id} is {job['status']}: only a succeeded job has evidence",
             hint="Wait for the job to succeed (GET /v1/jobs/{id}); failed and canceled jobs are not sealed.",
         )
-    seal = q.seal_of_job(conn, job_id, tenant_id)
+    seal = seals_store.seal_of_job(conn, job_id, tenant_id)
     if seal is None:
         raise AppError(
             errors.NOT_FOUND,

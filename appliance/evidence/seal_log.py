@@ -31,7 +31,7 @@ from sealforge_verify import (
 from appliance import errors
 from appliance.clock import now_iso
 from appliance.errors import AppError
-from appliance.store import seals as q
+from appliance.store import seals as seals_store
 
 ORIGIN_PREFIX = "sealforge.local/seal-log/"
 HASH_SIZE = BLAKE3.digest_size
@@ -49,11 +49,11 @@ class Appended:
 
 def ensure_head(conn: sqlite3.Connection) -> dict[str, Any]:
     """The log head, created (empty, with a fresh appliance id) on first use. Needs a write transaction."""
-    head = q.log_head(conn)
+    head = seals_store.log_head(conn)
     if head is None:
         appliance_id = secrets.token_hex(4)
-        q.insert_log_head(conn, appliance_id, ORIGIN_PREFIX + appliance_id, BLAKE3.empty_root(), now_iso())
-        head = q.log_head(conn)
+        seals_store.insert_log_head(conn, appliance_id, ORIGIN_PREFIX + appliance_id, BLAKE3.empty_root(), now_iso())
+        head = seals_store.log_head(conn)
         assert head is not None
     return head
 
@@ -97,8 +97,8 @@ def append(conn: sqlite3.Connection, leaf: bytes, signer: SignerKey) -> Appended
     root = fold(frontier)
     note = sign_checkpoint(Checkpoint(head["origin"], size + 1, root), [signer])
     at = now_iso()
-    q.update_log_head(conn, size, size + 1, b"".join(frontier), root, at)
-    q.insert_checkpoint(
+    seals_store.update_log_head(conn, size, size + 1, b"".join(frontier), root, at)
+    seals_store.insert_checkpoint(
         conn,
         {
             "tree_size": size + 1,
@@ -112,7 +112,7 @@ def append(conn: sqlite3.Connection, leaf: bytes, signer: SignerKey) -> Appended
 
 
 def require_checkpoint(conn: sqlite3.Connection) -> dict[str, Any]:
-    checkpoint = q.latest_checkpoint(conn)
+    checkpoint = seals_store.latest_checkpoint(conn)
     if checkpoint is None:
         raise AppError(
             errors.NOT_FOUND,
@@ -128,9 +128,9 @@ def tree(conn: sqlite3.Connection, size: int) -> MerkleTree:
     A mismatch means the stored leaves were altered after they were signed; serving proofs from
     them would only mislead an auditor, so it is an error.
     """
-    hashes = q.leaf_hashes(conn, size)
+    hashes = seals_store.leaf_hashes(conn, size)
     built = MerkleTree(hashes)
-    signed = q.checkpoint_at(conn, size)
+    signed = seals_store.checkpoint_at(conn, size)
     if len(hashes) != size or signed is None or built.root() != bytes(signed["root"]):
         raise AppError(
             errors.UNAVAILABLE,

@@ -23,14 +23,14 @@ from appliance.evidence import keys
 from appliance.evidence.bundle import assemble
 from appliance.evidence.operations import require_sealed_job
 from appliance.evidence.statement import CONTRACT_SUBJECT
-from appliance.store import jobs as jobs_q
-from appliance.store import seals as q
+from appliance.store import jobs as jobs_store
+from appliance.store import seals as seals_store
 from appliance.store.blobs import BlobStore
 
 
 def _link_artifacts(conn: sqlite3.Connection, state_dir: Path, job: dict[str, Any], folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    rows = jobs_q.artifacts_of_job(conn, job["id"])
+    rows = jobs_store.artifacts_of_job(conn, job["id"])
     if not rows:
         (folder / CONTRACT_SUBJECT).write_bytes(canonical_json(json.loads(job["contract"])))
         return
@@ -55,7 +55,7 @@ def check_job(conn: sqlite3.Connection, state_dir: Path, tenant_id: str, job_id:
     bundle.write(bundle_path)
     artifacts_dir = work_dir / "artifacts"
     _link_artifacts(conn, state_dir, job, artifacts_dir)
-    then = q.checkpoint_at(conn, sealed_size)
+    then = seals_store.checkpoint_at(conn, sealed_size)
     trusted = keys.trusted_verifiers(conn)
     report = verify_bundle(
         bundle_path,

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from appliance import jsonsafe
 from appliance.jobs.lifecycle import TERMINAL
-from appliance.store import jobs as q
-from appliance.store import scada as scada_q
+from appliance.store import jobs as jobs_store
+from appliance.store import scada as scada_store
 from appliance.store.open import open_db
 
 POLL_S = 0.2
@@ -35,9 +35,9 @@ def stream(
     started = last_beat
     yield "retry: 2000\n\n"
     while True:
-        job = q.get_job(conn, job_id)  # read before the events, so a finish in between is still sent
+        job = jobs_store.get_job(conn, job_id)  # read before the events, so a finish in between is still sent
         finished = job is None or job["status"] in TERMINAL
-        rows = q.events_after(conn, job_id, after_seq)
+        rows = jobs_store.events_after(conn, job_id, after_seq)
         for row in rows:
             after_seq = row["seq"]
             payload = json.loads(row["data"]) | {"job_id": job_id, "at": row["at"]}
@@ -60,8 +60,8 @@ def values_stream(state_dir: Path, run_id: str, job_id: str) -> Iterator[str]:
     seen = -1
     yield "retry: 2000\n\n"
     while True:
-        job = q.get_job(conn, job_id)
-        row = scada_q.values(conn, run_id)
+        job = jobs_store.get_job(conn, job_id)
+        row = scada_store.values(conn, run_id)
         if row is not None and row["seq"] != seen:
             seen = row["seq"]
             yield format_event(seen, "values", row["data"])

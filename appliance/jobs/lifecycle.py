@@ -12,7 +12,7 @@ import sqlite3
 from typing import Any
 
 from appliance.clock import now_iso
-from appliance.store import jobs as q
+from appliance.store import jobs as jobs_store
 
 TERMINAL = frozenset({"succeeded", "failed", "canceled"})
 ALLOWED: dict[str, frozenset[str]] = {
@@ -39,14 +39,15 @@ def move(conn: sqlite3.Connection, job: dict[str, Any], to: str, reason: str = "
     if to in TERMINAL:
         changes["finished_at"] = now
         changes["lease_expires"] = None
-    q.update_job(conn, job["id"], changes)
+    jobs_store.update_job(conn, job["id"], changes)
     data: dict[str, Any] = {"status": to, "from": current}
     if reason:
         data["reason"] = reason
-    q.add_event(conn, job["id"], now, "status", data)
+    jobs_store.add_event(conn, job["id"], now, "status", data)
     return {**job, **changes}
 
 
 def record_progress(conn: sqlite3.Connection, job_id: str, fraction: float, rows: int, message: str) -> None:
-    q.update_job(conn, job_id, {"progress": fraction, "rows": rows, "message": message})
-    q.add_event(conn, job_id, now_iso(), "progress", {"progress": round(fraction, 4), "rows": rows, "message": message})
+    jobs_store.update_job(conn, job_id, {"progress": fraction, "rows": rows, "message": message})
+    event = {"progress": round(fraction, 4), "rows": rows, "message": message}
+    jobs_store.add_event(conn, job_id, now_iso(), "progress", event)

@@ -23,8 +23,8 @@ from appliance.kinds import REGISTRY, get_kind
 from appliance.kinds.base import Kind, ParamError
 from appliance.scrub import scrub
 from appliance.services import credits
-from appliance.store import datasets as datasets_q
-from appliance.store import jobs as q
+from appliance.store import datasets as datasets_store
+from appliance.store import jobs as jobs_store
 from appliance.store import pages
 from appliance.store.db import transaction
 
@@ -109,7 +109,7 @@ def submit(
     with transaction(conn):
         contract = build_contract(kind.name, params, seed, resolve_for_contract(conn, tenant_id, input_ids))
         if kind.check_inputs is not None:
-            datasets = [datasets_q.get_dataset(conn, dataset_id, tenant_id) or {} for dataset_id in input_ids]
+            datasets = [datasets_store.get_dataset(conn, dataset_id, tenant_id) or {} for dataset_id in input_ids]
             try:
                 kind.check_inputs(conn, tenant_id, params, datasets)
             except ParamError as exc:
@@ -131,13 +131,13 @@ def submit(
             "created_by": caller,
             "created_at": now_iso(),
         }
-        q.insert_job(conn, job)
-        q.add_event(conn, job["id"], job["created_at"], "status", {"status": "created"})
+        jobs_store.insert_job(conn, job)
+        jobs_store.add_event(conn, job["id"], job["created_at"], "status", {"status": "created"})
     return enqueue(conn, state_dir, job["id"])
 
 
 def enqueue(conn: sqlite3.Connection, state_dir: Path, job_id: str) -> dict[str, Any]:
-    job = q.get_job(conn, job_id)
+    job = jobs_store.get_job(conn, job_id)
     assert job is not None
     try:
         runtime(state_dir, job["queue"]).enqueue(job_id)
@@ -153,14 +153,14 @@ def enqueue(conn: sqlite3.Connection, state_dir: Path, job_id: str) -> dict[str,
             )
         raise AppError(errors.UNAVAILABLE, f"the {job['queue']} queue could not take the job: {exc}") from exc
     with transaction(conn):
-        current = q.get_job(conn, job_id)
+        current = jobs_store.get_job(conn, job_id)
         if current and current["status"] == "created":
             lifecycle.move(conn, current, "queued")
     return view(require_job(conn, job["tenant_id"], job_id))
 
 
 def require_job(conn: sqlite3.Connection, tenant_id: str, job_id: str) -> dict[str, Any]:
-    job = q.get_job(conn, job_id, tenant_id)
+    job = jobs_store.get_job(conn, job_id, tenant_id)
     if job is None:
         raise errors.not_found("job", job_id)
     return job
@@ -175,8 +175,8 @@ def cancel(conn: sqlite3.Connection, tenant_id: str, job_id: str) -> dict[str, A
         if job["status"] in ("created", "queued"):
             lifecycle.move(conn, job, "canceled", reason="canceled before it ran")
         else:
-            q.update_job(conn, job_id, {"cancel_requested": 1})
-            q.add_event(conn, job_id, now_iso(), "log", {"message": "cancel requested"})
+            jobs_store.update_job(conn, job_id, {"cancel_requested": 1})
+            jobs_store.add_event(conn, job_id, now_iso(), "log", {"message": "cancel requested"})
     return view(require_job(conn, tenant_id, job_id))
 
 

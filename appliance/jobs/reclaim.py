@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from appliance.jobs import lifecycle
-from appliance.store import jobs as q
+from appliance.store import jobs as jobs_store
 from appliance.store.db import transaction
 from appliance.store.open import open_db
 
@@ -26,7 +26,7 @@ def reclaim_expired(state_dir: Path, queue: str | None = None) -> list[str]:
     conn = open_db(state_dir)
     requeue: list[tuple[str, str]] = []
     with transaction(conn):
-        for job in q.expired_leases(conn, time.time(), queue):
+        for job in jobs_store.expired_leases(conn, time.time(), queue):
             if job["attempts"] < job["max_attempts"]:
                 lifecycle.move(
                     conn,

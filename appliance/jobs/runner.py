@@ -32,7 +32,7 @@ from appliance.kinds import get_kind
 from appliance.kinds.base import InputRef, JobCanceled, JobFailed
 from appliance.scrub import scrub
 from appliance.services import credits
-from appliance.store import jobs as q
+from appliance.store import jobs as jobs_store
 from appliance.store.blobs import BlobStore, StoredBlob, unpin
 from appliance.store.db import transaction
 from appliance.store.open import open_db
@@ -59,13 +59,13 @@ class _Heartbeat(threading.Thread):
             try:
                 if now >= next_renew:
                     with transaction(conn):
-                        held, cancel = q.renew_lease(conn, self.job_id, self.worker, now + self.lease_s)
+                        held, cancel = jobs_store.renew_lease(conn, self.job_id, self.worker, now + self.lease_s)
                     next_renew = now + self.lease_s / 3
                     if not held:
                         self.lost.set()
                         self.canceled.set()
                 else:
-                    cancel = q.cancel_requested(conn, self.job_id)
+                    cancel = jobs_store.cancel_requested(conn, self.job_id)
             except Exception:
                 log.exception("heartbeat for %s failed", self.job_id)
                 continue
@@ -133,7 +133,7 @@ class RunContext:
         self.result = result
 
     def artifact(self, artifact_id: str) -> dict[str, Any]:
-        row = q.get_artifact(open_db(self.state_dir), artifact_id, self.tenant_id)
+        row = jobs_store.get_artifact(open_db(self.state_dir), artifact_id, self.tenant_id)
         if row is None:
             raise JobFailed("NOT_FOUND", f"artifact {artifact_id!r} was not found")
         return row
@@ -142,7 +142,7 @@ class RunContext:
 def _claim(state_dir: Path, job_id: str, worker: str, lease_s: float) -> dict[str, Any] | None:
     conn = open_db(state_dir)
     with transaction(conn):
-        job = q.get_job(conn, job_id)
+        job = jobs_store.get_job(conn, job_id)
         if job is None or job["status"] != "queued":
             return None  # canceled while queued, or already handled
         return lifecycle.move(
@@ -180,7 +180,7 @@ def _commit_success(
     blobs: list[StoredBlob],
 ) -> bool:
     with transaction(conn):
-        current = q.get_job(conn, job["id"])
+        current = jobs_store.get_job(conn, job["id"])
         if current is None or current["status"] != "running" or current["worker"] != worker:
             log.warning("job %s was reclaimed while finishing; its result is dropped", job["id"])
             return False
@@ -188,7 +188,7 @@ def _commit_success(
         for blob, (_path, name, media_type) in zip(blobs, ctx.artifacts, strict=True):
             row = {"id": new_id("art"), "tenant_id": job["tenant_id"], "job_id": job["id"], "created_at": now_iso()}
             artifacts.append({**row, "name": name, "media_type": media_type, "blake3": blob.digest, "size": blob.size})
-            q.insert_artifact(conn, artifacts[-1])
+            jobs_store.insert_artifact(conn, artifacts[-1])
         unpin(conn, blobs)
         kind = get_kind(job["kind"])
         cost = ctx.rows + (kind.estimate(ctx.params).extra_micro if kind else 0)
@@ -209,7 +209,7 @@ def _commit_success(
 def _end(state_dir: Path, job_id: str, worker: str, to: str, code: str = "", message: str = "") -> None:
     conn = open_db(state_dir)
     with transaction(conn):
-        current = q.get_job(conn, job_id)
+        current = jobs_store.get_job(conn, job_id)
         if current is None or current["status"] != "running" or current["worker"] != worker:
             return
         fields: dict[str, Any] = {"worker": None}

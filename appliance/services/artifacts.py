@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance import errors
-from appliance.store import jobs as q
+from appliance.store import jobs as jobs_store
 from appliance.store import pages
 from appliance.store.blobs import BlobStore
 
@@ -20,7 +20,7 @@ def view(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def require(conn: sqlite3.Connection, tenant_id: str, artifact_id: str) -> dict[str, Any]:
-    row = q.get_artifact(conn, artifact_id, tenant_id)
+    row = jobs_store.get_artifact(conn, artifact_id, tenant_id)
     if row is None:
         raise errors.not_found("artifact", artifact_id)
     return row

@@ -13,23 +13,23 @@ from typing import Any
 import blake3
 from sealforge_verify.canonical import canonical_json
 
-from appliance.store import audit as q
+from appliance.store import audit as audit_store
 from appliance.store.db import transaction
 
 GENESIS = "0" * 64
 
 
 def entry_hash(fields: dict[str, Any], prev_hash: str) -> str:
-    material = {k: fields[k] for k in q.AUDIT_COLUMNS} | {"prev_hash": prev_hash}
+    material = {k: fields[k] for k in audit_store.AUDIT_COLUMNS} | {"prev_hash": prev_hash}
     return blake3.blake3(canonical_json(material)).hexdigest()
 
 
 def record(conn: sqlite3.Connection, fields: dict[str, Any]) -> str:
     """Append one entry; returns its hash. The read of the last hash and the insert share a lock."""
     with transaction(conn):
-        prev = q.last_hash(conn) or GENESIS
+        prev = audit_store.last_hash(conn) or GENESIS
         digest = entry_hash(fields, prev)
-        q.insert_entry(conn, {**fields, "prev_hash": prev, "entry_hash": digest})
+        audit_store.insert_entry(conn, {**fields, "prev_hash": prev, "entry_hash": digest})
     return digest
 
 
@@ -48,7 +48,7 @@ def verify_chain(conn: sqlite3.Connection) -> ChainReport:
     prev = GENESIS
     count = 0
     last_seq = 0
-    for row in q.iter_entries(conn):
+    for row in audit_store.iter_entries(conn):
         count += 1
         if row["seq"] != last_seq + 1:
             return ChainReport(False, count, row["seq"], f"entries missing before seq {row['seq']}")

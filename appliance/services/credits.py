@@ -13,7 +13,7 @@ from appliance import errors
 from appliance.clock import now_iso
 from appliance.errors import AppError
 from appliance.ids import new_id
-from appliance.store import credits as q
+from appliance.store import credits as credits_store
 from appliance.store.db import transaction
 
 MICRO = 1_000_000
@@ -28,7 +28,7 @@ def from_micro(micro: int) -> float:
 
 
 def balance_micro(conn: sqlite3.Connection, tenant_id: str) -> int:
-    value = q.balance(conn, tenant_id)
+    value = credits_store.balance(conn, tenant_id)
     if value is None:
         raise errors.not_found("tenant", tenant_id)
     return value
@@ -49,14 +49,14 @@ def top_up(conn: sqlite3.Connection, tenant_id: str, credits: float, note: str =
         raise errors.validation("credits", "must be more than 0")
     with transaction(conn):
         balance_micro(conn, tenant_id)
-        q.add_entry(conn, new_id("sk"), tenant_id, micro, "topup", None, note, now_iso())
+        credits_store.add_entry(conn, new_id("sk"), tenant_id, micro, "topup", None, note, now_iso())
     return balance(conn, tenant_id)
 
 
 def charge(conn: sqlite3.Connection, tenant_id: str, job_id: str | None, kind: str, micro: int) -> None:
     """Record what a succeeded job (or a one-request generation) cost; call inside its success transaction."""
     if micro > 0:
-        q.add_entry(conn, new_id("sk"), tenant_id, -micro, "job", job_id, kind, now_iso())
+        credits_store.add_entry(conn, new_id("sk"), tenant_id, -micro, "job", job_id, kind, now_iso())
 
 
 def balance(conn: sqlite3.Connection, tenant_id: str) -> dict[str, Any]:
@@ -64,7 +64,7 @@ def balance(conn: sqlite3.Connection, tenant_id: str) -> dict[str, Any]:
 
 
 def usage(conn: sqlite3.Connection, tenant_id: str) -> dict[str, Any]:
-    rows = q.usage_by_kind(conn, tenant_id)
+    rows = credits_store.usage_by_kind(conn, tenant_id)
     by_kind = [{"kind": r["note"], "jobs": r["jobs"], "credits": from_micro(r["micro"])} for r in rows]
     return {
         "tenant_id": tenant_id,

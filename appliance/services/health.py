@@ -14,7 +14,7 @@ from typing import Any
 
 from appliance import __version__
 from appliance.scrub import scrub
-from appliance.store import stats
+from appliance.store import stats as stats_store
 from appliance.store.migrations import latest_version
 
 STARTED = time.time()
@@ -22,7 +22,7 @@ STARTED = time.time()
 
 def check_database(conn: sqlite3.Connection) -> dict[str, Any]:
     try:
-        version = stats.ping(conn)
+        version = stats_store.ping(conn)
     except sqlite3.Error as exc:
         return {"ok": False, "detail": scrub(f"database error: {exc}")}  # /livez is public
     ok = version == latest_version()
@@ -58,7 +58,7 @@ def metrics_text(conn: sqlite3.Connection, state_dir: Path, depths: dict[str, in
 
     gauge("sealforge_info", "Build information.", [(f'{{version="{__version__}"}}', 1)])
     gauge("sealforge_process_uptime_seconds", "Seconds since this API process started.", [("", time.time() - STARTED)])
-    for key, value in stats.counts(conn).items():
+    for key, value in stats_store.counts(conn).items():
         gauge(f"sealforge_{key}", f"Number of {key.replace('_', ' ')}.", [("", value)])
     gauge(
         "sealforge_queue_pending",

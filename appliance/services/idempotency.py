@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from appliance import errors
 from appliance.errors import AppError
-from appliance.store import idempotency as q
+from appliance.store import idempotency as idempotency_store
 from appliance.store.db import transaction
 
 
@@ -36,14 +36,14 @@ def begin(
         raise errors.validation("Idempotency-Key", "must be 1 to 255 characters")
     now = time.time()
     with transaction(conn):
-        row = q.get_record(conn, tenant_id, key)
+        row = idempotency_store.get_record(conn, tenant_id, key)
         if row is not None and row["created_at"] >= now - ttl_s:
             if row["body_hash"] != body_hash or row["method"] != method or row["path"] != path:
                 raise AppError(errors.IDEMPOTENCY_KEY_REUSED)
             if row["state"] == "in_flight":
                 raise AppError(errors.IDEMPOTENCY_IN_PROGRESS)
             return Replay(int(row["status"]), json.loads(row["headers"]), bytes(row["body"]))
-        q.claim(
+        idempotency_store.claim(
             conn,
             {
                 "tenant_id": tenant_id,
@@ -63,11 +63,11 @@ def finish(
     """Store the first response; a server error releases the key so the client can retry."""
     with transaction(conn):
         if status >= 500:
-            q.release(conn, tenant_id, key)
+            idempotency_store.release(conn, tenant_id, key)
         else:
-            q.complete(conn, tenant_id, key, status, json.dumps(headers), body)
+            idempotency_store.complete(conn, tenant_id, key, status, json.dumps(headers), body)
 
 
 def purge(conn: sqlite3.Connection, ttl_s: float) -> int:
     with transaction(conn):
-        return q.purge_older_than(conn, time.time() - ttl_s)
+        return idempotency_store.purge_older_than(conn, time.time() - ttl_s)

@@ -16,7 +16,7 @@ from appliance.ids import new_id
 from appliance.services.credits import from_micro, to_micro
 from appliance.services.principal import OPERATOR, Principal, effective_scopes, parse_scopes
 from appliance.services.secrets import KEY_PREFIX, hash_password, new_api_key, token_hash
-from appliance.store import identity as q
+from appliance.store import identity as identity_store
 from appliance.store import pages
 from appliance.store.db import transaction
 
@@ -56,15 +56,15 @@ def create_tenant(conn: sqlite3.Connection, name: str, credits: float = 0) -> di
     if credits < 0:
         raise errors.validation("credits", "credits cannot be negative")
     with transaction(conn):
-        if q.tenant_by_name(conn, name):
+        if identity_store.tenant_by_name(conn, name):
             raise AppError(errors.CONFLICT, f"a tenant named {name!r} exists already")
         row = {"id": new_id("ten"), "name": name, "credits_micro": to_micro(credits), "created_at": now_iso()}
-        q.insert_tenant(conn, row)
+        identity_store.insert_tenant(conn, row)
     return row
 
 
 def require_tenant(conn: sqlite3.Connection, tenant_id: str) -> dict[str, Any]:
-    row = q.tenant_by_id(conn, tenant_id)
+    row = identity_store.tenant_by_id(conn, tenant_id)
     if row is None:
         raise errors.not_found("tenant", tenant_id)
     return row
@@ -107,12 +107,12 @@ def create_key(
             "scopes": ",".join(scope_list),
             "created_at": now_iso(),
         }
-        q.insert_key(conn, row)
+        identity_store.insert_key(conn, row)
     return {**public_key_row({**row, "revoked_at": None}), "api_key": plaintext}
 
 
 def list_keys(conn: sqlite3.Connection, tenant_id: str) -> list[dict[str, Any]]:
-    return [public_key_row(r) for r in q.keys_of_tenant(conn, tenant_id)]
+    return [public_key_row(r) for r in identity_store.keys_of_tenant(conn, tenant_id)]
 
 
 def key_listing(conn: sqlite3.Connection, tenant_id: str, limit: int, after: str | None) -> dict[str, Any]:
@@ -121,7 +121,7 @@ def key_listing(conn: sqlite3.Connection, tenant_id: str, limit: int, after: str
 
 
 def get_key(conn: sqlite3.Connection, tenant_id: str, key_id: str) -> dict[str, Any]:
-    row = q.key_by_id(conn, tenant_id, key_id)
+    row = identity_store.key_by_id(conn, tenant_id, key_id)
     if row is None:
         raise errors.not_found("key", key_id)
     return public_key_row(row)
@@ -129,11 +129,11 @@ def get_key(conn: sqlite3.Connection, tenant_id: str, key_id: str) -> dict[str, 
 
 def revoke_key(conn: sqlite3.Connection, tenant_id: str, key_id: str) -> dict[str, Any]:
     with transaction(conn):
-        row = q.key_by_id(conn, tenant_id, key_id)
+        row = identity_store.key_by_id(conn, tenant_id, key_id)
         if row is None:
             raise errors.not_found("key", key_id)
-        q.revoke_key(conn, key_id, now_iso())
-        row = q.key_by_id(conn, tenant_id, key_id)
+        identity_store.revoke_key(conn, key_id, now_iso())
+        row = identity_store.key_by_id(conn, tenant_id, key_id)
     assert row is not None
     return public_key_row(row)
 
@@ -141,7 +141,7 @@ def revoke_key(conn: sqlite3.Connection, tenant_id: str, key_id: str) -> dict[st
 def authenticate_key(conn: sqlite3.Connection, plaintext: str) -> Principal | None:
     if not plaintext.startswith(KEY_PREFIX):
         return None
-    row = q.key_by_hash(conn, token_hash(plaintext))
+    row = identity_store.key_by_hash(conn, token_hash(plaintext))
     if row is None or row["revoked_at"] is not None:
         return None
     granted = row["scopes"].split(",")
@@ -166,7 +166,7 @@ def create_user(
     password_hash = hash_password(password)
     with transaction(conn):
         require_tenant(conn, tenant_id)
-        if q.user_by_email(conn, email):
+        if identity_store.user_by_email(conn, email):
             raise AppError(errors.CONFLICT, f"a user with email {email!r} exists already")
         row = {
             "id": new_id("usr"),
@@ -176,7 +176,7 @@ def create_user(
             "scopes": ",".join(scope_list),
             "created_at": now_iso(),
         }
-        q.insert_user(conn, row)
+        identity_store.insert_user(conn, row)
     return {k: row[k] for k in ("id", "tenant_id", "email", "created_at")} | {"scopes": scope_list}
 
 
@@ -189,11 +189,11 @@ def set_password(conn: sqlite3.Connection, email: str, password: str) -> dict[st
         raise errors.validation("password", "a password is at least 12 characters")
     password_hash = hash_password(password)
     with transaction(conn):
-        user = q.user_by_email(conn, email)
+        user = identity_store.user_by_email(conn, email)
         if user is None:
             raise errors.not_found("user", email)
-        q.set_user_password(conn, user["id"], password_hash)
-        ended = q.revoke_user_refresh_tokens(conn, user["id"], now_iso())
+        identity_store.set_user_password(conn, user["id"], password_hash)
+        ended = identity_store.revoke_user_refresh_tokens(conn, user["id"], now_iso())
     return {"id": user["id"], "email": email, "sessions_ended": ended}
 
 
@@ -206,7 +206,7 @@ def bootstrap(conn: sqlite3.Connection, keys_dir: Path) -> dict[str, Any]:
     keys_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(keys_dir, 0o700)
     key_file = keys_dir / BOOTSTRAP_KEY_FILE
-    tenant = q.tenant_by_name(conn, DEFAULT_TENANT)
+    tenant = identity_store.tenant_by_name(conn, DEFAULT_TENANT)
     created = False
     if tenant is None:
         tenant = create_tenant(conn, DEFAULT_TENANT)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.config import ConfigError
-from appliance.store import login_throttle as store
+from appliance.store import login_throttle as login_throttle_store
 
 _ACCOUNT, _SOURCE = "account:", "source:"
 _MAX_KEY_CHARS = 320
@@ -62,25 +62,26 @@ class LoginThrottle:
     def retry_after(self, account: str, source: str) -> float:
         """Seconds until this account may try again from this source; 0.0 means now."""
         now = time.time()
-        return max(0.0, store.blocked_until(self.state_dir, self._keys(account, source)) - now)
+        return max(0.0, login_throttle_store.blocked_until(self.state_dir, self._keys(account, source)) - now)
 
     def record_failure(self, account: str, source: str) -> None:
         """Count a wrong password (or unknown account) for both the account and the source."""
         now = time.time()
-        store.add_failure(self.state_dir, self._keys(account, source), now, now - self.forget_s, self._delay)
+        keys = self._keys(account, source)
+        login_throttle_store.add_failure(self.state_dir, keys, now, now - self.forget_s, self._delay)
 
     def record_success(self, account: str, source: str) -> None:
         """Clear the account's count; the source's count is left to run out (see the module doc)."""
         key = _account_key(account)
         if key:
-            store.clear(self.state_dir, key)
+            login_throttle_store.clear(self.state_dir, key)
 
     def unblock(self, account: str = "", source: str = "") -> list[str]:
         """Forget the counts of an account and/or a source address (the operator's remedy when a
         guesser keeps a real user waiting); returns the keys cleared."""
         keys = self._keys(account, source)
         for key in keys:
-            store.clear(self.state_dir, key)
+            login_throttle_store.clear(self.state_dir, key)
         return keys
 
     def _delay(self, key: str, failures: int) -> float:

@@ -26,9 +26,9 @@ from appliance import errors
 from appliance.clock import iso, now_iso
 from appliance.errors import AppError
 from appliance.ids import new_id
-from appliance.store import jobs as jobs_q
+from appliance.store import jobs as jobs_store
 from appliance.store import pages
-from appliance.store import scada as q
+from appliance.store import scada as scada_store
 from appliance.store.db import transaction
 
 ATTACK_WAIT_S = 5.0
@@ -97,7 +97,7 @@ def _bind_error(host: str, port: int) -> OSError | None:
 
 
 def _check_slots(conn: sqlite3.Connection, tenant_id: str, policy: LivePolicy, pending_since: str) -> None:
-    total, mine = q.active_runs(conn, tenant_id, pending_since)
+    total, mine = scada_store.active_runs(conn, tenant_id, pending_since)
     for used, limit, key, whose in (
         (total, policy.max_runs, "max_runs", "the appliance"),
         (mine, policy.max_runs_per_tenant, "max_runs_per_tenant", "this tenant"),
@@ -111,7 +111,7 @@ def _check_slots(conn: sqlite3.Connection, tenant_id: str, policy: LivePolicy, p
 
 
 def _check_ports(conn: sqlite3.Connection, host: str, ports: dict[str, int], pending_since: str) -> None:
-    held = q.ports_in_use(conn, pending_since)
+    held = scada_store.ports_in_use(conn, pending_since)
     for field, port in ports.items():
         if port in held:
             raise AppError(
@@ -159,7 +159,7 @@ def reserve(
     with transaction(conn):
         _check_slots(conn, tenant_id, policy, pending_since)
         _check_ports(conn, host, {f"{name}.port": port for name, port in served.items()}, pending_since)
-        q.insert_run(
+        scada_store.insert_run(
             conn,
             {
                 "id": run_id,
@@ -176,7 +176,7 @@ def reserve(
             },
         )
         for name, port in served.items():
-            q.insert_endpoint(conn, run_id, name, host, port, created)
+            scada_store.insert_endpoint(conn, run_id, name, host, port, created)
     job_request = {
         "kind": "simulate",
         "params": {**params, "live": live},
@@ -189,17 +189,17 @@ def reserve(
 
 def attach_job(conn: sqlite3.Connection, run_id: str, job_id: str) -> None:
     with transaction(conn):
-        q.set_run_job(conn, run_id, job_id)
+        scada_store.set_run_job(conn, run_id, job_id)
 
 
 def forget(conn: sqlite3.Connection, run_id: str) -> None:
     """Drop a reserved run whose job could not be submitted."""
     with transaction(conn):
-        q.delete_run(conn, run_id)
+        scada_store.delete_run(conn, run_id)
 
 
 def require(conn: sqlite3.Connection, tenant_id: str, run_id: str) -> dict[str, Any]:
-    row = q.get_run(conn, run_id, tenant_id)
+    row = scada_store.get_run(conn, run_id, tenant_id)
     if row is None or row["job_id"] is None:
         raise errors.not_found("run", run_id)
     return row
@@ -208,7 +208,7 @@ def require(conn: sqlite3.Connection, tenant_id: str, run_id: str) -> dict[str, 
 def _endpoints(conn: sqlite3.Connection, run_id: str, ended: bool) -> list[dict[str, Any]]:
     """Each endpoint as the worker last saw it; `closed` once the run has ended."""
     out = []
-    for ep in q.endpoints(conn, run_id):
+    for ep in scada_store.endpoints(conn, run_id):
         state = "closed" if ended and ep["state"] != "failed" else ep["state"]
         out.append(
             {
@@ -224,7 +224,7 @@ def _endpoints(conn: sqlite3.Connection, run_id: str, ended: bool) -> list[dict[
 
 
 def _job(conn: sqlite3.Connection, row: dict[str, Any]) -> dict[str, Any]:
-    job = jobs_q.get_job(conn, row["job_id"], row["tenant_id"])
+    job = jobs_store.get_job(conn, row["job_id"], row["tenant_id"])
     if job is None:
         raise errors.not_found("job", row["job_id"])
     return job
@@ -233,7 +233,7 @@ def _job(conn: sqlite3.Connection, row: dict[str, Any]) -> dict[str, Any]:
 def view(conn: sqlite3.Connection, row: dict[str, Any]) -> dict[str, Any]:
     """The run as the API shows it: `running` only once the job runs and every endpoint accepts."""
     job = _job(conn, row)
-    latest = q.values(conn, row["id"])
+    latest = scada_store.values(conn, row["id"])
     base = f"/v1/scada/runs/{row['id']}"
     endpoints = _endpoints(conn, row["id"], job["status"] in ("succeeded", "failed", "canceled"))
     status = _STATUS[job["status"]]
@@ -296,7 +296,7 @@ def live_job(conn: sqlite3.Connection, row: dict[str, Any]) -> dict[str, Any]:
 def request_stop(conn: sqlite3.Connection, run_id: str) -> None:
     """Ask the running plant to stop at its next tick (it keeps its recording)."""
     with transaction(conn):
-        q.add_command(conn, run_id, "stop", {}, now_iso())
+        scada_store.add_command(conn, run_id, "stop", {}, now_iso())
 
 
 def attack(conn: sqlite3.Connection, tenant_id: str, run_id: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -308,10 +308,10 @@ def attack(conn: sqlite3.Connection, tenant_id: str, run_id: str, spec: dict[str
     if live_job(conn, row)["status"] != "running":
         raise AppError(errors.CONFLICT, f"run {run_id} is not running yet", hint="Retry once its status is running.")
     with transaction(conn):
-        seq = q.add_command(conn, run_id, "attack", spec, now_iso())
+        seq = scada_store.add_command(conn, run_id, "attack", spec, now_iso())
     deadline = time.monotonic() + ATTACK_WAIT_S
     while time.monotonic() < deadline:
-        done = q.get_command(conn, seq)
+        done = scada_store.get_command(conn, seq)
         if done and done["done_at"]:
             if done["error"]:
                 problem = json.loads(done["error"])
@@ -323,7 +323,7 @@ def attack(conn: sqlite3.Connection, tenant_id: str, run_id: str, spec: dict[str
 
 
 def latest_values(conn: sqlite3.Connection, run_id: str) -> dict[str, Any] | None:
-    return q.values(conn, run_id)
+    return scada_store.values(conn, run_id)
 
 
 def maps(plant: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from appliance.store import jobs as jobs_q
+from appliance.store import jobs as jobs_store
 from appliance.store.blob_gc import collect
 from appliance.store.blobs import BlobStore
 from appliance.store.open import open_db
@@ -53,7 +53,7 @@ def clean_work_dirs(state_dir: Path) -> int:
     conn = open_db(state_dir)
     removed = 0
     for entry in root.iterdir():
-        if not _may_run_elsewhere(jobs_q.get_job(conn, entry.name)) and remove_if_unowned(entry):
+        if not _may_run_elsewhere(jobs_store.get_job(conn, entry.name)) and remove_if_unowned(entry):
             removed += 1
     return removed
 

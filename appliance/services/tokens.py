@@ -24,7 +24,7 @@ from appliance.ids import new_id
 from appliance.services.login_throttle import LoginThrottle
 from appliance.services.principal import Principal, effective_scopes
 from appliance.services.secrets import DUMMY_PASSWORD_HASH, check_password, new_opaque_token, token_hash
-from appliance.store import identity as q
+from appliance.store import identity as identity_store
 from appliance.store.db import transaction
 
 JWT_SECRET_FILE = "jwt.secret"
@@ -61,7 +61,7 @@ def _issue(conn: sqlite3.Connection, user: dict[str, Any], keys_dir: Path, cfg: 
     }
     access = jwt.encode(claims, jwt_secret(keys_dir), algorithm=_ALGORITHM)
     refresh = new_opaque_token()
-    q.insert_refresh_token(
+    identity_store.insert_refresh_token(
         conn,
         {
             "id": new_id("sk"),
@@ -86,7 +86,7 @@ def verify_user_password(conn: sqlite3.Connection, email: str, password: str) ->
     An unknown email is checked against a dummy hash and a disabled user against their own, so
     every answer costs one scrypt run and its timing tells nothing about which accounts exist.
     """
-    user = q.user_by_email(conn, email.strip().lower())
+    user = identity_store.user_by_email(conn, email.strip().lower())
     matched = check_password(password, user["password_hash"] if user else DUMMY_PASSWORD_HASH)
     return user if user is not None and matched and not user["disabled"] else None
 
@@ -119,24 +119,24 @@ def login(
 
 def refresh(conn: sqlite3.Connection, token: str, keys_dir: Path, cfg: dict[str, Any]) -> dict[str, Any]:
     with transaction(conn):
-        row = q.refresh_token_by_hash(conn, token_hash(token))
+        row = identity_store.refresh_token_by_hash(conn, token_hash(token))
         if row is None or row["revoked_at"] or row["expires_at"] < time.time():
             raise AppError(errors.TOKEN_EXPIRED, "the refresh token is unknown, used, revoked or expired")
-        user = q.user_by_id(conn, row["user_id"])
+        user = identity_store.user_by_id(conn, row["user_id"])
         if user is None or user["disabled"]:
             raise AppError(errors.TOKEN_EXPIRED, "the user behind this refresh token is gone")
-        q.revoke_refresh_token(conn, row["id"], now_iso())
+        identity_store.revoke_refresh_token(conn, row["id"], now_iso())
         return _issue(conn, user, keys_dir, cfg)
 
 
 def logout(conn: sqlite3.Connection, principal: Principal, refresh_token: str | None) -> None:
     with transaction(conn):
         if principal.token_id and principal.token_expires:
-            q.revoke_access_token(conn, principal.token_id, principal.token_expires)
+            identity_store.revoke_access_token(conn, principal.token_id, principal.token_expires)
         if refresh_token:
-            row = q.refresh_token_by_hash(conn, token_hash(refresh_token))
+            row = identity_store.refresh_token_by_hash(conn, token_hash(refresh_token))
             if row is not None and row["user_id"] == principal.caller:
-                q.revoke_refresh_token(conn, row["id"], now_iso())
+                identity_store.revoke_refresh_token(conn, row["id"], now_iso())
 
 
 def authenticate_bearer(conn: sqlite3.Connection, token: str, keys_dir: Path, issuer: str) -> Principal:
@@ -152,9 +152,9 @@ def authenticate_bearer(conn: sqlite3.Connection, token: str, keys_dir: Path, is
         raise AppError(errors.TOKEN_EXPIRED) from exc
     except jwt.PyJWTError as exc:
         raise AppError(errors.UNAUTHENTICATED, "the bearer token is not valid") from exc
-    if q.access_token_revoked(conn, claims["jti"]):
+    if identity_store.access_token_revoked(conn, claims["jti"]):
         raise AppError(errors.TOKEN_EXPIRED, "the bearer token was revoked by logout")
-    user = q.user_by_id(conn, claims["sub"])
+    user = identity_store.user_by_id(conn, claims["sub"])
     if user is None or user["disabled"] or user["tenant_id"] != claims["ten"]:
         raise AppError(errors.UNAUTHENTICATED, "the user behind this token is gone")
     granted = user["scopes"].split(",")

@@ -17,8 +17,8 @@ from appliance.clock import now_iso
 from appliance.evidence import seal_job
 from appliance.ids import new_id
 from appliance.jobs.contract import build_contract, contract_hash
-from appliance.store import blobs
-from appliance.store import jobs as jobs_q
+from appliance.store import blobs as blobs_store
+from appliance.store import jobs as jobs_store
 from appliance.store.blobs import BlobStore
 from appliance.store.db import transaction
 from tests.conftest import LEASE_S
@@ -94,11 +94,11 @@ def sealed_job(
     }
     store = BlobStore(state_dir)
     with transaction(db):
-        jobs_q.insert_job(db, job)
+        jobs_store.insert_job(db, job)
         artifacts = []
         for name, data in files.items():
             blob = store.put_chunks(db, [data])
-            blobs.unpin(db, [blob])
+            blobs_store.unpin(db, [blob])
             digest, size = blob.digest, blob.size
             row = {
                 "id": new_id("art"),
@@ -110,11 +110,11 @@ def sealed_job(
                 "blake3": digest,
                 "created_at": now,
             }
-            jobs_q.insert_artifact(db, row)
+            jobs_store.insert_artifact(db, row)
             artifacts.append(row)
         if status == "succeeded":
-            jobs_q.update_job(db, job["id"], {"started_at": now, "finished_at": now, "attempts": 1})
-            job = jobs_q.get_job(db, job["id"]) or job
+            jobs_store.update_job(db, job["id"], {"started_at": now, "finished_at": now, "attempts": 1})
+            job = jobs_store.get_job(db, job["id"]) or job
             seal_job(db, state_dir, job, artifacts)
     return job
 

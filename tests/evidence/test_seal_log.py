@@ -25,7 +25,7 @@ from sealforge_verify.dsse import parse_envelope
 from appliance.evidence import keys as signing
 from appliance.evidence import seal_log
 from appliance.evidence.statement import CONTRACT_SUBJECT
-from appliance.store import seals as q
+from appliance.store import seals as seals_store
 from appliance.store.db import transaction
 from appliance.store.open import open_db
 from tests.evidence.conftest import sealed_job
@@ -47,18 +47,18 @@ def test_each_append_publishes_a_checkpoint_signed_by_the_active_key(
 ) -> None:
     jobs = [make_sealed_job() for _ in range(5)]
     key = parse_verifier_key(signing.list_public(db)[0]["verifier_key"])
-    head = q.log_head(db)
+    head = seals_store.log_head(db)
     assert head is not None and head["tree_size"] == 5 and len(head["frontier"]) == 2 * 32
-    tree = MerkleTree(q.leaf_hashes(db, 5))
+    tree = MerkleTree(seals_store.leaf_hashes(db, 5))
     for size in range(1, 6):
-        row = q.checkpoint_at(db, size)
+        row = seals_store.checkpoint_at(db, size)
         assert row is not None
         note = parse_note(row["note"])
         assert verify_note(note, [key]) == [key]
         checkpoint = parse_checkpoint(note.text)
         assert checkpoint.origin == head["origin"] == "sealforge.local/seal-log/" + head["appliance_id"]
         assert (checkpoint.size, checkpoint.root_hash) == (size, tree.root(size))
-    seal = q.seal_of_job(db, jobs[2]["id"], jobs[2]["tenant_id"])
+    seal = seals_store.seal_of_job(db, jobs[2]["id"], jobs[2]["tenant_id"])
     assert seal is not None and seal["leaf_index"] == 2
     assert BLAKE3.leaf(bytes(seal["envelope"])) == bytes(seal["leaf_hash"]) == tree.leaf_hash(2)
 
@@ -67,7 +67,7 @@ def test_statement_names_artifacts_contract_job_and_software(
     db: Any, make_sealed_job: Callable[..., dict[str, Any]]
 ) -> None:
     job = make_sealed_job({"a.csv": b"1", "dir/b.json": b"{}"})
-    seal = q.seal_of_job(db, job["id"], job["tenant_id"])
+    seal = seals_store.seal_of_job(db, job["id"], job["tenant_id"])
     assert seal is not None
     envelope = parse_envelope(bytes(seal["envelope"]))
     key = parse_verifier_key(signing.list_public(db)[0]["verifier_key"])
@@ -87,7 +87,7 @@ def test_a_job_without_artifacts_is_sealed_over_its_contract(
     db: Any, make_sealed_job: Callable[..., dict[str, Any]]
 ) -> None:
     job = make_sealed_job({})
-    seal = q.seal_of_job(db, job["id"], job["tenant_id"])
+    seal = seals_store.seal_of_job(db, job["id"], job["tenant_id"])
     assert seal is not None
     statement = json.loads(base64.b64decode(json.loads(bytes(seal["envelope"]))["payload"]))
     assert statement["subject"] == [{"name": CONTRACT_SUBJECT, "digest": {"blake3": job["contract_hash"]}}]
@@ -104,7 +104,7 @@ def test_a_failed_seal_leaves_nothing(db: Any, state_dir: Path, tenant: dict[str
     sealed_job(db, state_dir, tenant["id"])
     with pytest.raises(ValueError):  # a name that is not a safe relative path cannot be a subject
         sealed_job(db, state_dir, tenant["id"], {"x/../y": b"1"})
-    assert q.log_head(db)["tree_size"] == 1  # type: ignore[index]
+    assert seals_store.log_head(db)["tree_size"] == 1  # type: ignore[index]
     assert db.execute("SELECT count(*) FROM seals").fetchone()[0] == 1
     assert db.execute("SELECT count(*) FROM checkpoints").fetchone()[0] == 1
     assert db.execute("SELECT count(*) FROM jobs").fetchone()[0] == 1
@@ -129,7 +129,7 @@ def test_appends_from_several_processes_are_serialised(db: Any, state_dir: Path,
         assert p.exitcode == 0
     indexes = [r[0] for r in db.execute("SELECT leaf_index FROM seals ORDER BY leaf_index")]
     assert indexes == list(range(75))
-    head = q.log_head(db)
+    head = seals_store.log_head(db)
     assert head is not None and head["tree_size"] == 75
-    assert bytes(head["root"]) == MerkleTree(q.leaf_hashes(db, 75)).root()
+    assert bytes(head["root"]) == MerkleTree(seals_store.leaf_hashes(db, 75)).root()
     assert seal_log.tree(db, 75).root() == bytes(head["root"])

@@ -19,7 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from appliance.jobs.queues import pending_counts
-from appliance.store import jobs as jobs_q
+from appliance.store import jobs as jobs_store
 from tests.conftest import auth
 from tests.jobs.conftest import LEASE_S, mock_schema, wait_for
 from tests.jobs.test_lifecycle import parse_sse
@@ -52,7 +52,7 @@ def wait_lease_expired(db: Any, job_id: str) -> None:
     """The killed worker's lease has run out, so the next worker's start-up reclaim sees it."""
 
     def expired() -> bool:
-        row = jobs_q.get_job(db, job_id)
+        row = jobs_store.get_job(db, job_id)
         assert row is not None and row["status"] == "running", row
         return row["lease_expires"] is not None and row["lease_expires"] < time.time()
 

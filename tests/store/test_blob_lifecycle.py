@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from appliance.store import blobs
+from appliance.store import blobs as blobs_store
 from appliance.store.blob_gc import collect
 from appliance.store.blobs import BlobStore
 from appliance.store.db import open_connection, transaction
@@ -93,7 +93,7 @@ def test_artifacts_shared_between_jobs_are_counted_once_each(conn: Any, state_di
         with transaction(conn):
             add_job(conn, tenant_id, f"job_{n}")
             add_artifact(conn, tenant_id, f"job_{n}", f"art_{n}", blob.digest)
-            blobs.unpin(conn, [blob])
+            blobs_store.unpin(conn, [blob])
         held.append(blob)
     assert refs(conn, held[0].digest) == 2
     assert store.release(conn, [held[0].digest]) == []

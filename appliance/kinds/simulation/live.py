@@ -28,7 +28,7 @@ from appliance.services import opcua_certs
 from appliance.services.login_throttle import LoginThrottle
 from appliance.services.principal import effective_scopes
 from appliance.services.tokens import verify_user_password
-from appliance.store import scada as q
+from appliance.store import scada as scada_store
 from appliance.store.db import transaction
 from appliance.store.open import open_db
 
@@ -134,7 +134,7 @@ class _Commands:
         from simulators.errors import SimulationParamError
 
         conn = open_db(self.ctx.state_dir)
-        for cmd in q.pending_commands(conn, self.run_id):
+        for cmd in scada_store.pending_commands(conn, self.run_id):
             result, error = None, None
             if cmd["command"] == "stop":
                 self.stop = True
@@ -145,14 +145,14 @@ class _Commands:
                 except SimulationParamError as exc:
                     error = json.dumps({"field": exc.field, "message": exc.message})
             with transaction(conn):
-                q.finish_command(conn, cmd["seq"], now_iso(), result, error)
+                scada_store.finish_command(conn, cmd["seq"], now_iso(), result, error)
         now = time.monotonic()
         if now - self.last_values >= VALUES_EVERY_S:
             self.last_values = now
             self.seq += 1
             snapshot = run.values()
             with transaction(conn):
-                q.put_values(conn, self.run_id, self.seq, now_iso(), snapshot)
+                scada_store.put_values(conn, self.run_id, self.seq, now_iso(), snapshot)
         elapsed = now - self.started
         fraction = min(0.99, elapsed / self.duration) if self.duration else 0.0
         self.ctx.progress(fraction, rows=run.scans, message=f"live: {run.scans:,} scans")
@@ -182,7 +182,7 @@ def _mark_endpoints(ctx: JobContext, run_id: str, states: dict[str, tuple[str, s
     conn = open_db(ctx.state_dir)
     with transaction(conn):
         for protocol, (state, error) in states.items():
-            q.set_endpoint(conn, run_id, protocol, state, now_iso(), error)
+            scada_store.set_endpoint(conn, run_id, protocol, state, now_iso(), error)
 
 
 def _on_start(ctx: JobContext, run_id: str) -> Any:

@@ -16,12 +16,12 @@ from typing import Any
 from appliance import errors
 from appliance.errors import AppError
 from appliance.services.datasets.preview import json_size, truncation
-from appliance.store import jobs as q
+from appliance.store import jobs as jobs_store
 from appliance.store.blobs import BlobStore
 
 
 def artifact_json(conn: sqlite3.Connection, state_dir: Path, job: dict[str, Any], name: str) -> dict[str, Any]:
-    row = q.artifact_named(conn, job["id"], name)
+    row = jobs_store.artifact_named(conn, job["id"], name)
     if row is None:
         raise AppError(errors.CONFLICT, f"job {job['id']} has no {name} artifact")
     with BlobStore(state_dir).open(row["blake3"]) as fh:
@@ -59,14 +59,14 @@ def profile_or_pending(
 
     Starting a job when neither exists is the caller's (the API's): services sit below the job engine.
     """
-    done = q.latest_for_input(conn, tenant_id, "analyze", dataset_id, ("succeeded",))
+    done = jobs_store.latest_for_input(conn, tenant_id, "analyze", dataset_id, ("succeeded",))
     if done is not None:
         return capped(artifact_json(conn, state_dir, done, "profile.json") | {"job_id": done["id"]}, max_bytes), None
-    return None, q.latest_for_input(conn, tenant_id, "analyze", dataset_id, ("created", "queued", "running"))
+    return None, jobs_store.latest_for_input(conn, tenant_id, "analyze", dataset_id, ("created", "queued", "running"))
 
 
 def fit_of(conn: sqlite3.Connection, state_dir: Path, tenant_id: str, job_id: str, field: str) -> dict[str, Any]:
-    job = q.get_job(conn, job_id, tenant_id)
+    job = jobs_store.get_job(conn, job_id, tenant_id)
     if job is None or job["kind"] != "fit":
         raise errors.validation(field, f"{job_id!r} is not a fit job of yours")
     if job["status"] != "succeeded":

@@ -21,7 +21,7 @@ from appliance.errors import AppError
 from appliance.ids import new_id
 from appliance.services.datasets.limits import Limits, app_error, current
 from appliance.services.datasets.naming import MEDIA_TYPES, UPLOAD_FORMATS, FormatError
-from appliance.store import datasets as q
+from appliance.store import datasets as datasets_store
 from appliance.store.blobs import BlobStore, BlobTooLarge, StoredBlob, unpin
 from appliance.store.db import transaction
 
@@ -91,7 +91,7 @@ def _record(
         "created_at": now_iso(),
     }
     with transaction(conn):
-        q.insert_dataset(conn, row)
+        datasets_store.insert_dataset(conn, row)
         unpin(conn, [blob])
     return view(row)
 
@@ -123,22 +123,22 @@ def view(row: dict[str, Any]) -> dict[str, Any]:
 
 def delete(conn: sqlite3.Connection, state_dir: Path, tenant_id: str, dataset_id: str) -> None:
     with transaction(conn):
-        row = q.get_dataset(conn, dataset_id, tenant_id)
+        row = datasets_store.get_dataset(conn, dataset_id, tenant_id)
         if row is None:
             raise errors.not_found("dataset", dataset_id)
-        busy = q.active_jobs_using(conn, dataset_id)
+        busy = datasets_store.active_jobs_using(conn, dataset_id)
         if busy:
             raise AppError(
                 errors.DATASET_IN_USE,
                 f"job(s) {', '.join(busy)} are using this dataset",
                 hint="Wait for them to finish or cancel them, then delete.",
             )
-        q.delete_dataset(conn, dataset_id)
+        datasets_store.delete_dataset(conn, dataset_id)
     BlobStore(state_dir).release(conn, [row["blake3"]])
 
 
 def require(conn: sqlite3.Connection, tenant_id: str, dataset_id: str) -> dict[str, Any]:
-    row = q.get_dataset(conn, dataset_id, tenant_id)
+    row = datasets_store.get_dataset(conn, dataset_id, tenant_id)
     if row is None:
         raise errors.not_found("dataset", dataset_id)
     return row
@@ -146,4 +146,4 @@ def require(conn: sqlite3.Connection, tenant_id: str, dataset_id: str) -> dict[s
 
 def listing(conn: sqlite3.Connection, tenant_id: str, limit: int, after: str | None) -> dict[str, Any]:
     """One page of the tenant's datasets, oldest first, as the API lists them."""
-    return q.page_datasets(conn, tenant_id, limit, after).listing(view)
+    return datasets_store.page_datasets(conn, tenant_id, limit, after).listing(view)

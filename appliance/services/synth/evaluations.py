@@ -21,7 +21,7 @@ from appliance.ids import new_id
 from appliance.services.synth.interface import SynthesisError
 from appliance.store import datasets as datasets_store
 from appliance.store import jobs as jobs_store
-from appliance.store import models as q
+from appliance.store import models as models_store
 from appliance.store.blobs import BlobStore
 from appliance.store.db import transaction
 
@@ -133,12 +133,12 @@ def create(
         "created_at": now_iso(),
     }
     with transaction(conn):
-        q.insert_evaluation(conn, row)
+        models_store.insert_evaluation(conn, row)
     return view(row)
 
 
 def require(conn: sqlite3.Connection, tenant_id: str, evaluation_id: str) -> dict[str, Any]:
-    row = q.get_evaluation(conn, evaluation_id, tenant_id)
+    row = models_store.get_evaluation(conn, evaluation_id, tenant_id)
     if row is None:
         raise errors.not_found("evaluation", evaluation_id)
     return view(row)

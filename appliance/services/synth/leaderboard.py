@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from appliance.store import models as q
+from appliance.store import models as models_store
 
 MAX_MODELS = 200
 ORDERS = ("quality", "tstr")
@@ -18,8 +18,8 @@ def _key(value: float | None) -> float:
 
 
 def leaderboard(conn: sqlite3.Connection, tenant_id: str, dataset_id: str, by: str = "quality") -> dict[str, Any]:
-    models = q.models_of_dataset(conn, tenant_id, dataset_id, MAX_MODELS)
-    evaluations = q.latest_evaluations(conn, tenant_id, [m["id"] for m in models])
+    models = models_store.models_of_dataset(conn, tenant_id, dataset_id, MAX_MODELS)
+    evaluations = models_store.latest_evaluations(conn, tenant_id, [m["id"] for m in models])
     entries = []
     for model in models:
         evaluation = evaluations.get(model["id"])
