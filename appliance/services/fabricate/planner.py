@@ -113,9 +113,8 @@ class _Planner:
         return table
 
     def _count(self, i: int) -> int:
+        """Handle a count (``10k customers``, ``each with about 3 orders``); returns the next index."""
         tok = self.tokens[i]
-        approx = i > 0 and self.tokens[i - 1].text in _APPROX
-        upto = i > 1 and self.tokens[i - 2].text == "up" and self.tokens[i - 1].text == "to"
         entity, unknown, j = self._entity_at(i + 1)
         if entity is None and unknown is None:
             self.warnings.append(f"ignored the number {tok.text!r}: no noun follows it")
@@ -124,82 +123,114 @@ class _Planner:
         if entity is None:
             self.warnings.append(f"unknown entity {unknown!r}: table {name!r} gets id plus the listed attributes "
                                  "(created_at when none are listed)")
+        is_child = self._is_child_count(i, j)
+        implicit = next((t for t in self.tables if t.name == name and t.rows is None and t.per_parent is None), None)
+        table = implicit or TablePlan(singular(unknown) if unknown else singular(name), name)
+        if is_child:
+            parent = self.tables[-1] if not self.tables[-1].per_parent else self.tables[0]
+            table.parent = parent.name
+            table.per_parent = self._per_parent(i)
+        else:
+            table.rows = self._rows(tok)
+        if implicit is None:
+            self.tables.append(table)
+        return j
+
+    def _is_child_count(self, i: int, j: int) -> bool:
+        """Whether the count at ``i`` (its noun run ending before ``j``) is per parent: "each", "per", "every"
+        among the words just before it (back to the last punctuation) or the two words after the noun."""
         back: set[str] = set()
         for t in reversed(self.tokens[max(0, i - 4):i]):
             if t.kind == "punct" and t.text != "~":
                 break
             back.add(t.text)
         ahead = {t.text for t in self.tokens[j:j + 2] if t.kind == "word"}
-        is_child = bool(self.tables) and bool((back | ahead) & _CHILD_HINTS)
-        implicit = next((t for t in self.tables if t.name == name and t.rows is None and t.per_parent is None), None)
-        table = implicit or TablePlan(singular(unknown) if unknown else singular(name), name)
-        if is_child:
-            parent = self.tables[-1] if not self.tables[-1].per_parent else self.tables[0]
-            table.parent = parent.name
-            if tok.kind == "range":
-                table.per_parent = {"distribution": "uniform", "min": int(tok.value), "max": int(tok.high)}
-            elif upto:
-                table.per_parent = {"distribution": "uniform", "min": 0, "max": int(tok.value)}
-            else:
-                table.per_parent = {"distribution": "poisson", "lam": max(tok.value, 0.01)}
-                if not approx:
-                    self.notes.append({"text": tok.text, "rule": "children per parent drawn from a Poisson law"})
-        else:
-            rows = round(tok.high if tok.kind == "range" else tok.value)
-            if rows > MAX_ROWS:
-                self.warnings.append(f"row count {rows} capped at {MAX_ROWS}")
-                rows = MAX_ROWS
-            table.rows = rows
-        if implicit is None:
-            self.tables.append(table)
-        return j
+        return bool(self.tables) and bool((back | ahead) & _CHILD_HINTS)
+
+    def _per_parent(self, i: int) -> dict[str, Any]:
+        """The children-per-parent law of the count at ``i``: a range or "up to N" is uniform, else Poisson."""
+        tok = self.tokens[i]
+        approx = i > 0 and self.tokens[i - 1].text in _APPROX
+        upto = i > 1 and self.tokens[i - 2].text == "up" and self.tokens[i - 1].text == "to"
+        if tok.kind == "range":
+            return {"distribution": "uniform", "min": int(tok.value), "max": int(tok.high)}
+        if upto:
+            return {"distribution": "uniform", "min": 0, "max": int(tok.value)}
+        if not approx:
+            self.notes.append({"text": tok.text, "rule": "children per parent drawn from a Poisson law"})
+        return {"distribution": "poisson", "lam": max(tok.value, 0.01)}
+
+    def _rows(self, tok: Token) -> int:
+        """The row count of a top-level table (the high end of a range), capped at ``MAX_ROWS``."""
+        rows = round(tok.high if tok.kind == "range" else tok.value)
+        if rows > MAX_ROWS:
+            self.warnings.append(f"row count {rows} capped at {MAX_ROWS}")
+            return MAX_ROWS
+        return rows
 
     def run(self) -> None:
+        """Read the tokens left to right. ``phrase`` holds the words of the attribute being read and
+        ``in_attrs`` whether the text is inside an attribute list; each step returns both anew."""
         i, in_attrs = 0, False
         phrase: list[str] = []
-
-        def flush() -> None:
-            if phrase:
-                target = self.tables[-1] if self.tables else self._implicit_table()
-                target.phrases.append(" ".join(phrase))
-                phrase.clear()
-
         while i < len(self.tokens):
             tok = self.tokens[i]
-            nxt = self.tokens[i + 1] if i + 1 < len(self.tokens) else Token("end", "")
-            if tok.kind in ("num", "range") and nxt.kind == "pct":
-                flush()
-                i = self._percent(i + 2, tok.value)
-                continue
-            if tok.kind == "num" and self._is_year(i):
-                while phrase and phrase[-1] in _YEAR_WORDS:
-                    phrase.pop()
-                flush()
-                i = self._year(i)
-                continue
             if tok.kind in ("num", "range"):
-                while phrase and phrase[-1] in _COUNT_LEAD:
-                    phrase.pop()
-                flush()
-                in_attrs = False
-                i = self._count(i)
-                continue
-            if (tok.kind == "word" and tok.text in _ATTR_START) or tok.text in (":", "("):
-                flush()
-                in_attrs = True
-            elif tok.text in (",", ";", "and", ")", "&"):
-                flush()
-            elif tok.text in (".", "!", "?"):
-                flush()
-                in_attrs = False
-            elif in_attrs and tok.kind == "word" and tok.text not in _CHILD_HINTS and tok.text not in _APPROX:
-                phrase.append(tok.text)
-            elif tok.text in _CHILD_HINTS:
-                flush()
-            i += 1
-        flush()
+                i, in_attrs = self._number(i, in_attrs, phrase)
+                phrase = []
+            else:
+                in_attrs, phrase = self._word(tok, in_attrs, phrase)
+                i += 1
+        self._flush(phrase)
         if not self.tables:
             self._implicit_table()
+
+    def _number(self, i: int, in_attrs: bool, phrase: list[str]) -> tuple[int, bool]:
+        """A percentage, a year or a count at ``i``, after flushing the pending phrase (less the lead-in
+        words such as "between" or "up to"); returns the next index and the new ``in_attrs``."""
+        tok = self.tokens[i]
+        nxt = self.tokens[i + 1] if i + 1 < len(self.tokens) else Token("end", "")
+        if nxt.kind == "pct":
+            self._flush(phrase)
+            return self._percent(i + 2, tok.value), in_attrs
+        if tok.kind == "num" and self._is_year(i):
+            self._flush(_strip_tail(phrase, _YEAR_WORDS))
+            return self._year(i), in_attrs
+        self._flush(_strip_tail(phrase, _COUNT_LEAD))
+        return self._count(i), False
+
+    def _word(self, tok: Token, in_attrs: bool, phrase: list[str]) -> tuple[bool, list[str]]:
+        """A word or punctuation: it opens or closes an attribute list, ends a phrase, or extends it.
+        Returns the new ``in_attrs`` and the pending phrase."""
+        if (tok.kind == "word" and tok.text in _ATTR_START) or tok.text in (":", "("):
+            self._flush(phrase)
+            return True, []
+        if tok.text in (",", ";", "and", ")", "&"):
+            self._flush(phrase)
+            return in_attrs, []
+        if tok.text in (".", "!", "?"):
+            self._flush(phrase)
+            return False, []
+        if in_attrs and tok.kind == "word" and tok.text not in _CHILD_HINTS and tok.text not in _APPROX:
+            return in_attrs, [*phrase, tok.text]
+        if tok.text in _CHILD_HINTS:
+            self._flush(phrase)
+            return in_attrs, []
+        return in_attrs, phrase
+
+    def _flush(self, phrase: list[str]) -> None:
+        """Add a finished attribute phrase to the current table (an implicit one if none yet)."""
+        if phrase:
+            target = self.tables[-1] if self.tables else self._implicit_table()
+            target.phrases.append(" ".join(phrase))
+
+
+def _strip_tail(phrase: list[str], words: set[str]) -> list[str]:
+    """``phrase`` without its trailing words that belong to what follows ("between" 2020, "up to" 5)."""
+    end = len(phrase)
+    while end and phrase[end - 1] in words:
+        end -= 1
+    return phrase[:end]
 
 
 def plan_from_description(text: str, seed: int = 0) -> dict[str, Any]:
