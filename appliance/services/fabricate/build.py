@@ -109,44 +109,78 @@ def build_schema(tables: list[TablePlan], years: tuple[int, int] | None,
     out: list[dict[str, Any]] = []
     explained: list[dict[str, Any]] = []
     for index, table in enumerate(tables):
-        columns: list[dict[str, Any]] = [{"name": "id", "type": "int", "generator": "sequence", "unique": True}]
-        parent = table.parent
-        if parent is None:
-            parent = next((p for p in kw.PARENTS.get(table.name, ()) if p in names[:index]), None)
-        if parent is not None:
-            columns.append({"name": f"{singular(parent)}_id", "generator": "foreign_key",
-                            "references": f"{parent}.id"})
-        phrases = table.phrases
-        if not phrases and not table.flags:
-            known = kw.ENTITIES.get(table.entity)
-            phrases = list(known[1]) if known else ["created at"]
-        for phrase in phrases:
+        parent = table.parent if table.parent is not None else _known_parent(table.name, names[:index])
+        columns = _key_columns(parent)
+        for phrase in _phrases(table):
             col, note = _column(phrase, table, years, warnings)
             columns.append(col)
             explained.append(note)
-        for flag, p in table.flags:
-            columns.append({"name": snake(match(flag)[1] or flag), "type": "bool", "generator": "bernoulli", "p": p})
-        for phrase, p in table.missing:
-            name = snake(match(phrase)[1] or phrase)
-            target = next((c for c in columns if c["name"] == name or c["name"] == snake(phrase)), None)
-            if target is None:
-                target, note = _column(phrase, table, years, warnings)
-                columns.append(target)
-                explained.append(note)
-            if target.get("unique") or target.get("generator") == "foreign_key":
-                warnings.append(f"column {target['name']!r} cannot have missing values; ignored")
-                continue
-            target["nullable"] = p
+        columns.extend(_flag_columns(table))
+        explained.extend(_apply_missing(table, columns, years, warnings))
         _unique_names(columns)
-        entry: dict[str, Any] = {"name": table.name, "columns": columns}
-        if table.per_parent is not None and parent is not None:
-            entry["rows_per_parent"] = {"parent": parent, **table.per_parent}
-        else:
-            if table.rows is None:
-                warnings.append(f"no row count for {table.name!r}; using {DEFAULT_ROWS:,}")
-            entry["rows"] = table.rows if table.rows is not None else DEFAULT_ROWS
-        rules = _ordering(columns)
-        if rules:
-            entry["constraints"] = rules
-        out.append(entry)
+        out.append(_table_entry(table, parent, columns, warnings))
     return {"tables": out}, explained
+
+
+def _known_parent(name: str, earlier: list[str]) -> str | None:
+    """The first usual parent of table ``name`` (orders -> customers) among the tables before it."""
+    return next((p for p in kw.PARENTS.get(name, ()) if p in earlier), None)
+
+
+def _key_columns(parent: str | None) -> list[dict[str, Any]]:
+    """``id``, and ``<parent>_id`` referencing the parent table when there is one."""
+    columns: list[dict[str, Any]] = [{"name": "id", "type": "int", "generator": "sequence", "unique": True}]
+    if parent is not None:
+        columns.append({"name": f"{singular(parent)}_id", "generator": "foreign_key",
+                        "references": f"{parent}.id"})
+    return columns
+
+
+def _phrases(table: TablePlan) -> list[str]:
+    """The attribute phrases of a table; the entity's usual attributes when the text lists none."""
+    if table.phrases or table.flags:
+        return table.phrases
+    known = kw.ENTITIES.get(table.entity)
+    return list(known[1]) if known else ["created at"]
+
+
+def _flag_columns(table: TablePlan) -> list[dict[str, Any]]:
+    """A boolean column per percentage flag ("5% churn")."""
+    return [{"name": snake(match(flag)[1] or flag), "type": "bool", "generator": "bernoulli", "p": p}
+            for flag, p in table.flags]
+
+
+def _apply_missing(table: TablePlan, columns: list[dict[str, Any]], years: tuple[int, int] | None,
+                   warnings: list[str]) -> list[dict[str, Any]]:
+    """Make the columns named in "10% missing email" nullable, adding those not there yet; key columns
+    stay non-null (with a warning). Returns the explanations of the columns added."""
+    explained: list[dict[str, Any]] = []
+    for phrase, p in table.missing:
+        name = snake(match(phrase)[1] or phrase)
+        target = next((c for c in columns if c["name"] == name or c["name"] == snake(phrase)), None)
+        if target is None:
+            target, note = _column(phrase, table, years, warnings)
+            columns.append(target)
+            explained.append(note)
+        if target.get("unique") or target.get("generator") == "foreign_key":
+            warnings.append(f"column {target['name']!r} cannot have missing values; ignored")
+            continue
+        target["nullable"] = p
+    return explained
+
+
+def _table_entry(table: TablePlan, parent: str | None, columns: list[dict[str, Any]],
+                 warnings: list[str]) -> dict[str, Any]:
+    """The schema entry of one table: its columns, its size (rows, or rows per parent row) and the
+    ordering constraints among its columns."""
+    entry: dict[str, Any] = {"name": table.name, "columns": columns}
+    if table.per_parent is not None and parent is not None:
+        entry["rows_per_parent"] = {"parent": parent, **table.per_parent}
+    else:
+        if table.rows is None:
+            warnings.append(f"no row count for {table.name!r}; using {DEFAULT_ROWS:,}")
+        entry["rows"] = table.rows if table.rows is not None else DEFAULT_ROWS
+    rules = _ordering(columns)
+    if rules:
+        entry["constraints"] = rules
+    return entry
