@@ -235,6 +235,9 @@ def _inclusion_proof(bundle: Bundle, checkpoint: Checkpoint | None) -> Check:
     )
 
 
+_CONSISTENCY = "consistency"
+
+
 def _consistency(
     bundle: Bundle,
     trusted: Sequence[VerifierKey],
@@ -242,54 +245,65 @@ def _consistency(
     prev_checkpoint: bytes | None,
     consistency_proof: bytes | None,
 ) -> Check:
-    name = "consistency"
+    """Whether the log only grew between the auditor's older checkpoint and the bundle's one."""
     if prev_checkpoint is None:
-        return Check(name, SKIP, "not checked: no --prev-checkpoint given")
+        return Check(_CONSISTENCY, SKIP, "not checked: no --prev-checkpoint given")
     try:
         note = parse_note(prev_checkpoint)
         old = parse_checkpoint(note.text)
         verify_note(note, trusted)
     except NoteError as exc:
-        return Check(name, FAIL, f"older checkpoint: {exc}")
+        return Check(_CONSISTENCY, FAIL, f"older checkpoint: {exc}")
     if new is None:
-        return Check(name, FAIL, "the bundle's checkpoint is not verified, so nothing to compare with")
+        return Check(_CONSISTENCY, FAIL, "the bundle's checkpoint is not verified, so nothing to compare with")
+    verdict = _compare_checkpoints(old, new)
+    if verdict is not None:
+        return verdict
+    candidates = [("--consistency-proof", consistency_proof), ("consistency.json", bundle.consistency)]
+    return _proven_growth(old, new, candidates)
+
+
+
+def _compare_checkpoints(old: Checkpoint, new: Checkpoint) -> Check | None:
+    """The verdict when the two checkpoints alone decide it (other log, empty or newer older one, same
+    size); ``None`` when the log grew and a consistency proof must show it."""
     if old.origin != new.origin:
-        return Check(name, FAIL, f"older checkpoint is of log {old.origin!r}, the bundle's of {new.origin!r}")
+        return Check(_CONSISTENCY, FAIL, f"older checkpoint is of log {old.origin!r}, the bundle's of {new.origin!r}")
     if old.size == 0:
-        return Check(name, FAIL, "older checkpoint is of an empty log: consistency with it proves nothing")
+        return Check(_CONSISTENCY, FAIL, "older checkpoint is of an empty log: consistency with it proves nothing")
     if old.size > new.size:
         return Check(
-            name,
+            _CONSISTENCY,
             FAIL,
             f"older checkpoint (size {old.size}) is ahead of the bundle's (size {new.size}); "
             "use a newer bundle or an older checkpoint",
         )
     if old.size == new.size:
         if old.root_hash == new.root_hash:
-            return Check(name, PASS, f"same tree size {old.size} and same root as the older checkpoint")
-        return Check(name, FAIL, f"LOG FORKED: both checkpoints have size {old.size} but different roots")
-    candidates = [("--consistency-proof", consistency_proof), ("consistency.json", bundle.consistency)]
+            return Check(_CONSISTENCY, PASS, f"same tree size {old.size} and same root as the older checkpoint")
+        return Check(_CONSISTENCY, FAIL, f"LOG FORKED: both checkpoints have size {old.size} but different roots")
+    return None
+
+
+def _proven_growth(old: Checkpoint, new: Checkpoint, candidates: list[tuple[str, bytes | None]]) -> Check:
+    """Check the first usable proof among ``(source, data)`` candidates; FAIL with what was found
+    (and where to get a proof) when none is usable."""
     found: list[str] = []
     for source, data in candidates:
         if data is None:
             continue
-        try:
-            proof = ConsistencyProof.from_json_bytes(data)
-        except ValueError as exc:
-            found.append(f"{source} is malformed: {exc}")
-            continue
-        if (proof.from_size, proof.to_size) != (old.size, new.size):
-            found.append(f"{source} is from size {proof.from_size} to {proof.to_size}")
-            continue
-        if proof.hash != BLAKE3.name:
-            found.append(f"{source} uses {proof.hash}, not blake3")
+        proof = _usable_proof(source, data, old, new)
+        if isinstance(proof, str):
+            found.append(proof)
             continue
         try:
             verify_consistency(BLAKE3, old.size, new.size, proof.hashes, old.root_hash, new.root_hash)
         except ProofError as exc:
-            return Check(name, FAIL, f"NOT consistent ({source}): {exc}; the log may have been forked or rewritten")
+            return Check(
+                _CONSISTENCY, FAIL, f"NOT consistent ({source}): {exc}; the log may have been forked or rewritten"
+            )
         return Check(
-            name,
+            _CONSISTENCY,
             PASS,
             f"log grew from {old.size} to {new.size} leaves without changing history (proof: {source})",
         )
@@ -299,4 +313,17 @@ def _consistency(
         + f"; fetch GET /v1/seals/proof/consistency?from={old.size}&to={new.size} and pass it with"
         " --consistency-proof FILE"
     )
-    return Check(name, FAIL, hint)
+    return Check(_CONSISTENCY, FAIL, hint)
+
+
+def _usable_proof(source: str, data: bytes, old: Checkpoint, new: Checkpoint) -> ConsistencyProof | str:
+    """The parsed proof when it is a BLAKE3 proof between the two sizes, else why it is not usable."""
+    try:
+        proof = ConsistencyProof.from_json_bytes(data)
+    except ValueError as exc:
+        return f"{source} is malformed: {exc}"
+    if (proof.from_size, proof.to_size) != (old.size, new.size):
+        return f"{source} is from size {proof.from_size} to {proof.to_size}"
+    if proof.hash != BLAKE3.name:
+        return f"{source} uses {proof.hash}, not blake3"
+    return proof
