@@ -46,9 +46,9 @@ logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
 # -- Modbus -----------------------------------------------------------------------------------------
 def modbus_ours(conn: Connection) -> None:
-    from simulators.protocols import LiveRun
+    from simulators.protocols import LiveRun, LiveRunConfig
 
-    run = LiveRun("water", scan_period=0.1, modbus_port=0)
+    run = LiveRun("water", LiveRunConfig(scan_period=0.1, modbus_port=0))
     run.start()
     assert run.modbus is not None
     n_ir = len(run.modbus.register_map.tables["input_register"].points) // 2

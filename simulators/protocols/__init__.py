@@ -2,8 +2,8 @@
 
 * `RegisterMap` / `NodeMap` (`export_maps`): where each tag lives on each protocol, as JSON and CSV;
 * `ModbusPlantServer`, `OpcUaPlantServer` (with `OpcUaSecurity`): asyncio servers over a `LivePlant`;
-* `LiveRun`: a plant stepped in real time with both servers, a Parquet recording, run-time attack
-  injection and per-scan callbacks, made to run in a worker process.
+* `LiveRun` (its settings in `LiveRunConfig`): a plant stepped in real time with both servers, a
+  Parquet recording, run-time attack injection and per-scan callbacks, made to run in a worker process.
 
 Only `modbus` imports pymodbus and only `opcua` imports asyncua. Names are imported on first use,
 so `from simulators.protocols import RegisterMap` loads neither library.
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from simulators.protocols.export import export_maps
-    from simulators.protocols.live_run import LiveRun
+    from simulators.protocols.live_run import LiveRun, LiveRunConfig
     from simulators.protocols.modbus import ModbusPlantServer
     from simulators.protocols.node_map import NodeMap
     from simulators.protocols.opcua import OpcUaPlantServer
@@ -32,10 +32,11 @@ _EXPORTS = {
     "OpcUaPlantServer": "opcua",
     "OpcUaSecurity": "opcua_auth",
     "LiveRun": "live_run",
+    "LiveRunConfig": "live_run",
 }
 
-__all__ = ["FLOAT_BASE", "LiveRun", "ModbusPlantServer", "NodeMap", "OpcUaPlantServer", "OpcUaSecurity", "RegisterMap",
-           "export_maps"]
+__all__ = ["FLOAT_BASE", "LiveRun", "LiveRunConfig", "ModbusPlantServer", "NodeMap", "OpcUaPlantServer",
+           "OpcUaSecurity", "RegisterMap", "export_maps"]
 
 
 def __getattr__(name: str) -> Any:

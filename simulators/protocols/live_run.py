@@ -25,6 +25,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -66,60 +67,74 @@ def accepts(host: str, port: int, timeout: float = PROBE_TIMEOUT_S) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class LiveRunConfig:
+    """How a `LiveRun` runs: every setting with its default, checked by `validate()`.
+
+    `params`, `seed`, `scan_period`, `sensors`, `attacks` and `start_time` build the plant when
+    `LiveRun` is given a plant name (they are ignored for a ready `LivePlant`); a port of None
+    leaves that protocol unserved and 0 lets the OS pick one; `record_path` None records nothing.
+    """
+
+    params: Mapping[str, Any] | None = None
+    seed: int = 0
+    scan_period: float = 1.0
+    sensors: Mapping[str, Any] | None = None
+    attacks: Sequence[Mapping[str, Any]] | None = None
+    start_time: str | None = None
+    speed: float = 1.0
+    host: str = "127.0.0.1"
+    modbus_port: int | None = None
+    unit_id: int | None = 1
+    modbus_writes: bool = True
+    opcua_port: int | None = None
+    opcua_security: OpcUaSecurity | None = None
+    record_path: str | Path | None = None
+    chunk_rows: int = 1000
+    on_scan: ScanCallback | None = None
+    on_write: WriteHook | None = None
+    history_scans: int = 3600
+
+    def validate(self) -> None:
+        """Raise SimulationParamError for a setting out of range (the plant checks its own)."""
+        speed = self.speed
+        if isinstance(speed, bool) or not isinstance(speed, int | float) or not 0 < speed <= 1000:
+            raise SimulationParamError("speed", "must be > 0 and at most 1000")
+
+
 class LiveRun:
     """A live plant, its protocol servers, its recording and its callbacks."""
 
-    def __init__(
-        self,
-        plant: str | LivePlant,
-        *,
-        params: Mapping[str, Any] | None = None,
-        seed: int = 0,
-        scan_period: float = 1.0,
-        sensors: Mapping[str, Any] | None = None,
-        attacks: Sequence[Mapping[str, Any]] | None = None,
-        start_time: str | None = None,
-        speed: float = 1.0,
-        host: str = "127.0.0.1",
-        modbus_port: int | None = None,
-        unit_id: int | None = 1,
-        modbus_writes: bool = True,
-        opcua_port: int | None = None,
-        opcua_security: OpcUaSecurity | None = None,
-        record_path: str | Path | None = None,
-        chunk_rows: int = 1000,
-        on_scan: ScanCallback | None = None,
-        on_write: WriteHook | None = None,
-        history_scans: int = 3600,
-    ) -> None:
-        if isinstance(speed, bool) or not isinstance(speed, int | float) or not 0 < speed <= 1000:
-            raise SimulationParamError("speed", "must be > 0 and at most 1000")
+    def __init__(self, plant: str | LivePlant, config: LiveRunConfig | None = None) -> None:
+        cfg = config if config is not None else LiveRunConfig()
+        cfg.validate()
         given = isinstance(plant, LivePlant)
         if isinstance(plant, LivePlant):
             self.plant = plant
         else:
-            self.plant = LivePlant(plant, params, seed=seed, scan_period=scan_period, sensors=sensors,
-                                   attacks=attacks, start_time=start_time or format_ms(int(time.time() * 1000)))
-        self.speed = float(speed)
-        self.host = host
+            self.plant = LivePlant(plant, cfg.params, seed=cfg.seed, scan_period=cfg.scan_period, sensors=cfg.sensors,
+                                   attacks=cfg.attacks,
+                                   start_time=cfg.start_time or format_ms(int(time.time() * 1000)))
+        self.speed = float(cfg.speed)
+        self.host = host = cfg.host
         self.config = {
-            "plant": self.plant.name, "params": dict(self.plant.params), "seed": None if given else seed,
+            "plant": self.plant.name, "params": dict(self.plant.params), "seed": None if given else cfg.seed,
             "scan_period": self.plant.scan_period, "speed": self.speed, "start_time": format_ms(self.plant.start_ms),
-            "sensors": None if given else dict(sensors or {}),
+            "sensors": None if given else dict(cfg.sensors or {}),
             "attacks": [s.to_dict() for s in live_attacks.scenarios(self.plant)],
         }
-        self.modbus = (ModbusPlantServer(self.plant, host=host, port=modbus_port, unit_id=unit_id, on_write=on_write,
-                                         read_only=not modbus_writes)
-                       if modbus_port is not None else None)
-        self.opcua = (OpcUaPlantServer(self.plant, host=host, port=opcua_port, security=opcua_security,
-                                       on_write=on_write) if opcua_port is not None else None)
-        self.record_path = Path(record_path) if record_path is not None else None
-        self.chunk_rows = chunk_rows
+        self.modbus = (ModbusPlantServer(self.plant, host=host, port=cfg.modbus_port, unit_id=cfg.unit_id,
+                                         on_write=cfg.on_write, read_only=not cfg.modbus_writes)
+                       if cfg.modbus_port is not None else None)
+        self.opcua = (OpcUaPlantServer(self.plant, host=host, port=cfg.opcua_port, security=cfg.opcua_security,
+                                       on_write=cfg.on_write) if cfg.opcua_port is not None else None)
+        self.record_path = Path(cfg.record_path) if cfg.record_path is not None else None
+        self.chunk_rows = cfg.chunk_rows
         self.recorder: TelemetryRecorder | None = None
-        self._callbacks: list[ScanCallback] = [on_scan] if on_scan else []
+        self._callbacks: list[ScanCallback] = [cfg.on_scan] if cfg.on_scan else []
         self._scenarios: list[tuple[AttackScenario, int, int]] = [
             (s, *live_attacks.window(s, self.plant.scan_period)) for s in live_attacks.scenarios(self.plant)]
-        self._history: collections.deque[dict[str, Any]] = collections.deque(maxlen=max(1, history_scans))
+        self._history: collections.deque[dict[str, Any]] = collections.deque(maxlen=max(1, cfg.history_scans))
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stop: asyncio.Event | None = None

@@ -205,7 +205,7 @@ def _on_start(ctx: JobContext, run_id: str) -> Any:
 
 def run(ctx: JobContext) -> None:
     from simulators.errors import SimulationParamError
-    from simulators.protocols.live_run import EndpointUnavailable, LiveRun
+    from simulators.protocols.live_run import EndpointUnavailable, LiveRun, LiveRunConfig
     from simulators.protocols.node_map import NodeMap
     from simulators.protocols.register_map import RegisterMap
 
@@ -213,8 +213,7 @@ def run(ctx: JobContext) -> None:
     modbus, opcua = live.get("modbus") or {}, live.get("opcua") or {}
     record = ctx.work_dir / f"{params['plant']}-live-telemetry.parquet"
     try:
-        live_run = LiveRun(
-            params["plant"],
+        live_run = LiveRun(params["plant"], LiveRunConfig(
             params=params.get("params"),
             seed=ctx.seed,
             scan_period=params.get("scan_period", 1.0),
@@ -228,7 +227,7 @@ def run(ctx: JobContext) -> None:
             opcua_port=opcua.get("port"),
             opcua_security=_security(ctx, opcua.get("security", "sign_encrypt")) if opcua else None,
             record_path=record,
-        )
+        ))
     except SimulationParamError as exc:
         raise JobFailed("SIMULATION_INVALID", f"{exc.field}: {exc.message}") from exc
     commands = _Commands(ctx, live["run_id"], live.get("duration"))

@@ -14,7 +14,7 @@ from asyncua import Client, ua
 from pymodbus.client import ModbusTcpClient
 
 from simulators import LivePlant, SimulationParamError
-from simulators.protocols import LiveRun, live_attacks
+from simulators.protocols import LiveRun, LiveRunConfig, live_attacks
 from tests.simulators.protocols.conftest import QUIET, STEADY, port_is_free
 
 
@@ -29,8 +29,8 @@ def wait_until(predicate: Any, timeout: float = 10.0) -> None:
 def test_live_attack_shows_in_served_values_and_labels(tmp_path: Path) -> None:
     path = tmp_path / "run" / "power.parquet"
     snapshots: list[dict[str, Any]] = []
-    run = LiveRun("power", scan_period=0.05, sensors=QUIET, modbus_port=0, opcua_port=0, record_path=path,
-                  chunk_rows=16, on_scan=snapshots.append)
+    run = LiveRun("power", LiveRunConfig(scan_period=0.05, sensors=QUIET, modbus_port=0, opcua_port=0, record_path=path,
+                                         chunk_rows=16, on_scan=snapshots.append))
     run.start()
     try:
         assert run.modbus_address is not None and run.opcua_endpoint is not None
@@ -75,7 +75,7 @@ def test_live_attack_shows_in_served_values_and_labels(tmp_path: Path) -> None:
 
 
 def test_field_attack_and_replay_injected_live() -> None:
-    run = LiveRun("water", params=STEADY, scan_period=0.02, sensors=QUIET)
+    run = LiveRun("water", LiveRunConfig(params=STEADY, scan_period=0.02, sensors=QUIET))
     run.start()
     try:
         wait_until(lambda: run.values()["scan"] >= 60)
@@ -96,7 +96,7 @@ def test_field_attack_and_replay_injected_live() -> None:
 
 
 def test_bad_injections_name_the_field() -> None:
-    run = LiveRun("chemical", scan_period=0.05)
+    run = LiveRun("chemical", LiveRunConfig(scan_period=0.05))
     with run:
         with pytest.raises(SimulationParamError) as err:
             run.inject_attack({"technique": "nope", "duration": 1, "targets": ["TT101"]})
@@ -141,7 +141,7 @@ def test_run_blocks_until_cancelled_and_ticks(tmp_path: Path) -> None:
         if run.scans >= 20:
             stop.set()
 
-    run = LiveRun("water", scan_period=0.01, speed=2.0, record_path=tmp_path / "w.parquet")
+    run = LiveRun("water", LiveRunConfig(scan_period=0.01, speed=2.0, record_path=tmp_path / "w.parquet"))
     summary = run.run(30, cancel=stop.is_set, on_tick=on_tick, tick_s=0.02)
     assert stop.is_set() and ticks and summary["scans"] >= 20
     assert summary["lag_s"] >= 0  # reported; how far behind a loaded box falls is not a test assertion
@@ -150,13 +150,16 @@ def test_run_blocks_until_cancelled_and_ticks(tmp_path: Path) -> None:
 
 
 def test_speed_and_port_errors(tmp_path: Path) -> None:
+    with pytest.raises(SimulationParamError) as refused:
+        LiveRun("water", LiveRunConfig(speed=0))
+    assert refused.value.field == "speed"
     with pytest.raises(SimulationParamError):
-        LiveRun("water", speed=0)
-    first = LiveRun("water", modbus_port=0)
+        LiveRunConfig(speed=True).validate()
+    first = LiveRun("water", LiveRunConfig(modbus_port=0))
     first.start()
     try:
         _, port = first.modbus_address or ("", 0)
-        clash = LiveRun("water", modbus_port=port, record_path=tmp_path / "never.parquet")
+        clash = LiveRun("water", LiveRunConfig(modbus_port=port, record_path=tmp_path / "never.parquet"))
         with pytest.raises(OSError):
             clash.start()
         assert not list(tmp_path.iterdir())  # a run that never served leaves no file
