@@ -51,21 +51,17 @@ def test_metadata_errors_name_the_field(sdv_home: Path, overrides: dict[str, Any
 
 
 def test_an_empty_table_is_refused_before_training(sdv_home: Path) -> None:
-    from appliance.services.synth.training import train
+    from appliance.services.synth.training import TrainingConfig, train
 
+    config = TrainingConfig(synthesizer="gaussian_copula", dataset_id="ds_x", dataset_blake3="0" * 64, max_rows=10,
+                            holdout=0.2, seed=1)
     with pytest.raises(SynthesisError) as caught:
-        train(
-            adult_frame(10).iloc[:0],
-            synthesizer="gaussian_copula",
-            epochs=None,
-            overrides=None,
-            holdout=0.2,
-            seed=1,
-            dataset_id="ds_x",
-            dataset_blake3="0" * 64,
-            max_rows=10,
-        )
+        train(adult_frame(10).iloc[:0], config)
     assert caught.value.field == "inputs.0" and "no rows" in caught.value.message
+    with pytest.raises(SynthesisError) as refused:
+        TrainingConfig(synthesizer="gaussian_copula", dataset_id="ds_x", dataset_blake3="0" * 64, max_rows=10,
+                       holdout=0.9, seed=1).validate()
+    assert refused.value.field == "holdout"
 
 
 def test_ctgan_reports_each_epoch_and_cancels_between_batches(sdv_home: Path) -> None:

@@ -164,8 +164,7 @@ def train_in_job(ctx: JobContext, params: dict[str, Any], check: bool, share: fl
     ctx.progress(0.05, message=f"training {params['synthesizer']} on {len(frame):,} rows")
     ref = ctx.inputs[0]
     with job_errors():
-        return training.train(
-            frame,
+        return training.train(frame, training.TrainingConfig(
             synthesizer=params["synthesizer"],
             epochs=params.get("epochs"),
             overrides=params.get("metadata"),
@@ -177,7 +176,7 @@ def train_in_job(ctx: JobContext, params: dict[str, Any], check: bool, share: fl
             progress_cb=epoch_reporter(ctx, 0.05, share - 0.05),
             cancel_cb=ctx.is_canceled,
             check=check,
-        )
+        ))
 
 
 def run(ctx: JobContext) -> None:

@@ -36,38 +36,53 @@ class Trained:
     quality: dict[str, Any]
 
 
-def train(
-    frame: pd.DataFrame,
-    *,
-    synthesizer: str,
-    epochs: int | None,
-    overrides: dict[str, Any] | None,
-    holdout: float,
-    seed: int,
-    dataset_id: str,
-    dataset_blake3: str,
-    max_rows: int,
-    progress_cb: ProgressCallback | None = None,
-    cancel_cb: CancelCallback | None = None,
-    check: bool = True,
-) -> Trained:
-    """Fit ``synthesizer`` on ``frame`` minus a seeded holdout; with ``check``, score a seeded
-    sample of it against the training rows (the score the leaderboard ranks by)."""
+@dataclass(frozen=True)
+class TrainingConfig:
+    """What to train and how: the synthesizer, the dataset it reads (recorded in the model's
+    source), the split and the callbacks. ``validate()`` checks the ranges the kinds' params allow."""
+
+    synthesizer: str
+    dataset_id: str
+    dataset_blake3: str
+    max_rows: int
+    holdout: float
+    seed: int
+    epochs: int | None = None
+    overrides: dict[str, Any] | None = None
+    progress_cb: ProgressCallback | None = None
+    cancel_cb: CancelCallback | None = None
+    check: bool = True
+
+    def validate(self) -> None:
+        """Raise SynthesisError naming the first setting out of range."""
+        if not 0.0 <= self.holdout <= 0.5:
+            raise SynthesisError("holdout", "must be between 0 and 0.5")
+        if self.max_rows < 1:
+            raise SynthesisError("max_rows", "must be at least 1")
+        if self.epochs is not None and self.epochs < 1:
+            raise SynthesisError("epochs", "must be at least 1")
+
+
+def train(frame: pd.DataFrame, config: TrainingConfig) -> Trained:
+    """Fit ``config.synthesizer`` on ``frame`` minus a seeded holdout; with ``config.check``, score
+    a seeded sample of it against the training rows (the score the leaderboard ranks by)."""
+    config.validate()
     if len(frame) == 0 or len(frame.columns) == 0:
         raise SynthesisError("inputs.0", "the dataset holds no rows")
-    parsed, table_metadata = metadata.detect(frame, overrides)
+    synthesizer, holdout, seed = config.synthesizer, config.holdout, config.seed
+    parsed, table_metadata = metadata.detect(frame, config.overrides)
     train_rows, holdout_rows = split.split(parsed, holdout, seed)
     model = engines.create(synthesizer, pick_device(synthesizer))
     seed_globals(seed)
-    summary = model.fit(train_rows, table_metadata, epochs, progress_cb, cancel_cb)
+    summary = model.fit(train_rows, table_metadata, config.epochs, config.progress_cb, config.cancel_cb)
     quality: dict[str, Any] = {}
-    if check:
+    if config.check:
         sample = model.sample(min(len(train_rows), CHECK_ROWS), seed)
         quality = fidelity(train_rows, sample, table_metadata, seed)
     source = split.Source(
-        dataset_id=dataset_id,
-        dataset_blake3=dataset_blake3,
-        max_rows=max_rows,
+        dataset_id=config.dataset_id,
+        dataset_blake3=config.dataset_blake3,
+        max_rows=config.max_rows,
         holdout=holdout,
         split_seed=seed,
         rows=len(parsed),
