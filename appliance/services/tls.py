@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from appliance import errors
+from appliance.addresses import is_loopback
 from appliance.errors import AppError
 from appliance.fsutil import write_atomic
 
@@ -86,17 +87,6 @@ class Plan:
         if self.certificate is None:
             return {}
         return {"certfile": str(self.certificate.cert_path), "keyfile": str(self.certificate.key_path)}
-
-
-def is_loopback(host: str) -> bool:
-    """True only for addresses no other machine can reach: localhost, 127.0.0.0/8 and ::1."""
-    name = host.strip().strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def fingerprint_of(der: bytes) -> str:

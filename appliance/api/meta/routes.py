@@ -9,12 +9,12 @@ trusted, because the appliance runs without a reverse proxy.
 from __future__ import annotations
 
 import hmac
-import ipaddress
 from typing import Any
 
 from flask import Response, request
 
 from appliance import __version__, errors
+from appliance.addresses import is_loopback
 from appliance.api import context
 from appliance.api.extensions import Blueprint, requires
 from appliance.api.meta.schemas import ErrorCatalogueSchema, HealthSchema, LivezSchema
@@ -59,19 +59,9 @@ def metrics() -> Response:
     return Response(text, content_type="text/plain; version=0.0.4; charset=utf-8")
 
 
-def _is_loopback(address: str | None) -> bool:
-    try:
-        ip = ipaddress.ip_address(address or "")
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_loopback
-
-
 def _check_metrics_access(token: str) -> None:
     if not token:
-        if not _is_loopback(request.remote_addr):
+        if not is_loopback(request.remote_addr):
             raise AppError(errors.METRICS_LOOPBACK_ONLY)
         return
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
