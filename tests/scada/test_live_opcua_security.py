@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 
 import opcua as pyopcua
 import pytest
-from asyncua import Client, ua
+from asyncua import ua
 from flask.testing import FlaskClient
 from pymodbus.client import ModbusTcpClient
 
@@ -28,6 +28,7 @@ from appliance.services import identity
 from simulators.protocols.certs import make_certificate
 from tests.conftest import auth, forget_worker_log, free_port, spawn_worker, stop_worker, wait_for
 from tests.scada.test_live_runs import running, start_run
+from tests.simulators.protocols.opcua_client import configured_client, read_write_call
 
 CLIENT_URI = "urn:sealforge:test-hmi"
 PASSWORD = "a long operator password"
@@ -73,34 +74,15 @@ def _recv(sock: socket.socket) -> bytes:
 
 
 async def _asyncua_session(endpoint: str, pki: Path, user: str | None, password: str | None,
-                           policy: str | None = "Basic256Sha256", cert: str = "client") -> dict[str, str]:
+                           policy: str | None = "Basic256Sha256", cert: str = "client") -> dict[str, object]:
     """Read LIT101, write LIC101.SP and call P101/Stop; say what each gave. `policy` None: the
     None endpoint; `user` None: an anonymous session."""
-    client = Client(endpoint, timeout=30)  # a login flood on a 2-core box is slow to answer
-    client.application_uri = CLIENT_URI
-    if policy is not None:
-        await client.set_security_string(f"{policy},SignAndEncrypt,{pki / f'{cert}.der'},{pki / f'{cert}.pem'}")
-    if user is not None:
-        client.set_user(user)
-        client.set_password(password or "")
-    out: dict[str, str] = {}
+    client = await configured_client(endpoint, CLIENT_URI, pki, user, password, policy, cert)
     async with client:
-        ns = await client.get_namespace_index("urn:sealforge:sim:water")
-        out["read"] = str(await client.get_node(ua.NodeId("LIT101", ns)).read_value())  # type: ignore[arg-type]
-        for name, action in (
-            ("write", client.get_node(ua.NodeId("LIC101.SP", ns)).write_value(  # type: ignore[arg-type]
-                ua.DataValue(ua.Variant(3.0, ua.VariantType.Double)))),
-            ("call", client.get_node(ua.NodeId("water/P101", ns)).call_method(f"{ns}:Stop")),  # type: ignore[arg-type]
-        ):
-            try:
-                await action
-                out[name] = "ok"
-            except ua.UaStatusCodeError as exc:
-                out[name] = type(exc).__name__
-    return out
+        return await read_write_call(client, "Stop")
 
 
-def _pyopcua_session(endpoint: str, pki: Path, user: str, password: str) -> dict[str, str]:
+def _pyopcua_session(endpoint: str, pki: Path, user: str, password: str) -> dict[str, object]:
     """The same checks with python-opcua (FreeOpcUa's synchronous stack, its own code base)."""
     DOUBLE = pyopcua.ua.VariantType.Double
     client = pyopcua.Client(endpoint, timeout=10)
@@ -108,11 +90,11 @@ def _pyopcua_session(endpoint: str, pki: Path, user: str, password: str) -> dict
     client.set_security_string(f"Basic256Sha256,SignAndEncrypt,{pki / 'client.der'},{pki / 'client.pem'}")
     client.set_user(user)
     client.set_password(password)
-    out: dict[str, str] = {}
+    out: dict[str, object] = {}
     client.connect()
     try:
         ns = client.get_namespace_index("urn:sealforge:sim:water")
-        out["read"] = str(client.get_node(pyopcua.ua.NodeId("LIT101", ns)).get_value())
+        out["read"] = float(client.get_node(pyopcua.ua.NodeId("LIT101", ns)).get_value())
         setpoint = client.get_node(pyopcua.ua.NodeId("LIC101.SP", ns))
         pump = client.get_node(pyopcua.ua.NodeId("water/P101", ns))
         for name, action in (
@@ -240,7 +222,7 @@ def test_sign_encrypt_is_the_default(client: FlaskClient, keys: dict[str, str]) 
 def test_unknown_client_certificate_waits_for_an_admin(plant: Plant) -> None:
     api, endpoint, admin = plant.api, plant.endpoint, auth(plant.keys["admin"])
 
-    def operate() -> dict[str, str]:
+    def operate() -> dict[str, object]:
         return asyncio.run(_asyncua_session(endpoint, plant.pki, USERS["generate"], PASSWORD, cert="stranger"))
 
     with pytest.raises(ua.uaerrors.BadCertificateUntrusted):
@@ -279,14 +261,15 @@ def test_scopes_are_opcua_roles(plant: Plant, library: str) -> None:
         else:
             got = _pyopcua_session(plant.endpoint, plant.pki, email, PASSWORD)
         assert (got["write"], got["call"]) == expected[scope], (scope, got)
-        assert float(got["read"]) > 0
+        assert isinstance(got["read"], float) and got["read"] > 0
 
 
 def test_none_endpoint_is_anonymous_read_only_and_takes_no_password(plant: Plant) -> None:
     with pytest.raises(ua.uaerrors.BadIdentityTokenRejected):
         asyncio.run(_asyncua_session(plant.endpoint, plant.pki, USERS["admin"], PASSWORD, policy=None))
     got = asyncio.run(_asyncua_session(plant.endpoint, plant.pki, None, None, policy=None))
-    assert (got["write"], got["call"]) == ("BadUserAccessDenied", "BadUserAccessDenied") and float(got["read"]) > 0
+    assert (got["write"], got["call"]) == ("BadUserAccessDenied", "BadUserAccessDenied")
+    assert isinstance(got["read"], float) and got["read"] > 0
 
 
 def test_password_never_on_the_wire(plant: Plant) -> None:

@@ -26,6 +26,7 @@ from simulators.protocols.opcua import OpcUaPlantServer
 from simulators.protocols.opcua_auth import LoginThrottled, OpcUaSecurity, Role
 from simulators.protocols.opcua_trust import TrustList
 from tests.simulators.protocols.conftest import LoopThread, water_plant
+from tests.simulators.protocols.opcua_client import configured_client, read_write_call
 
 CLIENT_URI = "urn:sealforge:test-client"
 USERS = {"viewer": ("view pw", Role.VIEWER), "operator": ("op pw", Role.OPERATOR), "admin": ("admin pw", Role.ADMIN)}
@@ -83,13 +84,7 @@ def server(server_loop: LoopThread, pki: Path, accounts: Accounts) -> Iterator[O
 async def _open(server: OpcUaPlantServer, pki: Path, user: str | None = None, password: str | None = None,
                 policy: str | None = "Basic256Sha256", cert: str = "client") -> Client:
     """A connected client: `policy` SignAndEncrypt with the `cert` key pair (None: no security)."""
-    client = Client(server.endpoint, timeout=30)  # a login flood on a 2-core box is slow to answer
-    client.application_uri = CLIENT_URI
-    if policy is not None:
-        await client.set_security_string(f"{policy},SignAndEncrypt,{pki / f'{cert}.der'},{pki / f'{cert}.pem'}")
-    if user is not None:
-        client.set_user(user)
-        client.set_password(password or "")
+    client = await configured_client(server.endpoint, CLIENT_URI, pki, user, password, policy, cert)
     await client.connect()
     return client
 
@@ -97,23 +92,10 @@ async def _open(server: OpcUaPlantServer, pki: Path, user: str | None = None, pa
 async def _session(server: OpcUaPlantServer, pki: Path, **kw: object) -> dict[str, object]:
     """Connect, then try a read, a setpoint write and a method call; report what each gave."""
     client = await _open(server, pki, **kw)  # type: ignore[arg-type]
-    out: dict[str, object] = {}
     try:
-        ns = await client.get_namespace_index("urn:sealforge:sim:water")
-        out["read"] = float(await client.get_node(ua.NodeId("LIT101", ns)).read_value())  # type: ignore[arg-type]
-        for name, action in (
-            ("write", client.get_node(ua.NodeId("LIC101.SP", ns)).write_value(  # type: ignore[arg-type]
-                ua.DataValue(ua.Variant(3.0, ua.VariantType.Double)))),
-            ("call", client.get_node(ua.NodeId("water/P101", ns)).call_method(f"{ns}:Start")),  # type: ignore[arg-type]
-        ):
-            try:
-                await action
-                out[name] = "ok"
-            except ua.UaStatusCodeError as exc:
-                out[name] = type(exc).__name__
+        return await read_write_call(client, "Start")
     finally:
         await client.disconnect()
-    return out
 
 
 def test_endpoints_offer_three_policies_and_split_token_types(server: OpcUaPlantServer, pki: Path) -> None:
