@@ -84,12 +84,18 @@ def api(host: str | None, port: int | None, insecure_http: bool, state_dir: str 
     default=None,
     help="Worker threads (default 1; on the sim queue [scada] max_runs + 1, as each live run holds one).",
 )
+@click.option(
+    "--no-start-cleanup",
+    is_flag=True,
+    hidden=True,
+    help="Skip the start-up cleanup: `sealforge serve` passes it to its consumers, having cleaned once itself.",
+)
 @state_dir_option
-def worker(queue: str, workers: int | None, state_dir: str | None) -> None:
+def worker(queue: str, workers: int | None, no_start_cleanup: bool, state_dir: str | None) -> None:
     """A Huey consumer for one queue."""
     from appliance.cli.processes import run_worker
 
-    run_worker(prepared_config(state_dir), queue, workers)
+    run_worker(prepared_config(state_dir), queue, workers, start_cleanup=not no_start_cleanup)
 
 
 @cli.group()

@@ -80,13 +80,15 @@ def clean_leftovers(cfg: dict[str, Any]) -> dict[str, Any] | None:
         return None
 
 
-def run_worker(cfg: dict[str, Any], queue: str, workers: int | None = None) -> None:
+def run_worker(cfg: dict[str, Any], queue: str, workers: int | None = None, start_cleanup: bool = True) -> None:
     """A consumer for one queue. A live run holds a `sim` worker thread for its whole life, so that
     queue gets one thread per allowed run plus one for lease reclaim and canceled jobs, and loads
-    the live-run libraries in the background before the first run arrives."""
+    the live-run libraries in the background before the first run arrives. A worker started on its
+    own cleans crash leftovers first; under `sealforge serve` the parent cleans once for all."""
     from appliance.jobs.consumer import make_consumer
 
-    clean_leftovers(cfg)
+    if start_cleanup:
+        clean_leftovers(cfg)
     if queue == "sim":
         from appliance.kinds.simulation.live import prepare_worker
 
@@ -102,7 +104,7 @@ def _child_commands(cfg: dict[str, Any], host: str, port: int, insecure_http: bo
     insecure = ["--insecure-http"] if insecure_http else []
     commands = {"api": [*base, "api", "--host", host, "--port", str(port), *insecure, *state]}
     for queue in QUEUES:
-        commands[f"worker-{queue}"] = [*base, "worker", "--queue", queue, *state]
+        commands[f"worker-{queue}"] = [*base, "worker", "--queue", queue, "--no-start-cleanup", *state]
     return commands
 
 
