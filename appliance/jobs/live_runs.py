@@ -12,6 +12,7 @@ from typing import Any
 
 from appliance.jobs import operations
 from appliance.services import scada
+from appliance.store.db import transaction
 
 
 def start(
@@ -22,14 +23,17 @@ def start(
     body: dict[str, Any],
     policy: scada.LivePolicy,
 ) -> dict[str, Any]:
-    """Reserve the run, submit its live job (one attempt: a live run is never retried), attach it."""
-    run_id, job_request = scada.reserve(conn, tenant_id, body, policy)
-    try:
-        job = operations.submit(conn, state_dir, tenant_id, caller, job_request, max_attempts=1)
-    except Exception:
-        scada.forget(conn, run_id)
-        raise
-    scada.attach_job(conn, run_id, job["id"])
+    """Reserve the run and record its live job (one attempt: a live run is never retried) in one
+    transaction, then enqueue the job.
+
+    Either both rows exist or neither does: a refused job (credits, validation) leaves no run behind,
+    and no port or slot stays reserved by a run without a job. A queue that cannot take the job marks
+    the job failed, which ends the run like any failed job."""
+    with transaction(conn):
+        run_id, job_request = scada.reserve(conn, tenant_id, body, policy)
+        job = operations.record(conn, tenant_id, caller, job_request, max_attempts=1)
+        scada.attach_job(conn, run_id, job["id"])
+    operations.enqueue(conn, state_dir, job["id"])
     return scada.view(conn, scada.require(conn, tenant_id, run_id))
 
 

@@ -93,6 +93,22 @@ def submit(
     rerun_of: str | None = None,
 ) -> dict[str, Any]:
     """Validate, price, record and enqueue a job; answers the job's public view."""
+    job = record(conn, tenant_id, caller, body, max_attempts, rerun_of)
+    return enqueue(conn, state_dir, job["id"])
+
+
+def record(
+    conn: sqlite3.Connection,
+    tenant_id: str,
+    caller: str,
+    body: dict[str, Any],
+    max_attempts: int,
+    rerun_of: str | None = None,
+) -> dict[str, Any]:
+    """Validate, price and insert a job as `created`, in one transaction (the caller's, when it has one).
+
+    A caller that records other rows with the job (a live run) wraps both in its own transaction so
+    they commit together, then calls `enqueue` once it has committed."""
     kind = _kind_or_400(body["kind"])
     seed = body.get("seed")
     seed = secrets.randbelow(MAX_SEED) if seed is None else int(seed)
@@ -133,7 +149,7 @@ def submit(
         }
         jobs_store.insert_job(conn, job)
         jobs_store.add_event(conn, job["id"], job["created_at"], "status", {"status": "created"})
-    return enqueue(conn, state_dir, job["id"])
+    return job
 
 
 def enqueue(conn: sqlite3.Connection, state_dir: Path, job_id: str) -> dict[str, Any]:

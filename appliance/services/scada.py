@@ -135,8 +135,8 @@ def reserve(
 ) -> tuple[str, dict[str, Any]]:
     """Check ``body`` against ``policy`` and insert the run and its endpoints (no job yet).
 
-    Returns the run id and the `simulate` job request to submit for it (``appliance.jobs.live_runs``
-    submits it and then calls ``attach_job``, or ``forget`` when the submit fails).
+    Returns the run id and the `simulate` job request to record for it. ``appliance.jobs.live_runs``
+    calls this, records the job and calls ``attach_job`` inside one transaction of its own.
     """
     modbus, opcua = body.get("modbus"), body.get("opcua")
     if not modbus and not opcua:
@@ -190,12 +190,6 @@ def reserve(
 def attach_job(conn: sqlite3.Connection, run_id: str, job_id: str) -> None:
     with transaction(conn):
         scada_store.set_run_job(conn, run_id, job_id)
-
-
-def forget(conn: sqlite3.Connection, run_id: str) -> None:
-    """Drop a reserved run whose job could not be submitted."""
-    with transaction(conn):
-        scada_store.delete_run(conn, run_id)
 
 
 def require(conn: sqlite3.Connection, tenant_id: str, run_id: str) -> dict[str, Any]:

@@ -40,12 +40,6 @@ def set_run_job(conn: sqlite3.Connection, run_id: str, job_id: str) -> None:
     conn.execute("UPDATE scada_runs SET job_id = ? WHERE id = ?", (job_id, run_id))
 
 
-def delete_run(conn: sqlite3.Connection, run_id: str) -> None:
-    """Remove a run whose job could not be submitted (it has no commands or values yet)."""
-    conn.execute("DELETE FROM scada_endpoints WHERE run_id = ?", (run_id,))
-    conn.execute("DELETE FROM scada_runs WHERE id = ?", (run_id,))
-
-
 def get_run(conn: sqlite3.Connection, run_id: str, tenant_id: str | None = None) -> dict[str, Any] | None:
     if tenant_id is None:
         return fetch_one(conn, "SELECT * FROM scada_runs WHERE id = ?", (run_id,))

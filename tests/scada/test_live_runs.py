@@ -218,3 +218,26 @@ def test_run_commands_on_missing_or_foreign_runs(client: FlaskClient, db: Any, k
     assert early.status_code == 409  # no worker: the run never started
     assert client.post(f"/v1/scada/runs/{run['id']}/stop", headers=headers).get_json()["status"] == "canceled"
     assert client.get("/v1/scada/runs/run_00000000000000000000000000", headers=headers).status_code == 404
+
+
+def test_a_refused_live_job_leaves_no_run_and_frees_its_port(client: FlaskClient, db: Any) -> None:
+    """The run, its endpoints and its job commit together: a job the credit check refuses leaves no
+    run, no endpoint and no job, so the port it asked for can be taken at once by another run."""
+    from appliance.services import credits, identity
+
+    broke = identity.create_tenant(db, "broke", credits=0)
+    key = identity.create_key(db, broke["id"], ["generate", "read"])["api_key"]
+    port = free_port()
+    body = {"plant": "water", "seed": 3, "speed": 10, "modbus": {"port": port}}
+    refused = client.post("/v1/scada/runs", json=body, headers=auth(key))
+    assert refused.status_code == 429, refused.get_json()
+    assert refused.get_json()["error"]["code"] == "CREDIT_LIMIT_EXCEEDED"
+    assert client.get("/v1/scada/runs", headers=auth(key)).get_json()["count"] == 0
+    assert client.get("/v1/jobs", headers=auth(key)).get_json()["count"] == 0
+    endpoints = db.execute("SELECT COUNT(*) FROM scada_endpoints").fetchone()[0]
+    assert endpoints == 0
+
+    credits.top_up(db, broke["id"], 1000)
+    accepted = client.post("/v1/scada/runs", json=body, headers=auth(key))
+    assert accepted.status_code == 202, accepted.get_json()
+    assert accepted.get_json()["job_id"]
