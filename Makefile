@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-slow lint openapi bench clean
+.PHONY: install run test test-slow coverage lint openapi bench clean
 
 install: $(STAMP)
 
@@ -22,11 +22,15 @@ $(STAMP): pyproject.toml offline_verify/pyproject.toml sdk/pyproject.toml
 run: $(STAMP)
 	$(BIN)/sealforge serve --host 127.0.0.1 --port 8080 --state-dir ./var
 
+# One pytest process per CPU (pytest-xdist); a single test file runs fine without `-n`.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
+
+coverage: $(STAMP)
+	$(BIN)/python -m pytest -q -n auto --cov=appliance --cov=simulators --cov=offline_verify/src --cov-report=term:skip-covered
 
 test-slow: $(STAMP)
-	$(BIN)/python -m pytest -q --run-slow
+	$(BIN)/python -m pytest -q -n auto --run-slow
 
 lint: $(STAMP)
 	$(BIN)/ruff check appliance simulators offline_verify sdk tests bench

@@ -170,6 +170,49 @@ def start_worker(state_dir: Path, tmp_path: Path) -> Iterator[Callable[..., subp
             forget_worker_log(log)
 
 
+class InlineJobs:
+    """Runs queued jobs in the test's own process, through the path a `sealforge worker` takes.
+
+    Huey's immediate mode runs a task inside `enqueue`, before the API has committed the job as
+    `queued`, so the runner would find nothing to claim; this waits until the API has answered, then
+    takes each task off its SqliteHuey queue and hands it to `huey.execute`, which calls
+    `appliance.jobs.runner.execute` exactly as a consumer thread does. For tests about a kind. Tests
+    about leases, cancelling, crashes and queues use real workers (`start_worker`)."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+
+    def drain(self) -> int:
+        """Run every task now waiting, on every queue, to its end; the number run."""
+        from appliance.jobs.queues import QUEUES
+        from appliance.jobs.tasks import runtime
+
+        ran, before = 0, -1
+        while ran != before:  # a job may queue another: go round until a pass runs nothing
+            before = ran
+            for queue in QUEUES:
+                huey = runtime(self.state_dir, queue).huey
+                while (task := huey.dequeue()) is not None:
+                    huey.execute(task)
+                    ran += 1
+        return ran
+
+    def finish(
+        self, client: FlaskClient, headers: dict[str, str], job_id: str, expect: str | None = "succeeded"
+    ) -> Any:
+        """Run what is queued, then the job's view: in an end state, and in ``expect`` unless that is None."""
+        self.drain()
+        job = client.get(f"/v1/jobs/{job_id}", headers=headers).get_json()
+        assert job["status"] in ("succeeded", "failed", "canceled"), job
+        assert expect is None or job["status"] == expect, job
+        return job
+
+
+@pytest.fixture
+def inline_jobs(state_dir: Path) -> InlineJobs:
+    return InlineJobs(state_dir)
+
+
 def mock_schema(rows: int = 1000) -> dict[str, Any]:
     return {
         "tables": [

@@ -33,7 +33,12 @@ def page(
     columns: str = "*",
 ) -> Page:
     """Rows of ``table`` matching the equality filters in ``where`` (None values are ignored),
-    ordered by id, after ``after``."""
+    ordered by id, after ``after``.
+
+    A ``tenant_id`` filter is never ignored: every listing is one tenant's, and a None there would
+    silently page every tenant's rows, so it is refused."""
+    if "tenant_id" in where and where["tenant_id"] is None:
+        raise ValueError(f"a page of {table} needs the tenant id it belongs to")
     filters = {name: value for name, value in where.items() if value is not None}
     clauses = [f"{name} = ?" for name in filters]
     params: list[Any] = list(filters.values())

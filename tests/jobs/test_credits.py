@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 
 from appliance.cli.main import cli
-from tests.conftest import auth
-from tests.jobs.conftest import mock_schema, wait_for
+from tests.conftest import InlineJobs, auth
+from tests.jobs.conftest import mock_schema
 
 
 def test_estimate_post_and_get(client: FlaskClient, keys: dict[str, str]) -> None:
@@ -26,23 +26,23 @@ def test_estimate_post_and_get(client: FlaskClient, keys: dict[str, str]) -> Non
     assert bad.status_code == 400 and bad.get_json()["error"]["details"][0]["field"] == "params"
 
 
-def test_charged_only_on_success(client: FlaskClient, keys: dict[str, str], start_worker: Any) -> None:
-    start_worker()
+def test_charged_only_on_success(client: FlaskClient, keys: dict[str, str], inline_jobs: InlineJobs) -> None:
     headers = auth(keys["admin"])
     before = client.get("/v1/billing/balance", headers=headers).get_json()["credits"]
     ok = client.post("/v1/jobs", json={"kind": "mock", "params": {"schema": mock_schema(250_000)}}, headers=headers)
-    wait_for(client, headers, ok.get_json()["id"], {"succeeded"})
+    inline_jobs.finish(client, headers, ok.get_json()["id"])
     canceled = client.post(
         "/v1/jobs", json={"kind": "mock", "params": {"schema": mock_schema(1000)}}, headers=headers
     ).get_json()
     client.post(f"/v1/jobs/{canceled['id']}/cancel", headers=headers)
+    inline_jobs.finish(client, headers, canceled["id"], expect="canceled")  # its task is taken and skipped
     after = client.get("/v1/billing/balance", headers=headers).get_json()["credits"]
     assert before - after == 0.25
     usage = client.get("/v1/usage", headers=headers).get_json()
     assert usage["by_kind"] == [{"kind": "mock", "jobs": 1, "credits": 0.25}] and usage["balance"] == after
 
 
-def test_not_enough_credits_is_429(client: FlaskClient, db: Any, start_worker: Any) -> None:
+def test_not_enough_credits_is_429(client: FlaskClient, db: Any) -> None:
     from appliance.services import identity
 
     poor = identity.create_tenant(db, "poor", credits=0.001)

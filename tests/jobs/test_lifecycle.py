@@ -8,7 +8,7 @@ from typing import Any
 import blake3
 from flask.testing import FlaskClient
 
-from tests.conftest import auth
+from tests.conftest import InlineJobs, auth
 from tests.jobs.conftest import mock_schema, wait_for
 
 
@@ -73,9 +73,8 @@ def test_submit_run_download_and_events(client: FlaskClient, keys: dict[str, str
 
 
 def test_rerun_has_same_contract_and_identical_bytes(
-    client: FlaskClient, keys: dict[str, str], start_worker: Any
+    client: FlaskClient, keys: dict[str, str], inline_jobs: InlineJobs
 ) -> None:
-    start_worker()
     headers = auth(keys["generate"])
     first = client.post("/v1/jobs", json={"kind": "mock", "params": {"schema": mock_schema(3000)}}, headers=headers)
     first_job = first.get_json()
@@ -87,32 +86,31 @@ def test_rerun_has_same_contract_and_identical_bytes(
     assert second_job["contract_hash"] == first_job["contract_hash"] and second_job["id"] != first_job["id"]
     digests = []
     for job_id in (first_job["id"], second_job["id"]):
-        wait_for(client, headers, job_id, {"succeeded"})
+        inline_jobs.finish(client, headers, job_id)
         digests.append(client.get(f"/v1/artifacts?job_id={job_id}", headers=headers).get_json()["data"][0]["blake3"])
     assert digests[0] == digests[1]
 
 
 def test_verify_kind_checks_an_artifact(
-    client: FlaskClient, keys: dict[str, str], start_worker: Any, state_dir: Any
+    client: FlaskClient, keys: dict[str, str], inline_jobs: InlineJobs, state_dir: Any
 ) -> None:
-    start_worker()
     headers = auth(keys["generate"])
     job = client.post("/v1/mock/jobs", json={"params": {"schema": mock_schema(100)}, "seed": 1}, headers=headers)
     assert job.get_json()["kind"] == "mock"
-    wait_for(client, headers, job.get_json()["id"], {"succeeded"})
+    inline_jobs.finish(client, headers, job.get_json()["id"])
     art = client.get(f"/v1/artifacts?job_id={job.get_json()['id']}", headers=headers).get_json()["data"][0]
 
     ok = client.post("/v1/jobs", json={"kind": "verify", "params": {"artifact_id": art["id"]}}, headers=headers)
-    assert wait_for(client, headers, ok.get_json()["id"], {"succeeded"})["result"] == {"ok": True, "detail": "match"}
+    assert inline_jobs.finish(client, headers, ok.get_json()["id"])["result"] == {"ok": True, "detail": "match"}
 
     blob = state_dir / "blobs" / art["blake3"][:2] / art["blake3"][2:]
     blob.write_bytes(blob.read_bytes() + b"tampered")
     bad = client.post("/v1/jobs", json={"kind": "verify", "params": {"artifact_id": art["id"]}}, headers=headers)
-    result = wait_for(client, headers, bad.get_json()["id"], {"succeeded"})["result"]
+    result = inline_jobs.finish(client, headers, bad.get_json()["id"])["result"]
     assert result == {"ok": False, "detail": "content changed"}
 
 
-def test_list_filters_and_pagination(client: FlaskClient, keys: dict[str, str], start_worker: Any) -> None:
+def test_list_filters_and_pagination(client: FlaskClient, keys: dict[str, str]) -> None:
     headers = auth(keys["generate"])
     ids = [
         client.post(

@@ -12,7 +12,7 @@ from appliance.errors import AppError
 from appliance.services import identity
 from appliance.services.secrets import token_hash
 from appliance.store import identity as identity_store
-from appliance.store import stats
+from appliance.store import stats as stats_store
 from appliance.store.db import transaction
 
 
@@ -53,7 +53,7 @@ def test_revocation_is_one_way_and_keeps_the_first_time(conn: sqlite3.Connection
         identity_store.revoke_key(conn, key["id"], "2030-01-01T00:00:00Z")
     assert identity_store.key_by_id(conn, acme["id"], key["id"])["revoked_at"] == "2025-01-01T00:00:00Z"  # type: ignore[index]
     assert identity.authenticate_key(conn, key["api_key"]) is None
-    assert stats.counts(conn)["api_keys_active"] == 0
+    assert stats_store.counts(conn)["api_keys_active"] == 0
 
 
 def test_users_by_email_and_password_change(conn: sqlite3.Connection, acme: dict[str, Any]) -> None:
@@ -99,5 +99,5 @@ def test_stats_count_what_identity_wrote(
     identity.create_key(conn, acme["id"], ["read"])
     identity.create_key(conn, globex["id"], ["admin"])
     identity.create_user(conn, acme["id"], "a@example.com", "correct horse battery", ["read"])
-    assert stats.counts(conn) == {"tenants": 2, "api_keys_active": 2, "users": 1, "audit_entries": 0}
-    assert stats.ping(conn) > 0
+    assert stats_store.counts(conn) == {"tenants": 2, "api_keys_active": 2, "users": 1, "audit_entries": 0}
+    assert stats_store.ping(conn) > 0

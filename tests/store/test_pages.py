@@ -124,3 +124,9 @@ def test_key_listing_pages_without_hashes(
     assert second["count"] == 2 and not second["has_more"] and second["next_after"] is None
     assert [k["id"] for k in first["data"] + second["data"]] == ids
     assert all("key_hash" not in k for k in first["data"] + second["data"])
+
+
+def test_a_tenant_page_without_its_tenant_is_refused(conn: sqlite3.Connection) -> None:
+    """A None tenant id would drop the filter and page every tenant's rows; it is an error instead."""
+    with pytest.raises(ValueError, match="tenant id"):
+        pages.page(conn, "datasets", {"tenant_id": None}, limit=10, after=None)

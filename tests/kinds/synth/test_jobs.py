@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from tests.conftest import auth, wait_for
 from tests.jobs.test_lifecycle import parse_sse
-from tests.synth.conftest import adult_frame, parquet_bytes, upload_frame
+from tests.synth_data import adult_frame, parquet_bytes, upload_frame
 
 DONE = {"succeeded", "failed", "canceled"}
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from appliance.services.synth import engines, metadata
 from appliance.services.synth.sampling import write_rows
-from tests.synth.conftest import adult_frame
+from tests.synth_data import adult_frame
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SEED = 2**40 + 17
 ROWS, CHUNK = 900, 400
 SYNTHESIZERS = ("gaussian_copula", "ctgan")

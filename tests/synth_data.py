@@ -1,4 +1,4 @@
-"""Small offline data for the synthesis tests: an adult-census-shaped table made in the test.
+"""Small offline data for the synthesis tests (kinds and services): an adult-census-shaped table made in the test.
 
 Income depends on age, education and hours, so models, pair trends and TSTR have something real to
 find in 300 rows.

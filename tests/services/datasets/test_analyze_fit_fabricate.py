@@ -1,25 +1,23 @@
-"""The analyze, fit and fabricate kinds through a real worker, and the cached profile."""
+"""The analyze, fit and fabricate kinds, run in-process through the worker's runner, and the cached profile."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask.testing import FlaskClient
 
-from tests.conftest import auth
-from tests.datasets.test_upload import CSV, upload
-from tests.jobs.conftest import wait_for
+from tests.conftest import InlineJobs, auth
+from tests.services.datasets.test_upload import CSV, upload
 
 
-def test_profile_is_computed_once_then_cached(client: FlaskClient, keys: dict[str, str], start_worker: Any) -> None:
-    start_worker()
+def test_profile_is_computed_once_then_cached(
+    client: FlaskClient, keys: dict[str, str], inline_jobs: InlineJobs
+) -> None:
     headers = auth(keys["generate"])
     ds = upload(client, keys["generate"], CSV, "pumps.csv").get_json()
     first = client.get(f"/v1/datasets/{ds['id']}/profile", headers=headers)
     assert first.status_code == 202 and first.get_json()["kind"] == "analyze"
     job_id = first.get_json()["id"]
     assert client.get(f"/v1/datasets/{ds['id']}/profile", headers=headers).get_json()["id"] == job_id
-    wait_for(client, headers, job_id, {"succeeded"})
+    inline_jobs.finish(client, headers, job_id)
     profile = client.get(f"/v1/datasets/{ds['id']}/profile", headers=headers)
     assert profile.status_code == 200
     body = profile.get_json()
@@ -32,28 +30,26 @@ def test_profile_is_computed_once_then_cached(client: FlaskClient, keys: dict[st
     assert listed["count"] == 1
 
 
-def test_inferred_schema_mocks_at_scale(client: FlaskClient, keys: dict[str, str], start_worker: Any) -> None:
-    start_worker()
+def test_inferred_schema_mocks_at_scale(client: FlaskClient, keys: dict[str, str], inline_jobs: InlineJobs) -> None:
     headers = auth(keys["generate"])
     ds = upload(client, keys["generate"], CSV, "pumps.csv").get_json()
     job = client.post("/v1/jobs", json={"kind": "analyze", "inputs": [ds["id"]]}, headers=headers).get_json()
-    wait_for(client, headers, job["id"], {"succeeded"})
+    inline_jobs.finish(client, headers, job["id"])
     schema = client.get(f"/v1/datasets/{ds['id']}/profile", headers=headers).get_json()["inferred_schema"]
     schema["tables"][0]["rows"] = 50_000
     mock = client.post("/v1/jobs", json={"kind": "mock", "params": {"schema": schema}, "seed": 1}, headers=headers)
     assert mock.status_code == 202, mock.get_json()
-    assert wait_for(client, headers, mock.get_json()["id"], {"succeeded"})["rows"] == 50_000
+    assert inline_jobs.finish(client, headers, mock.get_json()["id"])["rows"] == 50_000
 
 
-def test_fit_and_compare(client: FlaskClient, keys: dict[str, str], start_worker: Any) -> None:
-    start_worker()
+def test_fit_and_compare(client: FlaskClient, keys: dict[str, str], inline_jobs: InlineJobs) -> None:
     headers = auth(keys["generate"])
     a = upload(client, keys["generate"], CSV, "a.csv").get_json()
     b = upload(client, keys["generate"], CSV.replace(b"10.5", b"30.5"), "b.csv").get_json()
     fits = []
     for ds in (a, b):
         job = client.post("/v1/jobs", json={"kind": "fit", "inputs": [ds["id"]]}, headers=headers).get_json()
-        fits.append(wait_for(client, headers, job["id"], {"succeeded"})["id"])
+        fits.append(inline_jobs.finish(client, headers, job["id"])["id"])
     same = client.get(f"/v1/fits/compare?a={fits[0]}&b={fits[0]}", headers=headers).get_json()["comparison"]
     diff = client.get(f"/v1/fits/compare?a={fits[0]}&b={fits[1]}", headers=headers).get_json()["comparison"]
     assert same != diff
@@ -73,14 +69,13 @@ def test_analyze_needs_one_dataset(client: FlaskClient, keys: dict[str, str]) ->
     assert unknown.status_code == 400 and unknown.get_json()["error"]["details"][0]["field"] == "inputs.0"
 
 
-def test_fabricate_seals_its_plan(client: FlaskClient, keys: dict[str, str], start_worker: Any) -> None:
-    start_worker()
+def test_fabricate_seals_its_plan(client: FlaskClient, keys: dict[str, str], inline_jobs: InlineJobs) -> None:
     headers = auth(keys["generate"])
     body = {"kind": "fabricate", "params": {"description": "2k sensors with temperature and pressure"}, "seed": 5}
     job = client.post("/v1/jobs", json=body, headers=headers).get_json()
     plan = job["params"]["plan"]
     assert plan["schema"]["tables"][0]["rows"] == 2000
-    done = wait_for(client, headers, job["id"], {"succeeded"})
+    done = inline_jobs.finish(client, headers, job["id"])
     assert done["rows"] == 2000
     names = sorted(
         a["name"] for a in client.get(f"/v1/artifacts?job_id={job['id']}", headers=headers).get_json()["data"]
@@ -88,7 +83,7 @@ def test_fabricate_seals_its_plan(client: FlaskClient, keys: dict[str, str], sta
     assert names[0] == "plan.json" and len(names) == 2
     rerun = client.post(f"/v1/jobs/{job['id']}/rerun", headers=headers).get_json()
     assert rerun["contract_hash"] == job["contract_hash"]
-    again = wait_for(client, headers, rerun["id"], {"succeeded", "failed"})
+    again = inline_jobs.finish(client, headers, rerun["id"], expect=None)
     assert again["status"] == "succeeded" and again["rows"] == 2000, again
 
 

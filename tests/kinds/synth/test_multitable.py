@@ -17,10 +17,10 @@ import pandas as pd
 from flask.testing import FlaskClient
 
 from tests.conftest import auth
-from tests.synth.conftest import upload_frame
-from tests.synth.test_jobs import artifacts, download, finished, submit
+from tests.kinds.synth.test_jobs import artifacts, download, finished, submit
+from tests.synth_data import upload_frame
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def customers_orders(seed: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -14,7 +14,7 @@ import pytest
 
 from appliance.services.synth import engines, metadata, privacy, tstr
 from appliance.services.synth.interface import EpochEvent, SynthesisError, TrainingCanceled
-from tests.synth.conftest import adult_frame
+from tests.synth_data import adult_frame
 
 
 def test_metadata_detects_parses_dates_and_applies_overrides(sdv_home: Path) -> None:

@@ -1,6 +1,6 @@
 """Uploads files through the real app in this process and reports answers and peak memory.
 
-Run by tests/datasets/test_upload_limits.py as a subprocess, so the process measured is the one
+Run by tests/services/datasets/test_upload_limits.py as a subprocess, so the process measured is the one
 that handles the uploads (the app and its test client) and nothing else the test suite loaded.
 Usage: upload_memory_probe.py STATE_DIR NAME=PATH... ; prints one JSON document on stdout.
 """

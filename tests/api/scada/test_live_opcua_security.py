@@ -26,8 +26,8 @@ from pymodbus.client import ModbusTcpClient
 
 from appliance.services import identity
 from simulators.protocols.certs import make_certificate
+from tests.api.scada.test_live_runs import running, start_run
 from tests.conftest import auth, forget_worker_log, free_port, spawn_worker, stop_worker, wait_for
-from tests.scada.test_live_runs import running, start_run
 from tests.simulators.protocols.opcua_client import configured_client, read_write_call
 
 CLIENT_URI = "urn:sealforge:test-hmi"
@@ -115,7 +115,7 @@ FLOOD = """
 import asyncio, json, sys
 from pathlib import Path
 from asyncua import ua
-from tests.scada.test_live_opcua_security import _asyncua_session
+from tests.api.scada.test_live_opcua_security import _asyncua_session
 
 async def bad_login():
     try:

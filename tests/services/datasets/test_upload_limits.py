@@ -23,9 +23,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.conftest import auth, wait_for
-from tests.datasets.test_upload import upload
+from tests.services.datasets.test_upload import upload
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 MEMORY_BOUND_KIB = 256 * 1024
 
 
@@ -122,7 +122,7 @@ def test_bombs_are_refused_within_bounded_memory(tmp_path: Path) -> None:
     for name, (content, *_rest) in BOMBS.items():
         (tmp_path / name).write_bytes(content)
         args.append(f"{name}={tmp_path / name}")
-    probe = [sys.executable, str(ROOT / "tests" / "datasets" / "upload_memory_probe.py"), str(state), *args]
+    probe = [sys.executable, str(Path(__file__).parent / "upload_memory_probe.py"), str(state), *args]
     done = subprocess.run(probe, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)

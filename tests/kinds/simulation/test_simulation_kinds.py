@@ -1,4 +1,4 @@
-"""simulate, scenario_fabricate and lift as jobs through a real worker, and /v1/ics/scenarios."""
+"""simulate, scenario_fabricate and lift as jobs run in-process through the worker's runner, and /v1/ics/scenarios."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import auth, wait_for
-from tests.datasets.test_upload import upload
+from tests.conftest import InlineJobs, auth
+from tests.services.datasets.test_upload import upload
 
 SIMULATE = {"plant": "water", "duration": 900, "sample_rate": 1}
 SCENARIO = {"plant": "water", "duration": 3600, "mix": [{"technique": "T0831", "count": 2}], "intensity": 0.6}
@@ -21,12 +21,13 @@ def artifacts(client: FlaskClient, headers: dict[str, str], job_id: str) -> dict
     return {a["name"]: a for a in rows}
 
 
-def test_simulate_is_deterministic_and_labelled(client: FlaskClient, keys: dict[str, str], start_worker: Any) -> None:
-    start_worker()
+def test_simulate_is_deterministic_and_labelled(
+    client: FlaskClient, keys: dict[str, str], inline_jobs: InlineJobs
+) -> None:
     headers = auth(keys["generate"])
     first = client.post("/v1/jobs", json={"kind": "simulate", "params": SIMULATE, "seed": 11}, headers=headers)
     assert first.status_code == 202, first.get_json()
-    job = wait_for(client, headers, first.get_json()["id"], {"succeeded", "failed"}, timeout=120)
+    job = inline_jobs.finish(client, headers, first.get_json()["id"], expect=None)
     assert job["status"] == "succeeded", job["error"]
     assert first.get_json()["estimate"]["credits"] == job["rows"] / 1_000_000
     arts = artifacts(client, headers, job["id"])
@@ -36,21 +37,20 @@ def test_simulate_is_deterministic_and_labelled(client: FlaskClient, keys: dict[
     assert {"timestamp", "attack", "attack_id", "technique"} <= set(table.column_names)
     assert table.num_rows == job["rows"]
     rerun = client.post(f"/v1/jobs/{job['id']}/rerun", headers=headers).get_json()
-    again = wait_for(client, headers, rerun["id"], {"succeeded", "failed"}, timeout=120)
+    again = inline_jobs.finish(client, headers, rerun["id"])
     assert (
         artifacts(client, headers, again["id"])["water-telemetry.parquet"]["blake3"]
         == arts["water-telemetry.parquet"]["blake3"]
     )
 
 
-def test_ics_scenarios_front(client: FlaskClient, keys: dict[str, str], start_worker: Any) -> None:
-    start_worker()
+def test_ics_scenarios_front(client: FlaskClient, keys: dict[str, str], inline_jobs: InlineJobs) -> None:
     headers = auth(keys["generate"])
     created = client.post("/v1/ics/scenarios", json={**SCENARIO, "seed": 1}, headers=headers)
     assert created.status_code == 202, created.get_json()
     scenario_id = created.get_json()["id"]
     assert created.headers["Location"] == f"/v1/ics/scenarios/{scenario_id}"
-    wait_for(client, headers, scenario_id, {"succeeded"}, timeout=120)
+    inline_jobs.finish(client, headers, scenario_id)
     body = client.get(f"/v1/ics/scenarios/{scenario_id}", headers=headers).get_json()
     manifest = body["manifest"]
     assert manifest["labels"]["attack_rows"] > 0
@@ -85,18 +85,17 @@ def test_bad_scenario_is_400(client: FlaskClient, keys: dict[str, str]) -> None:
     assert client.get("/v1/ics/scenarios/job_00000000000000000000000000", headers=auth(keys["read"])).status_code == 404
 
 
-def test_lift_matches_a_plant(client: FlaskClient, keys: dict[str, str], start_worker: Any) -> None:
-    start_worker()
+def test_lift_matches_a_plant(client: FlaskClient, keys: dict[str, str], inline_jobs: InlineJobs) -> None:
     headers = auth(keys["generate"])
     sim = client.post(
         "/v1/jobs", json={"kind": "simulate", "params": {**SIMULATE, "format": "csv"}, "seed": 2}, headers=headers
     ).get_json()
-    wait_for(client, headers, sim["id"], {"succeeded"}, timeout=120)
+    inline_jobs.finish(client, headers, sim["id"])
     csv = client.get(
         f"/v1/artifacts/{artifacts(client, headers, sim['id'])['water-telemetry.csv']['id']}/download", headers=headers
     ).data
     dataset = upload(client, keys["generate"], csv, "historian.csv").get_json()
     job = client.post("/v1/jobs", json={"kind": "lift", "inputs": [dataset["id"]]}, headers=headers).get_json()
-    done = wait_for(client, headers, job["id"], {"succeeded", "failed"}, timeout=120)
+    done = inline_jobs.finish(client, headers, job["id"], expect=None)
     assert done["status"] == "succeeded", done["error"]
     assert done["result"]["plant"] == "water" and done["result"]["tags"] > 5

@@ -14,8 +14,8 @@ from flask.testing import FlaskClient
 
 from appliance.services import identity
 from simulators.protocols.certs import make_certificate
+from tests.api.scada.test_live_runs import running, start_run
 from tests.conftest import auth, free_port, wait_for
-from tests.scada.test_live_runs import running, start_run
 
 CLIENT_URI = "urn:sealforge:test-hmi"
 PASSWORD = "a long operator password"

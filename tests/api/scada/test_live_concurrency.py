@@ -18,8 +18,8 @@ from flask.testing import FlaskClient
 from pymodbus.client import ModbusTcpClient
 
 from appliance.services import identity
+from tests.api.scada.test_live_runs import start_run, until
 from tests.conftest import auth, free_port, wait_for
-from tests.scada.test_live_runs import start_run, until
 
 BODY = {"plant": "water", "seed": 3, "speed": 10, "params": {"demand_variability": 0.0}}
 
