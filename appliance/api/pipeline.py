@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 import blake3
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 
 from appliance import errors
 from appliance.api import context, jsondepth
@@ -28,6 +28,7 @@ DENIALS = frozenset({401, 403, 429})
 _CORRELATION_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _REPLAY_HEADERS = ("Content-Type", "Location", "X-Job-Id")
 _UNSET = object()
+KEY_CACHE = "sealforge_key_cache"  # app.extensions entry: this process's identity.KeyCache
 # Views registered by flask-smorest or for static assets, which cannot carry a `requires` mark.
 PUBLIC_ENDPOINTS = frozenset(
     {"api-docs.openapi_json", "api-docs.openapi_swagger_ui", "api-docs.openapi_redoc", "docs_asset"}
@@ -35,8 +36,6 @@ PUBLIC_ENDPOINTS = frozenset(
 
 
 def _view() -> Any:
-    from flask import current_app
-
     if request.endpoint is None:
         return None
     return current_app.view_functions.get(request.endpoint)
@@ -75,7 +74,8 @@ def _authenticate() -> Principal | None:
     conn = context.get_db()
     api_key = request.headers.get("X-API-Key")
     if api_key:
-        who = identity.authenticate_key(conn, api_key)
+        cache: identity.KeyCache = current_app.extensions[KEY_CACHE]
+        who = cache.authenticate(conn, api_key, time.monotonic())
         if who is None:
             raise AppError(errors.UNAUTHENTICATED, "the API key is unknown or revoked")
         return who
@@ -123,9 +123,11 @@ def _rate_limit() -> None:
 
 
 def _idempotency() -> Response | None:
+    if request.method != "POST":  # checked first: every GET would otherwise look up two headers
+        return None
     key = request.headers.get("Idempotency-Key") or request.headers.get("X-Idempotency-Key")
     who: Principal | None = g.get("principal")
-    if request.method != "POST" or key is None or who is None:
+    if key is None or who is None:
         return None
     if getattr(_view(), BODY_ATTR, "json") == "json":
         body_hash = blake3.blake3(request.get_data(cache=True)).hexdigest()
@@ -215,5 +217,6 @@ def after_request(response: Response) -> Response:
 
 
 def install(app: Flask) -> None:
+    app.extensions[KEY_CACHE] = identity.KeyCache(float(app.config["SEALFORGE"]["auth"]["key_cache_s"]))
     app.before_request(before_request)
     app.after_request(after_request)

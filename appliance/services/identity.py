@@ -141,11 +141,57 @@ def revoke_key(conn: sqlite3.Connection, tenant_id: str, key_id: str) -> dict[st
 def authenticate_key(conn: sqlite3.Connection, plaintext: str) -> Principal | None:
     if not plaintext.startswith(KEY_PREFIX):
         return None
-    row = identity_store.key_by_hash(conn, token_hash(plaintext))
+    return _principal_of(conn, token_hash(plaintext))
+
+
+def _principal_of(conn: sqlite3.Connection, key_hash: str) -> Principal | None:
+    row = identity_store.key_by_hash(conn, key_hash)
     if row is None or row["revoked_at"] is not None:
         return None
     granted = row["scopes"].split(",")
     return Principal(row["tenant_id"], row["id"], "key", effective_scopes(granted), tuple(granted))
+
+
+class KeyCache:
+    """Keys already looked up by this process, each kept at most ``ttl_s`` seconds.
+
+    Revocation stays immediate in every process: each call first reads the database's auth
+    generation (one row that triggers bump on any change to ``api_keys``, see migration 9) and drops
+    every cached key when it moved. The generation is read *before* the key row, so a change that
+    commits between the two reads leaves the entry filed under the old generation, and the next
+    request drops it; an entry is only ever served to a request that read the generation it was
+    filed under. Unknown and revoked keys are never cached (a guesser always reaches the
+    database), and entries are held by the key's hash, not its plaintext.
+    """
+
+    MAX_ENTRIES = 4096
+
+    def __init__(self, ttl_s: float) -> None:
+        self.ttl_s = ttl_s
+        # The generation and the entries read under it, swapped as one tuple so that a thread never
+        # pairs one generation with another's entries.
+        self._state: tuple[int | None, dict[str, tuple[Principal, float]]] = (None, {})
+
+    def authenticate(self, conn: sqlite3.Connection, plaintext: str, now: float) -> Principal | None:
+        if not plaintext.startswith(KEY_PREFIX):
+            return None
+        key_hash = token_hash(plaintext)
+        if self.ttl_s <= 0:
+            return _principal_of(conn, key_hash)
+        generation = identity_store.auth_generation(conn)
+        seen, entries = self._state
+        if seen != generation:
+            entries = {}
+            self._state = (generation, entries)
+        cached = entries.get(key_hash)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        who = _principal_of(conn, key_hash)
+        if who is not None:
+            if len(entries) >= self.MAX_ENTRIES:
+                entries.clear()
+            entries[key_hash] = (who, now + self.ttl_s)
+        return who
 
 
 def create_user(

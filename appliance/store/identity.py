@@ -100,3 +100,9 @@ def revoke_access_token(conn: sqlite3.Connection, jti: str, expires_at: float) -
 
 def access_token_revoked(conn: sqlite3.Connection, jti: str) -> bool:
     return conn.execute("SELECT 1 FROM revoked_access_tokens WHERE jti = ?", (jti,)).fetchone() is not None
+
+
+def auth_generation(conn: sqlite3.Connection) -> int:
+    """The counter the ``api_keys`` triggers bump on every change (migration 9): one indexed row."""
+    row = conn.execute("SELECT n FROM auth_generation WHERE id = 1").fetchone()
+    return int(row[0])
