@@ -23,11 +23,8 @@ ABOVE_STORE = ("api", "services", "jobs", "kinds", "evidence", "cli", "web")
 SQL_CALLS = frozenset({"execute", "executemany", "executescript"})
 
 # SQL outside appliance/store, each by a recorded decision (docs/decisions.md).
-SQL_ALLOWED = {
-    # Rate-limit buckets: their own throw-away SQLite file with its own connection settings
-    # ("Rate-limit buckets live in their own SQLite file"); the module docstring says why.
-    "appliance/services/ratelimit.py",
-}
+# None today: the rate-limit buckets, once the one exception, are a mapped file now, not SQLite.
+SQL_ALLOWED: frozenset[str] = frozenset()
 
 # The API may open the database for the request (the app factory and the per-request context);
 # everything else a route needs comes from a service.

@@ -114,7 +114,7 @@ def test_serve_on_empty_state_dir_is_private_and_migrates_once(tmp_path: Path) -
     assert proc.returncode == 0, output
 
     made = {p.relative_to(state).parts[0] for p in state.rglob("*")}
-    assert {"sealforge.db", "ratelimit.db", "queue-default.db", "blobs", "keys", "work"} <= made, made
+    assert {"sealforge.db", "ratelimit.buckets", "queue-default.db", "blobs", "keys", "work"} <= made, made
     assert any((state / "blobs").rglob("*")) and (state / "keys" / "bootstrap.key").is_file()
     assert not_private(state) == []
     with sqlite3.connect(state / "sealforge.db") as conn:
