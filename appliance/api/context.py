@@ -19,8 +19,16 @@ def config() -> dict[str, Any]:
     return cfg
 
 
+_state_dirs: dict[str, Path] = {}
+
+
 def state_dir() -> Path:
-    return Path(config()["server"]["state_dir"])
+    """The configured state dir; the Path is built once per value, not on every request."""
+    configured = config()["server"]["state_dir"]
+    path = _state_dirs.get(configured)
+    if path is None:
+        path = _state_dirs.setdefault(configured, Path(configured))
+    return path
 
 
 def keys_dir() -> Path:
