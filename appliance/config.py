@@ -93,5 +93,11 @@ def load_config(
     return cfg
 
 
+def api_workers(cfg: dict[str, Any]) -> int:
+    """API worker processes: ``[server] workers``, or one per CPU core when it is 0."""
+    configured = int(cfg["server"]["workers"])
+    return configured if configured > 0 else (os.cpu_count() or 1)
+
+
 def state_dir(cfg: dict[str, Any]) -> Path:
     return Path(cfg["server"]["state_dir"])

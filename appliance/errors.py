@@ -88,6 +88,12 @@ UNSUPPORTED_MEDIA_TYPE = _spec(
 RATE_LIMITED = _spec(
     "RATE_LIMITED", 429, "Too many requests for this tenant and route.", "Wait for `Retry-After` seconds."
 )
+STREAM_LIMIT = _spec(
+    "STREAM_LIMIT",
+    429,
+    "Too many event streams are open, for this tenant or on the appliance.",
+    "Close streams you no longer read (each browser tab holds one), or retry after `Retry-After` seconds.",
+)
 LOGIN_THROTTLED = _spec(
     "LOGIN_THROTTLED",
     429,

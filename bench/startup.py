@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,10 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench._load import free_port  # noqa: E402
+
 PEER_APP = """from flask import Flask
 app = Flask("peer")
 @app.get("/healthz")
@@ -31,12 +34,6 @@ def healthz():
     return {"status": "ok"}
 """
 GOAL_S = 5.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def time_to_healthz(cmd: list[str], port: int, cwd: Path) -> float:

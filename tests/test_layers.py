@@ -30,7 +30,6 @@ SQL_ALLOWED: frozenset[str] = frozenset()
 # everything else a route needs comes from a service.
 STORE_ALLOWED_IN_API = {
     ("appliance/api/__init__.py", "appliance.store.open"),
-    ("appliance/api/context.py", "appliance.store.open"),
 }
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask
 
 from appliance import __version__
-from appliance.api import aliases, docs_assets, envelope, pipeline
+from appliance.api import aliases, context, docs_assets, envelope, pipeline
 from appliance.api.artifacts.routes import blp as artifacts_blp
 from appliance.api.auth.routes import blp as auth_blp
 from appliance.api.billing.routes import blp as billing_blp
@@ -33,8 +33,9 @@ from appliance.api.models.routes import blp as models_blp
 from appliance.api.scada.routes import blp as scada_blp
 from appliance.api.seals.routes import blp as seals_blp
 from appliance.api.tenants.routes import blp as tenants_blp
-from appliance.config import load_config, state_dir
-from appliance.store.open import open_db
+from appliance.config import api_workers, load_config, state_dir
+from appliance.jobs.fanout import Hub, Limits
+from appliance.store.open import open_pool
 
 BLUEPRINTS = (
     meta_blp,
@@ -96,10 +97,23 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     aliases.add_client_aliases(app)
     envelope.register(app)
     pipeline.install(app)
-    open_db(state_dir(cfg))  # migrate at start-up, not on the first request
+    app.extensions["sealforge_db_pool"] = open_pool(state_dir(cfg))  # migrates at start-up, not on a request
+    app.teardown_appcontext(context.give_back_db)
     app.extensions["sealforge_api"] = api
+    app.extensions["sealforge_streams"] = _streams_hub(cfg)
     logging.getLogger("sealforge").setLevel(logging.INFO)
     return app
+
+
+def _streams_hub(cfg: dict[str, Any]) -> Hub:
+    """The event-stream hub of this process, with its share of the appliance-wide stream limits."""
+    workers = api_workers(cfg)
+
+    def share(limit: Any) -> int:
+        return max(1, -(-int(limit) // workers))
+
+    limits = Limits(total=share(cfg["streams"]["max_open"]), per_tenant=share(cfg["streams"]["per_tenant"]))
+    return Hub(state_dir(cfg), limits)
 
 
 def openapi_document(app: Flask) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from appliance.config import api_workers
 from appliance.jobs.queues import QUEUES
 
 
@@ -40,6 +41,18 @@ class GunicornApp(BaseApplication):  # type: ignore[misc]
         return create_app()
 
 
+def serving_options(cfg: dict[str, Any]) -> dict[str, Any]:
+    """How gunicorn serves the API: gevent workers, one per CPU core unless configured.
+
+    An open event stream waits in a greenlet, not a thread, so streams cannot starve requests
+    (docs/decisions.md, "Streams on gevent"). bench/api.py serves its bare Flask app the same way."""
+    return {
+        "workers": api_workers(cfg),
+        "worker_class": "gevent",
+        "worker_connections": int(cfg["server"]["worker_connections"]),
+    }
+
+
 def run_api(cfg: dict[str, Any], host: str, port: int, insecure_http: bool = False) -> None:
     from appliance.services import tls  # here, not at the top: workers never need cryptography's x509
 
@@ -50,9 +63,7 @@ def run_api(cfg: dict[str, Any], host: str, port: int, insecure_http: bool = Fal
     GunicornApp(
         {
             "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
-            "workers": int(cfg["server"]["workers"]),
-            "threads": int(cfg["server"]["threads"]),
-            "worker_class": "gthread",
+            **serving_options(cfg),
             "timeout": 60,
             "graceful_timeout": 10,
             "accesslog": "-",

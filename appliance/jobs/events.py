@@ -1,71 +1,194 @@
-"""The event streams: a job's events (replay the journal after ``Last-Event-ID``, then follow it live)
-and a live SCADA run's latest values. Every server-sent event stream is produced here.
+"""The event streams: a job's events (replay the journal after ``Last-Event-ID``, then follow it
+live) and a live SCADA run's values. Every server-sent event stream is produced here, fed by the
+process's fan-out hub (`appliance.jobs.fanout`).
 
 Server-sent events: each journal row is one event whose id is its sequence number, so a client
-that reconnects with ``Last-Event-ID`` misses nothing. Comments keep idle connections alive, and
-the stream ends once the job is finished and everything has been sent.
+that reconnects with ``Last-Event-ID`` misses nothing; each values sample is one event whose id is
+the run's sample number. Comments keep idle connections alive (and let the server notice a client
+that has gone), and a stream ends once its job is finished and everything has been sent.
+
+A stream is a `StreamBody`: the WSGI server iterates it and calls ``close`` when the response ends
+or the client goes away, which frees the subscription and its place in the stream limits even if
+the body was never iterated.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
+import sqlite3
+import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
+from typing import Any
 
-from appliance import jsonsafe
-from appliance.jobs.lifecycle import TERMINAL
+from appliance import errors, jsonsafe
+from appliance.errors import AppError
+from appliance.jobs.fanout import Hub, StreamLimit, Subscription
 from appliance.store import jobs as jobs_store
 from appliance.store import scada as scada_store
-from appliance.store.open import open_db
 
-POLL_S = 0.2
-VALUES_POLL_S = 0.25
+RETRY_MS = 2000
+END = "event: end\ndata: {}\n\n"
 
 
 def format_event(seq: int, event_type: str, data: str) -> str:
     return f"id: {seq}\nevent: {event_type}\ndata: {data}\n\n"
 
 
-def stream(
-    state_dir: Path, job_id: str, after_seq: int, heartbeat_s: float = 15.0, max_seconds: float = 3600.0
+class StreamBody:
+    """The WSGI response body of one stream; ``close`` ends its subscription.
+
+    Given the client's socket under the gevent worker, a watcher greenlet notices the client
+    closing the connection and ends the stream at once, so a client that goes frees its place in
+    the stream limits without waiting for the next heartbeat to fail."""
+
+    def __init__(self, sub: Subscription, chunks: Iterator[str], client: socket.socket | None = None) -> None:
+        self.sub = sub
+        self._chunks = chunks
+        self._watcher = _watch(client, sub) if client is not None else None
+
+    def __iter__(self) -> StreamBody:
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._chunks).encode()
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._chunks, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self.sub.close()
+            if self._watcher is not None:
+                self._watcher.kill(block=False)
+
+
+def _watch(client: socket.socket, sub: Subscription) -> Any:
+    """A greenlet that hangs the subscription up when the client closes its connection (None when
+    not running under gevent, where a stream is noticed gone at its next heartbeat instead).
+
+    It peeks at the raw socket (a duplicate of its descriptor, so TLS sockets work too): an SSE
+    client sends nothing after its request, so end of file means it has gone."""
+    gevent_monkey = sys.modules.get("gevent.monkey")
+    if gevent_monkey is None or not gevent_monkey.is_module_patched("socket"):
+        return None
+    import gevent
+
+    def watch() -> None:
+        try:
+            raw = socket.socket(fileno=os.dup(client.fileno()))
+        except OSError:
+            sub.hang_up()
+            return
+        try:
+            if raw.recv(1, socket.MSG_PEEK) == b"":
+                sub.hang_up()
+        except OSError:
+            sub.hang_up()
+        finally:
+            raw.close()
+
+    return gevent.spawn(watch)
+
+
+def _subscribe(hub: Hub, follow: Any, *args: Any) -> Subscription:
+    try:
+        sub: Subscription = follow(*args)
+    except StreamLimit as exc:
+        raise AppError(
+            errors.STREAM_LIMIT,
+            f"{'this tenant has' if exc.scope == 'tenant' else 'the appliance has'} {exc.limit} event streams open",
+            headers={"Retry-After": "5"},
+        ) from exc
+    return sub
+
+
+def job_stream(
+    conn: sqlite3.Connection,
+    hub: Hub,
+    tenant_id: str,
+    job_id: str,
+    after_seq: int,
+    heartbeat_s: float,
+    client: socket.socket | None = None,
+    max_seconds: float = 3600.0,
+) -> StreamBody:
+    """A job's events after ``after_seq``: the journal so far (read here, with the request's
+    connection), then what the hub delivers, until the job has ended."""
+    sub = _subscribe(hub, hub.follow_job, conn, tenant_id, job_id)
+    try:
+        backlog = _journal(conn, job_id, after_seq, sub.live_from)
+    except BaseException:
+        sub.close()
+        raise
+
+    def render(row: dict[str, Any]) -> str:
+        payload = json.loads(row["data"]) | {"job_id": job_id, "at": row["at"]}
+        return format_event(row["seq"], row["type"], jsonsafe.dumps(payload, separators=(",", ":")))
+
+    return StreamBody(sub, _chunks(sub, backlog, render, after_seq, heartbeat_s, max_seconds), client)
+
+
+def _journal(conn: sqlite3.Connection, job_id: str, after_seq: int, upto: int) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    while True:
+        batch = [row for row in jobs_store.events_after(conn, job_id, after_seq) if row["seq"] <= upto]
+        rows.extend(batch)
+        if len(batch) < 500:
+            return rows
+        after_seq = batch[-1]["seq"]
+
+
+def _chunks(
+    sub: Subscription,
+    rows: list[dict[str, Any]],
+    render: Callable[[dict[str, Any]], str],
+    last: int,
+    heartbeat_s: float,
+    max_seconds: float,
 ) -> Iterator[str]:
-    conn = open_db(state_dir)
-    last_beat = time.monotonic()
-    started = last_beat
-    yield "retry: 2000\n\n"
+    """The stream's text: each row above ``last`` once, heartbeats while idle, then the end."""
+    yield f"retry: {RETRY_MS}\n\n"
+    deadline = time.monotonic() + max_seconds
+    ended = False
     while True:
-        job = jobs_store.get_job(conn, job_id)  # read before the events, so a finish in between is still sent
-        finished = job is None or job["status"] in TERMINAL
-        rows = jobs_store.events_after(conn, job_id, after_seq)
         for row in rows:
-            after_seq = row["seq"]
-            payload = json.loads(row["data"]) | {"job_id": job_id, "at": row["at"]}
-            yield format_event(row["seq"], row["type"], jsonsafe.dumps(payload, separators=(",", ":")))
-        if rows:
-            last_beat = time.monotonic()
-            continue
-        if finished or time.monotonic() - started > max_seconds:
-            yield "event: end\ndata: {}\n\n"
+            if row["seq"] > last:
+                last = row["seq"]
+                yield render(row)
+        if sub.gone:
             return
-        if time.monotonic() - last_beat >= heartbeat_s:
-            last_beat = time.monotonic()
+        if ended or time.monotonic() > deadline:
+            yield END
+            return
+        rows, ended = sub.take(heartbeat_s)
+        if not rows and not ended:
             yield ": heartbeat\n\n"
-        time.sleep(POLL_S)
 
 
-def values_stream(state_dir: Path, run_id: str, job_id: str) -> Iterator[str]:
-    """A live run's tag values, each new sample once, until its job has ended."""
-    conn = open_db(state_dir)
-    seen = -1
-    yield "retry: 2000\n\n"
-    while True:
-        job = jobs_store.get_job(conn, job_id)
-        row = scada_store.values(conn, run_id)
-        if row is not None and row["seq"] != seen:
-            seen = row["seq"]
-            yield format_event(seen, "values", row["data"])
-        if job is None or job["status"] in TERMINAL:
-            yield "event: end\ndata: {}\n\n"
-            return
-        time.sleep(VALUES_POLL_S)
+def values_stream(
+    conn: sqlite3.Connection,
+    hub: Hub,
+    tenant_id: str,
+    run_id: str,
+    job_id: str,
+    heartbeat_s: float,
+    client: socket.socket | None = None,
+    max_seconds: float = 86400.0,
+) -> StreamBody:
+    """A live run's values: its latest sample now, then every sample published, until its job ends."""
+    sub = _subscribe(hub, hub.follow_run, conn, tenant_id, run_id, job_id)
+    try:
+        latest = scada_store.values(conn, run_id)
+    except BaseException:
+        sub.close()
+        raise
+
+    def render(row: dict[str, Any]) -> str:
+        return format_event(row["seq"], "values", row["data"])
+
+    backlog = [latest] if latest else []
+    return StreamBody(sub, _chunks(sub, backlog, render, -1, heartbeat_s, max_seconds), client)

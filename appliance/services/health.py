@@ -47,8 +47,14 @@ def livez(conn: sqlite3.Connection, state_dir: Path, min_free: int, depths: dict
     return {"ok": all(c["ok"] for c in checks.values()), "checks": checks}
 
 
-def metrics_text(conn: sqlite3.Connection, state_dir: Path, depths: dict[str, int | None]) -> str:
-    """Prometheus text exposition (version 0.0.4)."""
+def metrics_text(
+    conn: sqlite3.Connection,
+    state_dir: Path,
+    depths: dict[str, int | None],
+    process: dict[str, int] | None = None,
+) -> str:
+    """Prometheus text exposition (version 0.0.4). ``process``: this API process's own counts
+    (open event streams, the jobs and runs they follow, greenlets, threads)."""
     lines: list[str] = []
 
     def gauge(name: str, help_text: str, samples: list[tuple[str, float]]) -> None:
@@ -66,4 +72,6 @@ def metrics_text(conn: sqlite3.Connection, state_dir: Path, depths: dict[str, in
         [(f'{{queue="{q}"}}', float(d)) for q, d in depths.items() if d is not None],
     )
     gauge("sealforge_disk_free_bytes", "Free bytes on the state dir's disk.", [("", shutil.disk_usage(state_dir).free)])
+    for key, value in (process or {}).items():
+        gauge(f"sealforge_api_{key}", f"This API process's {key.replace('_', ' ')}.", [("", value)])
     return "\n".join(lines) + "\n"

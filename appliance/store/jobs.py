@@ -52,6 +52,23 @@ def add_event(conn: sqlite3.Connection, job_id: str, at: str, event_type: str, d
     return int(cur.lastrowid or 0)
 
 
+def last_event_seq(conn: sqlite3.Connection) -> int:
+    """The newest journal row's seq, over all jobs (seq increases across the whole journal)."""
+    row = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM job_events").fetchone()
+    return int(row[0])
+
+
+def journal_since(conn: sqlite3.Connection, after_seq: int, limit: int = 5000) -> list[dict[str, Any]]:
+    """Journal rows of every job written after ``after_seq``, oldest first (one range read on the key)."""
+    return fetch_all(conn, "SELECT * FROM job_events WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit))
+
+
+def statuses(conn: sqlite3.Connection, job_ids: list[str]) -> dict[str, str]:
+    marks = ",".join("?" * len(job_ids))
+    rows = conn.execute(f"SELECT id, status FROM jobs WHERE id IN ({marks})", job_ids).fetchall()
+    return {row[0]: row[1] for row in rows}
+
+
 def events_after(conn: sqlite3.Connection, job_id: str, after_seq: int, limit: int = 500) -> list[dict[str, Any]]:
     return fetch_all(
         conn, "SELECT * FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?", (job_id, after_seq, limit)

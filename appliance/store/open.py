@@ -25,7 +25,7 @@ import stat
 import threading
 from pathlib import Path
 
-from appliance.store.db import connection, db_path, open_connection
+from appliance.store.db import ConnectionPool, connection, db_path, open_connection
 from appliance.store.migrations import migrate
 
 STATE_UMASK = 0o077
@@ -136,3 +136,9 @@ def open_db(state_dir: Path) -> sqlite3.Connection:
                 prepare_state_dir(state_dir)
                 _prepared.add(key)
     return connection(path)
+
+
+def open_pool(state_dir: Path) -> ConnectionPool:
+    """A pool of connections to the state dir's database, for a server's requests (schema up to date)."""
+    open_db(state_dir)
+    return ConnectionPool(db_path(state_dir))

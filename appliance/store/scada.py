@@ -1,4 +1,4 @@
-"""Queries for live SCADA runs, their endpoints, their commands and their latest values.
+"""Queries for live SCADA runs, their endpoints, their commands, and their latest and recent values.
 
 A run is *active* while its job is created, queued or running, or while its row is still being
 submitted (no job yet, and younger than the cut-off the caller gives: a submit that crashed half-way
@@ -116,11 +116,30 @@ def finish_command(conn: sqlite3.Connection, seq: int, at: str, result: Any, err
     )
 
 
+SAMPLES_KEPT = 300  # per run: 30 s at 10 samples a second, far more than a stream reader lags
+
+
 def put_values(conn: sqlite3.Connection, run_id: str, seq: int, at: str, data: dict[str, Any]) -> None:
+    """Publish a sample: the run's latest values, and one more row in its recent samples."""
+    text = jsonsafe.dumps(data, separators=(",", ":"))  # streamed as-is over SSE
     conn.execute(
         "INSERT INTO scada_values (run_id, seq, at, data) VALUES (?, ?, ?, ?)"
         " ON CONFLICT(run_id) DO UPDATE SET seq = excluded.seq, at = excluded.at, data = excluded.data",
-        (run_id, seq, at, jsonsafe.dumps(data, separators=(",", ":"))),  # streamed as-is over SSE
+        (run_id, seq, at, text),
+    )
+    conn.execute("INSERT INTO scada_samples (run_id, seq, at, data) VALUES (?, ?, ?, ?)", (run_id, seq, at, text))
+    conn.execute("DELETE FROM scada_samples WHERE run_id = ? AND seq <= ?", (run_id, seq - SAMPLES_KEPT))
+
+
+def last_sample_id(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT COALESCE(MAX(id), 0) FROM scada_samples").fetchone()
+    return int(row[0])
+
+
+def samples_since(conn: sqlite3.Connection, after_id: int, limit: int = 5000) -> list[dict[str, Any]]:
+    """Samples of every run published after ``after_id`` (the table's own id), oldest first."""
+    return fetch_all(
+        conn, "SELECT id, run_id, seq, data FROM scada_samples WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
     )
 
 

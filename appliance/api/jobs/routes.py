@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request, stream_with_context
+from flask import Response, request
 
 from appliance import errors
 from appliance.api import context
@@ -112,11 +112,15 @@ def rerun_job(job_id: str) -> Any:
 @requires("read")
 def job_events(job_id: str) -> Response:
     """Server-sent events: the journal after `Last-Event-ID` (or `?after=`), then live until the end."""
-    operations.require_job(context.get_db(), context.principal().tenant_id, job_id)
+    tenant_id = context.principal().tenant_id
+    operations.require_job(context.get_db(), tenant_id, job_id)
     raw = request.headers.get("Last-Event-ID") or request.args.get("after") or "0"
     if not raw.isdigit():
         raise errors.validation("Last-Event-ID", "must be a non-negative integer")
-    body = stream_with_context(events.stream(context.state_dir(), job_id, int(raw)))
+    heartbeat_s = float(context.config()["streams"]["heartbeat_s"])
+    body = events.job_stream(
+        context.get_db(), context.streams(), tenant_id, job_id, int(raw), heartbeat_s, context.client_socket()
+    )
     return Response(
         body, mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )

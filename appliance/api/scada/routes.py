@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, stream_with_context
+from flask import Response
 
 from appliance.api import context
 from appliance.api.extensions import Blueprint, requires
@@ -89,10 +89,16 @@ def inject_attack(body: dict[str, Any], run_id: str) -> Any:
 @blp.response(200, content_type="text/event-stream")
 @requires("read")
 def stream_values(run_id: str) -> Response:
-    """Server-sent events: the run's tag values about twice a second, until it ends."""
-    row = scada.require(context.get_db(), context.principal().tenant_id, run_id)
-    body = stream_with_context(events.values_stream(context.state_dir(), run_id, row["job_id"]))
-    return Response(body, mimetype="text/event-stream", headers={"Cache-Control": "no-cache"})
+    """Server-sent events: every sample of the run's tag values (up to ten a second), until it ends."""
+    tenant_id = context.principal().tenant_id
+    row = scada.require(context.get_db(), tenant_id, run_id)
+    heartbeat_s = float(context.config()["streams"]["heartbeat_s"])
+    body = events.values_stream(
+        context.get_db(), context.streams(), tenant_id, run_id, row["job_id"], heartbeat_s, context.client_socket()
+    )
+    return Response(
+        body, mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
 
 
 @blp.route("/runs/<string:run_id>/map")

@@ -35,7 +35,7 @@ from appliance.store.open import open_db
 LIVE_FIELDS = frozenset({"run_id", "duration", "speed", "host", "modbus", "opcua"})
 PLANT_FIELDS = frozenset({"plant", "params", "scan_period", "sensors", "attacks", "start_time", "live"})
 MAX_DURATION_S = 30 * 86400
-VALUES_EVERY_S = 0.5
+VALUES_EVERY_S = 0.1  # at most ten samples a second reach the values streams
 
 
 def check(params: dict[str, Any]) -> None:
@@ -121,7 +121,7 @@ def _security(ctx: JobContext, mode: str) -> Any:
 
 
 class _Commands:
-    """Applies the API's commands on each tick and publishes values at most every 0.5 s."""
+    """Applies the API's commands on each tick and publishes values at most every 0.1 s."""
 
     def __init__(self, ctx: JobContext, run_id: str, duration: float | None) -> None:
         self.ctx, self.run_id, self.duration = ctx, run_id, duration
@@ -236,6 +236,7 @@ def run(ctx: JobContext) -> None:
             live.get("duration"),
             cancel=lambda: commands.stop or ctx.is_canceled(),
             on_tick=commands.tick,
+            tick_s=VALUES_EVERY_S,  # commands are applied, and values published, ten times a second
             on_start=_on_start(ctx, live["run_id"]),
         )
     except EndpointUnavailable as exc:
