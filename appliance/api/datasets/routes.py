@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -111,12 +112,26 @@ def preview_dataset(args: dict[str, Any], dataset_id: str) -> dict[str, Any]:
 
 @blp.route("/<string:dataset_id>/profile")
 @blp.response(200, ProfileSchema)
-@blp.alt_response(202, schema=JobSchema, description="No profile yet: the analyze job computing it")
+@blp.alt_response(
+    202,
+    schema=JobSchema,
+    description="No profile yet: the analyze job computing it. Call the `Location` URL (this same URL) again "
+    "after `Retry-After` seconds; it answers 200 with the profile once the job has succeeded.",
+    headers={
+        "Location": {"description": "The profile URL to call again", "schema": {"type": "string"}},
+        "Retry-After": {"description": "Seconds to wait before calling again", "schema": {"type": "integer"}},
+        "X-Job-Id": {"description": "The analyze job computing the profile", "schema": {"type": "string"}},
+    },
+)
 @requires("read")
 def profile_dataset(dataset_id: str) -> Any:
     """Types, nulls, distinct counts, ranges, quantiles, top values and semantic types of every column,
     plus an inferred mock schema. Computed once by an `analyze` job, then served from its artifact, cut to
-    `[datasets] max_answer_bytes` of JSON (`truncated` says so)."""
+    `[datasets] max_answer_bytes` of JSON (`truncated` says so).
+
+    The first call (and every call while the job runs) answers **202** with the analyze job as the body,
+    `Location:` this profile URL and `Retry-After:` seconds to wait: call `Location` again until it answers
+    200 (or follow the job's `_links.stream` events). A 202 is not an error and starts no second job."""
     conn = context.get_db()
     who = context.principal()
     ingest.require(conn, who.tenant_id, dataset_id)
@@ -131,5 +146,14 @@ def profile_dataset(dataset_id: str) -> Any:
         body = {"kind": "analyze", "inputs": [dataset_id], "params": {}}
         max_attempts = int(context.config()["jobs"]["max_attempts"])
         job = operations.submit(conn, context.state_dir(), who.tenant_id, who.caller, body, max_attempts)
-    # the job, not a profile: bypass the 200 schema
-    return make_response(jsonify(job), 202, {"X-Job-Id": job["id"], "Location": job["_links"]["self"]})
+    # the job, not a profile: bypass the 200 schema. Location is the URL that was called (the alias
+    # under /v1/client/ included), since that is what answers with the profile once it exists.
+    headers = {"X-Job-Id": job["id"], "Location": request.path, "Retry-After": str(_retry_after(job))}
+    return make_response(jsonify(job), 202, headers)
+
+
+def _retry_after(job: dict[str, Any]) -> int:
+    """Seconds until the profile is worth asking for again: the job's estimate, within 1..10 s, so a
+    polling client neither hammers the API nor waits long past a profile that is already there."""
+    seconds = (job.get("estimate") or {}).get("seconds") or 1
+    return max(1, min(10, math.ceil(float(seconds))))
