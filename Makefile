@@ -19,8 +19,13 @@ $(STAMP): pyproject.toml offline_verify/pyproject.toml sdk/pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps drf-spectacular-sidecar==2026.10.1
 	touch $(STAMP)
 
+# `make run HOST=192.168.10.5 PORT=8443 STATE_DIR=/srv/sealforge`: off loopback it serves HTTPS.
+HOST ?= 127.0.0.1
+PORT ?= 8080
+STATE_DIR ?= ./var
+
 run: $(STAMP)
-	$(BIN)/sealforge serve --host 127.0.0.1 --port 8080 --state-dir ./var
+	$(BIN)/sealforge serve --host $(HOST) --port $(PORT) --state-dir $(STATE_DIR)
 
 # One pytest process per CPU (pytest-xdist); a single test file runs fine without `-n`.
 test: $(STAMP)
