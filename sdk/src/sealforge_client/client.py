@@ -1,21 +1,35 @@
-"""`Client`: the REST API as methods. Every call raises `SealforgeError` for an error answer."""
+"""`Client`: the REST API as methods. Every call raises `SealforgeError` for an error answer.
+
+Calls are sent again on a 429, a 5xx or a dropped connection (see `RetryPolicy`), POSTs with one
+Idempotency-Key across their attempts; downloads continue where a cut connection stopped them.
+`AsyncClient` (sealforge_client.aio) is the same client for asyncio.
+"""
 
 from __future__ import annotations
 
-import json
 import time
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import httpx
 
-from sealforge_client.errors import SealforgeError
+from sealforge_client._core import (
+    CHUNK,
+    TERMINAL,
+    Resume,
+    RetryPolicy,
+    SseParser,
+    auth_headers,
+    dropped,
+    error_of,
+    submit_body,
+    with_idempotency,
+)
+from sealforge_client.tables import read_table_bytes
 from sealforge_client.tls import verify_setting
 
-TERMINAL = frozenset({"succeeded", "failed", "canceled"})
-CHUNK = 1 << 20
+Progress = Callable[[int, "int | None"], None]
 
 
 class Client:
@@ -24,6 +38,7 @@ class Client:
     For an https:// appliance whose certificate no system CA vouches for, give ``ca_file`` (a PEM
     file to trust, e.g. the appliance's own certificate) or ``pin_sha256`` (its SHA-256
     fingerprint, as `sealforge admin bootstrap` prints it; checked before anything is sent).
+    ``retry`` says how transient failures are retried (`RetryPolicy`; `NO_RETRY` for none).
     """
 
     def __init__(
@@ -35,15 +50,16 @@ class Client:
         transport: httpx.BaseTransport | None = None,
         ca_file: str | Path | None = None,
         pin_sha256: str | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         verify = verify_setting(base_url, ca_file, pin_sha256)
-        headers = {"User-Agent": "sealforge-client/0.1"}
-        if api_key:
-            headers["X-API-Key"] = api_key
-        elif token:
-            headers["Authorization"] = f"Bearer {token}"
+        self.retry = retry or RetryPolicy()
         self._http = httpx.Client(
-            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport, verify=verify
+            base_url=base_url.rstrip("/"),
+            headers=auth_headers(api_key, token),
+            timeout=timeout,
+            transport=transport,
+            verify=verify,
         )
 
     def close(self) -> None:
@@ -56,25 +72,49 @@ class Client:
         self.close()
 
     # -- plumbing ------------------------------------------------------------------------------------
-    def _check(self, response: httpx.Response) -> httpx.Response:
-        if response.status_code >= 400:
-            response.read()
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Callable[[], Any] | None = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """One call, sent again while `RetryPolicy` says so; ``body`` makes a fresh upload body per attempt."""
+        headers = with_idempotency(method, headers)
+        attempt = 0
+        while True:
+            if body is not None:
+                kwargs["content"] = body()
             try:
-                body = response.json()
-            except ValueError:
-                body = None
-            raise SealforgeError.from_response(response.status_code, body, response.text)
-        return response
+                response = self._http.request(method, path, headers=headers, **kwargs)
+            except httpx.TransportError as exc:
+                wait = self.retry.delay(attempt) if dropped(exc) else None
+                if wait is None:
+                    raise
+            else:
+                wait = self.retry.after(attempt, response)
+                if wait is None:
+                    if response.status_code >= 400:
+                        raise error_of(response)
+                    return response
+            time.sleep(wait)
+            attempt += 1
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self._check(self._http.request(method, path, **kwargs))
+        response = self._send(method, path, **kwargs)
         return response.json() if response.content else None
 
-    def _pages(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        after = ""
-        while True:
-            page = self._json("GET", path, params={**params, "limit": 200, "after": after})
-            yield from page["data"]
+    def _pages(self, path: str, params: dict[str, Any], limit: int | None = None) -> Iterator[dict[str, Any]]:
+        """Every item of a listing (or the first ``limit``), page by page."""
+        after, left = "", limit
+        while left is None or left > 0:
+            size = 200 if left is None else min(left, 200)
+            page = self._json("GET", path, params={**params, "limit": size, "after": after})
+            items = page["data"]
+            yield from items
+            left = None if left is None else left - len(items)
             if not page["has_more"]:
                 return
             after = page["next_after"]
@@ -92,32 +132,30 @@ class Client:
     # -- jobs ----------------------------------------------------------------------------------------
     def submit(
         self,
-        kind: str,
+        kind: str | None,
         params: dict[str, Any] | None = None,
         *,
         seed: int | None = None,
         inputs: list[str] | None = None,
         description: str = "",
+        rows: int | None = None,
+        queue: str | None = None,
         idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         """Submit a job; retried safely with one Idempotency-Key (a fresh one unless given)."""
-        body: dict[str, Any] = {
-            "kind": kind,
-            "params": params or {},
-            "inputs": inputs or [],
-            "description": description,
-        }
-        if seed is not None:
-            body["seed"] = seed
-        headers = {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}
+        body = submit_body(kind, params, seed, inputs, description, rows, queue)
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         return dict(self._json("POST", "/v1/jobs", json=body, headers=headers))
 
     def job(self, job_id: str) -> dict[str, Any]:
         return dict(self._json("GET", f"/v1/jobs/{job_id}"))
 
-    def jobs(self, status: str | None = None, kind: str | None = None) -> Iterator[dict[str, Any]]:
+    def jobs(
+        self, status: str | None = None, kind: str | None = None, limit: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The tenant's jobs in the order the appliance lists them (oldest first); at most ``limit``."""
         params = {k: v for k, v in (("status", status), ("kind", kind)) if v}
-        return self._pages("/v1/jobs", params)
+        return self._pages("/v1/jobs", params, limit)
 
     def cancel(self, job_id: str) -> dict[str, Any]:
         return dict(self._json("POST", f"/v1/jobs/{job_id}/cancel"))
@@ -125,40 +163,38 @@ class Client:
     def rerun(self, job_id: str) -> dict[str, Any]:
         return dict(self._json("POST", f"/v1/jobs/{job_id}/rerun"))
 
-    def wait(self, job_id: str, timeout: float = 3600.0, poll: float = 0.2) -> dict[str, Any]:
-        """Block until the job ends; returns it. Raises TimeoutError after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
+    def wait(
+        self, job_id: str, timeout: float | None = 3600.0, poll: float = 0.2, max_poll: float = 2.0
+    ) -> dict[str, Any]:
+        """Block until the job ends; returns it. Raises TimeoutError after ``timeout`` seconds (None: never).
+
+        Polls every ``poll`` seconds, growing to ``max_poll``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             job = self.job(job_id)
             if job["status"] in TERMINAL:
                 return job
-            if time.monotonic() > deadline:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
                 raise TimeoutError(f"{job_id} is still {job['status']} after {timeout} s")
-            time.sleep(poll)
-            poll = min(poll * 1.5, 2.0)
+            time.sleep(poll if left is None else min(poll, left))
+            poll = min(poll * 1.5, max_poll)
 
     def events(self, job_id: str, after: int = 0) -> Iterator[dict[str, Any]]:
         """The job's events (server-sent), replayed after ``after`` and followed until the job ends."""
         headers = {"Last-Event-ID": str(after), "Accept": "text/event-stream"}
         with self._http.stream("GET", f"/v1/jobs/{job_id}/events", headers=headers, timeout=None) as response:
-            self._check(response)
-            fields: dict[str, str] = {}
+            if response.status_code >= 400:
+                response.read()
+                raise error_of(response)
+            parser = SseParser()
             for line in response.iter_lines():
-                if line == "":
-                    if fields.get("event") and fields["event"] != "end":
-                        yield {
-                            "id": int(fields.get("id", "0")),
-                            "event": fields["event"],
-                            "data": json.loads(fields.get("data", "{}")),
-                        }
-                    fields = {}
-                elif not line.startswith(":") and ": " in line:
-                    key, value = line.split(": ", 1)
-                    fields[key] = value
+                if (event := parser.feed(line)) is not None:
+                    yield event
 
     # -- datasets and artifacts ----------------------------------------------------------------------
     def upload(self, source: str | Path | IO[bytes], name: str | None = None, fmt: str | None = None) -> dict[str, Any]:
-        """Upload a file (streamed) as a dataset."""
+        """Upload a file (streamed) as a dataset. A seekable source is sent again from its start on a retry."""
         params = {k: v for k, v in (("name", name), ("format", fmt)) if v}
         if isinstance(source, str | Path):
             path = Path(source)
@@ -168,18 +204,26 @@ class Client:
         return self._upload(params, source)
 
     def _upload(self, params: dict[str, str], fh: IO[bytes]) -> dict[str, Any]:
+        headers = {"Content-Type": "application/octet-stream"}
+        start: int | None = None
+        try:  # a known length lets any WSGI server read the streamed body, chunked or not
+            here = fh.tell()
+            headers["Content-Length"] = str(fh.seek(0, 2) - here)
+            fh.seek(here)
+            start = here
+        except (OSError, ValueError):
+            pass
+
         def chunks() -> Iterator[bytes]:
+            if start is not None:
+                fh.seek(start)
             while chunk := fh.read(CHUNK):
                 yield chunk
 
-        headers = {"Content-Type": "application/octet-stream"}
-        try:  # a known length lets any WSGI server read the streamed body, chunked or not
-            start = fh.tell()
-            headers["Content-Length"] = str(fh.seek(0, 2) - start)
-            fh.seek(start)
-        except (OSError, ValueError):
-            pass
-        return dict(self._json("POST", "/v1/datasets", params=params, content=chunks(), headers=headers))
+        retry_body = chunks if start is not None else None
+        if retry_body is None:  # a pipe can be read once: no second attempt
+            return dict(self._json("POST", "/v1/datasets", params=params, content=chunks(), headers=headers))
+        return dict(self._json("POST", "/v1/datasets", params=params, body=retry_body, headers=headers))
 
     def datasets(self) -> Iterator[dict[str, Any]]:
         return self._pages("/v1/datasets", {})
@@ -190,13 +234,18 @@ class Client:
     def artifacts(self, job_id: str) -> list[dict[str, Any]]:
         return list(self._pages("/v1/artifacts", {"job_id": job_id}))
 
-    def download(self, artifact_id: str, dest: str | Path) -> Path:
-        """Stream an artifact to ``dest`` (a file or a folder)."""
-        meta = self._json("GET", f"/v1/artifacts/{artifact_id}")
+    def artifact(self, artifact_id: str) -> dict[str, Any]:
+        return dict(self._json("GET", f"/v1/artifacts/{artifact_id}"))
+
+    def download(self, artifact_id: str, dest: str | Path, progress: Progress | None = None) -> Path:
+        """Stream an artifact to ``dest`` (a file or a folder), resuming after a cut connection.
+
+        ``progress(bytes_so_far, total_or_None)`` is called after every chunk."""
+        meta = self.artifact(artifact_id)
         target = Path(dest)
         if target.is_dir():
             target = target / meta["name"]
-        self._stream_to(f"/v1/artifacts/{artifact_id}/download", target, {})
+        self._stream_to(f"/v1/artifacts/{artifact_id}/download", Resume(target, meta.get("blake3")), {}, progress)
         return target
 
     def evidence(self, job_id: str, dest: str | Path, include_artifacts: bool = False) -> Path:
@@ -204,28 +253,46 @@ class Client:
         target = Path(dest)
         if target.is_dir():
             target = target / f"{job_id}.evidence.tar"
-        self._stream_to(f"/v1/evidence/{job_id}", target, {"include_artifacts": str(include_artifacts).lower()})
+        params = {"include_artifacts": str(include_artifacts).lower()}
+        self._stream_to(f"/v1/evidence/{job_id}", Resume(target), params, None)
         return target
 
-    def _stream_to(self, path: str, target: Path, params: dict[str, str]) -> None:
-        partial = target.with_name(target.name + ".partial")
-        with self._http.stream("GET", path, params=params, timeout=None) as response:
-            self._check(response)
-            with partial.open("wb") as out:
-                for chunk in response.iter_bytes(CHUNK):
-                    out.write(chunk)
-        partial.replace(target)
+    def _stream_to(self, path: str, resume: Resume, params: dict[str, str], progress: Progress | None) -> None:
+        """GET into ``resume``'s partial file; on a cut connection or a transient answer, wait and
+        ask for the rest. Attempts that brought bytes do not count against the retry budget."""
+        attempt = 0
+        while True:
+            try:
+                with self._http.stream("GET", path, params=params, headers=resume.headers(), timeout=None) as response:
+                    if resume.complete_already(response):
+                        break
+                    if response.status_code >= 400:
+                        response.read()
+                        wait = self.retry.after(attempt, response)
+                        if wait is None:
+                            raise error_of(response)
+                    else:
+                        with resume.partial.open(resume.open_mode(response)) as out:
+                            for chunk in response.iter_bytes(CHUNK):
+                                out.write(chunk)
+                                resume.have += len(chunk)
+                                attempt = 0
+                                if progress:
+                                    progress(resume.have, resume.total)
+                        break
+            except httpx.TransportError as exc:
+                wait = self.retry.delay(attempt) if dropped(exc) else None
+                if wait is None:
+                    raise
+            time.sleep(wait)
+            attempt += 1
+        resume.finish()
+
+    def read_bytes(self, artifact_id: str) -> bytes:
+        """An artifact's content in memory (for small artifacts; `download` streams to disk)."""
+        return self._send("GET", f"/v1/artifacts/{artifact_id}/download").content
 
     def read_table(self, artifact_id: str) -> Any:
-        """An artifact (Parquet, CSV or JSON Lines) as a pandas DataFrame (needs the pandas extra)."""
-        import io
-
-        import pandas as pd
-
-        meta = self._json("GET", f"/v1/artifacts/{artifact_id}")
-        data = self._check(self._http.get(f"/v1/artifacts/{artifact_id}/download")).content
-        if meta["name"].endswith(".parquet"):
-            return pd.read_parquet(io.BytesIO(data))
-        if meta["name"].endswith(".csv"):
-            return pd.read_csv(io.BytesIO(data))
-        return pd.read_json(io.BytesIO(data), lines=True)
+        """An artifact (Parquet, CSV or JSON Lines) as a pandas DataFrame (needs the dataframe extra)."""
+        meta = self.artifact(artifact_id)
+        return read_table_bytes(meta["name"], self.read_bytes(artifact_id))
