@@ -2,9 +2,10 @@
 
 The appliance's address and key come from --url/--api-key or SEALFORGE_URL/SEALFORGE_API_KEY;
 for an https:// appliance, --ca-file/SEALFORGE_CA_FILE or --pin/SEALFORGE_PIN say which
-certificate to trust.
-Results print as JSON. Exit 0 on success, 1 on an error answer (its code and hint on stderr),
-2 on bad usage.
+certificate to trust. Every command takes --help, and --json for machine output (one JSON
+document on stdout; `jobs watch --json` writes one event per line). Progress goes to stderr.
+Exit 0 on success, 1 on an error answer, an unreachable appliance, a job that did not succeed
+or a cut download (its .partial file is kept: run the same command to resume), 2 on bad usage.
 """
 
 from __future__ import annotations
@@ -13,16 +14,115 @@ import argparse
 import json
 import os
 import sys
-from typing import Any
+from pathlib import Path
+from typing import IO, Any, cast
 
 import httpx
 
+from sealforge_client.cli_client import CliClient
+from sealforge_client.cli_progress import ByteProgress, JobProgress, ReadProgress
 from sealforge_client.client import Client
 from sealforge_client.errors import SealforgeError
 
+UPLOAD_PROGRESS_BYTES = 4 << 20  # files from this size show upload progress even off a terminal
+VERIFY_MISSING = (
+    "the offline verifier is not installed: `pip install ./offline_verify` from the Sealforge source "
+    "(or the sealforge-verify wheel), then run this again"
+)
+
+
+class JobEnded(Exception):
+    """A waited-for job ended other than succeeded: exit 1 with its error."""
+
+
+class DownloadCut(Exception):
+    """The connection kept failing mid-download: the `.partial` file stays for the next run."""
+
+
+def _json_flag() -> argparse.ArgumentParser:
+    flag = argparse.ArgumentParser(add_help=False)
+    flag.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine output (JSON)")
+    return flag
+
+
+def _jobs_parser(sub: Any, common: list[argparse.ArgumentParser]) -> None:
+    jobs = sub.add_parser("jobs", parents=common, help="list, create, watch, cancel and rerun jobs")
+    cmd = jobs.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = cmd.add_parser("list", parents=common, help="your jobs, newest last")
+    listing.add_argument("--status", choices=["created", "queued", "running", "succeeded", "failed", "canceled"])
+    listing.add_argument("--kind")
+    listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    create = cmd.add_parser("create", parents=common, help="submit a job (202: queued)")
+    create.add_argument("kind", help="mock, synthesize, train, simulate, … (GET /v1/jobs/kinds)")
+    create.add_argument("--params", default="{}", help="JSON object, or @file.json")
+    create.add_argument("--schema", metavar="FILE", help="a mock schema file: sets params.schema")
+    create.add_argument("--seed", type=int)
+    create.add_argument("--input", action="append", default=[], metavar="DATASET_ID", help="repeatable")
+    create.add_argument("--description", default="")
+    create.add_argument("--wait", action="store_true", help="follow its progress until it ends")
+    for name, text in (
+        ("get", "show one job"),
+        ("watch", "follow a job's progress (event stream) until it ends"),
+        ("cancel", "cancel a job"),
+    ):
+        cmd.add_parser(name, parents=common, help=text).add_argument("job_id")
+    rerun = cmd.add_parser("rerun", parents=common, help="a new job with the same contract")
+    rerun.add_argument("job_id")
+    rerun.add_argument("--wait", action="store_true", help="follow its progress until it ends")
+
+
+def _data_parsers(sub: Any, common: list[argparse.ArgumentParser]) -> None:
+    datasets = sub.add_parser("datasets", parents=common, help="upload, list, preview and profile datasets")
+    cmd = datasets.add_subparsers(dest="action", required=True, metavar="ACTION")
+    upload = cmd.add_parser("upload", parents=common, help="upload CSV, TSV, Parquet or JSON Lines")
+    upload.add_argument("path")
+    upload.add_argument("--name", help="dataset name (default: the file's name)")
+    upload.add_argument("--format", choices=["csv", "tsv", "parquet", "jsonl"])
+    listing = cmd.add_parser("list", parents=common, help="your datasets")
+    listing.add_argument("--limit", type=int, default=50)
+    preview = cmd.add_parser("preview", parents=common, help="the first rows")
+    preview.add_argument("dataset_id")
+    preview.add_argument("--rows", type=int, default=10)
+    profile = cmd.add_parser("profile", parents=common, help="column profile and inferred schema (waits for it)")
+    profile.add_argument("dataset_id")
+    profile.add_argument("--no-wait", action="store_true", help="answer the analyze job instead of waiting")
+
+    artifacts = sub.add_parser("artifacts", parents=common, help="list and download a job's outputs")
+    cmd = artifacts.add_subparsers(dest="action", required=True, metavar="ACTION")
+    cmd.add_parser("list", parents=common, help="a job's artifacts").add_argument("job_id")
+    download = cmd.add_parser("download", parents=common, help="download (resumes a .partial file)")
+    download.add_argument("artifact_id", nargs="?", help="one artifact (or give --job for all of a job's)")
+    download.add_argument("--job", help="download every artifact of this job")
+    download.add_argument("-o", "--output", default=".", help="file or folder (default: .)")
+
+    seals = sub.add_parser("seals", parents=common, help="the seal log")
+    cmd = seals.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = cmd.add_parser("list", parents=common, help="your seals, oldest first")
+    listing.add_argument("--job", help="only this job's")
+    listing.add_argument("--limit", type=int, default=50)
+
+    evidence = sub.add_parser("evidence", parents=common, help="fetch and verify evidence bundles")
+    cmd = evidence.add_subparsers(dest="action", required=True, metavar="ACTION")
+    fetch = cmd.add_parser("fetch", parents=common, help="download a succeeded job's bundle (.tar)")
+    fetch.add_argument("job_id")
+    fetch.add_argument("-o", "--output", default=".", help="file or folder (default: .)")
+    fetch.add_argument("--include-artifacts", action="store_true")
+    trust = cmd.add_parser("trust", parents=common, help="write the appliance's trust file (signing keys)")
+    trust.add_argument("-o", "--output", default="trust.txt")
+    verify = cmd.add_parser("verify", parents=common, help="verify a bundle offline (needs sealforge-verify)")
+    verify.add_argument("bundle")
+    verify.add_argument("--trust", required=True, metavar="KEYFILE", help="e.g. from `evidence trust`")
+    verify.add_argument("--artifacts", metavar="DIR", help="folder holding the artifacts by name")
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sealforge-client", description=__doc__.splitlines()[0])
+    common = [_json_flag()]
+    parser = argparse.ArgumentParser(
+        prog="sealforge-client",
+        description=__doc__.split("\n\n")[1] if __doc__ else None,
+        parents=common,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--url", default=os.environ.get("SEALFORGE_URL", "http://127.0.0.1:8080"))
     parser.add_argument("--api-key", default=os.environ.get("SEALFORGE_API_KEY"))
     parser.add_argument(
@@ -35,70 +135,310 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("SEALFORGE_PIN") or None,
         help="SHA-256 fingerprint of the appliance's certificate (as `sealforge admin bootstrap` prints it)",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("whoami", help="the tenant and scopes of your key")
-    submit = sub.add_parser("submit", help="submit a job")
-    submit.add_argument("kind")
-    submit.add_argument("--params", default="{}", help="JSON object, or @file.json")
-    submit.add_argument("--seed", type=int)
-    submit.add_argument("--input", action="append", default=[], help="dataset id (repeatable)")
-    submit.add_argument("--wait", action="store_true", help="wait for the job to end")
-    for name, text in (("job", "show a job"), ("wait", "wait for a job to end"), ("cancel", "cancel a job")):
-        sub.add_parser(name, help=text).add_argument("job_id")
-    upload = sub.add_parser("upload", help="upload a dataset file")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("whoami", parents=common, help="the tenant and scopes of your key")
+    _jobs_parser(sub, common)
+    estimate = sub.add_parser("estimate", parents=common, help="credits, seconds and queue a job would take")
+    estimate.add_argument("kind")
+    estimate.add_argument("--params", default="{}", help="JSON object, or @file.json")
+    estimate.add_argument("--schema", metavar="FILE", help="a mock schema file: sets params.schema")
+    _data_parsers(sub, common)
+    # the first spellings, kept so scripts written for them keep working
+    legacy = sub.add_parser("submit", parents=common, help="same as `jobs create`")
+    legacy.add_argument("kind")
+    legacy.add_argument("--params", default="{}")
+    legacy.add_argument("--seed", type=int)
+    legacy.add_argument("--input", action="append", default=[])
+    legacy.add_argument("--wait", action="store_true")
+    for name, text in (
+        ("job", "same as `jobs get`"),
+        ("wait", "same as `jobs watch`"),
+        ("cancel", "same as `jobs cancel`"),
+    ):
+        sub.add_parser(name, parents=common, help=text).add_argument("job_id")
+    upload = sub.add_parser("upload", parents=common, help="same as `datasets upload`")
     upload.add_argument("path")
     upload.add_argument("--format")
-    download = sub.add_parser("download", help="download an artifact")
+    download = sub.add_parser("download", parents=common, help="same as `artifacts download`")
     download.add_argument("artifact_id")
     download.add_argument("-o", "--output", default=".")
-    evidence = sub.add_parser("evidence", help="download a job's evidence bundle")
-    evidence.add_argument("job_id")
-    evidence.add_argument("-o", "--output", default=".")
-    evidence.add_argument("--include-artifacts", action="store_true")
     return parser
 
 
-def _params(raw: str) -> dict[str, Any]:
-    text = open(raw[1:]).read() if raw.startswith("@") else raw  # noqa: SIM115
-    value = json.loads(text)
+def _legacy_argv(argv: list[str]) -> list[str]:
+    """`evidence JOB_ID …` (the first spelling) means `evidence fetch JOB_ID …`."""
+    for i, word in enumerate(argv):
+        if word == "evidence":
+            nxt = argv[i + 1] if i + 1 < len(argv) else ""
+            if nxt and not nxt.startswith("-") and nxt not in ("fetch", "verify", "trust"):
+                return [*argv[: i + 1], "fetch", *argv[i + 1 :]]
+            return argv
+        if not word.startswith("-") and argv[i - 1] not in ("--url", "--api-key", "--ca-file", "--pin"):
+            return argv  # the command is another one
+    return argv
+
+
+def _object(raw: str, what: str) -> dict[str, Any]:
+    text = Path(raw[1:]).read_text() if raw.startswith("@") else raw
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{what} is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
-        raise ValueError("--params must be a JSON object")
+        raise ValueError(f"{what} must be a JSON object")
     return value
 
 
-def run(args: argparse.Namespace, client: Client) -> Any:
-    if args.command == "whoami":
-        return client.whoami()
-    if args.command == "submit":
-        job = client.submit(args.kind, _params(args.params), seed=args.seed, inputs=args.input)
-        return client.wait(job["id"]) if args.wait else job
-    if args.command == "job":
+def _params(raw: str, schema: str | None = None) -> dict[str, Any]:
+    """--params (inline JSON or @file), with --schema FILE as its `schema`."""
+    params = _object(raw, "--params")
+    if schema:
+        params["schema"] = _object("@" + schema, f"--schema {schema}")
+    return params
+
+
+# -- commands ------------------------------------------------------------------------------------
+def follow(client: Client, job_id: str, machine: bool = False, stream: IO[str] | None = None) -> dict[str, Any]:
+    """Follow the job's event stream to its end, drawing the bar (or, with ``machine``, writing each
+    event as a JSON line on stdout); returns the final job."""
+    bar = JobProgress(job_id, stream=stream, enabled=not machine or bool(stream))
+    ticks = client.ticks(job_id) if isinstance(client, CliClient) else client.events(job_id)
+    for event in ticks:
+        if event is None:
+            bar.heartbeat()
+            continue
+        if machine:
+            print(json.dumps(event), flush=True)
+        bar.event(event)
+    job = client.job(job_id)
+    bar.status = job["status"]
+    if job["status"] == "succeeded":
+        bar.fraction = 1.0
+    bar.done()
+    return job
+
+
+def _ended(job: dict[str, Any]) -> dict[str, Any]:
+    if job["status"] != "succeeded":
+        error = job.get("error") or {}
+        detail = f": {error.get('code')}: {error.get('message')}" if error else ""
+        raise JobEnded(f"job {job['id']} {job['status']}{detail}")
+    return job
+
+
+def _jobs(args: argparse.Namespace, client: Client) -> Any:
+    machine = getattr(args, "json", False)
+    action = args.action
+    if action == "list":
+        jobs = client.jobs(status=args.status, kind=args.kind)
+        return [job for _, job in zip(range(args.limit), jobs, strict=False)]
+    if action == "create":
+        job = client.submit(args.kind, _params(args.params, args.schema), seed=args.seed, inputs=args.input,
+                            description=args.description)
+        return _ended(follow(client, job["id"], machine)) if args.wait else job
+    if action == "get":
         return client.job(args.job_id)
-    if args.command == "wait":
-        return client.wait(args.job_id)
-    if args.command == "cancel":
+    if action == "watch":
+        job = follow(client, args.job_id, machine)
+        if machine:
+            print(json.dumps(job))
+        return _ended(job) if not machine else None
+    if action == "cancel":
         return client.cancel(args.job_id)
-    if args.command == "upload":
-        return client.upload(args.path, fmt=args.format)
-    if args.command == "download":
-        return {"path": str(client.download(args.artifact_id, args.output))}
-    if args.command == "evidence":
-        return {"path": str(client.evidence(args.job_id, args.output, args.include_artifacts))}
-    raise AssertionError(args.command)
+    if action == "rerun":
+        job = client.rerun(args.job_id)
+        return _ended(follow(client, job["id"], machine)) if args.wait else job
+    raise AssertionError(action)
+
+
+def _upload(client: Client, path: str, name: str | None, fmt: str | None) -> dict[str, Any]:
+    source = Path(path)
+    if not source.is_file():
+        raise ValueError(f"{path}: no such file")
+    size = source.stat().st_size
+    progress = ByteProgress(f"uploading {source.name}", size,
+                            enabled=size >= UPLOAD_PROGRESS_BYTES or sys.stderr.isatty())
+    with source.open("rb") as fh:
+        dataset = client.upload(cast(IO[bytes], ReadProgress(fh, progress)), name=name or source.name, fmt=fmt)
+    progress.finish()
+    return dataset
+
+
+def _datasets(args: argparse.Namespace, client: CliClient) -> Any:
+    if args.action == "upload":
+        return _upload(client, args.path, args.name, args.format)
+    if args.action == "list":
+        return client.page("/v1/datasets", args.limit)
+    if args.action == "preview":
+        return client.dataset_preview(args.dataset_id, args.rows)
+    if args.action == "profile":
+        def pending(job: dict[str, Any], delay: float) -> None:
+            print(f"profiling {args.dataset_id}: analyze job {job['id']} is {job['status']}; "
+                  f"asking again in {delay:.0f} s", file=sys.stderr, flush=True)
+
+        _, body = client.profile(args.dataset_id, wait=not args.no_wait, on_pending=pending)
+        return body
+    raise AssertionError(args.action)
+
+
+class _Bar:
+    """`Client.download`'s progress callback drawn as a `ByteProgress` (made at the first call,
+    when the total is known)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar: ByteProgress | None = None
+        self.seen = 0
+
+    def __call__(self, have: int, total: int | None) -> None:
+        if self.bar is None:
+            big = (total or 0) >= UPLOAD_PROGRESS_BYTES or sys.stderr.isatty()
+            self.bar = ByteProgress(self.label, total, start=0, enabled=big)
+        self.bar.add(have - self.seen)
+        self.seen = have
+
+    def finish(self) -> None:
+        if self.bar is not None:
+            self.bar.finish()
+
+
+def _artifacts(args: argparse.Namespace, client: CliClient) -> Any:
+    if args.action == "list":
+        return client.artifacts(args.job_id)
+    if (args.artifact_id is None) == (args.job is None):
+        raise ValueError("give an artifact id or --job JOB_ID (one of them)")
+    metas = client.artifacts(args.job) if args.job else [client.artifact(args.artifact_id)]
+    out = Path(args.output)
+    if args.job:
+        out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for meta in metas:
+        bar = _Bar(f"downloading {meta['name']}")
+        try:
+            path = client.download(meta["id"], out, progress=bar)
+        except httpx.TransportError as exc:
+            raise DownloadCut(f"download of {meta['id']} cut ({exc}); the .partial file is kept: "
+                              "run the same command to resume") from exc
+        bar.finish()
+        written.append({"artifact_id": meta["id"], "path": str(path), "size": path.stat().st_size})
+    return written if args.job else written[0]
+
+
+def _evidence(args: argparse.Namespace, client: CliClient | None) -> Any:
+    if args.action == "verify":
+        return _verify(args)
+    assert client is not None
+    if args.action == "trust":
+        Path(args.output).write_text(client.trust_file())
+        return {"path": args.output}
+    path = client.evidence(args.job_id, args.output, args.include_artifacts)
+    return {"path": str(path), "size": path.stat().st_size}
+
+
+def _verify(args: argparse.Namespace) -> int:
+    """Hand over to the offline verifier: its report on stdout, its exit status."""
+    try:
+        from sealforge_verify.cli import main as verify_main
+    except ImportError:
+        raise ValueError(VERIFY_MISSING) from None
+    argv = [args.bundle, "--trust", args.trust]
+    if args.artifacts:
+        argv += ["--artifacts", args.artifacts]
+    if getattr(args, "json", False):
+        argv.append("--json")
+    return int(verify_main(argv))
+
+
+def run(args: argparse.Namespace, client: Client) -> Any:
+    """The command's result (printed by `main`); commands that stream print as they go."""
+    command = args.command
+    cli = client if isinstance(client, CliClient) else None
+    if command == "whoami":
+        return client.whoami()
+    if command == "jobs":
+        return _jobs(args, client)
+    if command == "estimate":
+        return client.estimate(args.kind, _params(args.params, args.schema))
+    if command in ("datasets", "artifacts", "seals", "evidence") and cli is None:
+        raise ValueError(f"`{command}` needs a CliClient")
+    if command == "datasets":
+        return _datasets(args, cast(CliClient, cli))
+    if command == "artifacts":
+        return _artifacts(args, cast(CliClient, cli))
+    if command == "seals":
+        return cast(CliClient, cli).page("/v1/seals", args.limit, job_id=args.job)
+    if command == "evidence":
+        return _evidence(args, cli)
+    # the first spellings
+    if command == "submit":
+        job = client.submit(args.kind, _params(args.params), seed=args.seed, inputs=args.input)
+        return _ended(follow(client, job["id"], getattr(args, "json", False))) if args.wait else job
+    if command in ("job", "wait", "cancel"):
+        action = {"job": "get", "wait": "watch", "cancel": "cancel"}[command]
+        return _jobs(argparse.Namespace(**{**vars(args), "action": action}), client)
+    if command == "upload":
+        return _upload(client, args.path, None, args.format)
+    if command == "download":
+        ns = argparse.Namespace(**{**vars(args), "action": "download", "job": None})
+        return _artifacts(ns, cast(CliClient, cli))
+    raise AssertionError(command)
+
+
+# -- output --------------------------------------------------------------------------------------
+COLUMNS = ("id", "kind", "name", "status", "progress", "rows", "size", "columns", "job_id", "path", "created_at")
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"))[:60]
+    return "" if value is None else str(value)
+
+
+def human(result: Any) -> str:
+    """A person's view: a table for a list of objects, `key: value` lines for one object."""
+    if isinstance(result, list) and result and all(isinstance(r, dict) for r in result):
+        keys = [k for k in COLUMNS if k in result[0]] or list(result[0])[:6]
+        rows = [keys] + [[_cell(r.get(k)) for k in keys] for r in result]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(keys))]
+        return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+    if isinstance(result, list):
+        return "(none)" if not result else "\n".join(_cell(r) for r in result)
+    if isinstance(result, dict):
+        width = max((len(k) for k in result), default=0)
+        lines = []
+        for key, value in result.items():
+            text = json.dumps(value, indent=2) if isinstance(value, dict | list) else _cell(value)
+            lines.append(f"{key.ljust(width)}  {text}")
+        return "\n".join(lines)
+    return _cell(result)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(_legacy_argv(list(sys.argv[1:] if argv is None else argv)))
+    machine = getattr(args, "json", False)
+    if args.command == "evidence" and args.action == "verify":
+        try:
+            return _verify(args)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     if not args.api_key:
         print("error: no API key: pass --api-key or set SEALFORGE_API_KEY", file=sys.stderr)
         return 2
     try:
-        with Client(args.url, api_key=args.api_key, ca_file=args.ca_file, pin_sha256=args.pin) as client:
-            print(json.dumps(run(args, client), indent=2))
+        with CliClient(args.url, api_key=args.api_key, ca_file=args.ca_file, pin_sha256=args.pin) as client:
+            result = run(args, client)
     except SealforgeError as exc:
         print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+        for detail in exc.details:
+            print(f"  {detail.get('field', '')}: {detail.get('message', '')}", file=sys.stderr)
         if exc.hint:
             print(f"hint: {exc.hint}", file=sys.stderr)
+        return 1
+    except (JobEnded, DownloadCut, TimeoutError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     except httpx.HTTPError as exc:
         print(f"error: cannot reach {args.url}: {exc}", file=sys.stderr)
@@ -106,6 +446,14 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted (a download's .partial file is kept: run the same command to resume)", file=sys.stderr)
+        return 130
+    if result is not None:
+        try:
+            print(json.dumps(result, indent=2) if machine else human(result))
+        except BrokenPipeError:  # `… | head`: the reader has what it wanted
+            sys.stderr.close()
     return 0
 
 
