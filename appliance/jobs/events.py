@@ -159,8 +159,8 @@ def _chunks(
             if row["seq"] > last:
                 last = row["seq"]
                 yield render(row)
-        if sub.gone:
-            return
+        if sub.gone or sub.overflowed:
+            return  # no `end`: the subject goes on, and the client reconnects with Last-Event-ID
         if ended or time.monotonic() > deadline:
             yield END
             return

@@ -1,7 +1,8 @@
 """Connections to the appliance database.
 
 WAL lets readers run while a writer commits; ``BEGIN IMMEDIATE`` takes the write lock up front so
-two writers queue on ``busy_timeout`` instead of failing half-way with SQLITE_BUSY. Connections are
+two writers queue on ``busy_timeout`` instead of failing half-way with SQLITE_BUSY (under the API's
+gevent workers they queue by sleeping cooperatively instead, see ``_begin_cooperatively``). Connections are
 cached per thread and per path, since opening one costs more than most queries. Database files are
 created 0600 before SQLite opens them (see ``create_private_file``).
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -125,13 +127,44 @@ def close_thread_connections(under: Path | None = None) -> None:
     _local.conns = cache
 
 
+def _cooperative() -> bool:
+    """Whether this process runs under gevent (the API's workers), where a wait inside SQLite's
+    busy handler would stall every request and stream of the process, not just this one."""
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is not None and bool(monkey.is_module_patched("time"))
+
+
+def _begin_cooperatively(conn: sqlite3.Connection) -> None:
+    """``BEGIN IMMEDIATE`` without waiting inside SQLite: while another process holds the write
+    lock, ask again after a short sleep that gevent turns into a switch to other greenlets. The
+    overall wait is bounded by ``BUSY_TIMEOUT_MS``, as the busy handler bounds it elsewhere."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.001
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """A write transaction: all or nothing, with the write lock taken at the start."""
     if conn.in_transaction:
         yield conn
         return
-    conn.execute("BEGIN IMMEDIATE")
+    if _cooperative():
+        _begin_cooperatively(conn)
+    else:
+        conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
     except BaseException:

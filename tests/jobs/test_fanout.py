@@ -1,0 +1,195 @@
+"""The event-stream hub on a real state dir: one poller feeding subscriptions, nothing lost or sent
+twice, limits, a slow reader cut off, and the poller stopping when nobody listens."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from appliance.clock import now_iso
+from appliance.jobs import events, lifecycle, operations
+from appliance.jobs.fanout import Hub, Limits, StreamLimit
+from appliance.services import identity
+from appliance.store import jobs as jobs_store
+from appliance.store import scada as scada_store
+from appliance.store.db import transaction
+from appliance.store.open import open_db
+from tests.conftest import mock_schema
+
+
+@pytest.fixture
+def conn(state_dir: Path) -> sqlite3.Connection:
+    return open_db(state_dir)
+
+
+@pytest.fixture
+def hub(state_dir: Path) -> Iterator[Hub]:
+    made = Hub(state_dir, Limits(total=10, per_tenant=4), poll_s=0.02)
+    yield made
+    assert made.open_streams()["open"] == 0, "a test left a subscription open"
+
+
+@pytest.fixture
+def tenant_id(conn: sqlite3.Connection) -> str:
+    return str(identity.create_tenant(conn, "acme", credits=100)["id"])
+
+
+def _job(conn: sqlite3.Connection, tenant_id: str) -> str:
+    body = {"kind": "mock", "params": {"schema": mock_schema(rows=10)}, "seed": 1}
+    return str(operations.record(conn, tenant_id, "key_test", body, max_attempts=1)["id"])
+
+
+def _move(conn: sqlite3.Connection, job_id: str, to: str) -> None:
+    with transaction(conn):
+        job = jobs_store.get_job(conn, job_id)
+        assert job is not None
+        lifecycle.move(conn, job, to)
+
+
+def _progress(conn: sqlite3.Connection, job_id: str, n: int) -> None:
+    with transaction(conn):
+        for i in range(n):
+            jobs_store.add_event(conn, job_id, now_iso(), "progress", {"i": i})
+
+
+def _take_until_end(sub: Any, timeout: float = 10.0) -> list[dict[str, Any]]:
+    got: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows, ended = sub.take(0.5)
+        got.extend(rows)
+        if ended:
+            return got
+    raise AssertionError(f"no end after {len(got)} rows")
+
+
+def test_rows_after_subscribing_arrive_in_order_then_the_end(
+    hub: Hub, conn: sqlite3.Connection, tenant_id: str
+) -> None:
+    job_id = _job(conn, tenant_id)
+    sub = hub.follow_job(conn, tenant_id, job_id)
+    try:
+        _move(conn, job_id, "queued")
+        _progress(conn, job_id, 7000)  # more than one poll reads at once
+        _move(conn, job_id, "canceled")
+        rows = _take_until_end(sub)
+    finally:
+        sub.close()
+    seqs = [row["seq"] for row in rows]
+    assert seqs == sorted(seqs) and len(seqs) == len(set(seqs))
+    assert [row["type"] for row in rows].count("progress") == 7000
+    assert rows[-1]["type"] == "status" and '"canceled"' in rows[-1]["data"]
+
+
+def test_a_stream_replays_the_journal_then_follows_with_nothing_twice(
+    hub: Hub, conn: sqlite3.Connection, tenant_id: str
+) -> None:
+    job_id = _job(conn, tenant_id)
+    _move(conn, job_id, "queued")
+    _progress(conn, job_id, 3)
+    after = jobs_store.events_after(conn, job_id, 0)[1]["seq"]  # the client saw the first two
+    body = events.job_stream(conn, hub, tenant_id, job_id, after, heartbeat_s=0.2)
+    _progress(conn, job_id, 2)
+    _move(conn, job_id, "failed")
+    text = b"".join(body).decode()
+    body.close()
+    ids = [int(line[4:]) for line in text.splitlines() if line.startswith("id: ")]
+    expected = [row["seq"] for row in jobs_store.events_after(conn, job_id, after)]
+    assert ids == expected and text.endswith("event: end\ndata: {}\n\n")
+
+
+def test_values_subscribers_get_every_sample_published(hub: Hub, conn: sqlite3.Connection, tenant_id: str) -> None:
+    job_id = _job(conn, tenant_id)
+    run_id = "run_fanout"
+    with transaction(conn):
+        scada_store.insert_run(
+            conn,
+            {
+                "id": run_id,
+                "tenant_id": tenant_id,
+                "job_id": job_id,
+                "plant": "water",
+                "host": "127.0.0.1",
+                "modbus_port": 1502,
+                "unit_id": 1,
+                "modbus_writes": False,
+                "opcua_port": None,
+                "opcua_security": None,
+                "created_at": now_iso(),
+            },
+        )
+    subs = [hub.follow_run(conn, tenant_id, run_id, job_id) for _ in range(3)]
+    try:
+        for seq in range(1, 201):
+            with transaction(conn):
+                scada_store.put_values(conn, run_id, seq, now_iso(), {"tank.level": seq})
+        _move(conn, job_id, "queued")
+        _move(conn, job_id, "canceled")
+        for sub in subs:
+            assert [row["seq"] for row in _take_until_end(sub)] == list(range(1, 201))
+    finally:
+        for sub in subs:
+            sub.close()
+
+
+def test_limits_count_open_streams_and_closing_frees_them(hub: Hub, conn: sqlite3.Connection, tenant_id: str) -> None:
+    other = str(identity.create_tenant(conn, "globex", credits=1)["id"])
+    job_id = _job(conn, tenant_id)
+    mine = [hub.follow_job(conn, tenant_id, job_id) for _ in range(4)]
+    with pytest.raises(StreamLimit) as tenant_full:
+        hub.follow_job(conn, tenant_id, job_id)
+    assert tenant_full.value.scope == "tenant"
+    theirs = [hub.follow_job(conn, other, job_id) for _ in range(4)]
+    third = str(identity.create_tenant(conn, "initech")["id"])
+    extra = [hub.follow_job(conn, third, job_id) for _ in range(2)]
+    with pytest.raises(StreamLimit) as all_full:
+        hub.follow_job(conn, other, job_id)
+    assert all_full.value.scope in {"total", "tenant"}
+    assert hub.open_streams() == {"open": 10, "jobs": 1, "runs": 0}
+    mine[0].close()
+    mine[0].close()  # closing twice frees one place, not two
+    again = hub.follow_job(conn, tenant_id, job_id)
+    for sub in [*mine, *theirs, *extra, again]:
+        sub.close()
+    assert hub.open_streams() == {"open": 0, "jobs": 0, "runs": 0}
+
+
+def test_a_reader_that_falls_far_behind_is_cut_off_without_an_end(
+    hub: Hub, conn: sqlite3.Connection, tenant_id: str
+) -> None:
+    job_id = _job(conn, tenant_id)
+    body = events.job_stream(conn, hub, tenant_id, job_id, 0, heartbeat_s=0.2)
+    first = next(body)  # the retry line: the stream is open, then nobody reads it
+    _move(conn, job_id, "queued")
+    _progress(conn, job_id, 6000)
+    deadline = time.monotonic() + 10
+    while not body.sub.overflowed and time.monotonic() < deadline:
+        time.sleep(0.05)
+    rest = b"".join(body).decode()
+    body.close()
+    assert first.startswith(b"retry:") and body.sub.overflowed
+    assert "event: end" not in rest  # the job goes on: the client reconnects with Last-Event-ID
+
+
+def test_the_poller_stops_when_nobody_listens_and_starts_again(
+    hub: Hub, conn: sqlite3.Connection, tenant_id: str
+) -> None:
+    job_id = _job(conn, tenant_id)
+    sub = hub.follow_job(conn, tenant_id, job_id)
+    poller = hub._poller
+    assert poller is not None and poller.is_alive()
+    sub.close()
+    poller.join(5)
+    assert not poller.is_alive()
+    again = hub.follow_job(conn, tenant_id, job_id)
+    try:
+        _move(conn, job_id, "queued")
+        rows, _ = again.take(5)
+        assert rows and rows[0]["type"] == "status"
+    finally:
+        again.close()
