@@ -119,17 +119,33 @@ def job_stream(
     """A job's events after ``after_seq``: the journal so far (read here, with the request's
     connection), then what the hub delivers, until the job has ended."""
     sub = _subscribe(hub, hub.follow_job, conn, tenant_id, job_id)
-    try:
-        backlog = _journal(conn, job_id, after_seq, sub.live_from)
-    except BaseException:
-        sub.close()
-        raise
 
     def render(row: dict[str, Any]) -> str:
         payload = json.loads(row["data"]) | {"job_id": job_id, "at": row["at"]}
         return format_event(row["seq"], row["type"], jsonsafe.dumps(payload, separators=(",", ":")))
 
-    return StreamBody(sub, _chunks(sub, backlog, render, after_seq, heartbeat_s, max_seconds), client)
+    def backlog() -> list[dict[str, Any]]:
+        return _journal(conn, job_id, after_seq, sub.live_from)
+
+    return _body(sub, backlog, render, after_seq, heartbeat_s, max_seconds, client)
+
+
+def _body(
+    sub: Subscription,
+    backlog: Callable[[], list[dict[str, Any]]],
+    render: Callable[[dict[str, Any]], str],
+    last: int,
+    heartbeat_s: float,
+    max_seconds: float,
+    client: socket.socket | None,
+) -> StreamBody:
+    """The stream's body: its backlog read now (the subscription is freed if that fails), then live."""
+    try:
+        rows = backlog()
+    except BaseException:
+        sub.close()
+        raise
+    return StreamBody(sub, _chunks(sub, rows, render, last, heartbeat_s, max_seconds), client)
 
 
 def _journal(conn: sqlite3.Connection, job_id: str, after_seq: int, upto: int) -> list[dict[str, Any]]:
@@ -181,14 +197,12 @@ def values_stream(
 ) -> StreamBody:
     """A live run's values: its latest sample now, then every sample published, until its job ends."""
     sub = _subscribe(hub, hub.follow_run, conn, tenant_id, run_id, job_id)
-    try:
-        latest = scada_store.values(conn, run_id)
-    except BaseException:
-        sub.close()
-        raise
 
     def render(row: dict[str, Any]) -> str:
         return format_event(row["seq"], "values", row["data"])
 
-    backlog = [latest] if latest else []
-    return StreamBody(sub, _chunks(sub, backlog, render, -1, heartbeat_s, max_seconds), client)
+    def backlog() -> list[dict[str, Any]]:
+        latest = scada_store.values(conn, run_id)
+        return [latest] if latest else []
+
+    return _body(sub, backlog, render, -1, heartbeat_s, max_seconds, client)
