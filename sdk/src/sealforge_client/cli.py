@@ -199,9 +199,9 @@ def _params(raw: str, schema: str | None = None) -> dict[str, Any]:
 
 # -- commands ------------------------------------------------------------------------------------
 def follow(client: Client, job_id: str, machine: bool = False, stream: IO[str] | None = None) -> dict[str, Any]:
-    """Follow the job's event stream to its end, drawing the bar (or, with ``machine``, writing each
-    event as a JSON line on stdout); returns the final job."""
-    bar = JobProgress(job_id, stream=stream, enabled=not machine or bool(stream))
+    """Follow the job's event stream to its end, drawing the bar on stderr (with ``machine``, also
+    writing each event as a JSON line on stdout: `jobs watch --json`); returns the final job."""
+    bar = JobProgress(job_id, stream=stream)
     ticks = client.ticks(job_id) if isinstance(client, CliClient) else client.events(job_id)
     for event in ticks:
         if event is None:
@@ -227,7 +227,7 @@ def _ended(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def _jobs(args: argparse.Namespace, client: Client) -> Any:
-    machine = getattr(args, "json", False)
+    machine = getattr(args, "json", False)  # `watch --json`: the events as JSON lines, then the job
     action = args.action
     if action == "list":
         jobs = client.jobs(status=args.status, kind=args.kind)
@@ -235,19 +235,21 @@ def _jobs(args: argparse.Namespace, client: Client) -> Any:
     if action == "create":
         job = client.submit(args.kind, _params(args.params, args.schema), seed=args.seed, inputs=args.input,
                             description=args.description)
-        return _ended(follow(client, job["id"], machine)) if args.wait else job
+        return _ended(follow(client, job["id"])) if args.wait else job
     if action == "get":
         return client.job(args.job_id)
     if action == "watch":
         job = follow(client, args.job_id, machine)
         if machine:
-            print(json.dumps(job))
-        return _ended(job) if not machine else None
+            print(json.dumps(job), flush=True)
+            _ended(job)
+            return None
+        return _ended(job)
     if action == "cancel":
         return client.cancel(args.job_id)
     if action == "rerun":
         job = client.rerun(args.job_id)
-        return _ended(follow(client, job["id"], machine)) if args.wait else job
+        return _ended(follow(client, job["id"])) if args.wait else job
     raise AssertionError(action)
 
 
@@ -372,7 +374,7 @@ def run(args: argparse.Namespace, client: Client) -> Any:
     # the first spellings
     if command == "submit":
         job = client.submit(args.kind, _params(args.params), seed=args.seed, inputs=args.input)
-        return _ended(follow(client, job["id"], getattr(args, "json", False))) if args.wait else job
+        return _ended(follow(client, job["id"])) if args.wait else job
     if command in ("job", "wait", "cancel"):
         action = {"job": "get", "wait": "watch", "cancel": "cancel"}[command]
         return _jobs(argparse.Namespace(**{**vars(args), "action": action}), client)
