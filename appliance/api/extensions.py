@@ -1,21 +1,31 @@
 """flask-smorest, set up once: the Api, a Blueprint whose argument errors are 400, and schemas
-shared by every resource (the error envelope and list pagination)."""
+shared by every resource (the error envelope and list pagination).
+
+The request pipeline (``appliance.api.pipeline``) adds the same headers to every request and
+answer; :class:`HeadersPlugin` declares them once for every operation of the OpenAPI document, so
+generated clients see them without each view repeating them.
+"""
 
 from __future__ import annotations
 
+import http
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import marshmallow as ma
+from apispec import BasePlugin
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint as _Blueprint
+from flask_smorest.utils import prepare_response
 from webargs.flaskparser import FlaskParser
+
+from appliance.api.aliases import SPEC_EXTENSION
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 SCOPE_ATTR = "_sealforge_scope"
 BODY_ATTR = "_sealforge_body"
-SECURITY: list[dict[str, list[str]]] = [{"ApiKey": []}, {"Bearer": []}]
+SECURITY_SCHEMES = ("ApiKey", "Bearer")
 DEFAULT_PAGE_LIMIT = 20
 MAX_PAGE_LIMIT = 200
 """Items per list page when ``limit`` is not given, and the most a client may ask for."""
@@ -49,11 +59,115 @@ class Blueprint(_Blueprint):
     ARGUMENTS_PARSER = Parser()
 
 
+IDEMPOTENCY_HEADERS = ("Idempotency-Key", "X-Idempotency-Key")
+EVERY_RESPONSE_HEADERS = ("X-Correlation-Id", "X-Rate-Limit-Remaining")
+RATE_LIMITED_RESPONSE = "TOO_MANY_REQUESTS"
+HEADERS: dict[str, dict[str, Any]] = {
+    "X-Correlation-Id": {
+        "description": "The request's correlation id (the caller's own when it sent a valid one); quote it to support.",
+        "schema": {"type": "string"},
+    },
+    "X-Rate-Limit-Remaining": {
+        "description": "Requests left in this tenant's bucket for this route (absent when rate limiting is off).",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "X-Job-Id": {
+        "description": "The id of the job this answer started or waits on.",
+        "schema": {"type": "string"},
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before asking again (429: until a request is allowed; 202: until the "
+        "result may be ready).",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "X-RateLimit-Reset": {
+        "description": "Seconds until this tenant's bucket for this route is full again.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+}
+"""Response headers the pipeline or the views send, declared once as OpenAPI components."""
+
+
+def scoped_security(scope: str) -> list[dict[str, list[str]]]:
+    """Either scheme, with the scope it needs (OpenAPI 3.1 allows role names for non-OAuth schemes)."""
+    return [{scheme: [scope]} for scheme in SECURITY_SCHEMES]
+
+
+class HeadersPlugin(BasePlugin):
+    """Declares on every operation what the pipeline does on every request: the idempotency headers
+    a POST accepts, the headers every answer carries, and the 429 of the rate limiter."""
+
+    def operation_helper(
+        self, path: str | None = None, operations: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        for method, operation in (operations or {}).items():
+            if not isinstance(operation, dict):
+                continue
+            responses = operation.setdefault("responses", {})
+            if method == "post":
+                parameters = operation.setdefault("parameters", [])
+                parameters.extend(IDEMPOTENCY_HEADERS)
+            for status, response in responses.items():
+                if not isinstance(response, dict) or "$ref" in response:
+                    continue  # component responses carry their own headers (Api._register_responses)
+                headers = response.setdefault("headers", {})
+                names = list(EVERY_RESPONSE_HEADERS)
+                if str(status) == "202":
+                    names += ["X-Job-Id", "Retry-After"]
+                for name in names:
+                    headers.setdefault(name, name)
+            responses.setdefault("429", RATE_LIMITED_RESPONSE)
+
+
 class Api(_Api):
     ERROR_SCHEMA = ErrorEnvelopeSchema
 
     def _register_error_handlers(self) -> None:
         """Error handlers are registered by ``appliance.api.envelope`` instead."""
+
+    def _init_spec(self, *, extra_plugins: Any = None, **options: Any) -> None:
+        """The plain flask-smorest spec, plus the header plugin, the shared header and parameter
+        components and the alias rules (:data:`appliance.api.aliases.SPEC_EXTENSION`)."""
+        super()._init_spec(extra_plugins=[HeadersPlugin(), *(extra_plugins or ())], **{**SPEC_EXTENSION, **options})
+        for name, header in HEADERS.items():
+            self.spec.components.header(name, header, lazy=True)
+        for name in IDEMPOTENCY_HEADERS:
+            self.spec.components.parameter(
+                name,
+                "header",
+                {
+                    "required": False,
+                    "schema": {"type": "string", "maxLength": 255},
+                    "description": "Makes the POST safe to retry: the first answer is kept 24 h and replayed "
+                    "(`Idempotent-Replayed: true`); the same key with another body is 409. "
+                    + (
+                        "X-Idempotency-Key is a synonym."
+                        if name == "Idempotency-Key"
+                        else "Synonym of Idempotency-Key."
+                    ),
+                },
+                lazy=True,
+            )
+
+    def _register_responses(self) -> None:
+        """flask-smorest's error responses (one per status, and DEFAULT_ERROR), each declaring the
+        headers every answer carries; 429 also declares when to retry."""
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            response["headers"] = {name: name for name in EVERY_RESPONSE_HEADERS}
+            if status == 429:
+                response["headers"].update({"Retry-After": "Retry-After", "X-RateLimit-Reset": "X-RateLimit-Reset"})
+            prepare_response(response, self.spec, self.DEFAULT_RESPONSE_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {
+            "description": "Default error response",
+            "schema": self.ERROR_SCHEMA,
+            "headers": {name: name for name in EVERY_RESPONSE_HEADERS},
+        }
+        prepare_response(response, self.spec, self.DEFAULT_RESPONSE_CONTENT_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
 class PageArgsSchema(ma.Schema):
@@ -83,7 +197,7 @@ def requires(scope: str | None) -> Callable[[F], F]:
         if scope is not None:
             doc = getattr(func, "_apidoc", {})
             manual = dict(doc.get("manual_doc", {}))
-            manual["security"] = SECURITY
+            manual["security"] = scoped_security(scope)
             manual.setdefault("description", "")
             manual["description"] = (manual["description"] + f"\n\nScope: `{scope}`.").strip()
             func._apidoc = {**doc, "manual_doc": manual}  # type: ignore[attr-defined]

@@ -18,7 +18,7 @@ from appliance import errors
 from appliance.api import context, jsondepth
 from appliance.api.extensions import BODY_ATTR, SCOPE_ATTR
 from appliance.clock import now_iso
-from appliance.errors import AppError
+from appliance.errors import AppError, FieldError
 from appliance.services import audit, idempotency, identity, ratelimit, tokens
 from appliance.services.principal import Principal
 
@@ -118,7 +118,11 @@ def _rate_limit() -> None:
         raise AppError(
             errors.RATE_LIMITED,
             f"over the limit of {cfg['rate_per_s']}/s (burst {cfg['burst']}) for this route",
-            headers={"Retry-After": str(decision.retry_after)},
+            details=[
+                FieldError("retry_after_s", str(decision.retry_after)),
+                FieldError("reset_after_s", str(decision.reset_after)),
+            ],
+            headers={"Retry-After": str(decision.retry_after), "X-RateLimit-Reset": str(decision.reset_after)},
         )
 
 

@@ -61,9 +61,12 @@ def seal_job(
 
 
 def seal_view(row: dict[str, Any], with_envelope: bool = False) -> dict[str, Any]:
+    """A seal as the API shows it. ``contract_hash`` is the sealed job's (the store reads it beside
+    the seal): the published API names it on every seal, beside ``created_at``, the sealing time."""
     view = {
         "id": row["id"],
         "job_id": row["job_id"],
+        "contract_hash": row.get("contract_hash"),
         "leaf_index": row["leaf_index"],
         "leaf_hash": bytes(row["leaf_hash"]).hex(),
         "signing_key_id": row["signing_key_id"],

@@ -7,6 +7,7 @@ credits as decimals. Jobs are charged only when they succeed.
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from typing import Any
 
 from appliance import errors
@@ -72,3 +73,64 @@ def usage(conn: sqlite3.Connection, tenant_id: str) -> dict[str, Any]:
         "by_kind": by_kind,
         "balance": from_micro(balance_micro(conn, tenant_id)),
     }
+
+
+DEFAULT_PLAN = "standard"
+"""The plan of a tenant whose row has no tier (an appliance older than the tenant tiers)."""
+PERIOD_BASIS = "calendar_month_utc"
+
+
+def billing_period(at: datetime) -> tuple[datetime, datetime]:
+    """The billing period holding ``at``: its calendar month in UTC, [first day 00:00, next first day)."""
+    start = at.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+    return start, end
+
+
+def _iso(at: datetime) -> str:
+    """The store's time format (``appliance.clock``), so ledger times compare as strings."""
+    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+
+
+def billing(conn: sqlite3.Connection, tenant_id: str, at: datetime) -> dict[str, Any]:
+    """The subscription-style summary of ``GET /v1/billing``: plan, balance, and the usage of the
+    billing period holding ``at`` (the calendar month, UTC). Offline there is nothing to subscribe
+    to: the plan is the tenant's tier, and credits come from the operator's top-ups."""
+    row = credits_store.tenant(conn, tenant_id)
+    if row is None:
+        raise errors.not_found("tenant", tenant_id)
+    start, end = billing_period(at)
+    used = credits_store.period_usage(conn, tenant_id, _iso(start), _iso(end))
+    return {
+        "tenant_id": tenant_id,
+        "plan": row.get("tier") or DEFAULT_PLAN,
+        "credit_balance": from_micro(int(row["credits_micro"])),
+        "period": {"start": _iso(start), "end": _iso(end), "basis": PERIOD_BASIS},
+        "period_usage": {"credits": from_micro(int(used["micro"])), "jobs": used["jobs"], "rows": used["rows"]},
+        "_links": {
+            "self": "/v1/billing",
+            "usage": "/v1/usage",
+            "balance": "/v1/billing/balance",
+            "estimate": "/v1/estimate",
+            "topup": "/v1/billing/topup",
+        },
+    }
+
+
+def _charge_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "job_id": row["job_id"],
+        "kind": row["kind"],
+        "rows": row["rows"],
+        "credits": from_micro(int(row["micro"])),
+        "finished_at": row["finished_at"],
+        "charged_at": row["charged_at"],
+    }
+
+
+def usage_history(conn: sqlite3.Connection, tenant_id: str, limit: int, after: str | None) -> dict[str, Any]:
+    """``GET /v1/usage``: one page of charges (oldest first) beside the by-kind summary of them all,
+    so callers of the summary-only answer keep finding ``by_kind``, ``total_credits`` and ``balance``."""
+    page = credits_store.usage_history(conn, tenant_id, limit, after)
+    return {**page.listing(_charge_view), **usage(conn, tenant_id)}

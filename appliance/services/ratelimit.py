@@ -48,9 +48,14 @@ _EMPTY = bytes(16)
 
 @dataclass(frozen=True)
 class Decision:
+    """One spend: whether it was allowed, whole tokens left, seconds until the next token
+    (``retry_after``, 0 when allowed) and seconds until the bucket is full again (``reset_after``,
+    the "reset hint" of a 429: after it the whole burst is available)."""
+
     allowed: bool
     remaining: int
     retry_after: int
+    reset_after: int = 0
 
 
 @dataclass
@@ -119,7 +124,8 @@ def take(state_dir: Path, bucket: str, rate_per_s: float, burst: int, now: float
         finally:
             fcntl.flock(table.fd, fcntl.LOCK_UN)
     retry_after = 0 if allowed else max(1, math.ceil((1.0 - tokens) / rate_per_s))
-    return Decision(allowed, int(tokens), retry_after)
+    reset_after = math.ceil(max(0.0, burst - tokens) / rate_per_s) if rate_per_s > 0 else 0
+    return Decision(allowed, int(tokens), retry_after, max(reset_after, retry_after))
 
 
 def _spend(mapped: mmap.mmap, digest: bytes, rate_per_s: float, burst: float, now: float) -> tuple[float, bool]:

@@ -11,7 +11,9 @@ from typing import Any
 
 from appliance.store.db import fetch_all, fetch_one
 
-SEAL_LIST_COLUMNS = "id, tenant_id, job_id, leaf_index, leaf_hash, signing_key_id, created_at"
+_CONTRACT_HASH = "(SELECT contract_hash FROM jobs WHERE jobs.id = seals.job_id) AS contract_hash"
+SEAL_LIST_COLUMNS = f"id, tenant_id, job_id, leaf_index, leaf_hash, signing_key_id, created_at, {_CONTRACT_HASH}"
+"""A seal row for lists: no envelope, plus its job's ``contract_hash`` (what the seal attests)."""
 
 
 # signing keys
@@ -75,7 +77,9 @@ def insert_seal(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
 
 
 def get_seal(conn: sqlite3.Connection, seal_id: str, tenant_id: str) -> dict[str, Any] | None:
-    return fetch_one(conn, "SELECT * FROM seals WHERE id = ? AND tenant_id = ?", (seal_id, tenant_id))
+    return fetch_one(
+        conn, f"SELECT *, {_CONTRACT_HASH} FROM seals WHERE id = ? AND tenant_id = ?", (seal_id, tenant_id)
+    )
 
 
 def seal_of_job(conn: sqlite3.Connection, job_id: str, tenant_id: str) -> dict[str, Any] | None:

@@ -23,7 +23,7 @@ def test_spec_is_openapi_31_with_security(client: FlaskClient) -> None:
     spec = client.get("/openapi.json").get_json()
     assert spec["openapi"] == "3.1.0"
     assert set(spec["components"]["securitySchemes"]) == {"ApiKey", "Bearer"}
-    assert spec["paths"]["/v1/auth/whoami"]["get"]["security"] == [{"ApiKey": []}, {"Bearer": []}]
+    assert spec["paths"]["/v1/auth/whoami"]["get"]["security"] == [{"ApiKey": ["read"]}, {"Bearer": ["read"]}]
     assert "security" not in spec["paths"]["/healthz"]["get"]
 
 

@@ -10,10 +10,13 @@ from appliance.api.extensions import PageArgsSchema, page_schema
 class SealSchema(ma.Schema):
     id = ma.fields.String()
     job_id = ma.fields.String()
+    contract_hash = ma.fields.String(
+        metadata={"description": "Hex BLAKE3 of the sealed job's canonical contract (as in the Statement)"}
+    )
     leaf_index = ma.fields.Integer(metadata={"description": "Position of this seal in the log (0-based)"})
     leaf_hash = ma.fields.String(metadata={"description": "Hex BLAKE3(0x00 ‖ envelope bytes)"})
     signing_key_id = ma.fields.String(metadata={"description": "name+keyid of the key that signed the envelope"})
-    created_at = ma.fields.String()
+    created_at = ma.fields.String(metadata={"description": "When the seal was made (RFC 3339 UTC)"})
     _links = ma.fields.Dict(data_key="_links", attribute="_links")
 
 
