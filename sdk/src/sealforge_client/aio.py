@@ -15,7 +15,6 @@ from typing import Any
 import httpx
 
 from sealforge_client._core import (
-    CHUNK,
     TERMINAL,
     Resume,
     RetryPolicy,
@@ -214,7 +213,7 @@ class AsyncClient:
                             raise error_of(response)
                     else:
                         with resume.partial.open(resume.open_mode(response)) as out:
-                            async for chunk in response.aiter_bytes(CHUNK):
+                            async for chunk in response.aiter_bytes():
                                 out.write(chunk)
                                 resume.have += len(chunk)
                                 attempt = 0

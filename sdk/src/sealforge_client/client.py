@@ -273,7 +273,7 @@ class Client:
                             raise error_of(response)
                     else:
                         with resume.partial.open(resume.open_mode(response)) as out:
-                            for chunk in response.iter_bytes(CHUNK):
+                            for chunk in response.iter_bytes():
                                 out.write(chunk)
                                 resume.have += len(chunk)
                                 attempt = 0
