@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, send_file
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
+from appliance import errors
 from appliance.api import context
 from appliance.api.artifacts.schemas import ArtifactListArgsSchema, ArtifactPageSchema, ArtifactSchema
 from appliance.api.extensions import Blueprint, requires
@@ -38,14 +40,18 @@ def download_artifact(artifact_id: str) -> Response:
     """The bytes; supports `Range`, and `If-None-Match` against the ETag (the BLAKE3)."""
     row = artifacts.require(context.get_db(), context.principal().tenant_id, artifact_id)
     path = artifacts.blob_path(context.state_dir(), artifact_id, row)
-    response = send_file(
-        path,
-        mimetype=row["media_type"],
-        as_attachment=True,
-        download_name=row["name"],
-        conditional=True,
-        etag=row["blake3"],
-        max_age=0,
-    )
+    try:  # conditional=True answers Range (206, with If-Range against the ETag) and If-None-Match
+        response = send_file(
+            path,
+            mimetype=row["media_type"],
+            as_attachment=True,
+            download_name=row["name"],
+            conditional=True,
+            etag=row["blake3"],
+            max_age=0,
+        )
+    except RequestedRangeNotSatisfiable as exc:  # a 416 with the size, not the generic 400 it would become
+        size = path.stat().st_size
+        raise errors.AppError(errors.RANGE_NOT_SATISFIABLE, headers={"Content-Range": f"bytes */{size}"}) from exc
     response.headers["X-Content-Blake3"] = row["blake3"]
     return response
