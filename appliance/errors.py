@@ -85,6 +85,12 @@ UNSUPPORTED_MEDIA_TYPE = _spec(
     "The body's Content-Type is not accepted here.",
     "Send `Content-Type: application/json`.",
 )
+RANGE_NOT_SATISFIABLE = _spec(
+    "RANGE_NOT_SATISFIABLE",
+    416,
+    "The Range asked for starts at or past the end of the content.",
+    "`Content-Range: bytes */<size>` gives the size; a download that has all of it is complete.",
+)
 RATE_LIMITED = _spec(
     "RATE_LIMITED", 429, "Too many requests for this tenant and route.", "Wait for `Retry-After` seconds."
 )
