@@ -17,6 +17,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 os.environ.setdefault("SEALFORGE_STATE_DIR", "/nonexistent-use-tmp-path")
+# Most tests start one `default` worker for their small mock jobs; small mocks would otherwise go to
+# `interactive` (issue #15 queue routing). Tests about routing set [jobs] interactive_max_rows themselves.
+os.environ.setdefault("SEALFORGE_JOBS_INTERACTIVE_MAX_ROWS", "0")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -54,6 +54,17 @@ def tenants_create(name: str, credits: float, state_dir: str | None) -> None:
         emit(identity.public_tenant_row(identity.create_tenant(open_db(state_path(cfg)), name, credits)))
 
 
+@tenants.command("set-tier")
+@click.argument("tenant_id")
+@click.argument("tier", type=click.Choice(identity.TIERS))
+@state_dir_option
+def tenants_set_tier(tenant_id: str, tier: str, state_dir: str | None) -> None:
+    """Set a tenant's tier: `free` runs all its jobs on the lower-priority `free` queue."""
+    cfg = resolve_config(state_dir)
+    with cli_errors():
+        emit(identity.public_tenant_row(identity.set_tier(open_db(state_path(cfg)), tenant_id, tier)))
+
+
 @tenants.command("list")
 @state_dir_option
 def tenants_list(state_dir: str | None) -> None:

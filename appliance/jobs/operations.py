@@ -17,10 +17,11 @@ from appliance.ids import new_id
 from appliance.jobs import lifecycle
 from appliance.jobs.contract import build_contract, contract_hash
 from appliance.jobs.inputs import resolve_for_contract
+from appliance.jobs.published import native_body, route_queue
 from appliance.jobs.queues import QUEUES
 from appliance.jobs.tasks import runtime
 from appliance.kinds import REGISTRY, get_kind
-from appliance.kinds.base import Kind, ParamError
+from appliance.kinds.base import Estimate, Kind, ParamError
 from appliance.scrub import scrub
 from appliance.services import credits
 from appliance.store import datasets as datasets_store
@@ -71,15 +72,31 @@ def prepared_params(kind: Kind, params: dict[str, Any], seed: int) -> dict[str, 
 
 
 def estimate(kind_name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """What a native job would cost, on its kind's own queue (no tenant needed)."""
     kind = _kind_or_400(kind_name)
     est = kind.estimate(prepared_params(kind, params, 0))
+    return _estimate_view(kind, est, kind.queue)
+
+
+def estimate_body(
+    conn: sqlite3.Connection, tenant_id: str, body: dict[str, Any], interactive_max_rows: int = 0
+) -> dict[str, Any]:
+    """What a job would cost, from the same body (native or published form) a submit takes, on the
+    queue that submit would pick for this tenant."""
+    native = native_body(conn, tenant_id, body)
+    kind = _kind_or_400(native["kind"])
+    est = kind.estimate(prepared_params(kind, native["params"], int(native.get("seed") or 0)))
+    return _estimate_view(kind, est, route_queue(conn, tenant_id, kind, native.get("queue"), est, interactive_max_rows))
+
+
+def _estimate_view(kind: Kind, est: Estimate, queue: str) -> dict[str, Any]:
     return {
         "kind": kind.name,
         "estimated_credits": credits.from_micro(est.micro),
         "estimated_seconds": est.seconds,
         "estimated_rows": est.rows,
         "training_tier": est.tier,
-        "queue": kind.queue,
+        "queue": queue,
     }
 
 
@@ -91,9 +108,10 @@ def submit(
     body: dict[str, Any],
     max_attempts: int,
     rerun_of: str | None = None,
+    interactive_max_rows: int = 0,
 ) -> dict[str, Any]:
     """Validate, price, record and enqueue a job; answers the job's public view."""
-    job = record(conn, tenant_id, caller, body, max_attempts, rerun_of)
+    job = record(conn, tenant_id, caller, body, max_attempts, rerun_of, interactive_max_rows)
     return enqueue(conn, state_dir, job["id"])
 
 
@@ -104,24 +122,28 @@ def record(
     body: dict[str, Any],
     max_attempts: int,
     rerun_of: str | None = None,
+    interactive_max_rows: int = 0,
 ) -> dict[str, Any]:
     """Validate, price and insert a job as `created`, in one transaction (the caller's, when it has one).
 
     A caller that records other rows with the job (a live run) wraps both in its own transaction so
-    they commit together, then calls `enqueue` once it has committed."""
+    they commit together, then calls `enqueue` once it has committed. ``body`` may be in the
+    published form (see ``appliance.jobs.published``); ``interactive_max_rows`` 0 keeps every job
+    off the `interactive` queue unless it names it."""
+    body = native_body(conn, tenant_id, body)
     kind = _kind_or_400(body["kind"])
     seed = body.get("seed")
     seed = secrets.randbelow(MAX_SEED) if seed is None else int(seed)
     params = prepared_params(kind, body.get("params") or {}, seed)
-    queue = body.get("queue") or kind.queue
-    if queue not in QUEUES:
-        raise errors.validation("queue", f"one of {', '.join(QUEUES)}")
     input_ids = list(body.get("inputs") or [])
     if len(input_ids) > kind.max_inputs:
         raise errors.validation("inputs", f"the {kind.name} kind takes at most {kind.max_inputs} input dataset(s)")
     if len(input_ids) < kind.min_inputs:
         raise errors.validation("inputs", f"the {kind.name} kind needs {kind.min_inputs} input dataset(s)")
     est = kind.estimate(params)
+    queue = route_queue(conn, tenant_id, kind, body.get("queue"), est, interactive_max_rows)
+    if queue not in QUEUES:
+        raise errors.validation("queue", f"one of {', '.join(QUEUES)}")
     with transaction(conn):
         contract = build_contract(kind.name, params, seed, resolve_for_contract(conn, tenant_id, input_ids))
         if kind.check_inputs is not None:
@@ -197,7 +219,13 @@ def cancel(conn: sqlite3.Connection, tenant_id: str, job_id: str) -> dict[str, A
 
 
 def rerun(
-    conn: sqlite3.Connection, state_dir: Path, tenant_id: str, caller: str, job_id: str, max_attempts: int
+    conn: sqlite3.Connection,
+    state_dir: Path,
+    tenant_id: str,
+    caller: str,
+    job_id: str,
+    max_attempts: int,
+    interactive_max_rows: int = 0,
 ) -> dict[str, Any]:
     """A new job with the same contract (same kind, params, seed and inputs)."""
     job = require_job(conn, tenant_id, job_id)
@@ -210,17 +238,28 @@ def rerun(
         "queue": job["queue"],
         "description": job["description"],
     }
-    return submit(conn, state_dir, tenant_id, caller, body, max_attempts, rerun_of=job_id)
+    return submit(conn, state_dir, tenant_id, caller, body, max_attempts, job_id, interactive_max_rows)
+
+
+# Kinds with their own collection in the published API: their links point there (the pages'
+# `/v1/synthesize/jobs/{id}`, `…/events`, `…:cancel`); the others' under /v1/jobs.
+COLLECTIONS = {"synthesize": "/v1/synthesize/jobs"}
+
+
+def links(job: dict[str, Any]) -> dict[str, str]:
+    """The published collection's links use `…:cancel`; /v1/jobs keeps `/cancel` (both are served)."""
+    collection = COLLECTIONS.get(job["kind"])
+    base = f"{collection or '/v1/jobs'}/{job['id']}"
+    return {
+        "self": base,
+        "stream": f"{base}/events",
+        "cancel": f"{base}:cancel" if collection else f"{base}/cancel",
+        "artifacts": f"/v1/artifacts?job_id={job['id']}",
+    }
 
 
 def view(job: dict[str, Any]) -> dict[str, Any]:
     contract = json.loads(job["contract"])
-    links = {
-        "self": f"/v1/jobs/{job['id']}",
-        "stream": f"/v1/jobs/{job['id']}/events",
-        "cancel": f"/v1/jobs/{job['id']}/cancel",
-        "artifacts": f"/v1/artifacts?job_id={job['id']}",
-    }
     error = {"code": job["error_code"], "message": job["error_message"]} if job["error_code"] else None
     return {
         "id": job["id"],
@@ -234,6 +273,8 @@ def view(job: dict[str, Any]) -> dict[str, Any]:
         "inputs": contract["inputs"],
         "contract_hash": job["contract_hash"],
         "estimate": {"credits": credits.from_micro(job["estimate_micro"]), "seconds": job["estimate_seconds"]},
+        # the evidence bundle's root exists once the job has succeeded (the engine seals it then)
+        "evidence": {"expected_root_pending": job["status"] not in lifecycle.TERMINAL},
         "progress": job["progress"],
         "rows": job["rows"],
         "message": job["message"],
@@ -244,7 +285,7 @@ def view(job: dict[str, Any]) -> dict[str, Any]:
         "created_at": job["created_at"],
         "started_at": job["started_at"],
         "finished_at": job["finished_at"],
-        "_links": links,
+        "_links": links(job),
     }
 
 

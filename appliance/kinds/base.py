@@ -104,6 +104,8 @@ class Kind:
     # checks that need the input datasets' rows (columns) or the database, run at submit
     check_inputs: Callable[[sqlite3.Connection, str, dict[str, Any], list[dict[str, Any]]], None] | None = None
     deterministic: bool = True
+    # small jobs of this kind (estimated rows up to [jobs] interactive_max_rows) go to the interactive queue
+    interactive: bool = False
     min_inputs: int = 0
     max_inputs: int = 0
 

@@ -1,22 +1,28 @@
 """The `fabricate` kind: a plain-English description → a schema plan → mock rows.
 
-The plan is made at submit (rule-based, offline) unless the user sends an edited one, and it is
-stored in the params, so the contract seals exactly the schema that produced the rows.
+The same planned form as a `mock` job with a description (``appliance.kinds.mock`` owns the
+planning and the run; this kind only keeps its older name and its required ``description``). The
+plan is made at submit (rule-based, offline) unless the user sends an edited one, and it is stored
+in the params, so the contract seals exactly the schema that produced the rows.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import marshmallow as ma
 
 from appliance.kinds import mock
-from appliance.kinds.base import Estimate, JobContext, Kind, ParamError
+from appliance.kinds.base import Estimate, JobContext, Kind
 
 
 class FabricateParams(ma.Schema):
     description = ma.fields.String(required=True, validate=ma.validate.Length(min=3, max=2000))
+    rows = ma.fields.Integer(
+        load_default=None,
+        validate=ma.validate.Range(min=1, max=mock.MAX_PLAN_ROWS),
+        metadata={"description": "The row count of every table with a fixed count"},
+    )
     plan = ma.fields.Dict(
         load_default=None,
         allow_none=True,
@@ -26,29 +32,18 @@ class FabricateParams(ma.Schema):
 
 
 def prepare(params: dict[str, Any], seed: int) -> dict[str, Any]:
-    from appliance.services.fabricate import plan_from_description
-
-    plan = params.get("plan") or plan_from_description(params["description"], seed)
-    if not isinstance(plan.get("schema"), dict):
-        raise ParamError("plan.schema", "a plan needs a `schema` object")
-    try:
-        mock.check({"schema": plan["schema"]})
-    except ParamError as exc:
-        raise ParamError(f"plan.{exc.field}", exc.message) from exc
-    return {**params, "plan": plan}
+    planned = mock.plan_params(params, seed)
+    if planned.get("rows") is None:  # a contract without rows reads as it always did
+        planned.pop("rows")
+    return planned
 
 
 def estimate(params: dict[str, Any]) -> Estimate:
-    return mock.estimate({"schema": params["plan"]["schema"]})
+    return mock.estimate(params)
 
 
 def run(ctx: JobContext) -> None:
-    plan = ctx.params["plan"]
-    (ctx.work_dir / "plan.json").write_text(json.dumps(plan, indent=2, sort_keys=True) + "\n")
-    ctx.add_artifact(ctx.work_dir / "plan.json", "plan.json", "application/json")
-    rows = mock.write_tables(ctx, plan["schema"], ctx.params["format"])
-    ctx.set_result({"rows": rows, "tables": len(plan["schema"]["tables"]), "warnings": plan.get("warnings", [])})
-    ctx.progress(1.0, rows=rows, message="done")
+    mock.run_plan(ctx, ctx.params["plan"], ctx.params["format"])
 
 
 KIND = Kind(
@@ -59,4 +54,5 @@ KIND = Kind(
     estimate=estimate,
     run=run,
     prepare=prepare,
+    interactive=True,
 )

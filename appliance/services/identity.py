@@ -45,6 +45,7 @@ def public_tenant_row(row: dict[str, Any]) -> dict[str, Any]:
         "id": row["id"],
         "name": row["name"],
         "credits": from_micro(row["credits_micro"]),
+        "tier": row.get("tier", "standard"),
         "created_at": row["created_at"],
     }
 
@@ -61,6 +62,19 @@ def create_tenant(conn: sqlite3.Connection, name: str, credits: float = 0) -> di
         row = {"id": new_id("ten"), "name": name, "credits_micro": to_micro(credits), "created_at": now_iso()}
         identity_store.insert_tenant(conn, row)
     return row
+
+
+TIERS = ("free", "standard")
+
+
+def set_tier(conn: sqlite3.Connection, tenant_id: str, tier: str) -> dict[str, Any]:
+    """A tenant's tier: `free` puts all its jobs on the `free` queue (see appliance.jobs.published)."""
+    if tier not in TIERS:
+        raise errors.validation("tier", f"one of {', '.join(TIERS)}")
+    with transaction(conn):
+        if not identity_store.set_tenant_tier(conn, tenant_id, tier):
+            raise errors.not_found("tenant", tenant_id)
+    return require_tenant(conn, tenant_id)
 
 
 def require_tenant(conn: sqlite3.Connection, tenant_id: str) -> dict[str, Any]:

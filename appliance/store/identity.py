@@ -106,3 +106,8 @@ def auth_generation(conn: sqlite3.Connection) -> int:
     """The counter the ``api_keys`` triggers bump on every change (migration 9): one indexed row."""
     row = conn.execute("SELECT n FROM auth_generation WHERE id = 1").fetchone()
     return int(row[0])
+
+
+def set_tenant_tier(conn: sqlite3.Connection, tenant_id: str, tier: str) -> bool:
+    """Set a tenant's tier; False when there is no such tenant."""
+    return conn.execute("UPDATE tenants SET tier = ? WHERE id = ?", (tier, tenant_id)).rowcount > 0

@@ -29,4 +29,6 @@ def test_current_tenant_is_the_callers(
     client: FlaskClient, db: Any, keys: dict[str, str], tenant: dict[str, Any]
 ) -> None:
     body = client.get("/v1/tenants/current", headers=auth(keys["read"])).get_json()
-    assert body == {"id": tenant["id"], "name": "acme", "credits": 1000, "created_at": tenant["created_at"]}
+    assert body == {
+        "id": tenant["id"], "name": "acme", "credits": 1000, "tier": "standard", "created_at": tenant["created_at"]
+    }

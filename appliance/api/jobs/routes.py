@@ -1,4 +1,10 @@
-"""POST/GET /v1/jobs, GET /v1/jobs/{id}, cancel, rerun, events; and the per-kind submit aliases."""
+"""POST/GET /v1/jobs, GET /v1/jobs/{id}, cancel, rerun, events; and the per-kind collections.
+
+`/v1/mock/jobs` and `/v1/synthesize/jobs` take the published API's bodies too (see
+appliance.jobs.published); a synthesize job's `_links` point into `/v1/synthesize/jobs/{id}`, which
+serves it, its events and `:cancel` (the Google-style custom method the pages use) beside
+`/v1/jobs/{id}/cancel`. Werkzeug's string converter stops only at `/`, so `<job_id>:cancel` is its
+own rule with a static suffix, which the router prefers to the plain `<job_id>` rule."""
 
 from __future__ import annotations
 
@@ -22,8 +28,15 @@ from appliance.jobs import events, operations
 blp = Blueprint("jobs", __name__, url_prefix="/v1", description="Jobs and their lifecycle.")
 
 
+SYNTHESIZE = "synthesize"
+
+
 def _max_attempts() -> int:
     return int(context.config()["jobs"]["max_attempts"])
+
+
+def _interactive_max_rows() -> int:
+    return int(context.config()["jobs"]["interactive_max_rows"])
 
 
 def _accepted(job: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
@@ -32,7 +45,10 @@ def _accepted(job: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]
 
 def _submit(body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
     who = context.principal()
-    job = operations.submit(context.get_db(), context.state_dir(), who.tenant_id, who.caller, body, _max_attempts())
+    job = operations.submit(
+        context.get_db(), context.state_dir(), who.tenant_id, who.caller, body, _max_attempts(),
+        interactive_max_rows=_interactive_max_rows(),
+    )
     return _accepted(job)
 
 
@@ -41,7 +57,10 @@ def _submit(body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
 @blp.response(202, JobSchema)
 @requires("generate")
 def submit_job(body: dict[str, Any]) -> Any:
-    """Submit a job. Answers 202 with the job, `X-Job-Id`, the estimate and links."""
+    """Submit a job. Answers 202 with the job, `X-Job-Id`, the estimate and links.
+
+    Without `kind` it is a `mock` job: `{"rows": 100000, "description": "customer transaction records"}`
+    plans a schema from the text (sealed in the contract) and generates `rows` rows."""
     return _submit(body)
 
 
@@ -50,7 +69,7 @@ def submit_job(body: dict[str, Any]) -> Any:
 @blp.response(202, JobSchema)
 @requires("generate")
 def submit_mock_job(body: dict[str, Any]) -> Any:
-    """A `mock` job (same as POST /v1/jobs with kind=mock)."""
+    """A `mock` job (same as POST /v1/jobs with kind=mock): a `params.schema`, or a `description` and `rows`."""
     return _submit({**body, "kind": "mock"})
 
 
@@ -59,8 +78,44 @@ def submit_mock_job(body: dict[str, Any]) -> Any:
 @blp.response(202, JobSchema)
 @requires("generate")
 def submit_synthesize_job(body: dict[str, Any]) -> Any:
-    """A `synthesize` job (same as POST /v1/jobs with kind=synthesize)."""
-    return _submit({**body, "kind": "synthesize"})
+    """A `synthesize` job (same as POST /v1/jobs with kind=synthesize).
+
+    `{"dataset_id": "ds_…", "model": "synthesize", "rows": 10000, "seed": 42}` samples a model already
+    trained on that dataset with the same settings, or trains one and samples it, in one job."""
+    return _submit({**body, "kind": SYNTHESIZE})
+
+
+def _synthesize_job(job_id: str) -> dict[str, Any]:
+    job = operations.require_job(context.get_db(), context.principal().tenant_id, job_id)
+    if job["kind"] != SYNTHESIZE:
+        raise errors.not_found("synthesize job", job_id)
+    return job
+
+
+@blp.route("/synthesize/jobs/<string:job_id>")
+@blp.response(200, JobSchema)
+@requires("read")
+def get_synthesize_job(job_id: str) -> dict[str, Any]:
+    """A synthesize job (the `self` link of its 202); other kinds are under /v1/jobs/{id}."""
+    return operations.view(_synthesize_job(job_id))
+
+
+@blp.route("/synthesize/jobs/<string:job_id>/events")
+@blp.response(200, content_type="text/event-stream")
+@requires("read")
+def synthesize_job_events(job_id: str) -> Response:
+    """The synthesize job's server-sent events (the `stream` link), as /v1/jobs/{id}/events."""
+    _synthesize_job(job_id)
+    return _events(job_id)
+
+
+@blp.route("/synthesize/jobs/<string:job_id>:cancel", methods=["POST"])
+@blp.response(200, JobSchema)
+@requires("generate")
+def cancel_synthesize_job(job_id: str) -> dict[str, Any]:
+    """Cancel a synthesize job (the `cancel` link), as POST /v1/jobs/{id}/cancel."""
+    _synthesize_job(job_id)
+    return operations.cancel(context.get_db(), context.principal().tenant_id, job_id)
 
 
 @blp.route("/jobs")
@@ -97,13 +152,24 @@ def cancel_job(job_id: str) -> dict[str, Any]:
     return operations.cancel(context.get_db(), context.principal().tenant_id, job_id)
 
 
+@blp.route("/jobs/<string:job_id>:cancel", methods=["POST"])
+@blp.response(200, JobSchema)
+@requires("generate")
+def cancel_job_custom_method(job_id: str) -> dict[str, Any]:
+    """The same cancel, spelled as the published pages' custom method `:cancel`."""
+    return operations.cancel(context.get_db(), context.principal().tenant_id, job_id)
+
+
 @blp.route("/jobs/<string:job_id>/rerun", methods=["POST"])
 @blp.response(202, JobSchema)
 @requires("generate")
 def rerun_job(job_id: str) -> Any:
     """A new job with the same contract; deterministic kinds give byte-identical artifacts."""
     who = context.principal()
-    job = operations.rerun(context.get_db(), context.state_dir(), who.tenant_id, who.caller, job_id, _max_attempts())
+    job = operations.rerun(
+        context.get_db(), context.state_dir(), who.tenant_id, who.caller, job_id, _max_attempts(),
+        _interactive_max_rows(),
+    )
     return _accepted(job)
 
 
@@ -112,8 +178,12 @@ def rerun_job(job_id: str) -> Any:
 @requires("read")
 def job_events(job_id: str) -> Response:
     """Server-sent events: the journal after `Last-Event-ID` (or `?after=`), then live until the end."""
+    operations.require_job(context.get_db(), context.principal().tenant_id, job_id)
+    return _events(job_id)
+
+
+def _events(job_id: str) -> Response:
     tenant_id = context.principal().tenant_id
-    operations.require_job(context.get_db(), tenant_id, job_id)
     raw = request.headers.get("Last-Event-ID") or request.args.get("after") or "0"
     if not raw.isdigit():
         raise errors.validation("Last-Event-ID", "must be a non-negative integer")

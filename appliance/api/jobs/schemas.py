@@ -24,10 +24,35 @@ class JobSubmitBaseSchema(ma.Schema):
     )
     description = ma.fields.String(load_default="", validate=ma.validate.Length(max=500))
     queue = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.OneOf(QUEUES))
+    # The published API's top-level fields (appliance.jobs.published reads them into params/inputs).
+    rows = ma.fields.Integer(
+        validate=ma.validate.Range(min=1, max=10_000_000_000),
+        metadata={"description": "mock, fabricate, synthesize: rows to generate (same as params.rows)"},
+    )
+    dataset_id = ma.fields.String(
+        validate=DATASET_ID,
+        metadata={"description": "synthesize: the dataset to learn from; a model already trained on it with the"
+                  " same settings is reused, else one is trained in the job"},
+    )
+    model = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=64),
+        metadata={"description": "synthesize: `synthesize` (the default synthesizer), a synthesizer name, or a"
+                  " model id (mdl_…)"},
+    )
 
 
 class JobSubmitSchema(JobSubmitBaseSchema):
-    kind = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    kind = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(min=1, max=64),
+        metadata={"description": "Leave out for `mock` (with a top-level `description` and `rows`)"},
+    )
+
+
+class EvidenceStateSchema(ma.Schema):
+    expected_root_pending = ma.fields.Boolean(
+        metadata={"description": "true until the job ends; its evidence bundle and seal exist once it succeeds"}
+    )
 
 
 class EstimateOutSchema(ma.Schema):
@@ -52,6 +77,7 @@ class JobSchema(ma.Schema):
     inputs = ma.fields.List(ma.fields.Dict())
     contract_hash = ma.fields.String()
     estimate = ma.fields.Nested(EstimateOutSchema)
+    evidence = ma.fields.Nested(EvidenceStateSchema)
     progress = ma.fields.Float()
     rows = ma.fields.Integer()
     message = ma.fields.String()
