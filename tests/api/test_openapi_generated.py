@@ -88,9 +88,9 @@ def generated(live: Live, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
     out = tmp_path / "generated" / PACKAGE
     # PATH: the generator formats its output with ruff, which lies beside this interpreter
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    command = [str(GENERATOR), "generate", "--path", str(spec_path), "--meta", "none", "--config", str(config)]
     done = subprocess.run(
-        [str(GENERATOR), "generate", "--path", str(spec_path), "--meta", "none", "--config", str(config)]
-        + ["--output-path", str(out)],
+        [*command, "--output-path", str(out)],
         capture_output=True,
         text=True,
         env=env,
@@ -132,6 +132,7 @@ def test_generated_client_calls_the_appliance(live: Live, generated: Any) -> Non
     assert first.status_code == 202, first.content
     job_id = first.parsed.id
     assert first.headers["X-Job-Id"] == job_id
+    assert int(first.headers["X-Rate-Limit-Remaining"]) >= 0  # the pipeline's, on every answer
     again = submit.sync_detailed(client=client, body=body, x_idempotency_key="gen-client-1")  # the synonym
     assert again.status_code == 202 and again.parsed.id == job_id
     assert again.headers["Idempotent-Replayed"] == "true"
