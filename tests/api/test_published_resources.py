@@ -216,3 +216,11 @@ def test_committed_spec_validates(tmp_path: Path) -> None:
     committed = json.loads((Path(__file__).resolve().parents[2] / "openapi.json").read_text())
     validate(committed)  # raises on any violation of OpenAPI 3.1
     assert committed["openapi"] == "3.1.0"
+
+
+def test_billing_plan_is_the_tenants_tier(client: FlaskClient, db: Any, tenant: dict[str, Any], keys: Any) -> None:
+    from appliance.services import identity
+
+    assert client.get("/v1/billing", headers=auth(keys["read"])).get_json()["plan"] == "standard"
+    identity.set_tier(db, tenant["id"], "free")
+    assert client.get("/v1/billing", headers=auth(keys["read"])).get_json()["plan"] == "free"
