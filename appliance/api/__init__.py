@@ -30,6 +30,7 @@ from appliance.api.keys.routes import blp as keys_blp
 from appliance.api.leaderboards.routes import blp as leaderboards_blp
 from appliance.api.meta.routes import blp as meta_blp
 from appliance.api.models.routes import blp as models_blp
+from appliance.api.routing import LazyBuilderRule
 from appliance.api.scada.routes import blp as scada_blp
 from appliance.api.seals.routes import blp as seals_blp
 from appliance.api.tenants.routes import blp as tenants_blp
@@ -72,6 +73,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` is a nested dict of overrides on top of the layered config."""
     cfg = load_config(overrides=config)
     app = Flask("sealforge", static_folder=None)
+    app.url_rule_class = LazyBuilderRule  # builders compiled on first url_for, not at boot
     app.config.update(
         SEALFORGE=cfg,
         API_TITLE="Sealforge",

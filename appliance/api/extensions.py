@@ -120,7 +120,35 @@ class HeadersPlugin(BasePlugin):
 
 
 class Api(_Api):
+    """flask-smorest's Api, documenting the blueprints' views when the spec is first read.
+
+    Registering a blueprint makes its routes at once; building its part of the OpenAPI document
+    (a third of `create_app`, paid by every worker at boot and every test's app) waits until
+    something reads ``spec`` (/openapi.json, the docs pages, `sealforge openapi`), then runs in
+    registration order, so the document is the same as if built eagerly."""
+
     ERROR_SCHEMA = ErrorEnvelopeSchema
+    _undocumented: list[tuple[Any, str, Any]]
+
+    @property
+    def spec(self) -> Any:
+        pending = self.__dict__.get("_undocumented")
+        if pending:
+            self.__dict__["_undocumented"] = []
+            for blp, name, parameters in pending:
+                blp.register_views_in_doc(self, self._app, self._spec, name=name, parameters=parameters)
+                self._spec.tag({"name": name, "description": blp.description})
+        return self.__dict__.get("_spec")
+
+    @spec.setter
+    def spec(self, value: Any) -> None:
+        self.__dict__["_spec"] = value
+
+    def register_blueprint(self, blp: Any, *, parameters: Any = None, **options: Any) -> None:
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self.__dict__.setdefault("_undocumented", []).append((blp, name, parameters))
 
     def _register_error_handlers(self) -> None:
         """Error handlers are registered by ``appliance.api.envelope`` instead."""

@@ -207,6 +207,17 @@ def _connect_and_leave(api: Api, path: str) -> None:
         assert seen.startswith(b"HTTP/1.1 200"), seen[:200]
 
 
+def _fd_targets(api: Api) -> list[str]:
+    pid = api.worker_pid()
+    targets = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            targets.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            continue
+    return sorted(targets)
+
+
 def _holdings(api: Api) -> dict[str, float]:
     pid = api.worker_pid()
     metrics = api.metrics()
@@ -225,13 +236,28 @@ def test_a_thousand_clients_that_leave_leave_nothing_behind(api: Api) -> None:
         _connect_and_leave(api, path)
     _wait_until(lambda: _holdings(api)["streams"] == 0)
     before = _holdings(api)
+    fds_before = _fd_targets(api)
 
     for _ in range(1000):
         _connect_and_leave(api, path)
 
     _wait_until(lambda: _holdings(api)["streams"] == 0)  # each gone client is noticed as it goes
     seen: list[dict[str, float]] = []
-    _wait_until(lambda: seen.append(_holdings(api)) or seen[-1] == before, message=lambda: f"{before} -> {seen[-1]}")
+    _wait_until(
+        lambda: seen.append(_holdings(api)) or seen[-1] == before,
+        message=lambda: f"{before} -> {seen[-1]}; new descriptors: {_new(fds_before, _fd_targets(api))}",
+    )
+
+
+def _new(before: list[str], after: list[str]) -> list[str]:
+    left = list(before)
+    extra = []
+    for target in after:
+        if target in left:
+            left.remove(target)
+        else:
+            extra.append(target)
+    return extra
 
 
 def _wait_until(check: Any, timeout: float = 30.0, message: Any = None) -> Any:
