@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import importlib
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +17,8 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
-from appliance.cli.release import release
-from appliance.services import identity
-from appliance.store.open import open_db
-from tests.conftest import free_port, mock_schema
+from tests.conftest import mock_schema
+from tests.live_appliance import api_process, tenant_with_key
 
 PACKAGE = "sf_generated"  # not `sealforge_client`, the SDK's own package
 GENERATOR = Path(sys.executable).with_name("openapi-python-client")
@@ -39,43 +35,9 @@ class Live:
 def live(tmp_path: Path) -> Iterator[Live]:
     """`sealforge api` on a free loopback port, with a tenant and a `generate` key."""
     state = tmp_path / "var"
-    db = open_db(state)
-    tenant = identity.create_tenant(db, "acme", credits=100)
-    key = identity.create_key(db, tenant["id"], ["generate"])["api_key"]
-    db.close()
-    release(state)
-    port = free_port()
-    log = tmp_path / "api.log"
-    env = {**os.environ, "SEALFORGE_SERVER_WORKERS": "1"}
-    command = [sys.executable, "-m", "appliance.cli.main", "api", "--host", "127.0.0.1", "--port", str(port)]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [*command, "--state-dir", str(state)], stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc, log)
-        yield Live(url, key, tenant["id"])
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, log.read_text()
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("the API did not answer /healthz:\n" + log.read_text())
+    tenant_id, key = tenant_with_key(state, "acme", ["generate"], credits=100)
+    with api_process(state, tmp_path / "api.log") as server:
+        yield Live(server.url, key, tenant_id)
 
 
 @pytest.fixture

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -24,14 +22,11 @@ from typing import Any
 import httpx
 import pytest
 
-from appliance.cli.release import release
-from appliance.services import identity
-from appliance.store.open import open_db
-from tests.conftest import free_port, mock_schema
+from tests.conftest import mock_schema
+from tests.live_appliance import api_process, tenant_with_key
 
 STREAMS = 40  # more than the 16 request threads the API had before it served streams on gevent
 PER_TENANT = 60
-API_COMMAND = [sys.executable, "-m", "appliance.cli.main", "api", "--host", "127.0.0.1"]
 
 
 @dataclass
@@ -40,7 +35,6 @@ class Api:
     key: str
     other_key: str
     proc: subprocess.Popen[bytes]
-    log: Path
 
     def worker_pid(self) -> int:
         children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
@@ -59,53 +53,15 @@ class Api:
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[Api]:
     state = tmp_path / "var"
-    db = open_db(state)
-    tenant = identity.create_tenant(db, "acme", credits=1000)
-    key = identity.create_key(db, tenant["id"], ["generate"])["api_key"]
-    other = identity.create_tenant(db, "globex", credits=1000)
-    other_key = identity.create_key(db, other["id"], ["generate"])["api_key"]
-    release(state)
-    port = free_port()
-    log = tmp_path / "api.log"
+    _, key = tenant_with_key(state, "acme", ["generate"])
+    _, other_key = tenant_with_key(state, "globex", ["generate"])
     env = {
-        **os.environ,
-        "SEALFORGE_SERVER_WORKERS": "1",
         "SEALFORGE_STREAMS_PER_TENANT": str(PER_TENANT),
         "SEALFORGE_STREAMS_HEARTBEAT_S": "1",
         "SEALFORGE_RATELIMIT_ENABLED": "false",
     }
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [*API_COMMAND, "--port", str(port), "--state-dir", str(state)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc, log)
-        yield Api(url, key, other_key, proc, log)
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, log.read_text()
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("the API did not answer /healthz:\n" + log.read_text())
+    with api_process(state, tmp_path / "api.log", env) as server:
+        yield Api(server.url, key, other_key, server.proc)
 
 
 @dataclass

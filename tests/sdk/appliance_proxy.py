@@ -7,12 +7,7 @@ headers, so a test can check what the client sent on each attempt.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,7 +16,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import forget_worker_log, free_port, spawn_worker, stop_worker
+from tests.conftest import forget_worker_log, spawn_worker, stop_worker
+from tests.live_appliance import api_process, tenant_with_key
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "host", "content-length"}
 
@@ -36,52 +32,18 @@ class Appliance:
 @contextmanager
 def running_appliance(workdir: Path, queues: tuple[str, ...] = ("default", "interactive")) -> Iterator[Appliance]:
     """`sealforge api` and one `sealforge worker` per queue in ``queues``, on a fresh state dir."""
-    from appliance.cli.release import release
-    from appliance.services import identity
-    from appliance.store.open import open_db
 
     state = workdir / "var"
-    db = open_db(state)
-    tenant = identity.create_tenant(db, "acme", credits=1000)
-    key = identity.create_key(db, tenant["id"], ["generate"])["api_key"]
-    db.close()
-    release(state)
-    port = free_port()
-    log = workdir / "api.log"
-    env = {**os.environ, "SEALFORGE_SERVER_WORKERS": "1", "SEALFORGE_RATELIMIT_ENABLED": "false"}
-    command = [sys.executable, "-m", "appliance.cli.main", "api", "--host", "127.0.0.1", "--port", str(port)]
-    with log.open("wb") as out:
-        api = subprocess.Popen(
-            [*command, "--state-dir", str(state)], stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
-    workers = [(spawn_worker(state, workdir / f"worker-{q}.log", q), workdir / f"worker-{q}.log") for q in queues]
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, api, log)
-        yield Appliance(url, key, state)
-    finally:
-        for proc, worker_log in workers:
-            stop_worker(proc)
-            forget_worker_log(worker_log)
-        os.killpg(api.pid, signal.SIGTERM)
+    _, key = tenant_with_key(state, "acme", ["generate"])
+    env = {"SEALFORGE_RATELIMIT_ENABLED": "false"}
+    with api_process(state, workdir / "api.log", env) as server:
+        workers = [(spawn_worker(state, workdir / f"worker-{q}.log", q), workdir / f"worker-{q}.log") for q in queues]
         try:
-            api.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(api.pid, signal.SIGKILL)
-            api.wait()
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, log.read_text()
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("the API did not answer /healthz:\n" + log.read_text())
+            yield Appliance(server.url, key, state)
+        finally:
+            for proc, worker_log in workers:
+                stop_worker(proc)
+                forget_worker_log(worker_log)
 
 
 @dataclass
