@@ -243,14 +243,20 @@ async def measure(port: int, key: str, args: argparse.Namespace, api_pids: list[
             got = [t for t, e, d in s.arrivals if e == "status" and '"canceled"' in d and t >= sent]
             delays.append((got[0] - sent) if got else float("inf"))
 
-    received = [
-        {seq for t, e, seq in s.ids if e == "values" and window_start <= t <= window_end}
-        for s, p in streams
-        if p.endswith("/values")
-    ]
-    union = set().union(*received) if received else set()
-    published = (max(union) - min(union) + 1) if union else 0
-    shares = [len(r) / published for r in received] if published else [0.0]
+    # The samples published during the window (every seq any subscriber got then), and each
+    # subscriber's share of them, whenever it got them: a sample arriving a few ms after the window
+    # closed still counts as delivered.
+    values_streams = [s for s, p in streams if p.endswith("/values")]
+    in_window = {
+        seq for s in values_streams for t, e, seq in s.ids if e == "values" and window_start <= t <= window_end
+    }
+    window_seqs = set(range(min(in_window), max(in_window) + 1)) if in_window else set()
+    published = len(window_seqs)
+    shares = (
+        [len(window_seqs & {seq for _, e, seq in s.ids if e == "values"}) / published for s in values_streams]
+        if published
+        else [0.0]
+    )
     for stream, _ in streams:
         assert stream.task is not None
         stream.task.cancel()
