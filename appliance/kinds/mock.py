@@ -25,7 +25,10 @@ from appliance.kinds.base import Estimate, JobCanceled, JobContext, JobFailed, K
 # named here so the registry loads without importing the engine and its scientific stack.
 MOCK_FORMATS = ("csv", "jsonl", "parquet")
 MEDIA_TYPES = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv", "jsonl": "application/jsonl"}
-ROWS_PER_SECOND = 2_000_000
+# Calibrated on a 2-core CPU box by bench/estimates.py (docs/benchmarks.md, "Estimates vs actual"):
+# ~1.4 M rows/s once generation dominates; below ~140 k rows a job is its fixed cost.
+ROWS_PER_SECOND = 1_400_000
+FIXED_SECONDS = 0.1
 MAX_PLAN_ROWS = 10_000_000_000  # the engine's own cap (appliance.services.mock.validate.MAX_ROWS)
 PLANNED = ("description", "rows", "plan")
 
@@ -114,7 +117,7 @@ def estimate(params: dict[str, Any]) -> Estimate:
     from appliance.services.mock.generation import row_counts
 
     rows = sum(row_counts(schema_of(params), 0).values())
-    return Estimate(rows=rows, seconds=max(1.0, rows / ROWS_PER_SECOND))
+    return Estimate(rows=rows, seconds=round(max(FIXED_SECONDS, rows / ROWS_PER_SECOND), 2))
 
 
 def write_tables(ctx: JobContext, schema: dict[str, Any], fmt: str) -> int:

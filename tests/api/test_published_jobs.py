@@ -49,7 +49,7 @@ def test_mock_from_a_description_as_the_page_writes_it(
     assert response.headers["X-Job-Id"] == job["job_id"] == job["id"]
     assert int(response.headers["X-Rate-Limit-Remaining"]) >= 0
     assert job["kind"] == "mock" and job["status"] == "queued" and job["queue"] == "default"
-    assert job["estimate"] == {"credits": 0.1, "seconds": 1.0}
+    assert job["estimate"] == {"credits": 0.1, "seconds": 0.1}
     assert job["evidence"] == {"expected_root_pending": True}
     assert job["_links"]["self"] == f"/v1/jobs/{job['id']}"
     assert job["_links"]["stream"] == f"/v1/jobs/{job['id']}/events"

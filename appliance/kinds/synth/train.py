@@ -32,6 +32,7 @@ from appliance.kinds.base import (
 from appliance.kinds.synth.multitable import check_train_inputs, run_train
 from appliance.services.synth import offline
 from appliance.services.synth.interface import (
+    DEFAULT_EPOCHS,
     DEFAULT_SYNTHESIZER,
     NEURAL,
     SYNTHESIZERS,
@@ -51,6 +52,13 @@ if TYPE_CHECKING:
     from appliance.services.synth.training import Trained
 
 DEFAULT_MAX_ROWS = 1_000_000
+# Run time, calibrated by bench/estimates.py on a 2-core CPU box with SDV and torch already imported
+# (a fresh worker's first synth job adds ~2 s of imports). The estimate sees params only, not the
+# input's size: gaussian_copula took 0.4-0.9 s on 300 rows and 0.8-1.7 s on 5,000; ctgan 0.5-1.1 s for 5 epochs
+# and 1.0-1.5 s for 20 on 300 rows (per-epoch cost grows with rows); runs vary ~2x.
+TRAIN_FIXED_S = 0.85
+NEURAL_FIXED_S = 0.6
+NEURAL_EPOCH_S = 0.03
 MAX_EPOCHS = 10_000
 
 
@@ -119,9 +127,17 @@ def check_inputs(
     require_known(params.get("metadata") or {}, column_names(datasets[0].get("columns")), "metadata")
 
 
+def training_seconds(synthesizer: str, epochs: int | None) -> float:
+    """Estimated training time; credits stay with `training_price`, which does not depend on it."""
+    if synthesizer not in NEURAL:
+        return TRAIN_FIXED_S
+    return round(NEURAL_FIXED_S + NEURAL_EPOCH_S * (epochs or DEFAULT_EPOCHS), 2)
+
+
 def estimate(params: dict[str, Any]) -> Estimate:
     price = training_price(params["synthesizer"], params.get("epochs"))
-    return Estimate(rows=0, seconds=price.seconds, tier=price.tier, extra_micro=price.micro)
+    seconds = training_seconds(params["synthesizer"], params.get("epochs"))
+    return Estimate(rows=0, seconds=seconds, tier=price.tier, extra_micro=price.micro)
 
 
 @contextmanager
