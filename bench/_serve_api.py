@@ -2,10 +2,10 @@
 
 Both go through ``appliance.cli.processes.run_api``, so the bare Flask app gets the very gunicorn
 options the appliance gets (worker class, workers, threads, access log, timeouts), whatever
-``run_api`` sets today. ``--worker-class`` overrides only that one option, for comparing serving
-models. Used by ``bench/api_wrk.py``; not a test and not part of the appliance.
+``run_api`` sets today. ``--worker-class``, ``--workers`` and ``--threads`` override only those
+options, for comparing serving models. Used by ``bench/api_wrk.py`` and ``bench/streams.py``; not a test and not part of the appliance.
 
-    python bench/_serve_api.py {appliance,bare} PORT STATE_DIR [--worker-class gevent]
+    python bench/_serve_api.py {appliance,bare} PORT STATE_DIR [--worker-class gthread] [--workers N] [--threads N]
 """
 
 from __future__ import annotations
@@ -38,7 +38,14 @@ def main() -> None:
     parser.add_argument("port", type=int)
     parser.add_argument("state_dir")
     parser.add_argument("--worker-class", default=None, help="override run_api's worker class")
+    parser.add_argument("--workers", type=int, default=None, help="override run_api's worker count")
+    parser.add_argument("--threads", type=int, default=None, help="threads per worker (gthread)")
     args = parser.parse_args()
+    overrides = {
+        name: value
+        for name, value in (("worker_class", args.worker_class), ("workers", args.workers), ("threads", args.threads))
+        if value is not None
+    }
 
     from appliance.cli import processes
     from appliance.config import load_config
@@ -50,14 +57,15 @@ def main() -> None:
     app_class: Any = processes.GunicornApp
     if args.which == "bare":
         app_class.load = lambda self: bare_app()
-    if args.worker_class:
+    if overrides:
         original = app_class.load_config
 
-        def load_config_with_class(self: Any) -> None:
+        def load_config_with_overrides(self: Any) -> None:
             original(self)
-            self.cfg.set("worker_class", args.worker_class)
+            for name, value in overrides.items():
+                self.cfg.set(name, value)
 
-        app_class.load_config = load_config_with_class
+        app_class.load_config = load_config_with_overrides
     processes.run_api(cfg, "127.0.0.1", args.port)
 
 

@@ -49,16 +49,8 @@ def prepare(state: Path) -> tuple[str, str]:
 
 
 def start_api(state: Path, port: int, worker_class: str, log: Path) -> subprocess.Popen[bytes]:
-    code = (
-        "import sys; sys.path.insert(0, sys.argv[1]);"
-        "from appliance.cli import processes; from appliance.config import load_config;"
-        "from appliance.store.open import restrict_umask; restrict_umask();"
-        "cfg = load_config(overrides={'server': {'state_dir': sys.argv[2]}});"
-        "load = processes.GunicornApp.load_config;"
-        "extra = {'worker_class': 'gthread', 'threads': 8, 'workers': 2} if sys.argv[4] == 'gthread' else {};"
-        "processes.GunicornApp.load_config = lambda self: (load(self), [self.cfg.set(k, v) for k, v in extra.items()]);"
-        "processes.run_api(cfg, '127.0.0.1', int(sys.argv[3]))"
-    )
+    """The API as `sealforge api` serves it (bench/_serve_api.py); gthread as it was: 2 workers x 8 threads."""
+    model = ["--worker-class", "gthread", "--workers", "2", "--threads", "8"] if worker_class == "gthread" else []
     env = {
         **os.environ,
         "SEALFORGE_STREAMS_MAX_OPEN": "5000",
@@ -67,7 +59,7 @@ def start_api(state: Path, port: int, worker_class: str, log: Path) -> subproces
     }
     with log.open("wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-c", code, str(ROOT), str(state), str(port), worker_class],
+            [sys.executable, str(ROOT / "bench" / "_serve_api.py"), "appliance", str(port), str(state), *model],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
