@@ -94,9 +94,10 @@ def _watch(client: socket.socket, sub: Subscription) -> Any:
     return gevent.spawn(watch)
 
 
-def _subscribe(hub: Hub, follow: Any, *args: Any) -> Subscription:
+def _subscribe(follow: Callable[..., Subscription], *args: Any) -> Subscription:
+    """``follow(*args)`` (one of the hub's follow methods), its limits answered as 429 STREAM_LIMIT."""
     try:
-        sub: Subscription = follow(*args)
+        sub = follow(*args)
     except StreamLimit as exc:
         raise AppError(
             errors.STREAM_LIMIT,
@@ -118,7 +119,7 @@ def job_stream(
 ) -> StreamBody:
     """A job's events after ``after_seq``: the journal so far (read here, with the request's
     connection), then what the hub delivers, until the job has ended."""
-    sub = _subscribe(hub, hub.follow_job, conn, tenant_id, job_id)
+    sub = _subscribe(hub.follow_job, conn, tenant_id, job_id)
 
     def render(row: dict[str, Any]) -> str:
         payload = json.loads(row["data"]) | {"job_id": job_id, "at": row["at"]}
@@ -196,7 +197,7 @@ def values_stream(
     max_seconds: float = 86400.0,
 ) -> StreamBody:
     """A live run's values: its latest sample now, then every sample published, until its job ends."""
-    sub = _subscribe(hub, hub.follow_run, conn, tenant_id, run_id, job_id)
+    sub = _subscribe(hub.follow_run, conn, tenant_id, run_id, job_id)
 
     def render(row: dict[str, Any]) -> str:
         return format_event(row["seq"], "values", row["data"])

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,14 +207,7 @@ def test_a_thousand_clients_that_leave_leave_nothing_behind(api: Api) -> None:
 
 
 def _new(before: list[str], after: list[str]) -> list[str]:
-    left = list(before)
-    extra = []
-    for target in after:
-        if target in left:
-            left.remove(target)
-        else:
-            extra.append(target)
-    return extra
+    return list((Counter(after) - Counter(before)).elements())
 
 
 def _wait_until(check: Any, timeout: float = 30.0, message: Any = None) -> Any:
