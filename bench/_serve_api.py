@@ -3,7 +3,8 @@
 Both go through ``appliance.cli.processes.run_api``, so the bare Flask app gets the very gunicorn
 options the appliance gets (worker class, workers, threads, access log, timeouts), whatever
 ``run_api`` sets today. ``--worker-class``, ``--workers`` and ``--threads`` override only those
-options, for comparing serving models. Used by ``bench/api_wrk.py`` and ``bench/streams.py``; not a test and not part of the appliance.
+options, for comparing serving models. Used by ``bench/api_wrk.py`` and ``bench/streams.py``; not a
+test and not part of the appliance.
 
     python bench/_serve_api.py {appliance,bare} PORT STATE_DIR [--worker-class gthread] [--workers N] [--threads N]
 """
