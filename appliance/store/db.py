@@ -14,7 +14,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -76,35 +76,69 @@ class ConnectionPool:
     The API's requests run in greenlets, and a greenlet-local cache (what `connection` is under
     gevent) would open a new connection for every request, about a millisecond each. The pool
     keeps up to ``size`` idle connections; a borrower that finds none opens one, and a connection
-    given back to a full pool is closed. Made after the worker process forks, never shared across
-    processes."""
+    given back to a full pool is closed. Borrowing takes the most recently used connection, so after
+    a burst the extra ones sit unused at the bottom; beyond ``keep`` of them, those idle for longer
+    than ``idle_s`` are closed at the next borrow or give-back, and a worker's descriptors (three per
+    connection: the file, its WAL and its shared memory) return to their quiet level instead of
+    staying at the burst's high-water mark. Made after the worker process forks, never shared
+    across processes."""
 
-    def __init__(self, path: Path, size: int = 32) -> None:
+    def __init__(
+        self,
+        path: Path,
+        size: int = 32,
+        keep: int = 4,
+        idle_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.path = path
         self.size = size
-        self._idle: list[sqlite3.Connection] = []
+        self.keep = keep
+        self.idle_s = idle_s
+        self._clock = clock
+        self._idle: list[tuple[sqlite3.Connection, float]] = []  # (connection, given back at); newest last
         self._lock = threading.Lock()
 
     def borrow(self) -> sqlite3.Connection:
         with self._lock:
-            if self._idle:
-                return self._idle.pop()
-        return open_connection(self.path)
+            stale = self._take_stale()
+            conn = self._idle.pop()[0] if self._idle else None
+        _close_all(stale)
+        return conn if conn is not None else open_connection(self.path)
 
     def give_back(self, conn: sqlite3.Connection) -> None:
         if conn.in_transaction:  # a request that failed inside `transaction` has already rolled back
             conn.execute("ROLLBACK")
         with self._lock:
-            if len(self._idle) < self.size:
-                self._idle.append(conn)
-                return
-        conn.close()
+            stale = self._take_stale()
+            kept = len(self._idle) < self.size
+            if kept:
+                self._idle.append((conn, self._clock()))
+        _close_all(stale if kept else [*stale, conn])
+
+    def idle_count(self) -> int:
+        with self._lock:
+            return len(self._idle)
 
     def close(self) -> None:
         with self._lock:
             idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
+        _close_all([conn for conn, _ in idle])
+
+    def _take_stale(self) -> list[sqlite3.Connection]:
+        """Remove and return the idle connections past ``idle_s`` beyond the ``keep`` newest (under the lock)."""
+        cutoff = self._clock() - self.idle_s
+        spare = max(len(self._idle) - self.keep, 0)
+        stale = 0
+        while stale < spare and self._idle[stale][1] < cutoff:  # oldest first
+            stale += 1
+        taken, self._idle = self._idle[:stale], self._idle[stale:]
+        return [conn for conn, _ in taken]
+
+
+def _close_all(conns: list[sqlite3.Connection]) -> None:
+    for conn in conns:
+        conn.close()
 
 
 def connection(path: Path) -> sqlite3.Connection:

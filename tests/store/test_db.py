@@ -10,7 +10,7 @@ import pytest
 
 from appliance.services import identity
 from appliance.store import identity as identity_store
-from appliance.store.db import db_path, fetch_all, fetch_one, open_connection, transaction
+from appliance.store.db import ConnectionPool, db_path, fetch_all, fetch_one, open_connection, transaction
 
 
 class Boom(Exception):
@@ -115,3 +115,54 @@ def test_connection_enforces_foreign_keys_and_wal(conn: sqlite3.Connection) -> N
 
 def test_database_file_is_private(conn: sqlite3.Connection, state_dir: Path) -> None:
     assert db_path(state_dir).stat().st_mode & 0o077 == 0
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_pool_lends_the_newest_idle_connection_and_keeps_it(state_dir: Path, conn: sqlite3.Connection) -> None:
+    pool = ConnectionPool(db_path(state_dir), keep=1, idle_s=5.0, clock=_Clock())
+    first = pool.borrow()
+    pool.give_back(first)
+    assert pool.borrow() is first
+    pool.give_back(first)
+    pool.close()
+
+
+def test_pool_closes_connections_left_idle_after_a_burst(state_dir: Path, conn: sqlite3.Connection) -> None:
+    """After a burst the pool shrinks back to `keep` once the extra connections have sat out `idle_s`."""
+    clock = _Clock()
+    pool = ConnectionPool(db_path(state_dir), keep=2, idle_s=5.0, clock=clock)
+    burst = [pool.borrow() for _ in range(6)]
+    for lent in burst:
+        pool.give_back(lent)
+    assert pool.idle_count() == 6
+
+    clock.now += 4.0  # not idle long enough yet
+    pool.give_back(pool.borrow())
+    assert pool.idle_count() == 6
+
+    clock.now += 2.0
+    kept = pool.borrow()
+    assert pool.idle_count() == 1  # four stale ones closed, the newest lent, one left idle
+    with pytest.raises(sqlite3.ProgrammingError):
+        burst[0].execute("SELECT 1")  # the oldest was closed
+    assert kept.execute("SELECT 1").fetchone()[0] == 1
+    pool.give_back(kept)
+    pool.close()
+
+
+def test_pool_closes_what_is_given_back_when_full(state_dir: Path, conn: sqlite3.Connection) -> None:
+    pool = ConnectionPool(db_path(state_dir), size=1, clock=_Clock())
+    one, two = pool.borrow(), pool.borrow()
+    pool.give_back(one)
+    pool.give_back(two)
+    assert pool.idle_count() == 1
+    with pytest.raises(sqlite3.ProgrammingError):
+        two.execute("SELECT 1")
+    pool.close()
