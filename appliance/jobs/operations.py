@@ -26,7 +26,6 @@ from appliance.scrub import scrub
 from appliance.services import credits
 from appliance.store import datasets as datasets_store
 from appliance.store import jobs as jobs_store
-from appliance.store import pages
 from appliance.store.db import transaction
 
 MAX_SEED = 2**63 - 1
@@ -303,8 +302,12 @@ def kinds() -> list[dict[str, Any]]:
 
 
 def listing(
-    conn: sqlite3.Connection, tenant_id: str, status: str | None, kind: str | None, limit: int, after: str | None
+    conn: sqlite3.Connection, tenant_id: str, status: str | None, kind: str | None, limit: int, after: str | None,
+    newest_first: bool = True,
 ) -> dict[str, Any]:
-    """One page of the tenant's jobs, oldest first, filtered by ``status`` and ``kind`` when given."""
-    where = {"tenant_id": tenant_id, "status": status, "kind": kind}
-    return pages.page(conn, "jobs", where, limit=limit, after=after).listing(view)
+    """One page of the tenant's jobs, newest first unless ``newest_first`` is False, filtered by
+    ``status`` and ``kind`` when given."""
+    page = jobs_store.page_jobs(
+        conn, tenant_id, status=status, kind=kind, limit=limit, after=after, newest_first=newest_first
+    )
+    return page.listing(view)

@@ -6,7 +6,9 @@ import json
 import sqlite3
 from typing import Any
 
+from appliance.store import pages
 from appliance.store.db import fetch_all, fetch_one
+from appliance.store.pages import Page
 
 JOB_COLUMNS = (
     "id",
@@ -37,6 +39,22 @@ def get_job(conn: sqlite3.Connection, job_id: str, tenant_id: str | None = None)
     if tenant_id is None:
         return fetch_one(conn, "SELECT * FROM jobs WHERE id = ?", (job_id,))
     return fetch_one(conn, "SELECT * FROM jobs WHERE id = ? AND tenant_id = ?", (job_id, tenant_id))
+
+
+def page_jobs(
+    conn: sqlite3.Connection,
+    tenant_id: str,
+    *,
+    status: str | None,
+    kind: str | None,
+    limit: int,
+    after: str | None,
+    newest_first: bool,
+) -> Page:
+    """One page of the tenant's jobs, filtered by ``status`` and ``kind`` when given; keyset-paged
+    on the id (which sorts by time) in either direction, over the ``jobs_tenant`` index."""
+    where = {"tenant_id": tenant_id, "status": status, "kind": kind}
+    return pages.page(conn, "jobs", where, limit=limit, after=after, descending=newest_first)
 
 
 def update_job(conn: sqlite3.Connection, job_id: str, fields: dict[str, Any]) -> None:

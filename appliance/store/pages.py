@@ -31,9 +31,14 @@ def page(
     limit: int,
     after: str | None,
     columns: str = "*",
+    descending: bool = False,
 ) -> Page:
     """Rows of ``table`` matching the equality filters in ``where`` (None values are ignored),
     ordered by id, after ``after``.
+
+    With ``descending`` the order is newest first and ``after`` means "older than": the cursor is
+    still the last id of the page before, so keyset paging works the same both ways and a row
+    inserted while a caller pages is neither skipped nor repeated.
 
     A ``tenant_id`` filter is never ignored: every listing is one tenant's, and a None there would
     silently page every tenant's rows, so it is refused."""
@@ -43,12 +48,12 @@ def page(
     clauses = [f"{name} = ?" for name in filters]
     params: list[Any] = list(filters.values())
     if after:
-        clauses.append("id > ?")
+        clauses.append("id < ?" if descending else "id > ?")
         params.append(after)
     sql = f"SELECT {columns} FROM {table}"
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)
-    sql += " ORDER BY id LIMIT ?"
+    sql += " ORDER BY id DESC LIMIT ?" if descending else " ORDER BY id LIMIT ?"
     params.append(limit + 1)
     rows = [dict(r) for r in conn.execute(sql, params).fetchall()]
     return Page(rows[:limit], len(rows) > limit)

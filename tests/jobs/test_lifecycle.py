@@ -119,9 +119,9 @@ def test_list_filters_and_pagination(client: FlaskClient, keys: dict[str, str]) 
         for _ in range(3)
     ]
     client.post(f"/v1/jobs/{ids[0]}/cancel", headers=headers)
-    page = client.get("/v1/jobs?limit=2", headers=headers).get_json()
+    page = client.get("/v1/jobs?limit=2&order=asc", headers=headers).get_json()
     assert page["has_more"] and [j["id"] for j in page["data"]] == ids[:2]
-    rest = client.get(f"/v1/jobs?limit=2&after={page['next_after']}", headers=headers).get_json()
+    rest = client.get(f"/v1/jobs?limit=2&order=asc&after={page['next_after']}", headers=headers).get_json()
     assert [j["id"] for j in rest["data"]] == ids[2:] and not rest["has_more"]
     canceled = client.get("/v1/jobs?status=canceled", headers=headers).get_json()["data"]
     assert [j["id"] for j in canceled] == [ids[0]]

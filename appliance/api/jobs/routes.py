@@ -123,9 +123,12 @@ def cancel_synthesize_job(job_id: str) -> dict[str, Any]:
 @blp.response(200, JobPageSchema)
 @requires("read")
 def list_jobs(args: dict[str, Any]) -> dict[str, Any]:
-    """The tenant's jobs, oldest first; filter by `status` and `kind`."""
+    """The tenant's jobs, newest first (`order=asc`: oldest first); filter by `status` and `kind`."""
     tenant_id = context.principal().tenant_id
-    return operations.listing(context.get_db(), tenant_id, args["status"], args["kind"], args["limit"], args["after"])
+    return operations.listing(
+        context.get_db(), tenant_id, args["status"], args["kind"], args["limit"], args["after"],
+        newest_first=args["order"] == "desc",
+    )
 
 
 @blp.route("/jobs/kinds")

@@ -94,6 +94,12 @@ class JobSchema(ma.Schema):
 class JobListArgsSchema(PageArgsSchema):
     status = ma.fields.String(load_default=None, validate=ma.validate.OneOf(sorted(ALLOWED)))
     kind = ma.fields.String(load_default=None, validate=ma.validate.Length(max=64))
+    order = ma.fields.String(
+        load_default="desc",
+        validate=ma.validate.OneOf(["desc", "asc"]),
+        metadata={"description": "`desc` (the default): newest first, as the published pages list recent jobs; "
+                  "`asc`: oldest first. `after` continues in the same order."},
+    )
 
 
 JobPageSchema = page_schema(JobSchema, "JobPageSchema")

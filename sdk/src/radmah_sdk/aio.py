@@ -101,9 +101,11 @@ class AsyncJobs:
         return AsyncJob(self._client, await self._client.job(job_id))
 
     async def list(
-        self, limit: int = 20, status: str | None = None, kind: str | None = None
+        self, limit: int = 20, status: str | None = None, kind: str | None = None, order: str = "desc"
     ) -> builtins.list[AsyncJob]:
-        return [AsyncJob(self._client, d) async for d in self._client.jobs(status=status, kind=kind, limit=limit)]
+        """Up to ``limit`` of the tenant's jobs, most recent first (``order="asc"``: oldest first)."""
+        jobs = self._client.jobs(status=status, kind=kind, limit=limit, order=order)
+        return [AsyncJob(self._client, d) async for d in jobs]
 
     async def cancel(self, job_id: str) -> AsyncJob:
         return AsyncJob(self._client, await self._client.cancel(job_id))

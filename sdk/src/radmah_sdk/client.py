@@ -120,9 +120,11 @@ class Jobs:
     def get(self, job_id: str) -> Job:
         return Job(self._client, self._client.job(job_id))
 
-    def list(self, limit: int = 20, status: str | None = None, kind: str | None = None) -> builtins.list[Job]:
-        """Up to ``limit`` of the tenant's jobs, in the appliance's order (oldest first)."""
-        return [Job(self._client, d) for d in self._client.jobs(status=status, kind=kind, limit=limit)]
+    def list(
+        self, limit: int = 20, status: str | None = None, kind: str | None = None, order: str = "desc"
+    ) -> builtins.list[Job]:
+        """Up to ``limit`` of the tenant's jobs, most recent first (``order="asc"``: oldest first)."""
+        return [Job(self._client, d) for d in self._client.jobs(status=status, kind=kind, limit=limit, order=order)]
 
     def cancel(self, job_id: str) -> Job:
         return Job(self._client, self._client.cancel(job_id))
@@ -131,9 +133,9 @@ class Jobs:
         """A new job with the same sealed contract and seed: identical output for deterministic kinds."""
         return Job(self._client, self._client.rerun(job_id))
 
-    def iter(self, status: str | None = None, kind: str | None = None) -> Iterator[Job]:
-        """Every job, page by page."""
-        return (Job(self._client, d) for d in self._client.jobs(status=status, kind=kind))
+    def iter(self, status: str | None = None, kind: str | None = None, order: str = "desc") -> Iterator[Job]:
+        """Every job, page by page, most recent first (``order="asc"``: oldest first)."""
+        return (Job(self._client, d) for d in self._client.jobs(status=status, kind=kind, order=order))
 
 
 class Artifacts:

@@ -135,9 +135,10 @@ class AsyncClient:
         return dict(await self._json("GET", f"/v1/jobs/{job_id}"))
 
     def jobs(
-        self, status: str | None = None, kind: str | None = None, limit: int | None = None
+        self, status: str | None = None, kind: str | None = None, limit: int | None = None, order: str = "desc"
     ) -> AsyncIterator[dict[str, Any]]:
-        params = {k: v for k, v in (("status", status), ("kind", kind)) if v}
+        """The tenant's jobs, newest first (``order="asc"``: oldest first); at most ``limit``."""
+        params = {k: v for k, v in (("status", status), ("kind", kind), ("order", order)) if v}
         return self._pages("/v1/jobs", params, limit)
 
     async def cancel(self, job_id: str) -> dict[str, Any]:

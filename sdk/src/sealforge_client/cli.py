@@ -45,13 +45,26 @@ def _json_flag() -> argparse.ArgumentParser:
     return flag
 
 
+def _positive(raw: str) -> int:
+    """An argparse type for counts: a clear usage error for 0, negatives and non-numbers."""
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {raw!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _jobs_parser(sub: Any, common: list[argparse.ArgumentParser]) -> None:
     jobs = sub.add_parser("jobs", parents=common, help="list, create, watch, cancel and rerun jobs")
     cmd = jobs.add_subparsers(dest="action", required=True, metavar="ACTION")
-    listing = cmd.add_parser("list", parents=common, help="your jobs, newest last")
+    listing = cmd.add_parser("list", parents=common, help="your jobs, newest first")
     listing.add_argument("--status", choices=["created", "queued", "running", "succeeded", "failed", "canceled"])
     listing.add_argument("--kind")
-    listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    listing.add_argument("--limit", type=_positive, default=50, help="at most this many (default 50)")
+    listing.add_argument("--order", choices=["desc", "asc"], default="desc",
+                         help="desc: newest first (the default); asc: oldest first")
     create = cmd.add_parser("create", parents=common, help="submit a job (202: queued)")
     create.add_argument("kind", help="mock, synthesize, train, simulate, … (GET /v1/jobs/kinds)")
     create.add_argument("--params", default="{}", help="JSON object, or @file.json")
@@ -230,8 +243,7 @@ def _jobs(args: argparse.Namespace, client: Client) -> Any:
     machine = getattr(args, "json", False)  # `watch --json`: the events as JSON lines, then the job
     action = args.action
     if action == "list":
-        jobs = client.jobs(status=args.status, kind=args.kind)
-        return [job for _, job in zip(range(args.limit), jobs, strict=False)]
+        return list(client.jobs(status=args.status, kind=args.kind, limit=args.limit, order=args.order))
     if action == "create":
         job = client.submit(args.kind, _params(args.params, args.schema), seed=args.seed, inputs=args.input,
                             description=args.description)
