@@ -46,12 +46,16 @@ def tenants() -> None:
 @tenants.command("create")
 @click.argument("name")
 @click.option("--credits", type=click.FloatRange(min=0), default=0, show_default=True)
+@click.option(
+    "--tier", type=click.Choice(identity.TIERS), default="standard", show_default=True,
+    help="`free` runs all the tenant's jobs on the lower-priority `free` queue (see `set-tier`).",
+)
 @state_dir_option
-def tenants_create(name: str, credits: float, state_dir: str | None) -> None:
+def tenants_create(name: str, credits: float, tier: str, state_dir: str | None) -> None:
     """Create a tenant."""
     cfg = resolve_config(state_dir)
     with cli_errors():
-        emit(identity.public_tenant_row(identity.create_tenant(open_db(state_path(cfg)), name, credits)))
+        emit(identity.public_tenant_row(identity.create_tenant(open_db(state_path(cfg)), name, credits, tier)))
 
 
 @tenants.command("set-tier")

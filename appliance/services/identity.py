@@ -18,6 +18,7 @@ from appliance.services.principal import OPERATOR, Principal, effective_scopes, 
 from appliance.services.secrets import KEY_PREFIX, hash_password, new_api_key, token_hash
 from appliance.store import identity as identity_store
 from appliance.store import pages
+from appliance.store import ui_sessions as ui_sessions_store
 from appliance.store.db import transaction
 
 DEFAULT_TENANT = "default"
@@ -50,21 +51,27 @@ def public_tenant_row(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def create_tenant(conn: sqlite3.Connection, name: str, credits: float = 0) -> dict[str, Any]:
+TIERS = ("free", "standard")
+
+
+def create_tenant(conn: sqlite3.Connection, name: str, credits: float = 0, tier: str = "standard") -> dict[str, Any]:
+    """A new tenant, with its tier from the start (a `free` tenant's first job already runs on the
+    `free` queue; creating then calling `set_tier` would leave a window where it does not)."""
     name = name.strip()
     if not name or len(name) > 100:
         raise errors.validation("name", "a tenant name is 1 to 100 characters")
     if credits < 0:
         raise errors.validation("credits", "credits cannot be negative")
+    if tier not in TIERS:
+        raise errors.validation("tier", f"one of {', '.join(TIERS)}")
     with transaction(conn):
         if identity_store.tenant_by_name(conn, name):
             raise AppError(errors.CONFLICT, f"a tenant named {name!r} exists already")
-        row = {"id": new_id("ten"), "name": name, "credits_micro": to_micro(credits), "created_at": now_iso()}
+        row = {
+            "id": new_id("ten"), "name": name, "credits_micro": to_micro(credits), "tier": tier, "created_at": now_iso()
+        }
         identity_store.insert_tenant(conn, row)
     return row
-
-
-TIERS = ("free", "standard")
 
 
 def set_tier(conn: sqlite3.Connection, tenant_id: str, tier: str) -> dict[str, Any]:
@@ -241,8 +248,9 @@ def create_user(
 
 
 def set_password(conn: sqlite3.Connection, email: str, password: str) -> dict[str, Any]:
-    """Give a user a new password and end every session it has (its refresh tokens are revoked), so
-    a password that leaked stops working at once and a stolen session cannot outlive the change.
+    """Give a user a new password and end every session it has (its refresh tokens and web UI
+    sessions are revoked), so a password that leaked stops working at once and a stolen session
+    cannot outlive the change.
     Access tokens already issued still run out within ``[auth] access_ttl_s``."""
     email = email.strip().lower()
     if len(password) < 12:
@@ -254,6 +262,7 @@ def set_password(conn: sqlite3.Connection, email: str, password: str) -> dict[st
             raise errors.not_found("user", email)
         identity_store.set_user_password(conn, user["id"], password_hash)
         ended = identity_store.revoke_user_refresh_tokens(conn, user["id"], now_iso())
+        ended += ui_sessions_store.revoke_user_sessions(conn, user["id"], now_iso())
     return {"id": user["id"], "email": email, "sessions_ended": ended}
 
 

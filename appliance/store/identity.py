@@ -10,8 +10,9 @@ from appliance.store.db import fetch_all, fetch_one
 
 def insert_tenant(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
     conn.execute(
-        "INSERT INTO tenants (id, name, credits_micro, created_at) VALUES (:id, :name, :credits_micro, :created_at)",
-        row,
+        "INSERT INTO tenants (id, name, credits_micro, tier, created_at)"
+        " VALUES (:id, :name, :credits_micro, :tier, :created_at)",
+        {"tier": "standard", **row},
     )
 
 
