@@ -3,6 +3,10 @@
 A key is claimed (``in_flight``) before the handler runs, inside the same write lock that checks
 for it, so ten concurrent submits with one key run the handler once: the others see ``in_flight``
 (409 with a hint) or, once it is done, the stored answer.
+
+Every route answers with or without a trailing slash (appliance.api.aliases), so ``POST /v1/jobs``
+retried as ``POST /v1/jobs/`` is the same request: the path is compared without its trailing
+slash, on both sides (records stored before this rule keep matching their retries).
 """
 
 from __future__ import annotations
@@ -25,6 +29,11 @@ class Replay:
     body: bytes
 
 
+def canonical_path(path: str) -> str:
+    """``path`` as an idempotency record keeps it: without trailing slashes (``/`` stays ``/``)."""
+    return path.rstrip("/") or "/"
+
+
 def begin(
     conn: sqlite3.Connection, tenant_id: str, key: str, method: str, path: str, body_hash: str, ttl_s: float
 ) -> Replay | None:
@@ -35,10 +44,11 @@ def begin(
     if not key or len(key) > 255:
         raise errors.validation("Idempotency-Key", "must be 1 to 255 characters")
     now = time.time()
+    path = canonical_path(path)
     with transaction(conn):
         row = idempotency_store.get_record(conn, tenant_id, key)
         if row is not None and row["created_at"] >= now - ttl_s:
-            if row["body_hash"] != body_hash or row["method"] != method or row["path"] != path:
+            if row["body_hash"] != body_hash or row["method"] != method or canonical_path(row["path"]) != path:
                 raise AppError(errors.IDEMPOTENCY_KEY_REUSED)
             if row["state"] == "in_flight":
                 raise AppError(errors.IDEMPOTENCY_IN_PROGRESS)
