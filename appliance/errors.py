@@ -54,11 +54,23 @@ TOKEN_EXPIRED = _spec(
 INVALID_CREDENTIALS = _spec(
     "INVALID_CREDENTIALS", 401, "The email or password is wrong.", "Check the credentials and try again."
 )
+SESSION_EXPIRED = _spec(
+    "SESSION_EXPIRED",
+    401,
+    "The web UI session has ended: logged out, idle past `[ui] idle_timeout_s`, or past its lifetime.",
+    "Log in again on the login page of the web UI.",
+)
 FORBIDDEN = _spec(
     "INSUFFICIENT_SCOPE",
     403,
     "The credentials lack the scope this route needs.",
     "Use a key with the scope named in the message.",
+)
+CSRF_TOKEN_INVALID = _spec(
+    "CSRF_TOKEN_INVALID",
+    403,
+    "A write made with the web UI's session cookie lacks the session's CSRF token, or sends a wrong one.",
+    "Send the token of the page (form field `csrf_token` or header `X-CSRF-Token`); reload the page to get it.",
 )
 NOT_FOUND = _spec("NOT_FOUND", 404, "No such resource.", "Check the id; resources of other tenants are invisible.")
 ROUTE_NOT_FOUND = _spec("ROUTE_NOT_FOUND", 404, "No such route.", "See /openapi.json for the routes.")

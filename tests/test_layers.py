@@ -6,7 +6,10 @@ api / cli  ->  jobs  ->  kinds  ->  services  ->  store     (evidence: below job
 - no SQL (``.execute`` / ``.executemany`` / ``.executescript``) outside appliance/store, bar the
   recorded exceptions below;
 - no route (appliance/api, appliance/web) imports the store, bar the app factory's ``open_db``;
-- no import cycle between the packages of appliance/ (docs/decisions.md: services sit below jobs).
+- no import cycle between the packages of appliance/ (docs/decisions.md: services sit below jobs);
+  the web UI (appliance/web) is part of the API layer: the app factory registers its blueprint and
+  its pages use the API's request context and scope marks, so the two count as one package here;
+- nothing below the API layer imports the web UI.
 """
 
 from __future__ import annotations
@@ -82,10 +85,21 @@ def _walk() -> Iterator[tuple[Path, ast.Module, list[Import]]]:
         yield path, tree, found
 
 
+API_LAYER = ("appliance.api", "appliance.web")
+"""Packages of the API layer: routes and pages, registered by one app factory (``create_app``)."""
+BELOW_API = ("jobs", "kinds", "services", "evidence", "store")
+
+
 def _package(module: str) -> str | None:
     """``appliance.<first part>`` for a module inside the appliance, else None."""
     parts = module.split(".")
     return ".".join(parts[:2]) if parts[0] == "appliance" and len(parts) > 1 else None
+
+
+def _layer_package(module: str) -> str | None:
+    """As :func:`_package`, with the web UI folded into the API layer it belongs to."""
+    package = _package(module)
+    return API_LAYER[0] if package in API_LAYER else package
 
 
 def test_the_walk_sees_the_tree() -> None:
@@ -138,7 +152,7 @@ def _package_graph() -> dict[str, dict[str, list[str]]]:
     graph: dict[str, dict[str, list[str]]] = {}
     for _, _, found in _imports():
         for imp in found:
-            source, target = _package(imp.module), _package(imp.target)
+            source, target = _layer_package(imp.module), _layer_package(imp.target)
             if source is None or target is None or source == target:
                 continue
             graph.setdefault(source, {}).setdefault(target, []).append(f"{imp.path}:{imp.line}")
@@ -197,3 +211,19 @@ def test_no_import_cycle_between_packages() -> None:
         ]
         problems.append(f"cycle between {', '.join(component)}:\n" + "\n".join(edges))
     assert not problems, "\n".join(problems)
+
+
+def test_nothing_below_the_api_layer_imports_the_web_ui() -> None:
+    bad = [
+        f"{imp.path}:{imp.line} imports {imp.target}"
+        for path, _, found in _imports()
+        if any(path.is_relative_to(APPLIANCE / name) for name in BELOW_API)
+        for imp in found
+        if _package(imp.target) == "appliance.web"
+    ]
+    assert not bad, "the web UI is at the API layer; below it, call nothing of it:\n" + "\n".join(bad)
+
+
+def test_the_web_ui_is_walked() -> None:
+    seen = {imp.module for _, _, found in _imports() for imp in found}
+    assert "appliance.web.jobs" in seen and "appliance.web.blueprint" in seen

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Flask
 
-from appliance import __version__
+from appliance import __version__, web
 from appliance.api import aliases, context, docs_assets, envelope, pipeline
 from appliance.api.artifacts.routes import blp as artifacts_blp
 from appliance.api.auth.routes import blp as auth_blp
@@ -96,6 +96,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api = Api(app)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
+    web.register(app)  # the browser UI at /: pages, not API operations, so outside the OpenAPI document
     aliases.add_client_aliases(app)
     envelope.register(app)
     pipeline.install(app)

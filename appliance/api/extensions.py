@@ -235,7 +235,8 @@ def requires(scope: str | None) -> Callable[[F], F]:
 
 
 def accepts_body(kind: str) -> Callable[[F], F]:
-    """Declare what a POST body may be: ``json`` (default) or ``raw`` (uploads)."""
+    """Declare what a POST body may be: ``json`` (default), ``form`` (the web UI's url-encoded forms)
+    or ``raw`` (uploads)."""
 
     def mark(func: F) -> F:
         setattr(func, BODY_ATTR, kind)

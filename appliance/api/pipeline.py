@@ -19,7 +19,7 @@ from appliance.api import context, jsondepth
 from appliance.api.extensions import BODY_ATTR, SCOPE_ATTR
 from appliance.clock import now_iso
 from appliance.errors import AppError, FieldError
-from appliance.services import audit, idempotency, identity, ratelimit, tokens
+from appliance.services import audit, idempotency, identity, ratelimit, tokens, ui_sessions
 from appliance.services.principal import Principal
 
 HSTS = "max-age=31536000"
@@ -31,8 +31,10 @@ _UNSET = object()
 KEY_CACHE = "sealforge_key_cache"  # app.extensions entry: this process's identity.KeyCache
 # Views registered by flask-smorest or for static assets, which cannot carry a `requires` mark.
 PUBLIC_ENDPOINTS = frozenset(
-    {"api-docs.openapi_json", "api-docs.openapi_swagger_ui", "api-docs.openapi_redoc", "docs_asset"}
+    {"api-docs.openapi_json", "api-docs.openapi_swagger_ui", "api-docs.openapi_redoc", "docs_asset", "ui.static"}
 )
+BACKGROUND_HEADER = "X-UI-Background"
+FORM_MIMETYPE = "application/x-www-form-urlencoded"
 
 
 def _view() -> Any:
@@ -52,6 +54,16 @@ def _check_body(view: Any) -> None:
         return
     kind = getattr(view, BODY_ATTR, "json")
     has_body = bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "")
+    if kind == "form":  # the web UI's forms: small, url-encoded, never a file
+        limit = int(context.config()["server"]["max_body_bytes"])
+        request.max_form_memory_size = limit
+        if request.content_length and request.content_length > limit:
+            raise AppError(errors.PAYLOAD_TOO_LARGE, f"the form is larger than {limit} bytes")
+        if has_body and request.mimetype != FORM_MIMETYPE:
+            raise AppError(
+                errors.UNSUPPORTED_MEDIA_TYPE,
+                f"this page takes {FORM_MIMETYPE}, not {request.mimetype or 'an untyped body'}",
+            )
     if kind == "json":
         limit = int(context.config()["server"]["max_body_bytes"])
         if request.content_length and request.content_length > limit:
@@ -86,7 +98,28 @@ def _authenticate() -> Principal | None:
             raise AppError(errors.UNAUTHENTICATED, "use `Authorization: Bearer <token>`")
         cfg = context.config()["auth"]
         return tokens.authenticate_bearer(conn, token.strip(), context.keys_dir(), cfg["issuer"])
+    cookie = request.cookies.get(ui_sessions.COOKIE)
+    if cookie:
+        return _session_principal(conn, cookie)
     return None
+
+
+def _session_principal(conn: Any, cookie: str) -> Principal:
+    """The web UI's session cookie, checked here like a key or a token, so a page and the API
+    (the job event stream a page follows, a download) apply the same scopes. A write made with the
+    cookie must echo the session's CSRF token; a page's background refresh (``X-UI-Background``)
+    does not count as activity for the idle timeout."""
+    session = ui_sessions.authenticate(
+        conn, cookie, context.config()["ui"], activity=request.headers.get(BACKGROUND_HEADER) != "1"
+    )
+    g.ui_session = session
+    if request.method in WRITE_METHODS:
+        sent = request.headers.get(ui_sessions.CSRF_HEADER)
+        if sent is None and request.mimetype == FORM_MIMETYPE:
+            sent = request.form.get(ui_sessions.CSRF_FIELD)
+        g.principal = session.principal  # a refused write still names its caller in the audit
+        ui_sessions.check_csrf(session, sent)
+    return session.principal
 
 
 def _authorize(view: Any) -> None:

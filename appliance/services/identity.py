@@ -18,6 +18,7 @@ from appliance.services.principal import OPERATOR, Principal, effective_scopes, 
 from appliance.services.secrets import KEY_PREFIX, hash_password, new_api_key, token_hash
 from appliance.store import identity as identity_store
 from appliance.store import pages
+from appliance.store import ui_sessions as ui_sessions_store
 from appliance.store.db import transaction
 
 DEFAULT_TENANT = "default"
@@ -247,8 +248,9 @@ def create_user(
 
 
 def set_password(conn: sqlite3.Connection, email: str, password: str) -> dict[str, Any]:
-    """Give a user a new password and end every session it has (its refresh tokens are revoked), so
-    a password that leaked stops working at once and a stolen session cannot outlive the change.
+    """Give a user a new password and end every session it has (its refresh tokens and web UI
+    sessions are revoked), so a password that leaked stops working at once and a stolen session
+    cannot outlive the change.
     Access tokens already issued still run out within ``[auth] access_ttl_s``."""
     email = email.strip().lower()
     if len(password) < 12:
@@ -260,6 +262,7 @@ def set_password(conn: sqlite3.Connection, email: str, password: str) -> dict[st
             raise errors.not_found("user", email)
         identity_store.set_user_password(conn, user["id"], password_hash)
         ended = identity_store.revoke_user_refresh_tokens(conn, user["id"], now_iso())
+        ended += ui_sessions_store.revoke_user_sessions(conn, user["id"], now_iso())
     return {"id": user["id"], "email": email, "sessions_ended": ended}
 
 

@@ -101,6 +101,16 @@ def login(
     source: str,
 ) -> dict[str, Any]:
     """Tokens for a right email and password; the throttle is asked before any hashing is done."""
+    user = password_login(conn, email, password, throttle, source)
+    with transaction(conn):
+        return _issue(conn, user, keys_dir, cfg)
+
+
+def password_login(
+    conn: sqlite3.Connection, email: str, password: str, throttle: LoginThrottle, source: str
+) -> dict[str, Any]:
+    """The user behind a right email and password, under the one login throttle: every password
+    door (the API's tokens, the web UI's sessions) counts failures in the same place."""
     wait = throttle.retry_after(email, source)
     if wait > 0:
         raise AppError(
@@ -113,8 +123,7 @@ def login(
         throttle.record_failure(email, source)
         raise AppError(errors.INVALID_CREDENTIALS)
     throttle.record_success(email, source)
-    with transaction(conn):
-        return _issue(conn, user, keys_dir, cfg)
+    return user
 
 
 def refresh(conn: sqlite3.Connection, token: str, keys_dir: Path, cfg: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,9 @@ from pathlib import Path
 
 VENDOR = Path(__file__).resolve().parents[2] / "appliance" / "web" / "static" / "vendor"
 RECORD = VENDOR / "VENDORED.md"
-ROW = re.compile(r"^\| `(?P<file>[^`]+)` \| (?P<package>[^|]+) \| (?P<version>[^|]+) \| .+ \| `(?P<sha>[0-9a-f]{64})` \|$")
+ROW = re.compile(
+    r"^\| `(?P<file>[^`]+)` \| (?P<package>[^|]+) \| (?P<version>[^|]+) \| .+ \| `(?P<sha>[0-9a-f]{64})` \|$"
+)
 
 
 def _recorded() -> dict[str, str]:

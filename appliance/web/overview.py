@@ -1,0 +1,50 @@
+"""The overview page: live runs, recent jobs with their progress, disk and queue health, credits.
+
+The live part is a fragment the page re-fetches every ``[ui] overview_refresh_s`` seconds, marked
+as a background request so an open overview does not hold a session past its idle timeout.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from appliance.api import context
+from appliance.api.extensions import requires
+from appliance.jobs import operations, queues
+from appliance.services import credits, health, scada
+from appliance.web.blueprint import blp, page
+
+RECENT_JOBS = 10
+LIVE_RUNS = 20
+LIVE_STATES = frozenset({"starting", "running"})
+
+
+def _live() -> dict[str, Any]:
+    conn = context.get_db()
+    tenant_id = context.principal().tenant_id
+    state_dir = context.state_dir()
+    cfg = context.config()
+    runs = scada.listing(conn, tenant_id, LIVE_RUNS, None)["data"]
+    jobs = operations.listing(conn, tenant_id, None, None, RECENT_JOBS, None)["data"]
+    depths = queues.pending_counts(state_dir)
+    return {
+        "runs": [run for run in runs if run["status"] in LIVE_STATES],
+        "jobs": jobs,
+        "health": health.livez(conn, state_dir, int(cfg["health"]["min_free_bytes"]), depths),
+        "queues": depths,
+        "credits": credits.balance(conn, tenant_id)["credits"],
+    }
+
+
+@blp.route("/")
+@requires("read")
+def overview() -> str:
+    """The first page after login."""
+    return page("overview.html", refresh_s=float(context.config()["ui"]["overview_refresh_s"]), **_live())
+
+
+@blp.route("/overview/live")
+@requires("read")
+def overview_live() -> str:
+    """The overview's live part alone, for the page's periodic refresh."""
+    return page("_overview_live.html", **_live())
