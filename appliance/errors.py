@@ -189,6 +189,26 @@ TLS_CONFIG_INVALID = _spec(
     "The API's TLS settings or certificate files cannot be used.",
     "Fix `[server] tls`, `tls_cert` and `tls_key` as the message says; `sealforge config show` shows them.",
 )
+WEBHOOK_URL_NOT_ALLOWED = _spec(
+    "WEBHOOK_URL_NOT_ALLOWED",
+    400,
+    "The webhook URL is not a destination this appliance may send to: outside the allowed networks and"
+    " hosts, not resolvable here, or not an http(s) URL.",
+    "Use an address on the plant network, or have the operator add it to `[webhooks] allowed_networks`"
+    " or `allowed_hosts`.",
+)
+WEBHOOK_NOT_FOUND = _spec(
+    "WEBHOOK_NOT_FOUND",
+    404,
+    "No such webhook endpoint or delivery.",
+    "Check the id with GET /v1/webhooks; endpoints of other tenants are invisible.",
+)
+WEBHOOK_LIMIT = _spec(
+    "WEBHOOK_LIMIT",
+    409,
+    "The tenant already has as many webhook endpoints as the appliance allows.",
+    "Delete an endpoint you no longer use, or raise `[webhooks] max_endpoints`.",
+)
 UNAVAILABLE = _spec("UNAVAILABLE", 503, "A dependency of this route is not available.", "Retry later; see /livez.")
 
 

@@ -34,6 +34,7 @@ from appliance.api.routing import LazyBuilderRule
 from appliance.api.scada.routes import blp as scada_blp
 from appliance.api.seals.routes import blp as seals_blp
 from appliance.api.tenants.routes import blp as tenants_blp
+from appliance.api.webhooks.routes import blp as webhooks_blp
 from appliance.config import api_workers, load_config, state_dir
 from appliance.jobs.fanout import Hub, Limits
 from appliance.store.open import open_pool
@@ -56,6 +57,7 @@ BLUEPRINTS = (
     models_blp,
     evaluations_blp,
     leaderboards_blp,
+    webhooks_blp,
 )
 
 API_DESCRIPTION = """Sealforge appliance API.

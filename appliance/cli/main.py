@@ -1,4 +1,4 @@
-"""`sealforge`: serve, api, worker, config, openapi and admin.
+"""`sealforge`: serve, api, worker, webhooks-deliver, config, openapi and admin.
 
 Every command runs with umask 077, so whatever it (or a child it starts, gunicorn workers
 included) writes under the state dir is private to the appliance's user. The long-running
@@ -53,7 +53,7 @@ def insecure_http_option(func: Callable[..., Any]) -> Callable[..., Any]:
 @insecure_http_option
 @state_dir_option
 def serve(host: str | None, port: int | None, insecure_http: bool, state_dir: str | None) -> None:
-    """The embedded default: the API plus one consumer for every queue."""
+    """The embedded default: the API, one consumer for every queue and the webhook deliverer."""
     from appliance.cli.processes import serve as run_serve
 
     cfg = prepared_config(state_dir)
@@ -96,6 +96,17 @@ def worker(queue: str, workers: int | None, no_start_cleanup: bool, state_dir: s
     from appliance.cli.processes import run_worker
 
     run_worker(prepared_config(state_dir), queue, workers, start_cleanup=not no_start_cleanup)
+
+
+@cli.command("webhooks-deliver")
+@state_dir_option
+def webhooks_deliver(state_dir: str | None) -> None:
+    """The webhook deliverer: sends the outbox to the registered endpoints (`serve` starts it)."""
+    from appliance.cli.processes import run_deliverer
+
+    cfg = prepared_config(state_dir)
+    with cli_errors():
+        run_deliverer(cfg)
 
 
 @cli.group()

@@ -1,8 +1,8 @@
 """The long-running processes: the gunicorn API, Huey consumers, and `serve` that runs them all.
 
-`serve` is a small supervisor: it starts the API and one consumer per queue as child processes,
-restarts a child that dies, and stops them all on SIGTERM/SIGINT. Children share only the state
-dir, as they would across machines.
+`serve` is a small supervisor: it starts the API, one consumer per queue and the webhook deliverer
+as child processes, restarts a child that dies, and stops them all on SIGTERM/SIGINT. Children
+share only the state dir, as they would across machines.
 """
 
 from __future__ import annotations
@@ -109,6 +109,23 @@ def run_worker(cfg: dict[str, Any], queue: str, workers: int | None = None, star
     consumer.run()
 
 
+def run_deliverer(cfg: dict[str, Any]) -> None:
+    """The webhook deliverer until SIGTERM/SIGINT: it finishes the attempts in flight, then exits
+    (docs/decisions.md, "Webhooks"). Its own process, so no receiver can slow a job or a request."""
+    from appliance.services.webhooks.deliverer import Deliverer
+    from appliance.services.webhooks.settings import Settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    Deliverer(Path(cfg["server"]["state_dir"]), Settings.from_config(cfg)).run(stop)
+
+
 def _child_commands(cfg: dict[str, Any], host: str, port: int, insecure_http: bool) -> dict[str, list[str]]:
     base = [sys.executable, "-m", "appliance.cli.main"]
     state = ["--state-dir", cfg["server"]["state_dir"]]
@@ -116,11 +133,12 @@ def _child_commands(cfg: dict[str, Any], host: str, port: int, insecure_http: bo
     commands = {"api": [*base, "api", "--host", host, "--port", str(port), *insecure, *state]}
     for queue in QUEUES:
         commands[f"worker-{queue}"] = [*base, "worker", "--queue", queue, "--no-start-cleanup", *state]
+    commands["webhooks"] = [*base, "webhooks-deliver", *state]
     return commands
 
 
 def serve(cfg: dict[str, Any], host: str, port: int, insecure_http: bool = False) -> int:
-    """Run the API and a consumer per queue until told to stop."""
+    """Run the API, a consumer per queue and the webhook deliverer until told to stop."""
     from appliance.services import tls
 
     listen = tls.plan(cfg, host, insecure_http)  # refuses, or makes the certificate, before any child starts

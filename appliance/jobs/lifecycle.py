@@ -3,7 +3,8 @@
 ``created → queued → running → succeeded | failed | canceled``; ``created``/``queued`` may also
 end in ``canceled`` (or ``failed`` if the queue refuses the task), and lease recovery moves
 ``running → queued`` for a retry. Every move is checked here and written to the events journal in
-the same transaction, so the stream can never disagree with the row.
+the same transaction, so the stream can never disagree with the row; its webhook events are
+queued in that transaction too (`webhook_events`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sqlite3
 from typing import Any
 
 from appliance.clock import now_iso
+from appliance.jobs import webhook_events
 from appliance.store import jobs as jobs_store
 
 TERMINAL = frozenset({"succeeded", "failed", "canceled"})
@@ -44,6 +46,7 @@ def move(conn: sqlite3.Connection, job: dict[str, Any], to: str, reason: str = "
     if reason:
         data["reason"] = reason
     jobs_store.add_event(conn, job["id"], now, "status", data)
+    webhook_events.job_moved(conn, job["id"], job["tenant_id"], job["kind"], to)
     return {**job, **changes}
 
 

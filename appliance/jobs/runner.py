@@ -26,7 +26,7 @@ from appliance.clock import now_iso
 from appliance.config import load_config
 from appliance.evidence import seal_job
 from appliance.ids import new_id
-from appliance.jobs import lifecycle
+from appliance.jobs import lifecycle, webhook_events
 from appliance.jobs.inputs import input_refs
 from appliance.kinds import get_kind
 from appliance.kinds.base import InputRef, JobCanceled, JobFailed
@@ -202,7 +202,8 @@ def _commit_success(
             result=json.dumps(ctx.result, sort_keys=True),
             worker=None,
         )
-        seal_job(conn, state_dir, succeeded, artifacts)
+        seal = seal_job(conn, state_dir, succeeded, artifacts)
+        webhook_events.seal_appended(conn, succeeded, seal)
     return True
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from appliance.clock import now_iso
 from appliance.config import load_config
 from appliance.kinds.base import Estimate, JobContext, JobFailed, ParamError
-from appliance.services import opcua_certs
+from appliance.services import opcua_certs, scada, webhooks
 from appliance.services.login_throttle import LoginThrottle
 from appliance.services.principal import effective_scopes
 from appliance.services.tokens import verify_user_password
@@ -129,6 +129,7 @@ class _Commands:
         self.started = time.monotonic()
         self.last_values = 0.0
         self.seq = 0
+        self.alarms: _Alarms | None = None
 
     def tick(self, run: Any) -> None:
         from simulators.errors import SimulationParamError
@@ -151,11 +152,48 @@ class _Commands:
             self.last_values = now
             self.seq += 1
             snapshot = run.values()
+            if self.alarms is None:
+                self.alarms = _Alarms(self.run_id, run.plant)
             with transaction(conn):
                 scada_store.put_values(conn, self.run_id, self.seq, now_iso(), snapshot)
+                for event, alarm in self.alarms.changes(snapshot):
+                    webhooks.emit(conn, self.ctx.tenant_id, event, alarm)
         elapsed = now - self.started
         fraction = min(0.99, elapsed / self.duration) if self.duration else 0.0
         self.ctx.progress(fraction, rows=run.scans, message=f"live: {run.scans:,} scans")
+
+
+class _Alarms:
+    """The plant's alarm tags (boolean `status` tags: high/low alarms and interlock trips), and
+    which of them changed since the last published sample: `scada.alarm.raised` / `cleared` events.
+    Seen at the values' rate (ten samples a second), so an alarm shorter than that may go unseen."""
+
+    def __init__(self, run_id: str, plant: Any) -> None:
+        self.run_id = run_id
+        self.plant_name = getattr(plant, "name", "")
+        self.tags = {t.name: t.description for t in plant.TAGS if t.role == "status" and t.kind == "bool"}
+        self.raised: set[str] = set()
+
+    def changes(self, snapshot: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        values = snapshot.get("values") or {}
+        now_raised = {name for name in self.tags if bool(values.get(name))}
+        found = []
+        for name in sorted(now_raised ^ self.raised):
+            state = "raised" if name in now_raised else "cleared"
+            alarm = {
+                "run_id": self.run_id,
+                "plant": self.plant_name,
+                "tag": name,
+                "description": self.tags[name],
+                "state": state,
+                "scan": snapshot.get("scan"),
+                "timestamp": snapshot.get("timestamp"),
+                "active_attacks": snapshot.get("active_attacks", []),
+                "_links": {"run": f"/v1/scada/runs/{self.run_id}"},
+            }
+            found.append((f"scada.alarm.{state}", alarm))
+        self.raised = now_raised
+        return found
 
 
 def prepare_worker() -> None:
@@ -179,10 +217,17 @@ def prepare_worker() -> None:
 
 
 def _mark_endpoints(ctx: JobContext, run_id: str, states: dict[str, tuple[str, str | None]]) -> None:
+    """Record what each endpoint does now; when all accept, the run is `running`: `scada.run.started`."""
     conn = open_db(ctx.state_dir)
     with transaction(conn):
         for protocol, (state, error) in states.items():
             scada_store.set_endpoint(conn, run_id, protocol, state, now_iso(), error)
+        if all(ep["state"] == "accepting" for ep in scada_store.endpoints(conn, run_id)):
+            webhooks.emit(conn, ctx.tenant_id, "scada.run.started", lambda: _run_view(conn, ctx.tenant_id, run_id))
+
+
+def _run_view(conn: Any, tenant_id: str, run_id: str) -> dict[str, Any]:
+    return scada.view(conn, scada.require(conn, tenant_id, run_id))
 
 
 def _on_start(ctx: JobContext, run_id: str) -> Any:

@@ -19,6 +19,7 @@ from appliance import errors
 from appliance.clock import now_iso
 from appliance.errors import AppError
 from appliance.ids import new_id
+from appliance.services import webhooks
 from appliance.services.datasets.limits import Limits, app_error, current
 from appliance.services.datasets.naming import MEDIA_TYPES, UPLOAD_FORMATS, FormatError
 from appliance.store import datasets as datasets_store
@@ -93,6 +94,7 @@ def _record(
     with transaction(conn):
         datasets_store.insert_dataset(conn, row)
         unpin(conn, [blob])
+        webhooks.emit(conn, tenant_id, "dataset.created", lambda: view(row))
     return view(row)
 
 
@@ -134,6 +136,7 @@ def delete(conn: sqlite3.Connection, state_dir: Path, tenant_id: str, dataset_id
                 hint="Wait for them to finish or cancel them, then delete.",
             )
         datasets_store.delete_dataset(conn, dataset_id)
+        webhooks.emit(conn, tenant_id, "dataset.deleted", lambda: view(row))
     BlobStore(state_dir).release(conn, [row["blake3"]])
 
 

@@ -11,5 +11,16 @@ from sealforge_client import RetryPolicy, SealforgeError
 from radmah_sdk._common import Artifact
 from radmah_sdk.aio import AsyncJob, AsyncRadMahClient
 from radmah_sdk.client import Job, RadMahClient
+from radmah_sdk.webhooks import WebhookVerificationError, verify
 
-__all__ = ["Artifact", "AsyncJob", "AsyncRadMahClient", "Job", "RadMahClient", "RetryPolicy", "SealforgeError"]
+__all__ = [
+    "Artifact",
+    "AsyncJob",
+    "AsyncRadMahClient",
+    "Job",
+    "RadMahClient",
+    "RetryPolicy",
+    "SealforgeError",
+    "WebhookVerificationError",
+    "verify",
+]

@@ -1,0 +1,52 @@
+"""Endpoint secrets at rest: encrypted with the appliance's own key, since they must be read back.
+
+An API key can be stored as a hash because the appliance only ever compares it; a webhook secret
+is what the appliance signs with, so it has to be recoverable. It is sealed with AES-256-GCM under
+`keys/webhooks.key` (32 random bytes, mode 0600, made at first need like `jwt.secret`), with the
+endpoint id as associated data, so a copied database without the key dir yields no secrets and a
+sealed secret moved onto another endpoint's row does not open.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from appliance.fsutil import write_atomic
+
+KEY_FILE = "webhooks.key"
+VERSION = "v1"
+_cache: dict[str, bytes] = {}
+
+
+def _key(keys_dir: Path) -> bytes:
+    cached = _cache.get(str(keys_dir))
+    if cached:
+        return cached
+    path = keys_dir / KEY_FILE
+    if not path.exists():
+        keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        write_atomic(path, secrets.token_bytes(32), 0o600, exclusive=True)  # first writer wins
+    key = path.read_bytes()
+    if len(key) != 32:
+        raise ValueError(f"{path} must hold 32 bytes")
+    _cache[str(keys_dir)] = key
+    return key
+
+
+def seal(keys_dir: Path, endpoint_id: str, secret: str) -> str:
+    nonce = os.urandom(12)
+    sealed = AESGCM(_key(keys_dir)).encrypt(nonce, secret.encode(), endpoint_id.encode())
+    return f"{VERSION}:" + base64.b64encode(nonce + sealed).decode()
+
+
+def open_secret(keys_dir: Path, endpoint_id: str, stored: str) -> str:
+    version, _, payload = stored.partition(":")
+    if version != VERSION:
+        raise ValueError(f"unknown sealed-secret version {version!r}")
+    raw = base64.b64decode(payload)
+    return AESGCM(_key(keys_dir)).decrypt(raw[:12], raw[12:], endpoint_id.encode()).decode()
