@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-slow coverage lint openapi bench clean
+.PHONY: install run test test-slow coverage lint openapi screenshots bench clean
 
 install: $(STAMP)
 
@@ -43,6 +43,10 @@ lint: $(STAMP)
 
 openapi: $(STAMP)
 	$(BIN)/sealforge openapi > openapi.json
+
+# The web UI's pictures in docs/ui/ (docs/ui.md), taken by its browser tests at 1280x800.
+screenshots: $(STAMP)
+	SEALFORGE_SCREENSHOTS=docs/ui $(BIN)/python -m pytest -q -p no:cacheprovider tests/web/browser
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

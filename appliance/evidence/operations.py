@@ -162,8 +162,9 @@ def evidence_bundle(
 def job_evidence(conn: sqlite3.Connection, tenant_id: str, job_id: str) -> dict[str, Any]:
     """What a bundle of the job would prove, for a person to read (the web UI's seal page): the seal
     with its signed envelope, its inclusion proof against the latest checkpoint, and that checkpoint."""
-    _, seal = require_sealed_job(conn, tenant_id, job_id)
+    job, seal = require_sealed_job(conn, tenant_id, job_id)
     checkpoint = checkpoint_view(conn)
     size = int(checkpoint["tree_size"])
     proof = seal_log.inclusion(seal_log.tree(conn, size), int(seal["leaf_index"]), size)
-    return {"seal": seal_view(seal, with_envelope=True), "inclusion": proof.to_dict(), "checkpoint": checkpoint}
+    view = seal_view({**seal, "contract_hash": job["contract_hash"]}, with_envelope=True)
+    return {"seal": view, "inclusion": proof.to_dict(), "checkpoint": checkpoint}

@@ -117,7 +117,9 @@ def _wants_page() -> bool:
 def _login_redirect() -> BaseResponse:
     response: BaseResponse
     target = url_for("ui.login", next=request.full_path.rstrip("?") if request.method == "GET" else None)
-    if request.headers.get("HX-Request"):
+    if request.headers.get("HX-Request"):  # back to the page the fragment was for, not the fragment
+        current = urlsplit(request.headers.get("HX-Current-URL", ""))
+        target = url_for("ui.login", next=safe_next(current.path + (f"?{current.query}" if current.query else "")))
         response = Response(status=401)
         response.headers["HX-Redirect"] = target
     elif _wants_page():

@@ -15,15 +15,23 @@ PASSWORD = "correct horse battery staple"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
+class Users(dict[str, str]):
+    """The email of a user of each scope (`read`, `generate`, `admin`) of the `acme` tenant, all with
+    PASSWORD, made on first use: a password hash is a deliberate tenth of a second of scrypt."""
+
+    def __init__(self, db: Any, tenant_id: str) -> None:
+        super().__init__()
+        self.db, self.tenant_id = db, tenant_id
+
+    def __missing__(self, scope: str) -> str:
+        email = identity.create_user(self.db, self.tenant_id, f"{scope}@plant.example", PASSWORD, [scope])["email"]
+        self[scope] = email
+        return str(email)
+
+
 @pytest.fixture
-def users(db: Any, tenant: dict[str, Any]) -> dict[str, str]:
-    """An email per scope (`read`, `generate`, `admin`) of the `acme` tenant, all with PASSWORD."""
-    emails = {}
-    for scope in ("read", "generate", "admin"):
-        email = f"{scope}@plant.example"
-        identity.create_user(db, tenant["id"], email, PASSWORD, [scope])
-        emails[scope] = email
-    return emails
+def users(db: Any, tenant: dict[str, Any]) -> Users:
+    return Users(db, tenant["id"])
 
 
 def form_token(html: str) -> str:

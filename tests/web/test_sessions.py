@@ -14,7 +14,7 @@ from appliance.errors import AppError
 from appliance.services import identity, ui_sessions
 from appliance.services.login_throttle import LoginThrottle
 from tests.conftest import auth, mock_schema
-from tests.web.conftest import PASSWORD, form_token, log_in, session_client
+from tests.web.conftest import PASSWORD, Users, form_token, log_in, session_client
 
 UI = {"idle_timeout_s": 900, "session_max_s": 43200, "overview_refresh_s": 5}
 
@@ -40,11 +40,11 @@ def test_pages_send_a_browser_to_login_and_a_script_gets_401(client: FlaskClient
     page = client.get("/jobs?status=queued", headers={"Accept": "text/html"})
     assert page.status_code == 302 and page.headers["Location"] == "/login?next=/jobs?status%3Dqueued"
     assert client.get("/jobs").status_code == 401
-    htmx = client.get("/overview/live", headers={"HX-Request": "true"})
-    assert htmx.status_code == 401 and htmx.headers["HX-Redirect"].startswith("/login")
+    htmx = client.get("/overview/live", headers={"HX-Request": "true", "HX-Current-URL": "http://x/jobs?kind=mock"})
+    assert htmx.status_code == 401 and htmx.headers["HX-Redirect"] == "/login?next=/jobs?kind%3Dmock"
 
 
-def test_login_sets_a_strict_httponly_cookie_and_lands_on_next(app: Flask, users: dict[str, str]) -> None:
+def test_login_sets_a_strict_httponly_cookie_and_lands_on_next(app: Flask, users: Users) -> None:
     client = app.test_client()
     token = form_token(client.get("/login?next=/jobs").get_data(as_text=True))
     answer = client.post(
@@ -58,7 +58,7 @@ def test_login_sets_a_strict_httponly_cookie_and_lands_on_next(app: Flask, users
     assert users["read"] in page
 
 
-def test_under_https_the_cookie_is_secure(app: Flask, users: dict[str, str]) -> None:
+def test_under_https_the_cookie_is_secure(app: Flask, users: Users) -> None:
     client = app.test_client()
     page = client.get("/login", base_url="https://appliance.local")
     token = form_token(page.get_data(as_text=True))
@@ -73,7 +73,7 @@ def test_under_https_the_cookie_is_secure(app: Flask, users: dict[str, str]) -> 
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/x", "//evil.example/x", "javascript:alert(1)", "jobs"])
-def test_next_never_leaves_the_appliance(app: Flask, users: dict[str, str], target: str) -> None:
+def test_next_never_leaves_the_appliance(app: Flask, users: Users, target: str) -> None:
     client = app.test_client()
     token = form_token(client.get("/login").get_data(as_text=True))
     answer = client.post(
@@ -82,7 +82,7 @@ def test_next_never_leaves_the_appliance(app: Flask, users: dict[str, str], targ
     assert answer.headers["Location"] == "/"
 
 
-def test_bad_login_shows_the_form_again_and_sets_no_session(app: Flask, users: dict[str, str]) -> None:
+def test_bad_login_shows_the_form_again_and_sets_no_session(app: Flask, users: Users) -> None:
     client = app.test_client()
     wrong = log_in(client, users["read"], "not the password at all")
     assert wrong.status_code == 401
@@ -93,7 +93,7 @@ def test_bad_login_shows_the_form_again_and_sets_no_session(app: Flask, users: d
     assert empty.status_code == 400
 
 
-def test_login_without_its_form_token_is_refused(app: Flask, users: dict[str, str]) -> None:
+def test_login_without_its_form_token_is_refused(app: Flask, users: Users) -> None:
     client = app.test_client()
     client.get("/login")
     answer = client.post("/login", data={"email": users["read"], "password": PASSWORD, "csrf_token": "forged"})
@@ -105,7 +105,7 @@ def test_login_without_its_form_token_is_refused(app: Flask, users: dict[str, st
 @pytest.mark.parametrize(
     "app_config", [{"auth": {"login_free_attempts": 2, "login_backoff_base_s": 60.0}}], indirect=True
 )
-def test_login_throttle_is_the_apis(app: Flask, users: dict[str, str]) -> None:
+def test_login_throttle_is_the_apis(app: Flask, users: Users) -> None:
     client = app.test_client()
     for _ in range(2):  # failures at the API's door count at the UI's
         wrong = client.post("/v1/auth/login", json={"email": users["read"], "password": "wrong password"})
@@ -116,7 +116,7 @@ def test_login_throttle_is_the_apis(app: Flask, users: dict[str, str]) -> None:
 
 
 def test_form_writes_need_the_session_csrf_token(
-    app: Flask, users: dict[str, str], keys: dict[str, str]
+    app: Flask, users: Users, keys: dict[str, str]
 ) -> None:
     client, csrf = session_client(app, users["generate"])
     job_id = _submit(client, keys["generate"])
@@ -131,7 +131,7 @@ def test_form_writes_need_the_session_csrf_token(
 
 
 def test_the_api_takes_the_cookie_with_the_csrf_header_only(
-    app: Flask, users: dict[str, str], keys: dict[str, str]
+    app: Flask, users: Users, keys: dict[str, str]
 ) -> None:
     client, csrf = session_client(app, users["generate"])
     body = {"kind": "mock", "params": {"schema": mock_schema(10)}}
@@ -142,7 +142,7 @@ def test_the_api_takes_the_cookie_with_the_csrf_header_only(
     assert client.get("/v1/auth/whoami").get_json()["caller"].startswith("usr_")  # reads need no token
 
 
-def test_a_crafted_write_without_the_scope_is_refused(app: Flask, users: dict[str, str], keys: dict[str, str]) -> None:
+def test_a_crafted_write_without_the_scope_is_refused(app: Flask, users: Users, keys: dict[str, str]) -> None:
     client, csrf = session_client(app, users["read"])
     job_id = _submit(client, keys["generate"])
     page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
@@ -157,7 +157,7 @@ def test_a_crafted_write_without_the_scope_is_refused(app: Flask, users: dict[st
     assert "API keys" not in client.get("/").get_data(as_text=True)
 
 
-def test_admin_pages_make_and_revoke_keys(app: Flask, users: dict[str, str], tenant: dict[str, Any], db: Any) -> None:
+def test_admin_pages_make_and_revoke_keys(app: Flask, users: Users, tenant: dict[str, Any], db: Any) -> None:
     client, csrf = session_client(app, users["admin"])
     made = client.post("/admin/keys", data={"csrf_token": csrf, "name": "rig 3", "scopes": ["read", "generate"]})
     assert made.status_code == 201
@@ -173,7 +173,7 @@ def test_admin_pages_make_and_revoke_keys(app: Flask, users: dict[str, str], ten
     assert client.post("/admin/keys/key_unknown/revoke", data={"csrf_token": csrf}).status_code == 404
 
 
-def test_logout_ends_the_session_on_the_server(app: Flask, users: dict[str, str]) -> None:
+def test_logout_ends_the_session_on_the_server(app: Flask, users: Users) -> None:
     client, csrf = session_client(app, users["read"])
     cookie = client.get_cookie(ui_sessions.COOKIE)
     assert cookie is not None
@@ -189,7 +189,7 @@ def test_logout_ends_the_session_on_the_server(app: Flask, users: dict[str, str]
     assert any(c.startswith(ui_sessions.COOKIE + "=;") for c in page.headers.getlist("Set-Cookie"))  # dropped
 
 
-def test_idle_timeout_and_lifetime(db: Any, users: dict[str, str], state_dir: Any) -> None:
+def test_idle_timeout_and_lifetime(db: Any, users: Users, state_dir: Any) -> None:
     throttle = LoginThrottle(state_dir, {})
     cfg = {**UI, "idle_timeout_s": 60, "session_max_s": 1000}
     token, session = ui_sessions.login(db, users["read"], PASSWORD, throttle, "10.0.0.1", cfg, now=1000.0)
@@ -209,7 +209,7 @@ def test_idle_timeout_and_lifetime(db: Any, users: dict[str, str], state_dir: An
     assert "lifetime" in old.value.message
 
 
-def test_a_new_password_or_a_disabled_user_ends_the_sessions(app: Flask, users: dict[str, str], db: Any) -> None:
+def test_a_new_password_or_a_disabled_user_ends_the_sessions(app: Flask, users: Users, db: Any) -> None:
     client, _ = session_client(app, users["read"])
     assert client.get("/").status_code == 200
     assert identity.set_password(db, users["read"], "another long password")["sessions_ended"] >= 1
@@ -217,7 +217,7 @@ def test_a_new_password_or_a_disabled_user_ends_the_sessions(app: Flask, users: 
 
 
 def test_the_job_event_stream_takes_the_session_cookie(
-    app: Flask, users: dict[str, str], keys: dict[str, str], inline_jobs: Any
+    app: Flask, users: Users, keys: dict[str, str], inline_jobs: Any
 ) -> None:
     client, _ = session_client(app, users["read"])
     job_id = _submit(client, keys["generate"])
@@ -242,14 +242,14 @@ def test_the_job_event_stream_takes_the_session_cookie(
         ("/jobs/job_01JD0000000000000000000000/panel", 404),
     ],
 )
-def test_bad_input_is_a_page_with_the_error_code(app: Flask, users: dict[str, str], path: str, status: int) -> None:
+def test_bad_input_is_a_page_with_the_error_code(app: Flask, users: Users, path: str, status: int) -> None:
     client, _ = session_client(app, users["read"])
     answer = client.get(path)
     assert answer.status_code == status
     assert answer.mimetype == "text/html" and 'data-testid="error"' in answer.get_data(as_text=True)
 
 
-def test_a_form_page_takes_only_a_form(app: Flask, users: dict[str, str], keys: dict[str, str]) -> None:
+def test_a_form_page_takes_only_a_form(app: Flask, users: Users, keys: dict[str, str]) -> None:
     client, csrf = session_client(app, users["generate"])
     job_id = _submit(client, keys["generate"])
     as_json = client.post(f"/jobs/{job_id}/cancel", json={"csrf_token": csrf}, headers={"X-CSRF-Token": csrf})
@@ -261,7 +261,7 @@ def test_a_form_page_takes_only_a_form(app: Flask, users: dict[str, str], keys: 
     assert "<html" not in again.get_data(as_text=True)  # htmx gets the fragment to show in place
 
 
-def test_pages_forbid_inline_scripts_and_framing(app: Flask, users: dict[str, str]) -> None:
+def test_pages_forbid_inline_scripts_and_framing(app: Flask, users: Users) -> None:
     client, _ = session_client(app, users["read"])
     page = client.get("/")
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
