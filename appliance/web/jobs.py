@@ -1,5 +1,5 @@
 """The jobs pages: the list with its filters, and one job with its live progress and log, cancel,
-artifacts and contract.
+rerun, artifacts and contract.
 
 A job page follows the job through the API's own event stream (``/v1/jobs/{id}/events``), which
 accepts the session cookie like any other credential; the page opens one EventSource and swaps in
@@ -49,7 +49,8 @@ def jobs() -> str:
         context.get_db(), context.principal().tenant_id, filters["status"], filters["kind"], DEFAULT_PAGE_LIMIT,
         filters["after"],
     )
-    template = "_jobs_table.html" if request.headers.get("HX-Request") else "jobs.html"
+    # the filter form swaps only the table; anything else (a link, back/forward) gets the whole page
+    template = "_jobs_table.html" if request.headers.get("HX-Target") == "jobs-table" else "jobs.html"
     return page(template, listing=listing, filters=filters, statuses=STATUSES, kinds=operations.kinds())
 
 
@@ -88,3 +89,17 @@ def cancel_job(job_id: str) -> str | BaseResponse:
     if request.headers.get("HX-Request"):
         return page("_job_panel.html", **_job_page_values(job_id))
     return redirect(url_for("ui.job", job_id=job_id), code=303)
+
+
+@blp.route("/jobs/<string:job_id>/rerun", methods=["POST"])
+@requires("generate")
+@accepts_body("form")
+def rerun_job(job_id: str) -> BaseResponse:
+    """Run the same contract again, as ``POST /v1/jobs/{id}/rerun`` does; opens the new job."""
+    who = context.principal()
+    cfg = context.config()["jobs"]
+    job = operations.rerun(
+        context.get_db(), context.state_dir(), who.tenant_id, who.caller, job_id, int(cfg["max_attempts"]),
+        int(cfg["interactive_max_rows"]),
+    )
+    return redirect(url_for("ui.job", job_id=job["id"]), code=303)
