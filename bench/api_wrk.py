@@ -225,6 +225,8 @@ def main() -> None:
     parser.add_argument("--paced-per-s", type=float, default=1.0, help="submits per second per paced submitter")
     parser.add_argument("--worker-class", default=None, help="default: what `sealforge api` uses")
     parser.add_argument("--slices", type=int, default=5, help="alternating whoami slices per server")
+    parser.add_argument("--submit-only", action="store_true", help="skip whoami; only the job submit runs")
+    parser.add_argument("--repeats", type=int, default=1, help="closed-loop and paced submit runs, each reported")
     args = parser.parse_args()
     slice_s = max(1.0, args.seconds / args.slices)
     if shutil.which("wrk") is None:
@@ -251,6 +253,10 @@ def main() -> None:
         try:
             wait_up(port, {"X-API-Key": read_key})
             wait_up(peer_port, {})
+            if args.submit_only:
+                stop(peer_proc)
+                submits, paced_runs = submit_runs(proc, port, args, script, gen_key, body)
+                return print_submits(args, submits, paced_runs)
             url = f"http://127.0.0.1:{port}/v1/auth/whoami"
             peer_url = f"http://127.0.0.1:{peer_port}/v1/auth/whoami"
             wrk(url, args.connections, 2, key=read_key)  # warm-up: imports, connections, caches
@@ -265,10 +271,7 @@ def main() -> None:
                 for run in pair if index % 2 == 0 else reversed(pair):
                     run()
             stop(peer_proc)
-            submit_url = f"http://127.0.0.1:{port}/v1/mock/jobs"
-            wrk(submit_url, args.submitters, 2, script=script)
-            submit = measured(proc, submit_url, args.submitters, args.seconds, script=script)
-            paced = paced_submits(port, gen_key, body, args.submitters, args.paced_per_s, args.seconds)
+            submits, paced_runs = submit_runs(proc, port, args, script, gen_key, body)
         finally:
             stop(proc)
             if peer_proc.poll() is None:
@@ -286,8 +289,29 @@ def main() -> None:
         f"ratio sealforge/bare: {ours.rps / peer.rps:.2f}x throughput, {ours.p99_ms / peer.p99_ms:.2f}x p99,"
         f" {ours.cpu_us / peer.cpu_us:.2f}x server CPU per request"
     )
-    print(row(f"job submit, {args.submitters} closed loop", submit))
-    print(row(f"job submit, {args.submitters} x {args.paced_per_s:g}/s paced", paced))
+    print_submits(args, submits, paced_runs)
+
+
+def submit_runs(
+    proc: subprocess.Popen[bytes], port: int, args: argparse.Namespace, script: Path, key: str, body: str
+) -> tuple[list[WrkResult], list[WrkResult]]:
+    """``args.repeats`` closed-loop runs (wrk) and as many paced runs, alternating, after a warm-up."""
+    submit_url = f"http://127.0.0.1:{port}/v1/mock/jobs"
+    wrk(submit_url, args.submitters, 2, script=script)
+    closed: list[WrkResult] = []
+    paced: list[WrkResult] = []
+    for _ in range(args.repeats):
+        closed.append(measured(proc, submit_url, args.submitters, args.seconds, script=script))
+        paced.append(paced_submits(port, key, body, args.submitters, args.paced_per_s, args.seconds))
+    return closed, paced
+
+
+def print_submits(args: argparse.Namespace, closed: list[WrkResult], paced: list[WrkResult]) -> None:
+    print(f"{'':<34}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'cpu us':>10}{'bad':>8}")
+    for index, (c, p) in enumerate(zip(closed, paced, strict=True)):
+        run = f" #{index + 1}" if len(closed) > 1 else ""
+        print(row(f"job submit, {args.submitters} closed loop{run}", c))
+        print(row(f"job submit, {args.submitters} x {args.paced_per_s:g}/s paced{run}", p))
 
 
 if __name__ == "__main__":

@@ -50,7 +50,26 @@ def serving_options(cfg: dict[str, Any]) -> dict[str, Any]:
         "workers": api_workers(cfg),
         "worker_class": "gevent",
         "worker_connections": int(cfg["server"]["worker_connections"]),
+        "post_request": yield_between_requests,
     }
+
+
+def yield_between_requests(worker: Any, req: Any, environ: Any, resp: Any) -> None:
+    """gunicorn's post-request hook: let the worker's other connections run before this one reads
+    its next keep-alive request.
+
+    A greenlet gives way only when a socket would block. A busy client that sends its next request
+    as soon as it has the answer often has it waiting already, so its greenlet carried on request
+    after request while other connections' requests sat unread: with 50 connections sending back
+    to back, p50 2-9 ms but p99 0.7-1.7 s, for a bare Flask app as for the appliance. One switch
+    to the hub per request serves the ready connections in turn (p99 within a few times p50, as
+    a thread pool gives); it costs a few microseconds. Under a worker class without gevent it
+    does nothing."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("socket"):
+        import gevent
+
+        gevent.sleep(0)
 
 
 def run_api(cfg: dict[str, Any], host: str, port: int, insecure_http: bool = False) -> None:

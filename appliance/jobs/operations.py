@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import sqlite3
@@ -44,9 +45,16 @@ def _kind_or_400(name: str) -> Kind:
     return kind
 
 
+@functools.cache
+def _params_schema(schema_class: type[ma.Schema]) -> ma.Schema:
+    """One instance per params schema: loading does not change a marshmallow 4 schema, and
+    building one (its fields deep-copied) cost more than the load itself on every submit."""
+    return schema_class()
+
+
 def validate_params(kind: Kind, params: dict[str, Any]) -> dict[str, Any]:
     try:
-        loaded: dict[str, Any] = kind.params_schema().load(params)
+        loaded: dict[str, Any] = _params_schema(kind.params_schema).load(params)
     except ma.ValidationError as exc:
         details = [FieldError(f"params.{d.field}", d.message) for d in flatten_messages(exc.messages)]
         summary = "; ".join(f"{d.field}: {d.message}" for d in details[:5])
@@ -109,9 +117,13 @@ def submit(
     rerun_of: str | None = None,
     interactive_max_rows: int = 0,
 ) -> dict[str, Any]:
-    """Validate, price, record and enqueue a job; answers the job's public view."""
-    job = record(conn, tenant_id, caller, body, max_attempts, rerun_of, interactive_max_rows)
-    return enqueue(conn, state_dir, job["id"])
+    """Validate, price, record and enqueue a job; answers the job's public view.
+
+    The job is recorded `created` and moved to `queued` in one transaction, then its task goes to
+    the queue: a worker claims only a queued job, and a task lost in between (the API killed) is
+    enqueued again by the consumers' sweep (``appliance.jobs.reclaim``)."""
+    job = record(conn, tenant_id, caller, body, max_attempts, rerun_of, interactive_max_rows, queued=True)
+    return _push(conn, state_dir, job)
 
 
 def record(
@@ -122,8 +134,10 @@ def record(
     max_attempts: int,
     rerun_of: str | None = None,
     interactive_max_rows: int = 0,
+    queued: bool = False,
 ) -> dict[str, Any]:
-    """Validate, price and insert a job as `created`, in one transaction (the caller's, when it has one).
+    """Validate, price and insert a job as `created`, in one transaction (the caller's, when it has one);
+    with ``queued``, moved on to `queued` in that transaction (the caller then pushes its task).
 
     A caller that records other rows with the job (a live run) wraps both in its own transaction so
     they commit together, then calls `enqueue` once it has committed. ``body`` may be in the
@@ -170,30 +184,43 @@ def record(
         }
         jobs_store.insert_job(conn, job)
         jobs_store.add_event(conn, job["id"], job["created_at"], "status", {"status": "created"})
+        if queued:
+            lifecycle.move(conn, job, "queued")
+            job = jobs_store.get_job(conn, job["id"]) or job
     return job
 
 
 def enqueue(conn: sqlite3.Connection, state_dir: Path, job_id: str) -> dict[str, Any]:
-    job = jobs_store.get_job(conn, job_id)
-    assert job is not None
+    """Move a job recorded `created` (in the caller's own transaction) to `queued`, then push its
+    task; answers the job's view. `queued` commits first: a worker claims only a queued job."""
+    with transaction(conn):
+        job = jobs_store.get_job(conn, job_id)
+        assert job is not None
+        if job["status"] == "created":
+            lifecycle.move(conn, job, "queued")
+            job = jobs_store.get_job(conn, job_id) or job
+    return _push(conn, state_dir, job)
+
+
+def _push(conn: sqlite3.Connection, state_dir: Path, job: dict[str, Any]) -> dict[str, Any]:
+    """Give the queue a `queued` job's task. If the queue refuses it, the job fails at once (no
+    worker can have it): the caller gets 503 rather than a job that never runs."""
     try:
-        runtime(state_dir, job["queue"]).enqueue(job_id)
+        runtime(state_dir, job["queue"]).enqueue(job["id"])
     except Exception as exc:
         with transaction(conn):
-            lifecycle.move(
-                conn,
-                job,
-                "failed",
-                reason="QUEUE_UNAVAILABLE",
-                error_code="QUEUE_UNAVAILABLE",
-                error_message=scrub(str(exc)),
-            )
+            current = jobs_store.get_job(conn, job["id"])
+            if current is not None and current["status"] == "queued":
+                lifecycle.move(
+                    conn,
+                    current,
+                    "failed",
+                    reason="QUEUE_UNAVAILABLE",
+                    error_code="QUEUE_UNAVAILABLE",
+                    error_message=scrub(str(exc)),
+                )
         raise AppError(errors.UNAVAILABLE, f"the {job['queue']} queue could not take the job: {exc}") from exc
-    with transaction(conn):
-        current = jobs_store.get_job(conn, job_id)
-        if current and current["status"] == "created":
-            lifecycle.move(conn, current, "queued")
-    return view(require_job(conn, job["tenant_id"], job_id))
+    return view(job)
 
 
 def require_job(conn: sqlite3.Connection, tenant_id: str, job_id: str) -> dict[str, Any]:

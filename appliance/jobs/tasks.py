@@ -1,8 +1,8 @@
 """Huey task registration for each queue, and enqueueing from the API.
 
 The task receives only a job id and has an explicit ``name=``, so renaming this module never
-strands queued work. Each queue's consumer also reclaims expired leases at start-up and every
-minute.
+strands queued work. Each queue's consumer also reclaims expired leases and re-enqueues jobs whose
+task went missing, at start-up and every minute (``appliance.jobs.reclaim``).
 """
 
 from __future__ import annotations
@@ -79,9 +79,13 @@ def _build(state_dir: Path, queue: str) -> QueueRuntime:
 
 
 def _reclaim(state_dir: Path, queue: str) -> None:
-    from appliance.jobs.reclaim import reclaim_expired
+    from appliance.jobs.reclaim import reclaim_expired, requeue_stranded
 
     try:
         reclaim_expired(state_dir, queue)
     except Exception:
         log.exception("lease reclaim on queue %s failed", queue)
+    try:
+        requeue_stranded(state_dir, queue)
+    except Exception:
+        log.exception("re-enqueueing stranded jobs on queue %s failed", queue)

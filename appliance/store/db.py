@@ -141,6 +141,13 @@ def _close_all(conns: list[sqlite3.Connection]) -> None:
         conn.close()
 
 
+def sync_normal(conn: sqlite3.Connection) -> None:
+    """Commit at ``synchronous = NORMAL``, as every connection of ``open_connection`` does: in WAL
+    mode a commit survives a killed process, and only a power cut can drop the last few. For
+    connections this module does not open (Huey's queue files, ``appliance.jobs.queues``)."""
+    conn.execute("PRAGMA synchronous = NORMAL")
+
+
 def connection(path: Path) -> sqlite3.Connection:
     """The calling thread's cached connection to ``path``."""
     cache: dict[str, sqlite3.Connection] = getattr(_local, "conns", None) or {}

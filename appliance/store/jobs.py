@@ -101,6 +101,17 @@ def expired_leases(conn: sqlite3.Connection, now: float, queue: str | None) -> l
     )
 
 
+def waiting_jobs(conn: sqlite3.Connection, queue: str, moved_before: str) -> list[dict[str, Any]]:
+    """Jobs on ``queue`` still `created` or `queued` whose last status move is older than
+    ``moved_before`` (RFC 3339): the candidates for a re-enqueue when their queue task is gone."""
+    return fetch_all(
+        conn,
+        "SELECT jobs.* FROM jobs WHERE status IN ('created', 'queued') AND queue = ?"
+        " AND (SELECT MAX(at) FROM job_events WHERE job_id = jobs.id AND type = 'status') < ?",
+        (queue, moved_before),
+    )
+
+
 def renew_lease(conn: sqlite3.Connection, job_id: str, worker: str, expires: float) -> tuple[bool, bool]:
     """Extend the lease if this worker still holds it; returns (held, cancel_requested)."""
     cur = conn.execute(
