@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 from appliance import errors
-from appliance.api import context
+from appliance.api import context, envelope
 from appliance.errors import AppError
 from appliance.scrub import scrub
 from appliance.services import ui_sessions
@@ -154,9 +154,14 @@ def _app_error(exc: AppError) -> BaseResponse:
 
 @blp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> BaseResponse:
-    from appliance.api.envelope import from_http_exception
+    return _app_error(envelope.from_http_exception(exc))
 
-    return _app_error(from_http_exception(exc))
+
+@blp.errorhandler(Exception)
+def _unexpected(exc: Exception) -> BaseResponse:
+    """A bug: logged with the correlation id as the API logs its own, shown without any detail."""
+    envelope.log.exception("unhandled error in a page (correlation id %s)", g.get("correlation_id", "-"))
+    return _app_error(AppError(errors.INTERNAL))
 
 
 def session_cookie_options() -> dict[str, Any]:

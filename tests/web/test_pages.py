@@ -77,3 +77,17 @@ def test_rerun_from_the_page(app: Flask, users: Users, keys: dict[str, str], inl
     reader, token = session_client(app, users["read"])
     assert reader.post(f"/jobs/{job_id}/rerun", data={"csrf_token": token}).status_code == 403
     assert client.post("/jobs/job_01JD0000000000000000000000/rerun", data={"csrf_token": csrf}).status_code == 404
+
+
+def test_a_bug_in_a_page_is_a_plain_500_page(app: Flask, users: Users, monkeypatch: Any) -> None:
+    from appliance.web import overview
+
+    def broken(*_: Any) -> Any:
+        raise RuntimeError("boom in /srv/sealforge/secret.py")
+
+    monkeypatch.setattr(overview.credits, "balance", broken)  # a bug cannot be made any other way
+    client, _ = session_client(app, users["read"])
+    answer = client.get("/")
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 500 and 'data-code="INTERNAL"' in text
+    assert "boom" not in text and "/srv/" not in text
