@@ -7,6 +7,7 @@ share only the state dir, as they would across machines.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -142,7 +143,10 @@ def run_deliverer(cfg: dict[str, Any]) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    Deliverer(Path(cfg["server"]["state_dir"]), Settings.from_config(cfg)).run(stop)
+    settings = Settings.from_config(cfg)
+    with contextlib.suppress(OSError):  # not permitted here: send at the normal priority
+        os.nice(settings.nice)  # the API and the jobs come first when the CPUs are busy
+    Deliverer(Path(cfg["server"]["state_dir"]), settings).run(stop)
 
 
 def _child_commands(cfg: dict[str, Any], host: str, port: int, insecure_http: bool) -> dict[str, list[str]]:

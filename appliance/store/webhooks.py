@@ -116,11 +116,20 @@ def due_deliveries(conn: sqlite3.Connection, endpoint_id: str, now: float, limit
     )
 
 
-def lease_deliveries(conn: sqlite3.Connection, delivery_ids: list[str], owner: str, until: float) -> None:
-    conn.executemany(
-        "UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ? WHERE id = ?",
-        [(owner, until, delivery_id) for delivery_id in delivery_ids],
-    )
+def lease_deliveries(
+    conn: sqlite3.Connection, delivery_ids: list[str], owner: str, now: float, until: float
+) -> set[str]:
+    """Lease those of ``delivery_ids`` still pending and unleased (or with a lapsed lease) to
+    ``owner`` until ``until``; returns the ids leased (another deliverer may have taken some)."""
+    if not delivery_ids:
+        return set()
+    marks = ",".join("?" * len(delivery_ids))
+    rows = conn.execute(
+        f"UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ? WHERE id IN ({marks})"
+        " AND state = 'pending' AND (lease_until IS NULL OR lease_until < ?) RETURNING id",
+        (owner, until, *delivery_ids, now),
+    ).fetchall()
+    return {row[0] for row in rows}
 
 
 def lease_owners(conn: sqlite3.Connection) -> list[str]:
@@ -190,18 +199,33 @@ def attempts_of(conn: sqlite3.Connection, delivery_ids: list[str]) -> dict[str, 
     return found
 
 
-def insert_attempt(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
-    conn.execute(
+def record_attempts(
+    conn: sqlite3.Connection, deliveries: list[dict[str, Any]], attempts: list[dict[str, Any]]
+) -> None:
+    """Each delivery's new state (its lease given up) and each attempt's log row; an attempt of a
+    delivery that no longer exists (its endpoint deleted meanwhile) is dropped."""
+    conn.executemany(
+        "UPDATE webhook_deliveries SET attempts = :attempts, last_status = :last_status, last_error = :last_error,"
+        " state = :state, finished_at = :finished_at, due_at = :due_at, next_attempt_at = :next_attempt_at,"
+        " lease_owner = NULL, lease_until = NULL WHERE id = :id",
+        deliveries,
+    )
+    conn.executemany(
         "INSERT INTO webhook_attempts (delivery_id, attempt, started_at, status_code, latency_ms, error,"
-        " response_excerpt, next_retry_at) VALUES (:delivery_id, :attempt, :started_at, :status_code, :latency_ms,"
-        " :error, :response_excerpt, :next_retry_at)",
-        row,
+        " response_excerpt, next_retry_at) SELECT :delivery_id, :attempt, :started_at, :status_code, :latency_ms,"
+        " :error, :response_excerpt, :next_retry_at"
+        " WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = :delivery_id)",
+        attempts,
     )
 
 
-def update_delivery(conn: sqlite3.Connection, delivery_id: str, changes: dict[str, Any]) -> None:
+def update_delivery(conn: sqlite3.Connection, delivery_id: str, changes: dict[str, Any]) -> bool:
+    """Whether the delivery (still) exists."""
     assignments = ", ".join(f"{name} = :{name}" for name in changes)
-    conn.execute(f"UPDATE webhook_deliveries SET {assignments} WHERE id = :_id", {**changes, "_id": delivery_id})
+    cursor = conn.execute(
+        f"UPDATE webhook_deliveries SET {assignments} WHERE id = :_id", {**changes, "_id": delivery_id}
+    )
+    return cursor.rowcount > 0
 
 
 def fail_pending_of_endpoint(conn: sqlite3.Connection, endpoint_id: str, at: str, reason: str) -> int:

@@ -74,7 +74,8 @@ def test_due_deliveries_are_leased_once(conn: sqlite3.Connection, acme: dict[str
     with transaction(conn):
         due = webhooks_store.due_deliveries(conn, hook, now, 10)
         assert len(due) == 1 and due[0]["url"] == "http://127.0.0.1:9/" and due[0]["body"] == "{}"
-        webhooks_store.lease_deliveries(conn, [due[0]["id"]], "me", now + 60)
+        assert webhooks_store.lease_deliveries(conn, [due[0]["id"]], "me", now, now + 60) == {due[0]["id"]}
+        assert webhooks_store.lease_deliveries(conn, [due[0]["id"]], "other", now, now + 60) == set()
     assert webhooks_store.due_deliveries(conn, hook, now, 10) == []
     assert webhooks_store.due_deliveries(conn, hook, now + 61, 10)[0]["id"] == due[0]["id"]  # a lapsed lease
     assert webhooks_store.lease_owners(conn) == ["me"]
@@ -91,11 +92,14 @@ def test_deleting_an_endpoint_takes_its_log_and_orphaned_messages(
     only = message(conn, acme["id"], [one])
     delivery = webhooks_store.page_deliveries(conn, acme["id"], one, 10, None).data[0]
     with transaction(conn):
-        webhooks_store.insert_attempt(
+        webhooks_store.record_attempts(
             conn,
-            {"delivery_id": delivery["id"], "attempt": 1, "started_at": "x", "status_code": 500, "latency_ms": 1.0,
-             "error": "e", "response_excerpt": "", "next_retry_at": None},
+            [{"id": delivery["id"], "attempts": 1, "last_status": 500, "last_error": "e", "state": "pending",
+              "finished_at": None, "due_at": time.time() + 5, "next_attempt_at": "x"}],
+            [{"delivery_id": delivery["id"], "attempt": 1, "started_at": "x", "status_code": 500, "latency_ms": 1.0,
+              "error": "e", "response_excerpt": "", "next_retry_at": "x"}],
         )
+        assert fetch_one(conn, "SELECT COUNT(*) AS n FROM webhook_attempts") == {"n": 1}
         webhooks_store.delete_endpoint(conn, one)
     assert fetch_one(conn, "SELECT COUNT(*) AS n FROM webhook_attempts") == {"n": 0}
     assert fetch_one(conn, "SELECT id FROM webhook_messages WHERE id = ?", (only,)) is None

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import queue
 import random
+import ssl
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +38,7 @@ from appliance.store.owned import process_token, token_alive
 log = logging.getLogger("sealforge.webhooks")
 LEASE_MARGIN_S = 30.0
 HOUSEKEEPING_EVERY_S = 60.0
+BATCH_S = 0.02
 
 
 class Deliverer:
@@ -50,6 +52,7 @@ class Deliverer:
         self.results: queue.Queue[tuple[dict[str, Any], delivery.Outcome]] = queue.Queue()
         self.in_flight: dict[str, int] = {}
         self.clients: dict[str, httpx.Client] = {}
+        self.tls = ssl.create_default_context()
         self.sent = 0
         self._housekept = 0.0
 
@@ -68,11 +71,29 @@ class Deliverer:
             self.close()
 
     def step(self) -> int:
-        """Record finished attempts, housekeep when due, lease and start due ones; returns how many started."""
-        self._record_finished()
+        """Record finished attempts and lease due ones in one write transaction, then start them;
+        returns how many started. What is due is read before the write lock is taken, and only if
+        there is something to record or to lease is it taken, for a few statements: the API's
+        writes wait on that lock, so it is held as briefly as the outcomes allow."""
         if time.monotonic() - self._housekept > HOUSEKEEPING_EVERY_S:
             self.housekeep()
-        return self._start_due()
+        finished = self._take_finished()
+        conn = self.conn
+        now = time.time()
+        due = self._due(conn, now)
+        if not finished and not due:
+            return 0
+        until = now + self.settings.timeout_s + LEASE_MARGIN_S
+        with transaction(conn):
+            delivery.record(conn, finished, self.settings, self.rng)
+            leased = webhooks_store.lease_deliveries(conn, [row["id"] for row in due], self.owner, now, until)
+        for row, _ in finished:
+            self.in_flight[row["endpoint_id"]] -= 1
+        self.sent += len(finished)
+        started = [row for row in due if row["id"] in leased]
+        for row in started:
+            self._start(row)
+        return len(started)
 
     def housekeep(self) -> None:
         """Free the leases of deliverers that died, and drop the log of long-finished deliveries."""
@@ -91,62 +112,51 @@ class Deliverer:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
-        self._record_finished()
+        finished = self._take_finished()
         with transaction(self.conn):
+            delivery.record(self.conn, finished, self.settings, self.rng)
             webhooks_store.clear_leases(self.conn, self.owner)
+        self.sent += len(finished)
         for client in self.clients.values():
             client.close()
         self.clients.clear()
         log.info("webhook deliverer %s stopped after %d attempts", self.owner, self.sent)
 
     def _wait(self, seconds: float) -> None:
-        """Sleep until an attempt finishes or ``seconds`` pass, whichever comes first."""
+        """Sleep until an attempt finishes or ``seconds`` pass, whichever comes first; after a
+        finish, a moment more (`BATCH_S`), so outcomes arriving together share one transaction."""
         try:
             item = self.results.get(timeout=seconds)
         except queue.Empty:
             return
         self.results.put(item)
+        time.sleep(BATCH_S)
 
-    def _record_finished(self) -> None:
+    def _take_finished(self) -> list[tuple[dict[str, Any], delivery.Outcome]]:
         finished: list[tuple[dict[str, Any], delivery.Outcome]] = []
         while True:
             try:
                 finished.append(self.results.get_nowait())
             except queue.Empty:
-                break
-        if not finished:
-            return
-        conn = self.conn
-        with transaction(conn):
-            for row, outcome in finished:
-                delivery.record(conn, row, outcome, self.settings, self.rng)
-        for row, _ in finished:
-            self.in_flight[row["endpoint_id"]] -= 1
-        self.sent += len(finished)
+                return finished
 
-    def _start_due(self) -> int:
-        conn = self.conn
-        now = time.time()
+    def _due(self, conn: Any, now: float) -> list[dict[str, Any]]:
+        """The due deliveries of each deliverable endpoint, as many as it has free lanes (a read)."""
         lanes = self.settings.endpoint_concurrency
-        started: list[dict[str, Any]] = []
-        with transaction(conn):
-            for endpoint_id in webhooks_store.deliverable_endpoint_ids(conn):
-                free = lanes - self.in_flight.get(endpoint_id, 0)
-                if free <= 0:
-                    continue
-                rows = webhooks_store.due_deliveries(conn, endpoint_id, now, free)
-                if rows:
-                    until = now + self.settings.timeout_s + LEASE_MARGIN_S
-                    webhooks_store.lease_deliveries(conn, [row["id"] for row in rows], self.owner, until)
-                    started += rows
-        for row in started:
-            endpoint_id = row["endpoint_id"]
-            self.in_flight[endpoint_id] = self.in_flight.get(endpoint_id, 0) + 1
-            client = self.clients.get(endpoint_id)
-            if client is None:
-                client = self.clients[endpoint_id] = delivery.new_client(self.settings)
-            self.pool.submit(self._send, client, row)
-        return len(started)
+        due: list[dict[str, Any]] = []
+        for endpoint_id in webhooks_store.deliverable_endpoint_ids(conn):
+            free = lanes - self.in_flight.get(endpoint_id, 0)
+            if free > 0:
+                due += webhooks_store.due_deliveries(conn, endpoint_id, now, free)
+        return due
+
+    def _start(self, row: dict[str, Any]) -> None:
+        endpoint_id = row["endpoint_id"]
+        self.in_flight[endpoint_id] = self.in_flight.get(endpoint_id, 0) + 1
+        client = self.clients.get(endpoint_id)
+        if client is None:
+            client = self.clients[endpoint_id] = delivery.new_client(self.settings, self.tls)
+        self.pool.submit(self._send, client, row)
 
     def _send(self, client: httpx.Client, row: dict[str, Any]) -> None:
         try:

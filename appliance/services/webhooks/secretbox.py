@@ -4,12 +4,14 @@ An API key can be stored as a hash because the appliance only ever compares it; 
 is what the appliance signs with, so it has to be recoverable. It is sealed with AES-256-GCM under
 `keys/webhooks.key` (32 random bytes, mode 0600, made at first need like `jwt.secret`), with the
 endpoint id as associated data, so a copied database without the key dir yields no secrets and a
-sealed secret moved onto another endpoint's row does not open.
+sealed secret moved onto another endpoint's row does not open. Opened secrets are cached by their
+sealed form (the deliverer signs every attempt; a rotation seals a new one).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import secrets
 from pathlib import Path
@@ -44,6 +46,7 @@ def seal(keys_dir: Path, endpoint_id: str, secret: str) -> str:
     return f"{VERSION}:" + base64.b64encode(nonce + sealed).decode()
 
 
+@functools.lru_cache(maxsize=4096)
 def open_secret(keys_dir: Path, endpoint_id: str, stored: str) -> str:
     version, _, payload = stored.partition(":")
     if version != VERSION:

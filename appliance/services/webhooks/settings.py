@@ -25,6 +25,7 @@ class Settings:
     poll_s: float = 0.05
     max_endpoints: int = 20
     keep_days: float = 14.0
+    nice: int = 5
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any], resolve: Resolver = system_resolver) -> Settings:
@@ -50,4 +51,5 @@ class Settings:
             poll_s=number("poll_s", 0.05, 0.005),
             max_endpoints=int(number("max_endpoints", 20, 1)),
             keep_days=number("keep_days", 14.0, 0.0),
+            nice=int(number("nice", 5, 0)),
         )

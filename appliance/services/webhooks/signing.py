@@ -14,6 +14,7 @@ specification's space-separated list), so a receiver holding either secret verif
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -42,6 +43,7 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
+@functools.lru_cache(maxsize=4096)
 def slt_key(secret: str) -> bytes:
     return blake3.blake3(secret_key(secret), derive_key_context=SLT_KEY_CONTEXT).digest()
 

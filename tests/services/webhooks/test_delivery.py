@@ -278,7 +278,8 @@ def test_leases_of_a_dead_deliverer_are_freed_at_start(conn: Any, state_dir: Pat
         emit_one(conn, tenant_id, "dataset.created", {"id": "ds_1"})
         with transaction(conn):
             (row,) = webhooks_store.due_deliveries(conn, endpoint["id"], time.time(), 10)
-            webhooks_store.lease_deliveries(conn, [row["id"]], f"{socket.gethostname()}:999999:1", time.time() + 3600)
+            dead = f"{socket.gethostname()}:999999:1"
+            webhooks_store.lease_deliveries(conn, [row["id"]], dead, time.time(), time.time() + 3600)
         deliverer = Deliverer(state_dir, cfg)
         assert deliverer.step() == 1  # housekeeping at the first step freed the dead owner's lease
         deadline = time.monotonic() + 5

@@ -10,6 +10,8 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +24,8 @@ from standardwebhooks.webhooks import WebhookVerificationError as StandardError
 
 from appliance.store.db import fetch_all
 from appliance.store.open import open_db
-from tests.conftest import free_port, mock_schema
-from tests.live_appliance import SEALFORGE, running_appliance, stop_group, tenant_with_key, wait_until_up
+from tests.conftest import free_port, mock_schema, spawn_worker, stop_worker
+from tests.live_appliance import SEALFORGE, api_process, stop_group, tenant_with_key, wait_until_up
 from tests.webhook_receiver import Received, receiver
 
 
@@ -34,25 +36,52 @@ def check(got: Received, secret: str) -> dict[str, Any]:
     return verify(got.body, got.headers, secret)
 
 
+@contextmanager
+def deliverer(state: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`sealforge webhooks-deliver` over ``state``, stopped after."""
+    with log.open("ab") as out:
+        proc = subprocess.Popen([*SEALFORGE, "webhooks-deliver", "--state-dir", str(state)], stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield proc
+    finally:
+        stop_group(proc)
+
+
 def test_a_jobs_events_arrive_signed_and_replays_and_forgeries_are_refused(tmp_path: Path) -> None:
-    with receiver() as hook, running_appliance(tmp_path) as appliance:
-        api = httpx.Client(base_url=appliance.url, headers={"X-API-Key": appliance.key}, timeout=30)
-        made = api.post("/v1/client/webhooks", json={"url": hook.url, "events": ["job.*", "seal.appended"]})
-        assert made.status_code == 201, made.text
-        secret = made.json()["secret"]
-        job = api.post("/v1/jobs", json={"kind": "mock", "seed": 3, "params": {"schema": mock_schema(50)}}).json()
-        wanted = {"job.created", "job.queued", "job.running", "job.succeeded", "job.mock.completed", "seal.appended"}
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not wanted <= {g.headers["x-slt-event"] for g in hook.received}:
-            time.sleep(0.05)
-        events = {e["type"]: e for e in (check(g, secret) for g in hook.received)}
-        assert wanted <= set(events), sorted(events)
-        assert events["job.succeeded"]["data"] == api.get(f"/v1/jobs/{job['id']}").json()
-        assert events["job.mock.completed"]["data"]["status"] == "succeeded"
-        seal = events["seal.appended"]["data"]
-        assert seal["job_id"] == job["id"] and seal == api.get(f"/v1/seals/{seal['id']}").json()
-        log = api.get(f"/v1/webhooks/{made.json()['id']}/deliveries", params={"limit": 50}).json()["data"]
-        assert {d["state"] for d in log} == {"delivered"} and all(d["attempts"][0]["status_code"] == 200 for d in log)
+    """The API, a `default` worker and the deliverer, each its own process, as `serve` runs them."""
+    state = tmp_path / "var"
+    _, key = tenant_with_key(state, "plant", ["admin"])
+    worker = spawn_worker(state, tmp_path / "worker.log", "default")
+    try:
+        with receiver() as hook, api_process(state, tmp_path / "api.log") as app, \
+                deliverer(state, tmp_path / "deliverer.log"):
+            api = httpx.Client(base_url=app.url, headers={"X-API-Key": key}, timeout=30)
+            made = api.post("/v1/client/webhooks", json={"url": hook.url, "events": ["job.*", "seal.appended"]})
+            assert made.status_code == 201, made.text
+            secret = made.json()["secret"]
+            job = api.post("/v1/jobs", json={"kind": "mock", "seed": 3, "params": {"schema": mock_schema(50)}}).json()
+            wanted = {"job.created", "job.queued", "job.running", "job.succeeded", "job.mock.completed"}
+            wanted.add("seal.appended")
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not wanted <= {g.headers["x-slt-event"] for g in hook.received}:
+                time.sleep(0.05)
+            events = {e["type"]: e for e in (check(g, secret) for g in hook.received)}
+            assert wanted <= set(events), sorted(events)
+            assert events["job.succeeded"]["data"] == api.get(f"/v1/jobs/{job['id']}").json()
+            assert events["job.mock.completed"]["data"]["status"] == "succeeded"
+            seal = events["seal.appended"]["data"]
+            assert seal["job_id"] == job["id"] and seal == api.get(f"/v1/seals/{seal['id']}").json()
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                log = api.get(f"/v1/webhooks/{made.json()['id']}/deliveries", params={"limit": 50}).json()["data"]
+                if {d["state"] for d in log} == {"delivered"}:
+                    break
+                time.sleep(0.05)
+            assert {d["state"] for d in log} == {"delivered"}
+            assert all(d["attempts"][0]["status_code"] == 200 for d in log)
+    finally:
+        stop_worker(worker)
 
     got = hook.received[0]
     stamp = int(got.headers["webhook-timestamp"])
