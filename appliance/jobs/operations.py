@@ -15,7 +15,7 @@ from appliance import errors
 from appliance.clock import now_iso
 from appliance.errors import AppError, FieldError, flatten_messages
 from appliance.ids import new_id
-from appliance.jobs import lifecycle
+from appliance.jobs import lifecycle, webhook_events
 from appliance.jobs.contract import build_contract, contract_hash
 from appliance.jobs.inputs import resolve_for_contract
 from appliance.jobs.published import native_body, route_queue
@@ -184,6 +184,7 @@ def record(
         }
         jobs_store.insert_job(conn, job)
         jobs_store.add_event(conn, job["id"], job["created_at"], "status", {"status": "created"})
+        webhook_events.job_moved(conn, job["id"], tenant_id, kind.name, "created")
         if queued:
             lifecycle.move(conn, job, "queued")
             job = jobs_store.get_job(conn, job["id"]) or job
