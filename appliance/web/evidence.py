@@ -1,15 +1,18 @@
 """The evidence pages: the seals list, and one job's seal with its inclusion proof, the signed
-checkpoint, the bundle download and the exact ``sealforge-verify`` command an auditor runs.
+checkpoint, the bundle download, the exact ``sealforge-verify`` command an auditor runs, and a
+button that runs the `verify` kind on the appliance (its job page then shows each check).
 """
 
 from __future__ import annotations
 
-from flask import Response, request
+from flask import Response, redirect, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 from appliance import errors
 from appliance.api import context
-from appliance.api.extensions import DEFAULT_PAGE_LIMIT, requires
+from appliance.api.extensions import DEFAULT_PAGE_LIMIT, accepts_body, requires
 from appliance.evidence import keys, operations
+from appliance.jobs import operations as job_operations
 from appliance.web.blueprint import blp, page
 
 TRUST_FILE_NAME = "sealforge-trust.txt"
@@ -50,3 +53,20 @@ def trust_file() -> Response:
         mimetype="text/plain",
         headers={"Content-Disposition": f'attachment; filename="{TRUST_FILE_NAME}"'},
     )
+
+
+@blp.route("/evidence/<string:job_id>/verify", methods=["POST"])
+@requires("generate")
+@accepts_body("form")
+def verify_job_evidence(job_id: str) -> BaseResponse:
+    """Submit a `verify` job on this job's evidence (the offline verifier's checks, run here and
+    sealed like any result) and open its page, which follows it live."""
+    operations.require_sealed_job(context.get_db(), context.principal().tenant_id, job_id)
+    who = context.principal()
+    cfg = context.config()["jobs"]
+    job = job_operations.submit(
+        context.get_db(), context.state_dir(), who.tenant_id, who.caller,
+        {"kind": "verify", "params": {"job_id": job_id}}, int(cfg["max_attempts"]),
+        interactive_max_rows=int(cfg["interactive_max_rows"]),
+    )
+    return redirect(url_for("ui.job", job_id=job["id"]), code=303)

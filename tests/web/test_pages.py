@@ -91,3 +91,22 @@ def test_a_bug_in_a_page_is_a_plain_500_page(app: Flask, users: Users, monkeypat
     text = answer.get_data(as_text=True)
     assert answer.status_code == 500 and 'data-code="INTERNAL"' in text
     assert "boom" not in text and "/srv/" not in text
+
+
+def test_verify_from_the_seal_page(app: Flask, users: Users, keys: dict[str, str], inline_jobs: Any) -> None:
+    job_id = _finished_job(app, keys, inline_jobs)
+    client, csrf = session_client(app, users["generate"])
+    assert 'data-testid="verify"' in client.get(f"/evidence/{job_id}").get_data(as_text=True)
+    answer = client.post(f"/evidence/{job_id}/verify", data={"csrf_token": csrf})
+    assert answer.status_code == 303
+    verify_id = answer.headers["Location"].rsplit("/", 1)[1]
+    inline_jobs.finish(client, auth(keys["read"]), verify_id)
+    page = client.get(f"/jobs/{verify_id}").get_data(as_text=True)
+    result = page.split('data-testid="job-result"')[1].split("</dd>")[0]
+    assert "signature" in result and "state-failed" not in result and ">pass<" in result
+    reader, token = session_client(app, users["read"])
+    assert 'data-testid="verify"' not in reader.get(f"/evidence/{job_id}").get_data(as_text=True)
+    assert reader.post(f"/evidence/{job_id}/verify", data={"csrf_token": token}).status_code == 403
+    queued = client.post("/v1/jobs", json={"kind": "mock", "queue": "gpu", "params": {"schema": mock_schema(5)}},
+                         headers={"X-CSRF-Token": csrf}).get_json()["id"]
+    assert client.post(f"/evidence/{queued}/verify", data={"csrf_token": csrf}).status_code == 409

@@ -1,6 +1,6 @@
 """The web UI end to end in chromium, against a real API process and real workers: log in, the
-overview, a job watched to its end live, cancel, evidence downloaded and verified offline, a
-read-only user, API keys, logout."""
+overview, a job watched to its end live, cancel, evidence downloaded and verified offline and on
+the appliance, a read-only user, API keys, logout."""
 
 from __future__ import annotations
 
@@ -143,7 +143,7 @@ def test_cancel_a_queued_job(page: Any, watch: Watch, site: Site) -> None:
 
 
 def test_download_and_verify_evidence(page: Any, watch: Watch, site: Site, sealed_job: str, tmp_path: Path) -> None:
-    log_in(page, watch, site, "read", "/evidence")
+    log_in(page, watch, site, "generate", "/evidence")
     page.get_by_test_id("seals").locator("tr", has_text=sealed_job).get_by_role("link").first.click()
     job = httpx.get(f"{site.url}/v1/jobs/{sealed_job}", headers={"X-API-Key": site.keys["read"]}, timeout=30).json()
     expect(page.get_by_test_id("seal-contract-hash")).to_have_text(job["contract_hash"])
@@ -164,6 +164,11 @@ def test_download_and_verify_evidence(page: Any, watch: Watch, site: Site, seale
     verify = Path(sys.executable).parent / "sealforge-verify"
     done = subprocess.run([str(verify), *argv[1:]], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr  # the command shown works as written
+    page.get_by_test_id("verify").click()  # the same checks, run by the appliance as a `verify` job
+    expect(page).to_have_url(re.compile(r"/jobs/job_[0-9A-Z]{26}$"))
+    expect(page.get_by_test_id("job-status")).to_have_text("succeeded", timeout=60_000)
+    expect(page.get_by_test_id("job-result")).to_contain_text("pass")
+    expect(page.get_by_test_id("job-result").locator(".state-failed")).to_have_count(0)
 
 
 def test_a_read_only_user_has_no_write_controls_and_cannot_force_one(page: Any, watch: Watch, site: Site) -> None:
