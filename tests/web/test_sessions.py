@@ -269,3 +269,25 @@ def test_pages_forbid_inline_scripts_and_framing(app: Flask, users: Users) -> No
     asset = client.get("/ui/static/vendor/htmx-2.0.11.min.js")
     assert asset.status_code == 200 and asset.mimetype in ("text/javascript", "application/javascript")
     asset.close()
+
+
+def test_page_writes_and_refusals_are_audited_with_their_caller(
+    app: Flask, users: Users, keys: dict[str, str], db: Any, tenant: dict[str, Any]
+) -> None:
+    from appliance.services import audit
+    from appliance.store import audit as audit_store
+
+    client, csrf = session_client(app, users["read"])
+    job_id = _submit(client, keys["generate"])
+    client.post(f"/jobs/{job_id}/cancel", data={})  # no token
+    client.post(f"/jobs/{job_id}/cancel", data={"csrf_token": csrf})  # no scope
+    entries = [e for e in audit_store.iter_entries(db) if e["path"] in ("/login", f"/jobs/{job_id}/cancel")]
+    user_id = client.get("/v1/auth/whoami").get_json()["caller"]
+    assert [(e["path"], e["status"], e["caller"]) for e in entries] == [
+        ("/login", 303, user_id),
+        (f"/jobs/{job_id}/cancel", 403, user_id),
+        (f"/jobs/{job_id}/cancel", 403, user_id),
+    ]
+    assert all(e["tenant_id"] == tenant["id"] for e in entries)
+    assert audit.verify_chain(db).ok
+
