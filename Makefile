@@ -27,15 +27,18 @@ STATE_DIR ?= ./var
 run: $(STAMP)
 	$(BIN)/sealforge serve --host $(HOST) --port $(PORT) --state-dir $(STATE_DIR)
 
-# One pytest process per CPU (pytest-xdist); a single test file runs fine without `-n`.
+# One pytest process per CPU (pytest-xdist); a single test file runs fine without `-n`. `loadgroup`:
+# the tests sharing a module-scoped fixture run on one worker, so it is built once (tests/conftest.py).
+XDIST := -n auto --dist loadgroup
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n auto
+	$(BIN)/python -m pytest -q $(XDIST)
 
 coverage: $(STAMP)
-	$(BIN)/python -m pytest -q -n auto --cov=appliance --cov=simulators --cov=offline_verify/src --cov-report=term:skip-covered
+	$(BIN)/python -m pytest -q $(XDIST) --cov=appliance --cov=simulators --cov=offline_verify/src --cov-report=term:skip-covered
 
 test-slow: $(STAMP)
-	$(BIN)/python -m pytest -q -n auto --run-slow
+	$(BIN)/python -m pytest -q $(XDIST) --run-slow
 
 lint: $(STAMP)
 	$(BIN)/ruff check appliance simulators offline_verify sdk tests bench

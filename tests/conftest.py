@@ -26,7 +26,43 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-slow", action="store_true", default=False, help="run tests marked slow")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "heavy: one test that runs for tens of seconds (real processes, a whole tour); a parallel run "
+        "starts it first, so that no CPU sits idle while it finishes at the end",
+    )
+
+
+def _shared_fixture_module(item: pytest.Item) -> str | None:
+    """The test's module when the test uses a module-, class- or package-scoped fixture, else None."""
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in info.name2fixturedefs.values() if info is not None else ():
+        if defs and defs[-1].scope in ("module", "class", "package"):
+            return item.nodeid.split("::", 1)[0]
+    return None
+
+
+def _schedule_for_xdist(items: list[pytest.Item]) -> None:
+    """`make test` runs `-n auto --dist loadgroup`. The tests of a module that share an expensive
+    module-scoped fixture (a live appliance, a running plant) become one unit that goes to one
+    worker, so the fixture is built once, not once per worker that picks up one of them; xdist
+    hands out the largest units first. Every other test is a unit of its own, as with `--dist
+    load`, and those marked `heavy` are put first among them, so that a long test does not start
+    last and leave the other CPU idle while it finishes."""
+    shared = {id(item): _shared_fixture_module(item) for item in items}
+    for item in items:
+        module = shared[id(item)]
+        if module is not None and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(module))
+    # stable: a heavy test moves only when no module fixture ties it to its neighbours
+    items.sort(key=lambda item: shared[id(item)] is not None or item.get_closest_marker("heavy") is None)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker
+        _schedule_for_xdist(items)
     skip_slow = pytest.mark.skip(reason="slow: run with --run-slow")
     try:
         import torch
