@@ -17,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.live_appliance import running_appliance
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +46,7 @@ def test_example_schemas_agree() -> None:
     assert json.loads((ROOT / "examples/mock-job.json").read_text())["params"]["schema"] == schema
 
 
+@pytest.mark.heavy
 def test_readme_tour_runs_as_written(tmp_path: Path) -> None:
     script = "\n".join(tour_blocks()[1:])
     work = tmp_path / "tour"

@@ -186,6 +186,7 @@ def _holdings(api: Api) -> dict[str, float]:
     }
 
 
+@pytest.mark.heavy
 def test_a_thousand_clients_that_leave_leave_nothing_behind(api: Api) -> None:
     job_id = _submit(api, api.key)  # queued for good: its stream only ever sends heartbeats
     path = f"/v1/jobs/{job_id}/events"

@@ -121,6 +121,7 @@ def start_upload(port: int, key: str) -> http.client.HTTPConnection:
     return conn
 
 
+@pytest.mark.heavy
 def test_kill_9_leftovers_are_removed_at_next_start(state_dir: Path, serves: list[Serve]) -> None:
     boot = subprocess.run([*CLI, "admin", "bootstrap", "--state-dir", str(state_dir)], capture_output=True, text=True)
     key = json.loads(boot.stdout)["api_key"]

@@ -20,6 +20,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from appliance.store.migrations import latest_version
 from tests.conftest import free_port, mock_schema
 
@@ -74,6 +76,7 @@ def not_private(root: Path) -> list[str]:
     return wrong
 
 
+@pytest.mark.heavy
 def test_serve_on_empty_state_dir_is_private_and_migrates_once(tmp_path: Path) -> None:
     state = tmp_path / "var"  # does not exist: serve makes it
     port = free_port()

@@ -106,6 +106,7 @@ def test_cancel_running_stops_the_job(
     assert client.get("/v1/billing/balance", headers=headers).get_json()["credits"] == 1000
 
 
+@pytest.mark.heavy
 def test_kill_9_requeues_then_succeeds(client: FlaskClient, keys: dict[str, str], start_worker: Any, db: Any) -> None:
     worker = start_worker()
     headers = auth(keys["generate"])

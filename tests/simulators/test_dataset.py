@@ -127,6 +127,7 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize(("plant", "fmt"), [("water", "parquet"), ("power", "csv")])
 def test_byte_identical_across_processes(tmp_path: Path, plant: str, fmt: str) -> None:
     outs = []

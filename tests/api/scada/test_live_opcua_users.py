@@ -32,6 +32,7 @@ async def read_level(endpoint: str, pki: Path, user: str, password: str) -> floa
         return float(await client.get_node(ua.NodeId("LIT101", ns)).read_value())  # type: ignore[arg-type]
 
 
+@pytest.mark.heavy
 def test_opcua_logins_are_appliance_users(client: FlaskClient, db: Any, keys: dict[str, str],
                                           tenant: dict[str, Any], start_worker: Any, tmp_path: Path) -> None:
     identity.create_user(db, tenant["id"], "operator@plant.example", PASSWORD, "read")

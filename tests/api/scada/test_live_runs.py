@@ -52,6 +52,7 @@ def running(client: FlaskClient, headers: dict[str, str], run_id: str) -> dict[s
     return until(check, 60)
 
 
+@pytest.mark.heavy
 def test_live_run_over_modbus_and_opcua(client: FlaskClient, keys: dict[str, str], start_worker: Any) -> None:
     start_worker("sim")
     headers = auth(keys["generate"])

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 from flask.testing import FlaskClient
 
 from tests.conftest import auth
@@ -43,6 +44,7 @@ def customers_orders(seed: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
     return customers, orders
 
 
+@pytest.mark.heavy
 def test_hma_train_synthesize_keys_resolve_and_rerun_is_identical(
     client: FlaskClient, keys: dict[str, str], start_worker: Any
 ) -> None:
@@ -138,6 +140,7 @@ for name, frame in multi.HMAModel.load(folder / "model.pkl").sample(15, 99, meta
 """
 
 
+@pytest.mark.heavy
 def test_hma_given_relationships_seeded_alike_across_processes(sdv_home: Path, tmp_path: Path) -> None:
     from appliance.services.synth import multi
 

@@ -141,6 +141,7 @@ def run_rounds(
     assert not list((state_dir / "blobs" / "tmp").glob("*"))
 
 
+@pytest.mark.heavy
 def test_identical_uploads_from_three_tenants(
     api: Api, tenant_keys: list[str], db: Any, state_dir: Path, start_worker: Callable[..., Any]
 ) -> None:

@@ -13,6 +13,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from appliance.services.synth import engines, metadata
 from appliance.services.synth.sampling import write_rows
 from tests.synth_data import adult_frame
@@ -43,6 +45,7 @@ def _sample_in(folder: Path, tag: str, hash_seed: str) -> subprocess.Popen[bytes
     return subprocess.Popen([sys.executable, "-c", SCRIPT, *args], env=env, cwd=str(folder))
 
 
+@pytest.mark.heavy
 def test_rows_are_identical_across_processes(sdv_home: Path, tmp_path: Path) -> None:
     frame, meta = metadata.detect(adult_frame(200))
     for name in SYNTHESIZERS:

@@ -26,6 +26,7 @@ def wait_until(predicate: Any, timeout: float = 10.0) -> None:
         time.sleep(0.02)
 
 
+@pytest.mark.heavy
 def test_live_attack_shows_in_served_values_and_labels(tmp_path: Path) -> None:
     path = tmp_path / "run" / "power.parquet"
     snapshots: list[dict[str, Any]] = []
