@@ -79,7 +79,7 @@ def receiver(port: int = 0) -> Iterator[Receiver]:
     server.daemon_threads = True
     got = Receiver(server)
     server.RequestHandlerClass = _handler(got)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield got

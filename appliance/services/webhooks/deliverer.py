@@ -2,10 +2,10 @@
 started by `sealforge serve` and by its own systemd unit), never inside a job or a request.
 
 Each pass it leases, for every endpoint with a free lane, the deliveries that are due, and hands
-them to a thread pool; an endpoint never has more than `endpoint_concurrency` attempts in flight,
-so a slow or dead receiver holds at most that many threads (for at most `timeout_s` each) and
-every other endpoint keeps its own lanes. Outcomes come back to the loop's thread, which alone
-writes to the database, several outcomes per transaction.
+them to that endpoint's own lanes: its HTTP client and a thread pool of `endpoint_concurrency`
+threads. Endpoints share no thread, so a slow or dead receiver (each attempt held up to
+`timeout_s`) only ever waits on its own lanes, however many such receivers there are. Outcomes
+come back to the loop's thread, which alone writes to the database, several per transaction.
 
 A lease names this process (``host:pid:start``). After a kill -9 the restarted deliverer clears
 the leases of owners that no longer run and sends those deliveries again, which is why delivery is
@@ -22,6 +22,7 @@ import ssl
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,15 @@ from appliance.store.open import open_db
 from appliance.store.owned import process_token, token_alive
 
 log = logging.getLogger("sealforge.webhooks")
+
+
+@dataclass
+class _Lanes:
+    """One endpoint's way out: its connection pool and its threads."""
+
+    client: httpx.Client
+    pool: ThreadPoolExecutor
+
 LEASE_MARGIN_S = 30.0
 HOUSEKEEPING_EVERY_S = 60.0
 BATCH_S = 0.02
@@ -48,10 +58,9 @@ class Deliverer:
         self.settings = settings
         self.owner = process_token()
         self.rng = random.Random()
-        self.pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="webhook")
         self.results: queue.Queue[tuple[dict[str, Any], delivery.Outcome]] = queue.Queue()
         self.in_flight: dict[str, int] = {}
-        self.clients: dict[str, httpx.Client] = {}
+        self.lanes: dict[str, _Lanes] = {}
         self.tls = ssl.create_default_context()
         self.sent = 0
         self._housekept = 0.0
@@ -106,20 +115,26 @@ class Deliverer:
                     log.info("webhook deliveries leased by %s (no longer running) are due again: %d", owner, freed)
             if self.settings.keep_days > 0:
                 webhooks_store.prune(conn, iso(time.time() - self.settings.keep_days * 86400))
+            live = set(webhooks_store.deliverable_endpoint_ids(conn))
+        for endpoint_id in [e for e in self.lanes if e not in live and not self.in_flight.get(e)]:
+            lanes = self.lanes.pop(endpoint_id)  # deleted or disabled, nothing in flight: free its threads
+            lanes.pool.shutdown(wait=False)
+            lanes.client.close()
 
     def idle(self) -> bool:
         return not any(self.in_flight.values()) and self.results.empty()
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True)
+        for lanes in self.lanes.values():
+            lanes.pool.shutdown(wait=True)
         finished = self._take_finished()
         with transaction(self.conn):
             delivery.record(self.conn, finished, self.settings, self.rng)
             webhooks_store.clear_leases(self.conn, self.owner)
         self.sent += len(finished)
-        for client in self.clients.values():
-            client.close()
-        self.clients.clear()
+        for lanes in self.lanes.values():
+            lanes.client.close()
+        self.lanes.clear()
         log.info("webhook deliverer %s stopped after %d attempts", self.owner, self.sent)
 
     def _wait(self, seconds: float) -> None:
@@ -153,10 +168,13 @@ class Deliverer:
     def _start(self, row: dict[str, Any]) -> None:
         endpoint_id = row["endpoint_id"]
         self.in_flight[endpoint_id] = self.in_flight.get(endpoint_id, 0) + 1
-        client = self.clients.get(endpoint_id)
-        if client is None:
-            client = self.clients[endpoint_id] = delivery.new_client(self.settings, self.tls)
-        self.pool.submit(self._send, client, row)
+        lanes = self.lanes.get(endpoint_id)
+        if lanes is None:
+            lanes = self.lanes[endpoint_id] = _Lanes(
+                delivery.new_client(self.settings, self.tls),
+                ThreadPoolExecutor(self.settings.endpoint_concurrency, thread_name_prefix=f"webhook-{endpoint_id}"),
+            )
+        lanes.pool.submit(self._send, lanes.client, row)
 
     def _send(self, client: httpx.Client, row: dict[str, Any]) -> None:
         try:

@@ -21,7 +21,6 @@ class Settings:
     response_cap_bytes: int = 4096
     failing_after: int = 5
     endpoint_concurrency: int = 4
-    workers: int = 32
     poll_s: float = 0.05
     max_endpoints: int = 20
     keep_days: float = 14.0
@@ -47,7 +46,6 @@ class Settings:
             response_cap_bytes=int(number("response_cap_bytes", 4096, 0)),
             failing_after=int(number("failing_after", 5, 1)),
             endpoint_concurrency=int(number("endpoint_concurrency", 4, 1)),
-            workers=int(number("workers", 32, 1)),
             poll_s=number("poll_s", 0.05, 0.005),
             max_endpoints=int(number("max_endpoints", 20, 1)),
             keep_days=number("keep_days", 14.0, 0.0),
