@@ -3,6 +3,7 @@
 "use strict";
 
 (function () {
+  var LOG_LINES = 500;
   // A form with data-confirm asks first (cancel a job, revoke a key). htmx forms ask through
   // htmx:confirm so the request waits for the answer; plain forms stop their submit.
   document.addEventListener("submit", function (event) {
@@ -34,6 +35,7 @@
       item.appendChild(text("span", kind, "kind kind-" + kind));
       item.appendChild(text("span", message));
       log.appendChild(item);
+      while (log.children.length > LOG_LINES) log.removeChild(log.firstChild);  // a long job: the latest lines
       log.scrollTop = log.scrollHeight;
     }
     source.addEventListener("status", function (event) {
