@@ -153,7 +153,7 @@ class _Commands:
             self.seq += 1
             snapshot = run.values()
             if self.alarms is None:
-                self.alarms = _Alarms(self.run_id, run.plant)
+                self.alarms = _Alarms(self.run_id, run.plant.plant_cls)
             with transaction(conn):
                 scada_store.put_values(conn, self.run_id, self.seq, now_iso(), snapshot)
                 for event, alarm in self.alarms.changes(snapshot):
@@ -168,10 +168,10 @@ class _Alarms:
     which of them changed since the last published sample: `scada.alarm.raised` / `cleared` events.
     Seen at the values' rate (ten samples a second), so an alarm shorter than that may go unseen."""
 
-    def __init__(self, run_id: str, plant: Any) -> None:
+    def __init__(self, run_id: str, plant_cls: Any) -> None:
         self.run_id = run_id
-        self.plant_name = getattr(plant, "name", "")
-        self.tags = {t.name: t.description for t in plant.TAGS if t.role == "status" and t.kind == "bool"}
+        self.plant_name = str(plant_cls.name)
+        self.tags = {t.name: t.description for t in plant_cls.TAGS if t.role == "status" and t.kind == "bool"}
         self.raised: set[str] = set()
 
     def changes(self, snapshot: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
