@@ -8,6 +8,7 @@ sockets are file descriptors)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
@@ -16,6 +17,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,8 +25,10 @@ from typing import Any
 import httpx
 import pytest
 
+from appliance.cli.release import release
+from appliance.store.open import open_db
 from tests.conftest import mock_schema
-from tests.live_appliance import api_process, tenant_with_key
+from tests.live_appliance import ApiProcess, api_process, tenant_with_key
 
 STREAMS = 40  # more than the 16 request threads the API had before it served streams on gevent
 PER_TENANT = 60
@@ -51,18 +55,54 @@ class Api:
         }
 
 
+ENV = {
+    "SEALFORGE_STREAMS_PER_TENANT": str(PER_TENANT),
+    "SEALFORGE_STREAMS_HEARTBEAT_S": "1",
+    "SEALFORGE_RATELIMIT_ENABLED": "false",
+}
+
+
+@contextmanager
+def _serving(folder: Path) -> Iterator[tuple[Path, ApiProcess]]:
+    state = folder / "var"
+    open_db(state)  # made and migrated before the server opens it
+    release(state)
+    with api_process(state, folder / "api.log", ENV) as server:
+        yield state, server
+
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, ApiProcess]]:
+    """One API process for the tests whose limits and counts are per tenant."""
+    with _serving(tmp_path_factory.mktemp("streams")) as served:
+        yield served
+
+
+_TENANTS = itertools.count()
+
+
+def _tenants_on(state: Path, server: ApiProcess) -> Api:
+    """Two tenants of their own (stream allowances and job lists are per tenant) on ``server``."""
+    n = next(_TENANTS)
+    _, key = tenant_with_key(state, f"acme-{n}", ["generate"])
+    _, other_key = tenant_with_key(state, f"globex-{n}", ["generate"])
+    return Api(server.url, key, other_key, server.proc)
+
+
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[Api]:
-    state = tmp_path / "var"
-    _, key = tenant_with_key(state, "acme", ["generate"])
-    _, other_key = tenant_with_key(state, "globex", ["generate"])
-    env = {
-        "SEALFORGE_STREAMS_PER_TENANT": str(PER_TENANT),
-        "SEALFORGE_STREAMS_HEARTBEAT_S": "1",
-        "SEALFORGE_RATELIMIT_ENABLED": "false",
-    }
-    with api_process(state, tmp_path / "api.log", env) as server:
-        yield Api(server.url, key, other_key, server.proc)
+def api(shared_server: tuple[Path, ApiProcess]) -> Api:
+    """Fresh tenants on the module's server, once the streams of the tests before have closed."""
+    api = _tenants_on(*shared_server)
+    _wait_until(lambda: api.metrics()["sealforge_api_streams_open"] == 0)
+    return api
+
+
+@pytest.fixture
+def own_api(tmp_path: Path) -> Iterator[Api]:
+    """A server of the test's own, for a test that compares the worker's descriptors before and after
+    (the tests before would leave pooled connections that close while it measures)."""
+    with _serving(tmp_path) as served:
+        yield _tenants_on(*served)
 
 
 @dataclass
@@ -187,7 +227,8 @@ def _holdings(api: Api) -> dict[str, float]:
 
 
 @pytest.mark.heavy
-def test_a_thousand_clients_that_leave_leave_nothing_behind(api: Api) -> None:
+def test_a_thousand_clients_that_leave_leave_nothing_behind(own_api: Api) -> None:
+    api = own_api
     job_id = _submit(api, api.key)  # queued for good: its stream only ever sends heartbeats
     path = f"/v1/jobs/{job_id}/events"
     for _ in range(20):  # warm up: first-use imports, the poller's first start, lazily opened files
