@@ -18,7 +18,7 @@ from sealforge_client.webhooks import verify
 from standardwebhooks.webhooks import Webhook
 
 from appliance.services import identity
-from appliance.services.webhooks import emit, endpoints
+from appliance.services.webhooks import emit, endpoints, secretbox
 from appliance.services.webhooks.deliverer import Deliverer
 from appliance.services.webhooks.destinations import Policy
 from appliance.services.webhooks.settings import Settings
@@ -294,3 +294,26 @@ def test_leases_of_a_dead_deliverer_are_freed_at_start(conn: Any, state_dir: Pat
             time.sleep(0.01)
         deliverer.close()
         assert json.loads(hook.received[0].body)["data"] == {"id": "ds_1"}
+
+
+def test_a_lost_sealing_key_fails_deliveries_visibly_until_the_secret_is_rotated(
+    conn: Any, state_dir: Path, tenant_id: str, run_deliverer: Any
+) -> None:
+    cfg = settings(retry_base_s=60.0, retry_max_interval_s=60.0)
+    with receiver() as hook:
+        endpoint = register(conn, state_dir, tenant_id, hook.url, ["*"], cfg)
+        (state_dir / "keys" / secretbox.KEY_FILE).unlink()  # as if the key dir were lost, then the process restarted
+        secretbox._cache.clear()
+        secretbox.open_secret.cache_clear()
+        emit_one(conn, tenant_id, "dataset.created", {"id": "ds_1"})
+        running = run_deliverer(cfg)
+        deadline = time.monotonic() + 10
+        while running.deliverer.sent == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        attempt = endpoints.deliveries(conn, tenant_id, endpoint["id"], 10, None)["data"][0]["attempts"][0]
+        assert attempt["error"] == "cannot open the endpoint's secret: InvalidTag" and hook.received == []
+        rotated = endpoints.rotate(conn, state_dir / "keys", cfg, tenant_id, endpoint["id"])
+        emit_one(conn, tenant_id, "dataset.created", {"id": "ds_2"})
+        got = hook.wait_for(1)[0]
+    assert check_both_ways(got, rotated["secret"])["data"] == {"id": "ds_2"}
+    assert len(got.headers["webhook-signature"].split()) == 1  # the unreadable previous secret is left out
