@@ -25,6 +25,7 @@ from appliance.services.webhooks.settings import Settings
 from appliance.store import webhooks as webhooks_store
 from appliance.store.db import fetch_all, transaction
 from appliance.store.open import open_db
+from tests.conftest import free_port
 from tests.webhook_receiver import receiver
 
 
@@ -317,3 +318,28 @@ def test_a_lost_sealing_key_fails_deliveries_visibly_until_the_secret_is_rotated
         got = hook.wait_for(1)[0]
     assert check_both_ways(got, rotated["secret"])["data"] == {"id": "ds_2"}
     assert len(got.headers["webhook-signature"].split()) == 1  # the unreadable previous secret is left out
+
+
+def test_a_receiver_that_is_not_listening_yet_gets_its_delivery_once_it_is(
+    conn: Any, state_dir: Path, tenant_id: str, run_deliverer: Any
+) -> None:
+    port = free_port()
+    endpoint = register(conn, state_dir, tenant_id, f"http://127.0.0.1:{port}/hook", ["*"], settings())
+    emit_one(conn, tenant_id, "dataset.created", {"id": "ds_1"})
+    running = run_deliverer(settings())
+    deadline = time.monotonic() + 10
+    while running.deliverer.sent < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    with receiver(port) as hook:
+        got = hook.wait_for(1)[0]
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            (delivery,) = endpoints.deliveries(conn, tenant_id, endpoint["id"], 10, None)["data"]
+            if delivery["state"] == "delivered":
+                break
+            time.sleep(0.02)
+    assert json.loads(got.body)["data"] == {"id": "ds_1"}
+    attempts = delivery["attempts"]
+    assert delivery["state"] == "delivered" and len(attempts) >= 4
+    assert all(a["status_code"] is None and a["error"].startswith("ConnectError") for a in attempts[:-1])
+    assert attempts[-1]["status_code"] == 200
