@@ -14,14 +14,16 @@ enqueues it again.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 from huey import SqliteHuey
 from huey.storage import SqliteStorage
 
 from appliance.jobs.serializer import JsonSerializer
-from appliance.store.db import create_private_file, sync_normal
+from appliance.store.db import begin_write, create_private_file, sync_normal, write_turn
 
 QUEUES = ("interactive", "default", "gpu", "free", "sim")
 
@@ -37,12 +39,39 @@ def queue_path(state_dir: Path, name: str) -> Path:
 
 
 class QueueStorage(SqliteStorage):  # type: ignore[misc]
-    """Huey's SQLite storage with commits at ``synchronous = NORMAL`` (see the module docstring)."""
+    """Huey's SQLite storage with commits at ``synchronous = NORMAL`` (see the module docstring),
+    whose write transactions start through ``appliance.store.db.begin_write``: in an API worker
+    (gevent) a submit that finds the other worker enqueueing waits in a greenlet, not in SQLite's
+    busy handler, which would stop every request of the process for up to 100 ms a step."""
 
     def _create_connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection = super()._create_connection()
         sync_normal(conn)
         return conn
+
+    @contextlib.contextmanager
+    def db(self, commit: bool = False, close: bool = False) -> Iterator[sqlite3.Cursor]:
+        """Huey's ``BaseSqlStorage.db``, with the write transaction begun by ``begin_write``."""
+        with self.lock:
+            conn = self.conn
+            cursor = conn.cursor()
+            try:
+                with write_turn(conn) if commit else contextlib.nullcontext():
+                    if commit:
+                        begin_write(conn, self.begin_sql)
+                    try:
+                        yield cursor
+                    except Exception:
+                        if commit:
+                            conn.rollback()
+                        raise
+                    if commit:
+                        conn.commit()
+            finally:
+                cursor.close()
+                if close:
+                    conn.close()
+                    self._conn = None
 
 
 def make_huey(state_dir: Path, name: str) -> SqliteHuey:
