@@ -99,6 +99,17 @@ def deliverable_endpoint_ids(conn: sqlite3.Connection) -> list[str]:
     return [row[0] for row in rows]
 
 
+def any_due(conn: sqlite3.Connection, now: float) -> bool:
+    """Whether any delivery of any endpoint is due and not leased: the deliverer's idle poll, one
+    index probe however many endpoints exist or retries wait for later."""
+    row = conn.execute(
+        "SELECT 1 FROM webhook_deliveries WHERE state = 'pending' AND due_at <= ?"
+        " AND (lease_until IS NULL OR lease_until < ?) LIMIT 1",
+        (now, now),
+    ).fetchone()
+    return row is not None
+
+
 def due_deliveries(conn: sqlite3.Connection, endpoint_id: str, now: float, limit: int) -> list[dict[str, Any]]:
     """One endpoint's pending deliveries due by ``now`` and not leased (or with a lapsed lease),
     oldest due first, with what sending needs: the message and the endpoint's url and secrets."""

@@ -77,6 +77,7 @@ def test_due_deliveries_are_leased_once(conn: sqlite3.Connection, acme: dict[str
         assert webhooks_store.lease_deliveries(conn, [due[0]["id"]], "me", now, now + 60) == {due[0]["id"]}
         assert webhooks_store.lease_deliveries(conn, [due[0]["id"]], "other", now, now + 60) == set()
     assert webhooks_store.due_deliveries(conn, hook, now, 10) == []
+    assert not webhooks_store.any_due(conn, now) and webhooks_store.any_due(conn, now + 61)
     assert webhooks_store.due_deliveries(conn, hook, now + 61, 10)[0]["id"] == due[0]["id"]  # a lapsed lease
     assert webhooks_store.lease_owners(conn) == ["me"]
     with transaction(conn):

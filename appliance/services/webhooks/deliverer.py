@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import queue
 import random
+import sqlite3
 import ssl
 import threading
 import time
@@ -93,9 +94,15 @@ class Deliverer:
         if not finished and not due:
             return 0
         until = now + self.settings.timeout_s + LEASE_MARGIN_S
-        with transaction(conn):
-            delivery.record(conn, finished, self.settings, self.rng)
-            leased = webhooks_store.lease_deliveries(conn, [row["id"] for row in due], self.owner, now, until)
+        try:
+            with transaction(conn):
+                delivery.record(conn, finished, self.settings, self.rng)
+                leased = webhooks_store.lease_deliveries(conn, [row["id"] for row in due], self.owner, now, until)
+        except sqlite3.OperationalError as exc:  # the database stayed locked past busy_timeout: try again
+            log.warning("webhook deliverer: %s; recording again at the next pass", exc)
+            for item in finished:
+                self.results.put(item)
+            return 0
         for row, _ in finished:
             self.in_flight[row["endpoint_id"]] -= 1
         self.sent += len(finished)
@@ -159,6 +166,8 @@ class Deliverer:
         """The due deliveries of each deliverable endpoint, as many as it has free lanes (a read)."""
         lanes = self.settings.endpoint_concurrency
         due: list[dict[str, Any]] = []
+        if not webhooks_store.any_due(conn, now):
+            return due
         for endpoint_id in webhooks_store.deliverable_endpoint_ids(conn):
             free = lanes - self.in_flight.get(endpoint_id, 0)
             if free > 0:

@@ -60,6 +60,7 @@ SQL = """
             finished_at TEXT
         );
         CREATE INDEX webhook_deliveries_due ON webhook_deliveries (endpoint_id, due_at) WHERE state = 'pending';
+        CREATE INDEX webhook_deliveries_next ON webhook_deliveries (due_at) WHERE state = 'pending';
         CREATE INDEX webhook_deliveries_by_endpoint ON webhook_deliveries (endpoint_id, id);
         CREATE INDEX webhook_deliveries_by_message ON webhook_deliveries (message_id);
 
