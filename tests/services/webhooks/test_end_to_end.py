@@ -48,6 +48,7 @@ def deliverer(state: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
         stop_group(proc)
 
 
+@pytest.mark.heavy
 def test_a_jobs_events_arrive_signed_and_replays_and_forgeries_are_refused(tmp_path: Path) -> None:
     """The API, a `default` worker and the deliverer, each its own process, as `serve` runs them."""
     state = tmp_path / "var"
@@ -110,6 +111,7 @@ def _serve(state: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
         )
 
 
+@pytest.mark.heavy
 def test_kill_9_of_the_whole_tree_mid_delivery_loses_no_event(tmp_path: Path) -> None:
     state, log, port = tmp_path / "var", tmp_path / "serve.log", free_port()
     _, key = tenant_with_key(state, "plant", ["admin"])
