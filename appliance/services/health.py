@@ -15,6 +15,7 @@ from typing import Any
 from appliance import __version__
 from appliance.scrub import scrub
 from appliance.store import stats as stats_store
+from appliance.store import webhooks as webhooks_store
 from appliance.store.migrations import latest_version
 
 STARTED = time.time()
@@ -71,6 +72,13 @@ def metrics_text(
         "Tasks waiting in each queue.",
         [(f'{{queue="{q}"}}', float(d)) for q, d in depths.items() if d is not None],
     )
+    endpoints, pending = webhooks_store.health_counts(conn)
+    gauge(
+        "sealforge_webhook_endpoints",
+        "Webhook endpoints by status (failing: repeated failed deliveries; disabled: answered 410).",
+        [(f'{{status="{status}"}}', float(count)) for status, count in endpoints.items()],
+    )
+    gauge("sealforge_webhook_deliveries_pending", "Webhook deliveries not yet made.", [("", float(pending))])
     gauge("sealforge_disk_free_bytes", "Free bytes on the state dir's disk.", [("", shutil.disk_usage(state_dir).free)])
     for key, value in (process or {}).items():
         gauge(f"sealforge_api_{key}", f"This API process's {key.replace('_', ' ')}.", [("", value)])

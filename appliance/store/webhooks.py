@@ -269,3 +269,12 @@ def prune(conn: sqlite3.Connection, finished_before: str) -> int:
         " (SELECT 1 FROM webhook_deliveries d WHERE d.message_id = webhook_messages.id)"
     )
     return cursor.rowcount
+
+
+def health_counts(conn: sqlite3.Connection) -> tuple[dict[str, int], int]:
+    """Endpoints by status, over all tenants, and the deliveries still pending: for /metrics."""
+    statuses = {"active": 0, "failing": 0, "disabled": 0}
+    for status, count in conn.execute("SELECT status, COUNT(*) FROM webhook_endpoints GROUP BY status"):
+        statuses[str(status)] = int(count)
+    pending = conn.execute("SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending'").fetchone()[0]
+    return statuses, int(pending)

@@ -199,3 +199,15 @@ def test_the_endpoint_limit(client: FlaskClient, keys: dict[str, str], app_confi
         assert create(client, keys["admin"]).status_code == 201
     over = create(client, keys["admin"])
     assert over.status_code == 409 and error_of(over)["code"] == "WEBHOOK_LIMIT"
+
+
+def test_metrics_show_endpoints_by_status_and_pending_deliveries(
+    client: FlaskClient, keys: dict[str, str], db: Any
+) -> None:
+    made = create(client, keys["admin"]).get_json()
+    client.post(f"/v1/webhooks/{made['id']}/test", headers=auth(keys["admin"]))
+    webhooks_store.update_endpoint(db, made["id"], {"status": "failing"})
+    text = client.get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_data(as_text=True)
+    assert 'sealforge_webhook_endpoints{status="failing"} 1' in text
+    assert 'sealforge_webhook_endpoints{status="active"} 0' in text
+    assert "sealforge_webhook_deliveries_pending 1" in text
