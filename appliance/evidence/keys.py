@@ -149,3 +149,17 @@ def trust_file(conn: sqlite3.Connection) -> str:
     comment = f"Sealforge appliance {head['appliance_id'] if head else '?'} seal log signing keys"
     keys = [parse_verifier_key(r["verifier_key"]) for r in rows]
     return format_trust_file(keys, comment)
+
+
+def fingerprint(verifier_key: str) -> str:
+    """SHA-256 of the raw Ed25519 public key, in groups of four hex digits: what an admin reads
+    out to an auditor to confirm, over another channel, that a trust file holds this key."""
+    import hashlib
+
+    digest = hashlib.sha256(parse_verifier_key(verifier_key).raw_public).hexdigest()
+    return " ".join(digest[i : i + 4] for i in range(0, len(digest), 4))
+
+
+def list_with_fingerprints(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """The public view of every signing key with its fingerprint (the admin page's list)."""
+    return [public_view(r) | {"fingerprint": fingerprint(r["verifier_key"])} for r in seals_store.signing_keys(conn)]

@@ -59,3 +59,18 @@ def verify_chain(conn: sqlite3.Connection) -> ChainReport:
         prev = row["entry_hash"]
         last_seq = row["seq"]
     return ChainReport(True, count)
+
+
+SEARCH_MAX = 200
+
+
+def search(
+    conn: sqlite3.Connection, tenant_id: str, text: str = "", status: int | None = None,
+    before: int | None = None, limit: int = 50,
+) -> dict[str, Any]:
+    """One page of the tenant's audit entries, newest first, filtered by a piece of text (path,
+    caller, method or correlation id) and a status; ``next_before`` continues the page."""
+    rows = audit_store.search(conn, tenant_id, text, status, before, min(limit, SEARCH_MAX) + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"data": rows, "has_more": more, "next_before": rows[-1]["seq"] if more and rows else None}

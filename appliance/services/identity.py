@@ -289,3 +289,31 @@ def bootstrap(conn: sqlite3.Connection, keys_dir: Path) -> dict[str, Any]:
     record = {"tenant_id": tenant["id"], "api_key": key["api_key"], "key_id": key["id"]}
     write_atomic(key_file, json.dumps(record).encode(), 0o600)
     return {"tenant_id": tenant["id"], "api_key": key["api_key"], "created": True}
+
+
+def list_users(conn: sqlite3.Connection, tenant_id: str) -> list[dict[str, Any]]:
+    """The tenant's users for the admin page: never a password hash."""
+    return [
+        {**row, "scopes": parse_scopes(row["scopes"]), "disabled": bool(row["disabled"])}
+        for row in identity_store.users_of_tenant(conn, tenant_id)
+    ]
+
+
+def set_user_disabled(
+    conn: sqlite3.Connection, tenant_id: str, user_id: str, disabled: bool, acting_user_id: str | None = None
+) -> dict[str, Any]:
+    """Disable a user (every session and refresh token it has ends now, and it cannot log in) or
+    enable it again. An admin cannot disable the user it is logged in as, so no one locks the
+    tenant's last admin out by a slip of the mouse; another admin or the CLI can."""
+    if disabled and user_id == acting_user_id:
+        raise errors.validation("user_id", "you cannot disable the user you are logged in as")
+    with transaction(conn):
+        user = identity_store.user_by_id(conn, user_id)
+        if user is None or user["tenant_id"] != tenant_id:
+            raise errors.not_found("user", user_id)
+        identity_store.set_user_disabled(conn, user_id, disabled)
+        ended = 0
+        if disabled:
+            ended = identity_store.revoke_user_refresh_tokens(conn, user_id, now_iso())
+            ended += ui_sessions_store.revoke_user_sessions(conn, user_id, now_iso())
+    return {"id": user_id, "email": user["email"], "disabled": disabled, "sessions_ended": ended}

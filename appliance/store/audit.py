@@ -42,3 +42,29 @@ def iter_entries(conn: sqlite3.Connection, batch: int = 5000) -> Iterator[dict[s
         for row in rows:
             yield dict(row)
         last = rows[-1]["seq"]
+
+
+def search(
+    conn: sqlite3.Connection, tenant_id: str, text: str, status: int | None, before: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """A tenant's entries, newest first, whose path, caller, method or correlation id contains
+    ``text`` (case-insensitive), with ``status`` when given, older than seq ``before`` when given."""
+    clauses: list[str] = ["tenant_id = ?"]
+    params: list[Any] = [tenant_id]
+    if text:
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        clauses.append(
+            "(path LIKE ? ESCAPE '\\' OR caller LIKE ? ESCAPE '\\' OR method LIKE ? ESCAPE '\\'"
+            " OR correlation_id LIKE ? ESCAPE '\\')"
+        )
+        params.extend([like] * 4)
+    if status is not None:
+        clauses.append("status = ?")
+        params.append(status)
+    if before is not None:
+        clauses.append("seq < ?")
+        params.append(before)
+    rows = conn.execute(
+        f"SELECT * FROM audit_log WHERE {' AND '.join(clauses)} ORDER BY seq DESC LIMIT ?", (*params, limit)
+    ).fetchall()
+    return [dict(row) for row in rows]

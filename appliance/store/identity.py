@@ -112,3 +112,15 @@ def auth_generation(conn: sqlite3.Connection) -> int:
 def set_tenant_tier(conn: sqlite3.Connection, tenant_id: str, tier: str) -> bool:
     """Set a tenant's tier; False when there is no such tenant."""
     return conn.execute("UPDATE tenants SET tier = ? WHERE id = ?", (tier, tenant_id)).rowcount > 0
+
+
+def users_of_tenant(conn: sqlite3.Connection, tenant_id: str) -> list[dict[str, Any]]:
+    return fetch_all(
+        conn,
+        "SELECT id, tenant_id, email, scopes, disabled, created_at FROM users WHERE tenant_id = ? ORDER BY id",
+        (tenant_id,),
+    )
+
+
+def set_user_disabled(conn: sqlite3.Connection, user_id: str, disabled: bool) -> None:
+    conn.execute("UPDATE users SET disabled = ? WHERE id = ?", (1 if disabled else 0, user_id))

@@ -1,7 +1,8 @@
 """Column profiles: types, nulls, distinct counts, ranges, quantiles, top values and a semantic type.
 
 The semantic type comes from the mock engine's schema inference (the generator it would pick to
-mimic the column), so "profile" and "infer a schema to mock at scale" never disagree. Values quoted
+mimic the column), so "profile" and "infer a schema to mock at scale" never disagree. Numeric columns
+also carry a histogram (equal-width bins), which the web UI draws. Values quoted
 in a profile (min, max, top values) are clipped to `VALUE_CHARS` characters: a profile describes
 columns, and one 256 KiB cell quoted seven times per column would make it megabytes.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -18,6 +20,7 @@ from appliance.services.mock import infer_schema
 
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 TOP_VALUES = 5
+HISTOGRAM_BINS = 20
 VALUE_CHARS = 200
 _SEMANTIC = {
     "email": "email",
@@ -81,10 +84,23 @@ def _column(arr: pa.ChunkedArray, inferred: dict[str, Any]) -> dict[str, Any]:
         values = pc.quantile(valid, q=list(QUANTILES)).to_pylist()
         out["quantiles"] = {f"p{round(q * 100):02d}": jsonable(v) for q, v in zip(QUANTILES, values, strict=True)}
         out["mean"] = jsonable(pc.mean(valid).as_py())
+        out["histogram"] = histogram(valid)
     counts = pc.value_counts(valid).to_pylist() if len(valid) else []
     counts.sort(key=lambda item: (-item["counts"], str(item["values"])))
     out["top_values"] = [{"value": _quote(c["values"]), "count": c["counts"]} for c in counts[:TOP_VALUES]]
     return out
+
+
+def histogram(values: pa.ChunkedArray | pa.Array, bins: int = HISTOGRAM_BINS) -> dict[str, Any]:
+    """Counts in ``bins`` equal-width bins from the minimum to the maximum (NaN left out), so a
+    page can draw each numeric column's shape without reading the dataset again."""
+    data = np.asarray(values.to_numpy(zero_copy_only=False), dtype="float64")
+    data = data[np.isfinite(data)]
+    if not len(data):
+        return {"edges": [], "counts": []}
+    low, high = float(data.min()), float(data.max())
+    counts, edges = np.histogram(data, bins=bins if high > low else 1, range=(low, high) if high > low else None)
+    return {"edges": [jsonable(float(e)) for e in edges], "counts": [int(c) for c in counts]}
 
 
 def profile(table: pa.Table, name: str = "dataset") -> dict[str, Any]:
