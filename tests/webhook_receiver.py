@@ -3,6 +3,7 @@ request it gets (headers and body) and answers what the test tells it to."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -73,9 +74,11 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def receiver(port: int = 0) -> Iterator[Receiver]:
-    """A receiver on 127.0.0.1 (a free port unless ``port``), shut down after."""
+def receiver(port: int = 0, tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
+    """A receiver on 127.0.0.1 (a free port unless ``port``; HTTPS with ``tls``), shut down after."""
     server = ThreadingHTTPServer(("127.0.0.1", port), BaseHTTPRequestHandler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     server.daemon_threads = True
     got = Receiver(server)
     server.RequestHandlerClass = _handler(got)

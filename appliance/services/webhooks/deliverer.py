@@ -19,7 +19,6 @@ import logging
 import queue
 import random
 import sqlite3
-import ssl
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +37,9 @@ from appliance.store.open import open_db
 from appliance.store.owned import process_token, token_alive
 
 log = logging.getLogger("sealforge.webhooks")
+LEASE_MARGIN_S = 30.0
+HOUSEKEEPING_EVERY_S = 60.0
+BATCH_S = 0.02
 
 
 @dataclass
@@ -46,10 +48,6 @@ class _Lanes:
 
     client: httpx.Client
     pool: ThreadPoolExecutor
-
-LEASE_MARGIN_S = 30.0
-HOUSEKEEPING_EVERY_S = 60.0
-BATCH_S = 0.02
 
 
 class Deliverer:
@@ -62,7 +60,7 @@ class Deliverer:
         self.results: queue.Queue[tuple[dict[str, Any], delivery.Outcome]] = queue.Queue()
         self.in_flight: dict[str, int] = {}
         self.lanes: dict[str, _Lanes] = {}
-        self.tls = ssl.create_default_context()
+        self.tls = delivery.tls_context(settings)
         self.sent = 0
         self._housekept = 0.0
 
@@ -127,9 +125,6 @@ class Deliverer:
             lanes = self.lanes.pop(endpoint_id)  # deleted or disabled, nothing in flight: free its threads
             lanes.pool.shutdown(wait=False)
             lanes.client.close()
-
-    def idle(self) -> bool:
-        return not any(self.in_flight.values()) and self.results.empty()
 
     def close(self) -> None:
         for lanes in self.lanes.values():

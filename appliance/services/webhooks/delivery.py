@@ -73,6 +73,11 @@ def _epoch(at: str) -> float:
     return datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp()
 
 
+def tls_context(settings: Settings) -> ssl.SSLContext:
+    """How https receivers are verified: the system's CAs, or `[webhooks] ca_file` (a plant CA)."""
+    return ssl.create_default_context(cafile=settings.ca_file or None)
+
+
 def new_client(settings: Settings, tls: ssl.SSLContext | None = None) -> httpx.Client:
     """A client for one endpoint: no redirects, no proxy from the environment, its own pool.
     ``tls``: a context shared by all clients (loading the system's CA store costs ~0.1 s each)."""
@@ -81,7 +86,7 @@ def new_client(settings: Settings, tls: ssl.SSLContext | None = None) -> httpx.C
         timeout=httpx.Timeout(settings.timeout_s),
         follow_redirects=False,
         trust_env=False,
-        verify=tls if tls is not None else ssl.create_default_context(),
+        verify=tls if tls is not None else tls_context(settings),
         limits=httpx.Limits(max_connections=lanes, max_keepalive_connections=lanes),
     )
 
@@ -109,6 +114,7 @@ def attempt(client: httpx.Client, keys_dir: Path, row: dict[str, Any], settings:
         **signed,
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
+        "Accept-Encoding": "identity",  # the excerpt is read raw, so it must not come compressed
         "Host": target.host_header,
     }
     extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from appliance.config import ConfigError
@@ -25,6 +26,7 @@ class Settings:
     max_endpoints: int = 20
     keep_days: float = 14.0
     nice: int = 5
+    ca_file: str = ""
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any], resolve: Resolver = system_resolver) -> Settings:
@@ -50,4 +52,12 @@ class Settings:
             max_endpoints=int(number("max_endpoints", 20, 1)),
             keep_days=number("keep_days", 14.0, 0.0),
             nice=int(number("nice", 5, 0)),
+            ca_file=_ca_file(section.get("ca_file", "")),
         )
+
+
+def _ca_file(value: object) -> str:
+    path = str(value or "")
+    if path and not Path(path).is_file():
+        raise ConfigError(f"[webhooks] ca_file: {path} is not a file")
+    return path

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from sealforge_client.webhooks import verify
 from standardwebhooks.webhooks import Webhook
 
 from appliance.services import identity
+from appliance.services.tls import make_self_signed
 from appliance.services.webhooks import emit, endpoints, secretbox
 from appliance.services.webhooks.deliverer import Deliverer
 from appliance.services.webhooks.destinations import Policy
@@ -345,3 +347,31 @@ def test_a_receiver_that_is_not_listening_yet_gets_its_delivery_once_it_is(
     assert delivery["state"] == "delivered" and len(attempts) >= 4
     assert all(a["status_code"] is None and a["error"].startswith("ConnectError") for a in attempts[:-1])
     assert attempts[-1]["status_code"] == 200
+
+
+def test_https_connects_to_the_checked_address_with_the_name_for_sni_and_host(
+    conn: Any, state_dir: Path, tenant_id: str, run_deliverer: Any, tmp_path: Path
+) -> None:
+    """The name resolves (here, by the policy's table) to 127.0.0.1; the delivery connects there and
+    verifies the receiver's certificate for the name, against `[webhooks] ca_file`."""
+    cert, key = tmp_path / "hook.crt", tmp_path / "hook.key"
+    make_self_signed(cert, key, ["hook.plant"])
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(cert, key)
+    names = {"hook.plant": ["127.0.0.1"], "impostor.plant": ["127.0.0.1"]}
+    policy = Policy.from_config({}, lambda host, _port: names[host])
+    cfg = settings(policy=policy, ca_file=str(cert), retry_base_s=60.0, retry_max_interval_s=60.0)
+    with receiver(tls=server_tls) as hook:
+        good = register(conn, state_dir, tenant_id, f"https://hook.plant:{hook.port}/in", ["*"], cfg)
+        bad = register(conn, state_dir, tenant_id, f"https://impostor.plant:{hook.port}/in", ["*"], cfg)
+        emit_one(conn, tenant_id, "dataset.created", {"id": "ds_1"})
+        running = run_deliverer(cfg)
+        got = hook.wait_for(1)[0]
+        deadline = time.monotonic() + 10
+        while running.deliverer.sent < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    assert got.headers["host"] == f"hook.plant:{hook.port}" and got.path == "/in"
+    assert check_both_ways(got, good["secret"])["data"] == {"id": "ds_1"}
+    assert len(hook.received) == 1
+    refused = endpoints.deliveries(conn, tenant_id, bad["id"], 10, None)["data"][0]["attempts"][0]
+    assert refused["status_code"] is None and "CERTIFICATE_VERIFY_FAILED" in refused["error"]
