@@ -12,7 +12,7 @@ import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PREFIXES = frozenset(
-    {"ten", "usr", "key", "ds", "job", "art", "seal", "run", "wh", "con", "mdl", "evl", "sk", "msg", "dlv"}
+    {"ten", "usr", "key", "ds", "job", "art", "seal", "run", "wh", "con", "mdl", "evl", "sk", "msg", "dlv", "alm"}
 )
 ID_RE = re.compile(r"^(?P<prefix>[a-z]+)_(?P<body>[0-9A-HJKMNP-TV-Z]{26})$")
 

@@ -263,6 +263,8 @@ def view(conn: sqlite3.Connection, row: dict[str, Any]) -> dict[str, Any]:
         "_links": {
             "self": base,
             "stop": f"{base}/stop",
+            "writes": f"{base}/writes",
+            "trend": f"{base}/trend",
             "attacks": f"{base}/attacks",
             "values": f"{base}/values",
             "map": f"{base}/map",
@@ -303,6 +305,15 @@ def attack(conn: sqlite3.Connection, tenant_id: str, run_id: str, spec: dict[str
         raise AppError(errors.CONFLICT, f"run {run_id} is not running yet", hint="Retry once its status is running.")
     with transaction(conn):
         seq = scada_store.add_command(conn, run_id, "attack", spec, now_iso())
+    done = _answer(conn, seq)
+    if done is None:
+        return {"status": "pending", "command": seq}
+    return {"status": "active", "scenario": done}
+
+
+def _answer(conn: sqlite3.Connection, seq: int) -> Any:
+    """The worker's result for command ``seq`` (None if it has not answered within 5 s); its
+    refusal becomes a 400 naming the field it found at fault."""
     deadline = time.monotonic() + ATTACK_WAIT_S
     while time.monotonic() < deadline:
         done = scada_store.get_command(conn, seq)
@@ -311,9 +322,47 @@ def attack(conn: sqlite3.Connection, tenant_id: str, run_id: str, spec: dict[str
                 problem = json.loads(done["error"])
                 field = problem["field"].replace("attack", "", 1).lstrip(".") or "body"
                 raise errors.validation(field, problem["message"])
-            return {"status": "active", "scenario": json.loads(done["result"])}
+            return json.loads(done["result"])
         time.sleep(0.05)
-    return {"status": "pending", "command": seq}
+    return None
+
+
+def check_write(plant: str, tag: Any, value: Any) -> None:
+    """Refuse before the plant does: an unknown or read-only tag, or a value outside the tag's range
+    (the worker checks again with the plant's own rules, which are the ones that count)."""
+    from simulators.plants.registry import get_plant
+
+    spec = get_plant(plant).tag_table().by_name.get(tag) if isinstance(tag, str) else None
+    if spec is None:
+        raise errors.validation("tag", f"not a tag of the {plant} plant")
+    if not spec.writable:
+        raise errors.validation("tag", f"{tag} is a read-only {spec.role} tag")
+    if spec.is_bool:
+        if not (isinstance(value, bool) or (isinstance(value, int | float) and value in (0, 1))):
+            raise errors.validation("value", "a boolean tag takes true/false or 0/1")
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise errors.validation("value", "a number")
+    if not spec.low <= value <= spec.high:
+        span = f"{spec.low:g} to {spec.high:g} {spec.unit}".rstrip()
+        raise errors.validation("value", f"out of range: {tag} takes {span}")
+
+
+def write(conn: sqlite3.Connection, tenant_id: str, run_id: str, tag: Any, value: Any) -> dict[str, Any]:
+    """Write a setpoint (or mode, command, manual output) into the running plant, as an HMI would
+    over Modbus or OPC UA, and wait up to 5 s for the worker's answer: ``applied`` with the value
+    stored and the value read back after the write (a loop in AUTO may already have moved an
+    output), or ``pending`` when the worker has not answered yet. A refusal is a 400, never success."""
+    row = require(conn, tenant_id, run_id)
+    check_write(row["plant"], tag, value)
+    if live_job(conn, row)["status"] != "running":
+        raise AppError(errors.CONFLICT, f"run {run_id} is not running yet", hint="Retry once its status is running.")
+    with transaction(conn):
+        seq = scada_store.add_command(conn, run_id, "write", {"tag": tag, "value": value}, now_iso())
+    done = _answer(conn, seq)
+    if done is None:
+        return {"status": "pending", "tag": tag, "requested": value, "command": seq}
+    return {"status": "applied", "tag": tag, "requested": value, **done}
 
 
 def latest_values(conn: sqlite3.Connection, run_id: str) -> dict[str, Any] | None:
@@ -336,3 +385,17 @@ def maps_csv(plant: str, which: str) -> str:
     from simulators.protocols.register_map import RegisterMap
 
     return RegisterMap.for_plant(plant).to_csv() if which == "modbus" else NodeMap.for_plant(plant).to_csv()
+
+
+def plants() -> list[str]:
+    """The plants a live run can serve."""
+    from simulators.plants.registry import PLANTS
+
+    return sorted(PLANTS)
+
+
+def techniques() -> list[dict[str, Any]]:
+    """The attack library: each technique, what it targets and what its magnitude means."""
+    from simulators.attacks.techniques import catalogue
+
+    return catalogue()

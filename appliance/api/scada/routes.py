@@ -10,6 +10,12 @@ from flask import Response
 from appliance.api import context
 from appliance.api.extensions import Blueprint, requires
 from appliance.api.scada.schemas import (
+    AckInSchema,
+    ActiveAlarmArgsSchema,
+    ActiveAlarmsSchema,
+    AlarmHistoryArgsSchema,
+    AlarmPageSchema,
+    AlarmSchema,
     AttackInSchema,
     AttackOutSchema,
     CertificateListArgsSchema,
@@ -20,9 +26,13 @@ from appliance.api.scada.schemas import (
     RunListArgsSchema,
     RunPageSchema,
     RunSchema,
+    ShelveInSchema,
+    TrendArgsSchema,
+    WriteInSchema,
+    WriteOutSchema,
 )
 from appliance.jobs import events, live_runs
-from appliance.services import opcua_certs, scada
+from appliance.services import alarms, opcua_certs, scada, trends
 
 blp = Blueprint("scada", __name__, url_prefix="/v1/scada", description="Live plants over Modbus TCP and OPC UA.")
 
@@ -155,3 +165,81 @@ def reject_opcua_certificate(thumbprint: str) -> dict[str, Any]:
 def delete_opcua_certificate(thumbprint: str) -> None:
     """Forget a certificate; a client that presents it again lands in `rejected`."""
     opcua_certs.remove(context.state_dir(), thumbprint)
+
+
+@blp.route("/runs/<string:run_id>/writes", methods=["POST"])
+@blp.arguments(WriteInSchema)
+@blp.response(200, WriteOutSchema)
+@blp.alt_response(202, schema=WriteOutSchema, description="Handed to the run, not answered yet")
+@requires("generate")
+def write_tag(body: dict[str, Any], run_id: str) -> Any:
+    """Write a setpoint, mode, command or manual output into the running plant, as an HMI would.
+    The answer is `applied` with the value the plant stored and the value read back after it; an
+    unknown or read-only tag or a value outside the tag's range is refused with 400 (and nothing
+    is written)."""
+    answer = scada.write(context.get_db(), context.principal().tenant_id, run_id, body["tag"], body["value"])
+    return answer, (200 if answer["status"] == "applied" else 202)
+
+
+def _csv(text: str, name: str) -> Response:
+    return Response(text, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@blp.route("/runs/<string:run_id>/trend")
+@blp.arguments(TrendArgsSchema, location="query")
+@blp.response(200)
+@requires("read")
+def run_trend(args: dict[str, Any], run_id: str) -> Any:
+    """Pens of a run over a window (default: the last ten minutes), at most `points` per pen by
+    min/max decimation, with the attacks as labelled bands; `format=csv` gives every sample of
+    exactly that window. Windows are at most a day; times are Unix seconds."""
+    conn = context.get_db()
+    row = scada.require(conn, context.principal().tenant_id, run_id)
+    tags = [t.strip() for t in args["tags"].split(",") if t.strip()]
+    start = None if args["start"] is None else int(args["start"] * 1000)
+    end = None if args["end"] is None else int(args["end"] * 1000)
+    if args["format"] == "csv":
+        return _csv(trends.view_csv(conn, row, tags, start, end), f"{run_id}-trend.csv")
+    return Response(json.dumps(trends.view(conn, row, tags, start, end, args["points"])), mimetype="application/json")
+
+
+@blp.route("/alarms/active")
+@blp.arguments(ActiveAlarmArgsSchema, location="query")
+@blp.response(200, ActiveAlarmsSchema)
+@requires("read")
+def active_alarms(args: dict[str, Any]) -> dict[str, Any]:
+    """Alarms to act on (in alarm, or cleared but not acknowledged) by priority; shelved ones apart."""
+    return alarms.active(context.get_db(), context.principal().tenant_id, args["run_id"])
+
+
+@blp.route("/alarms")
+@blp.arguments(AlarmHistoryArgsSchema, location="query")
+@blp.response(200, AlarmPageSchema)
+@requires("read")
+def alarm_history(args: dict[str, Any]) -> Any:
+    """Every alarm, newest first, filtered by run, tag, priority and time raised; `format=csv` for a file."""
+    conn, tenant_id = context.get_db(), context.principal().tenant_id
+    filters = {k: args[k] for k in ("run_id", "tag", "priority", "since", "until")}
+    if args["format"] == "csv":
+        return _csv(alarms.history_csv(conn, tenant_id, filters), "alarms.csv")
+    return alarms.history(conn, tenant_id, filters, args["limit"], args["after"])
+
+
+@blp.route("/alarms/<string:alarm_id>/ack", methods=["POST"])
+@blp.arguments(AckInSchema)
+@blp.response(200, AlarmSchema)
+@requires("generate")
+def ack_alarm(body: dict[str, Any], alarm_id: str) -> dict[str, Any]:
+    """Acknowledge an alarm, with a note; a second acknowledgement is 409."""
+    who = context.principal()
+    return alarms.ack(context.get_db(), who.tenant_id, alarm_id, who.caller, body["note"])
+
+
+@blp.route("/alarms/<string:alarm_id>/shelve", methods=["POST"])
+@blp.arguments(ShelveInSchema)
+@blp.response(200, AlarmSchema)
+@requires("generate")
+def shelve_alarm(body: dict[str, Any], alarm_id: str) -> dict[str, Any]:
+    """Take an alarm off the active list for `minutes` (at most 480; 0 puts it back)."""
+    who = context.principal()
+    return alarms.shelve(context.get_db(), who.tenant_id, alarm_id, who.caller, body["minutes"], body["note"])

@@ -157,3 +157,88 @@ class CertificatePageSchema(ma.Schema):
 
 class CertificateListArgsSchema(PageArgsSchema):
     status = ma.fields.String(load_default=None, validate=ma.validate.OneOf(["trusted", "rejected", "issuer"]))
+
+
+class WriteInSchema(ma.Schema):
+    """A value for one writable tag: a number within the tag's range, or true/false for a boolean tag."""
+
+    tag = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    value = ma.fields.Raw(required=True, metadata={"type": ["number", "boolean"]})
+
+
+class WriteOutSchema(ma.Schema):
+    status = ma.fields.String(metadata={"enum": ["applied", "pending"]})
+    tag = ma.fields.String()
+    requested = ma.fields.Raw()
+    value = ma.fields.Raw(metadata={"description": "What the plant stored"})
+    readback = ma.fields.Raw(metadata={"description": "The tag read back after the write"})
+    command = ma.fields.Integer()
+
+
+class TrendArgsSchema(ma.Schema):
+    tags = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=600),
+        metadata={"description": "Comma-separated tags (pens)"},
+    )
+    start = ma.fields.Float(load_default=None, allow_none=True, metadata={"description": "Unix seconds"})
+    end = ma.fields.Float(load_default=None, allow_none=True, metadata={"description": "Unix seconds"})
+    points = ma.fields.Integer(load_default=2000, validate=ma.validate.Range(min=2, max=2000))
+    format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(["json", "csv"]))
+
+
+class AlarmSchema(ma.Schema):
+    id = ma.fields.String()
+    run_id = ma.fields.String()
+    tag = ma.fields.String()
+    description = ma.fields.String()
+    priority = ma.fields.Integer(metadata={"description": "1 urgent (trips, HH/LL), 2 high (HI/LO), 3 low"})
+    priority_name = ma.fields.String()
+    state = ma.fields.String(metadata={"enum": ["active", "active_acked", "cleared_unacked", "cleared"]})
+    shelved = ma.fields.Boolean()
+    raised_at = ma.fields.String()
+    scan = ma.fields.Integer(allow_none=True)
+    cleared_at = ma.fields.String(allow_none=True)
+    acked_at = ma.fields.String(allow_none=True)
+    acked_by = ma.fields.String(allow_none=True)
+    ack_note = ma.fields.String(allow_none=True)
+    shelved_until = ma.fields.String(allow_none=True)
+    shelved_by = ma.fields.String(allow_none=True)
+    shelve_note = ma.fields.String(allow_none=True)
+    active_attacks = ma.fields.List(ma.fields.String())
+    _links = ma.fields.Dict(data_key="_links", attribute="_links")
+
+
+class AlarmPageSchema(ma.Schema):
+    data = ma.fields.List(ma.fields.Nested(AlarmSchema))
+    count = ma.fields.Integer()
+    has_more = ma.fields.Boolean()
+    next_after = ma.fields.String(allow_none=True)
+
+
+class ActiveAlarmsSchema(ma.Schema):
+    data = ma.fields.List(ma.fields.Nested(AlarmSchema))
+    count = ma.fields.Integer()
+    shelved = ma.fields.List(ma.fields.Nested(AlarmSchema))
+
+
+class ActiveAlarmArgsSchema(ma.Schema):
+    run_id = ma.fields.String(load_default=None, validate=ma.validate.Length(max=64))
+
+
+class AlarmHistoryArgsSchema(PageArgsSchema):
+    run_id = ma.fields.String(load_default=None, validate=ma.validate.Length(max=64))
+    tag = ma.fields.String(load_default=None, validate=ma.validate.Length(max=64))
+    priority = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=1, max=3))
+    since = ma.fields.String(load_default=None, validate=ma.validate.Length(max=40))
+    until = ma.fields.String(load_default=None, validate=ma.validate.Length(max=40))
+    format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(["json", "csv"]))
+
+
+class AckInSchema(ma.Schema):
+    note = ma.fields.String(load_default="", validate=ma.validate.Length(max=500))
+
+
+class ShelveInSchema(ma.Schema):
+    minutes = ma.fields.Float(required=True, validate=ma.validate.Range(min=0, max=480))
+    note = ma.fields.String(load_default="", validate=ma.validate.Length(max=500))

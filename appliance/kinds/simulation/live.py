@@ -24,7 +24,7 @@ from typing import Any
 from appliance.clock import now_iso
 from appliance.config import load_config
 from appliance.kinds.base import Estimate, JobContext, JobFailed, ParamError
-from appliance.services import opcua_certs, scada, webhooks
+from appliance.services import alarms, opcua_certs, scada, trends, webhooks
 from appliance.services.login_throttle import LoginThrottle
 from appliance.services.principal import effective_scopes
 from appliance.services.tokens import verify_user_password
@@ -36,6 +36,7 @@ LIVE_FIELDS = frozenset({"run_id", "duration", "speed", "host", "modbus", "opcua
 PLANT_FIELDS = frozenset({"plant", "params", "scan_period", "sensors", "attacks", "start_time", "live"})
 MAX_DURATION_S = 30 * 86400
 VALUES_EVERY_S = 0.1  # at most ten samples a second reach the values streams
+HISTORY_EVERY_S = 1.0  # one row a second for trends (services.trends)
 
 
 def check(params: dict[str, Any]) -> None:
@@ -130,6 +131,9 @@ class _Commands:
         self.last_values = 0.0
         self.seq = 0
         self.alarms: _Alarms | None = None
+        self.tag_names: list[str] = []
+        self.last_history = 0.0
+        self.history_rows = 0
 
     def tick(self, run: Any) -> None:
         from simulators.errors import SimulationParamError
@@ -140,6 +144,8 @@ class _Commands:
             if cmd["command"] == "stop":
                 self.stop = True
                 result = {"stopping": True}
+            elif cmd["command"] == "write":
+                result, error = _write(run, json.loads(cmd["payload"]))
             else:
                 try:
                     result = run.inject_attack(json.loads(cmd["payload"]))
@@ -154,13 +160,34 @@ class _Commands:
             snapshot = run.values()
             if self.alarms is None:
                 self.alarms = _Alarms(self.run_id, run.plant.plant_cls)
+                self.tag_names = [c.name for c in run.plant.table.columns]
+            history_due = now - self.last_history >= HISTORY_EVERY_S
             with transaction(conn):
                 scada_store.put_values(conn, self.run_id, self.seq, now_iso(), snapshot)
-                for event, alarm in self.alarms.changes(snapshot):
+                changes = self.alarms.changes(snapshot)
+                for event, alarm in changes:
                     webhooks.emit(conn, self.ctx.tenant_id, event, alarm)
+                alarms.record(conn, self.ctx.tenant_id, self.run_id, (alarm for _, alarm in changes))
+                if history_due:
+                    self.last_history = now
+                    self.history_rows += 1
+                    trends.record(conn, self.run_id, self.tag_names, snapshot, trim=self.history_rows % 60 == 0)
         elapsed = now - self.started
         fraction = min(0.99, elapsed / self.duration) if self.duration else 0.0
         self.ctx.progress(fraction, rows=run.scans, message=f"live: {run.scans:,} scans")
+
+
+def _write(run: Any, payload: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+    """A setpoint write from the API: the value the plant stored and the value read back, or the
+    plant's refusal (unknown or read-only tag: field `tag`; bad value: field `value`)."""
+    from simulators.errors import SimulationParamError, TagValueError
+
+    try:
+        stored = run.plant.write(payload["tag"], payload["value"])
+    except SimulationParamError as exc:
+        field = "value" if isinstance(exc, TagValueError) else "tag"
+        return None, json.dumps({"field": field, "message": exc.message})
+    return {"value": stored, "readback": run.plant.read_tag(payload["tag"])}, None
 
 
 class _Alarms:
@@ -289,6 +316,8 @@ def run(ctx: JobContext) -> None:
         raise JobFailed("PORT_UNAVAILABLE", str(exc)) from exc
     except OSError as exc:
         raise JobFailed("PORT_UNAVAILABLE", f"a protocol server could not start: {exc}") from exc
+    finally:
+        alarms.end_run(open_db(ctx.state_dir), live["run_id"])
     ctx.check_cancel()
     manifest = {"run_id": live["run_id"], "config": live_run.config, "summary": summary}
     (ctx.work_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")

@@ -1,0 +1,37 @@
+"""A live run's values once a second (``scada_history``), for trends of a run still running."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from appliance.store.db import fetch_all, fetch_one
+
+KEPT_MS = 86_400_000  # one day per run; the run's full record is its telemetry artifact
+
+
+def append(conn: sqlite3.Connection, run_id: str, t_ms: int, data: bytes, attacks: str | None, trim: bool) -> None:
+    conn.execute(
+        "INSERT INTO scada_history (run_id, t_ms, data, attacks) VALUES (?, ?, ?, ?)", (run_id, t_ms, data, attacks)
+    )
+    if trim:
+        conn.execute("DELETE FROM scada_history WHERE run_id = ? AND t_ms < ?", (run_id, t_ms - KEPT_MS))
+
+
+def span(conn: sqlite3.Connection, run_id: str) -> dict[str, Any] | None:
+    """The first and last time held for the run, and how many rows (None when it has none)."""
+    row = fetch_one(
+        conn,
+        "SELECT MIN(t_ms) AS first, MAX(t_ms) AS last, COUNT(*) AS n FROM scada_history WHERE run_id = ?",
+        (run_id,),
+    )
+    return row if row is not None and row["n"] else None
+
+
+def window(conn: sqlite3.Connection, run_id: str, start_ms: int, end_ms: int, limit: int) -> list[dict[str, Any]]:
+    """Rows with start_ms <= t_ms <= end_ms, oldest first, at most ``limit``."""
+    return fetch_all(
+        conn,
+        "SELECT t_ms, data, attacks FROM scada_history WHERE run_id = ? AND t_ms BETWEEN ? AND ? ORDER BY t_ms LIMIT ?",
+        (run_id, start_ms, end_ms, limit),
+    )
