@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from appliance.web import admin, auth, evidence, jobs, overview
+from appliance.web import admin, admin_records, auth, datasets, evidence, generate, jobs, overview
 from appliance.web.blueprint import blp
 
-PAGES = (overview, jobs, evidence, admin, auth)
+PAGES = (overview, jobs, evidence, admin, auth, datasets, generate, admin_records)
 """The modules whose routes the blueprint holds (imported for that)."""
 
 
