@@ -153,7 +153,7 @@ def record(
         raise errors.validation("inputs", f"the {kind.name} kind takes at most {kind.max_inputs} input dataset(s)")
     if len(input_ids) < kind.min_inputs:
         raise errors.validation("inputs", f"the {kind.name} kind needs {kind.min_inputs} input dataset(s)")
-    est = kind.estimate(params)
+    est = _estimate_with_inputs(conn, tenant_id, kind, params, input_ids)
     queue = route_queue(conn, tenant_id, kind, body.get("queue"), est, interactive_max_rows)
     if queue not in QUEUES:
         raise errors.validation("queue", f"one of {', '.join(QUEUES)}")
@@ -189,6 +189,17 @@ def record(
             lifecycle.move(conn, job, "queued")
             job = jobs_store.get_job(conn, job["id"]) or job
     return job
+
+
+def _estimate_with_inputs(
+    conn: sqlite3.Connection, tenant_id: str, kind: Kind, params: dict[str, Any], input_ids: list[str]
+) -> Estimate:
+    """The kind's estimate, from its inputs' row counts too when it can use them (training time
+    grows with the rows trained on, which the params do not say)."""
+    if kind.estimate_inputs is None or not input_ids:
+        return kind.estimate(params)
+    rows = [(datasets_store.get_dataset(conn, dataset_id, tenant_id) or {}).get("rows") for dataset_id in input_ids]
+    return kind.estimate_inputs(params, rows)
 
 
 def enqueue(conn: sqlite3.Connection, state_dir: Path, job_id: str) -> dict[str, Any]:

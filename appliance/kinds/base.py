@@ -98,6 +98,9 @@ class Kind:
     summary: str
     params_schema: type[ma.Schema] = EmptyParams
     estimate: Callable[[dict[str, Any]], Estimate] = field(default=lambda _params: Estimate())
+    # the estimate at submit when the kind's time depends on its inputs' size: params and the rows of
+    # each input dataset (None where unknown); `estimate` still prices the params alone (/v1/estimate)
+    estimate_inputs: Callable[[dict[str, Any], list[int | None]], Estimate] | None = None
     run: Callable[[JobContext], None] | None = None
     check: Callable[[dict[str, Any]], None] | None = None
     prepare: Callable[[dict[str, Any], int], dict[str, Any]] | None = None

@@ -33,6 +33,7 @@ from appliance.kinds.synth.train import (
     DEFAULT_MAX_ROWS,
     MAX_EPOCHS,
     check_training,
+    input_rows,
     job_errors,
     train_in_job,
     training_seconds,
@@ -133,11 +134,17 @@ def prepare(params: dict[str, Any], _seed: int) -> dict[str, Any]:
 
 
 def estimate(params: dict[str, Any]) -> Estimate:
+    return estimate_inputs(params, [])
+
+
+def estimate_inputs(params: dict[str, Any], rows: list[int | None]) -> Estimate:
+    """Sampling time, plus the training time when the job trains its own model on its input
+    (``rows``: the input's rows, which the training time grows with)."""
     seconds = FIXED_SECONDS + params["rows"] / ROWS_PER_SECOND
     if params.get("model_id"):
         return Estimate(rows=params["rows"], seconds=round(seconds, 2), tier="CPU")
     price = training_price(params["synthesizer"], params.get("epochs"))
-    seconds += training_seconds(params["synthesizer"], params.get("epochs"))
+    seconds += training_seconds(params["synthesizer"], params.get("epochs"), input_rows(params, rows))
     return Estimate(rows=params["rows"], seconds=round(seconds, 2), tier=price.tier, extra_micro=price.micro)
 
 
@@ -289,6 +296,7 @@ KIND = Kind(
     summary="Rows from a trained model, with a quality and privacy report.",
     params_schema=SynthesizeParams,
     estimate=estimate,
+    estimate_inputs=estimate_inputs,
     run=run,
     check=check,
     prepare=prepare,

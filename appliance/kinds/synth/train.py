@@ -53,10 +53,13 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_ROWS = 1_000_000
 # Run time, calibrated by bench/estimates.py on a 2-core CPU box with SDV and torch already imported
-# (a fresh worker's first synth job adds ~2 s of imports). The estimate sees params only, not the
-# input's size: gaussian_copula took 0.4-0.9 s on 300 rows and 0.8-1.7 s on 5,000; ctgan 0.5-1.1 s for 5 epochs
-# and 1.0-1.5 s for 20 on 300 rows (per-epoch cost grows with rows); runs vary ~2x.
+# (a fresh worker's first synth job adds ~2 s of imports). gaussian_copula took 0.4-0.8 s on 300 rows
+# and 0.8-1.4 s on 5,000: fixed + per row, when the input's rows are known at submit (else the fixed
+# TRAIN_FIXED_S); ctgan 0.5-1.1 s for 5 epochs and 1.0-1.6 s for 20 on 300 rows (per-epoch cost grows
+# with rows, not yet fitted); runs vary ~2x.
 TRAIN_FIXED_S = 0.85
+COPULA_FIXED_S = 0.55
+COPULA_ROW_S = 1.1e-4
 NEURAL_FIXED_S = 0.6
 NEURAL_EPOCH_S = 0.03
 MAX_EPOCHS = 10_000
@@ -127,16 +130,29 @@ def check_inputs(
     require_known(params.get("metadata") or {}, column_names(datasets[0].get("columns")), "metadata")
 
 
-def training_seconds(synthesizer: str, epochs: int | None) -> float:
-    """Estimated training time; credits stay with `training_price`, which does not depend on it."""
+def training_seconds(synthesizer: str, epochs: int | None, rows: int | None = None) -> float:
+    """Estimated training time (``rows``: those it trains on, when known); credits stay with
+    `training_price`, which does not depend on it."""
     if synthesizer not in NEURAL:
-        return TRAIN_FIXED_S
+        return TRAIN_FIXED_S if rows is None else round(COPULA_FIXED_S + COPULA_ROW_S * rows, 2)
     return round(NEURAL_FIXED_S + NEURAL_EPOCH_S * (epochs or DEFAULT_EPOCHS), 2)
 
 
 def estimate(params: dict[str, Any]) -> Estimate:
+    return estimate_inputs(params, [])
+
+
+def input_rows(params: dict[str, Any], rows: list[int | None]) -> int | None:
+    """The rows a model trains on: every input's, each capped at ``max_rows``; None if one is unknown."""
+    if not rows or any(r is None for r in rows):
+        return None
+    cap = int(params.get("max_rows") or DEFAULT_MAX_ROWS)
+    return sum(min(int(r or 0), cap) for r in rows)
+
+
+def estimate_inputs(params: dict[str, Any], rows: list[int | None]) -> Estimate:
     price = training_price(params["synthesizer"], params.get("epochs"))
-    seconds = training_seconds(params["synthesizer"], params.get("epochs"))
+    seconds = training_seconds(params["synthesizer"], params.get("epochs"), input_rows(params, rows))
     return Estimate(rows=0, seconds=seconds, tier=price.tier, extra_micro=price.micro)
 
 
@@ -248,6 +264,7 @@ KIND = Kind(
     summary="Train a generative model on a dataset.",
     params_schema=TrainingParams,
     estimate=estimate,
+    estimate_inputs=estimate_inputs,
     run=run,
     check=check_training,
     check_inputs=check_inputs,
