@@ -62,11 +62,20 @@ def _pens(tags: Sequence[dict[str, Any]], wanted: Sequence[str]) -> list[int]:
     return [index[w] for w in wanted]
 
 
-def _window(conn: sqlite3.Connection, run_id: str, start_ms: int | None, end_ms: int | None) -> tuple[int, int]:
+def _window(
+    conn: sqlite3.Connection, run_id: str, start_ms: int | None, end_ms: int | None, last_ms: int | None
+) -> tuple[int, int]:
+    """[start, end] as asked; a missing end is the latest sample held, a missing start is ``last_ms``
+    (default ten minutes) before it, but not before the first sample held, so a young run fills the view."""
     held = store.span(conn, run_id)
-    last = int(held["last"]) if held else 0
-    end = end_ms if end_ms is not None else last
-    start = start_ms if start_ms is not None else end - DEFAULT_WINDOW_S * 1000
+    newest = int(held["last"]) if held else 0
+    end = end_ms if end_ms is not None else newest
+    if start_ms is not None:
+        start = start_ms
+    else:
+        start = end - (last_ms or DEFAULT_WINDOW_S * 1000)
+        if held and int(held["first"]) > start and int(held["first"]) < end:
+            start = int(held["first"])
     if start >= end:
         raise errors.validation("start", "must be before end")
     if end - start > MAX_WINDOW_S * 1000:
@@ -129,6 +138,7 @@ def view(
     start_ms: int | None,
     end_ms: int | None,
     max_points: int = MAX_POINTS,
+    last_ms: int | None = None,
 ) -> dict[str, Any]:
     """The pens over [start, end] (default: the last ten minutes held), decimated, with attack bands.
     Times are Unix seconds (what uPlot draws)."""
@@ -138,7 +148,7 @@ def view(
     pens = _pens(tags, wanted)
     if not 2 <= max_points <= MAX_POINTS:
         raise errors.validation("points", f"between 2 and {MAX_POINTS}")
-    start, end = _window(conn, run["id"], start_ms, end_ms)
+    start, end = _window(conn, run["id"], start_ms, end_ms, last_ms)
     rows = _rows(conn, run["id"], start, end)
     times = np.fromiter((r["t_ms"] for r in rows), dtype=np.int64, count=len(rows))
     width = len(tags)
@@ -160,12 +170,17 @@ def view(
 
 
 def view_csv(
-    conn: sqlite3.Connection, run: dict[str, Any], wanted: Sequence[str], start_ms: int | None, end_ms: int | None
+    conn: sqlite3.Connection,
+    run: dict[str, Any],
+    wanted: Sequence[str],
+    start_ms: int | None,
+    end_ms: int | None,
+    last_ms: int | None = None,
 ) -> str:
     """Every sample of the pens in [start, end], undecimated: exactly the range a view shows."""
     tags = plant_tags(run["plant"])
     pens = _pens(tags, wanted)
-    start, end = _window(conn, run["id"], start_ms, end_ms)
+    start, end = _window(conn, run["id"], start_ms, end_ms, last_ms)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["timestamp", *(tags[i]["name"] for i in pens), "attacks"])

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from appliance.web import admin, admin_records, auth, datasets, evidence, generate, jobs, overview
+from appliance.web import admin, admin_records, alarms, auth, datasets, evidence, generate, jobs, overview, plant
 from appliance.web.blueprint import blp
 
-PAGES = (overview, jobs, evidence, admin, auth, datasets, generate, admin_records)
+PAGES = (overview, jobs, evidence, admin, auth, plant, alarms, datasets, generate, admin_records)
 """The modules whose routes the blueprint holds (imported for that)."""
 
 

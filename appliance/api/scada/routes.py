@@ -198,9 +198,11 @@ def run_trend(args: dict[str, Any], run_id: str) -> Any:
     tags = [t.strip() for t in args["tags"].split(",") if t.strip()]
     start = None if args["start"] is None else int(args["start"] * 1000)
     end = None if args["end"] is None else int(args["end"] * 1000)
+    last = None if args["last"] is None else int(args["last"] * 1000)
     if args["format"] == "csv":
-        return _csv(trends.view_csv(conn, row, tags, start, end), f"{run_id}-trend.csv")
-    return Response(json.dumps(trends.view(conn, row, tags, start, end, args["points"])), mimetype="application/json")
+        return _csv(trends.view_csv(conn, row, tags, start, end, last), f"{run_id}-trend.csv")
+    view = trends.view(conn, row, tags, start, end, args["points"], last)
+    return Response(json.dumps(view), mimetype="application/json")
 
 
 @blp.route("/alarms/active")

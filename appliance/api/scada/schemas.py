@@ -183,6 +183,12 @@ class TrendArgsSchema(ma.Schema):
     )
     start = ma.fields.Float(load_default=None, allow_none=True, metadata={"description": "Unix seconds"})
     end = ma.fields.Float(load_default=None, allow_none=True, metadata={"description": "Unix seconds"})
+    last = ma.fields.Float(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Range(min=1, max=86400),
+        metadata={"description": "Without start/end: the last this many seconds held (default 600)"},
+    )
     points = ma.fields.Integer(load_default=2000, validate=ma.validate.Range(min=2, max=2000))
     format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(["json", "csv"]))
 

@@ -1,0 +1,178 @@
+"""The plant pages end to end in chromium, on one live water run shared by the module (a real API
+process and a real `sim` worker serving Modbus): start a run from the form and watch its values
+change, write a setpoint and see the plant take it, an out-of-range write refused, an attack
+injected and its band on the faceplate trend, an alarm acknowledged with a note, and a read-only
+user who sees no write control and whose crafted write is refused."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import forget_worker_log, free_port, spawn_worker, stop_worker
+from tests.live_appliance import api_process
+from tests.web.browser.conftest import Site, Watch, log_in, make_site_state, screenshot
+
+RUN = re.compile(r"/plant/(run_[0-9A-Z]+)$")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    folder = tmp_path_factory.mktemp("plant-site")
+    state = folder / "var"
+    tenant_id, keys, users = make_site_state(state)
+    log = folder / "worker-sim.log"
+    worker = spawn_worker(state, log, "sim")
+    try:
+        with api_process(state, folder / "api.log", {"SEALFORGE_RATELIMIT_ENABLED": "false"}) as api:
+            yield Site(api.url, state, tenant_id, keys, users, folder)
+    finally:
+        stop_worker(worker)
+        forget_worker_log(log)
+
+
+@pytest.fixture(scope="module")
+def shared() -> dict[str, str]:
+    """The module's one live run, started by the first test through the form."""
+    return {}
+
+
+def _run_id(site: Site, shared: dict[str, str]) -> str:
+    if "run" not in shared:  # the first test did not run (-k): start one as it would
+        body = {"plant": "water", "modbus": {"port": free_port()}}
+        answer = httpx.post(f"{site.url}/v1/scada/runs", json=body, headers={"X-API-Key": site.keys["generate"]})
+        shared["run"] = answer.json()["id"]
+    return shared["run"]
+
+
+def _running(site: Site, run_id: str) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        run = httpx.get(f"{site.url}/v1/scada/runs/{run_id}", headers={"X-API-Key": site.keys["read"]}).json()
+        if run["status"] == "running":
+            return
+        assert run["status"] == "starting", run
+        time.sleep(0.5)
+    raise AssertionError("the live run did not start")
+
+
+def _open_run(page: Any, watch: Watch, site: Site, shared: dict[str, str], scope: str) -> str:
+    run_id = _run_id(site, shared)
+    _running(site, run_id)
+    log_in(page, watch, site, scope, f"/plant/{run_id}")
+    expect(page.get_by_test_id("quality")).to_have_text("good", timeout=30_000)
+    return run_id
+
+
+def test_start_a_live_run_and_watch_values_change(page: Any, watch: Watch, site: Site, shared: dict[str, str]) -> None:
+    log_in(page, watch, site, "generate", "/plant")
+    page.get_by_label("Plant").select_option("water")
+    page.get_by_label("Modbus TCP port").fill(str(free_port()))
+    page.get_by_role("button", name="Start").click()
+    page.wait_for_url(RUN)
+    match = RUN.search(page.url)
+    assert match
+    shared["run"] = match.group(1)
+    _running(site, shared["run"])
+    page.reload()
+    expect(page.get_by_test_id("quality")).to_have_text("good", timeout=30_000)
+    scan = page.locator("#scan")
+    expect(scan).not_to_have_text("–")
+    first = scan.text_content()
+    expect(scan).not_to_have_text(first or "", timeout=10_000)  # the plant steps: new samples arrive
+    expect(page.locator('td[data-value="LIT101"]')).to_have_text(re.compile(r"^\d+\.\d+$"))
+    screenshot(page, "plant")
+
+
+def test_write_a_setpoint_and_an_out_of_range_write_is_refused(
+    page: Any, watch: Watch, site: Site, shared: dict[str, str]
+) -> None:
+    _open_run(page, watch, site, shared, "generate")
+    watch.allow_error("status of 400")  # the refused write's answer, logged by the browser
+    page.locator('button[data-pick="LIC101.SP"]').click()
+    result = page.get_by_test_id("write-result")
+    page.locator("#fp-input").fill("4.2")
+    page.get_by_role("button", name="Write…").click()
+    expect(page.get_by_test_id("confirm-write")).to_be_visible()
+    page.get_by_role("button", name="Confirm write").click()
+    expect(result).to_have_attribute("data-state", "applied", timeout=15_000)
+    expect(result).to_contain_text("the plant took 4.20")
+    expect(page.locator('td[data-value="LIC101.SP"]')).to_have_text("4.20")  # the plant serves it
+    page.locator("#fp-input").fill("9.5")
+    page.get_by_role("button", name="Write…").click()
+    expect(page.locator("#confirm-warn")).to_contain_text("will refuse")
+    page.get_by_role("button", name="Confirm write").click()
+    expect(result).to_have_attribute("data-state", "refused", timeout=15_000)
+    expect(result).to_contain_text("out of range")
+    expect(page.locator('td[data-value="LIC101.SP"]')).to_have_text("4.20")  # nothing written
+
+
+def test_inject_an_attack_and_see_its_band(page: Any, watch: Watch, site: Site, shared: dict[str, str]) -> None:
+    _open_run(page, watch, site, shared, "generate")
+    page.locator('button[data-pick="LIT101"]').click()
+    page.get_by_label("Technique", exact=True).select_option("manipulation_of_view")
+    page.get_by_label("Target tag").select_option("LIT101")
+    page.get_by_label("Duration (s)").fill("30")
+    page.locator("#a-magnitude").fill("1.5")
+    page.get_by_role("button", name="Inject").click()
+    expect(page.get_by_test_id("attack-result")).to_have_attribute("data-state", "applied", timeout=15_000)
+    expect(page.get_by_test_id("attack-now")).to_contain_text("under attack", timeout=10_000)
+    expect(page.get_by_test_id("attack-band").first).to_be_visible(timeout=10_000)
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "plant-attack")
+
+
+def test_acknowledge_an_alarm_with_a_note(page: Any, watch: Watch, site: Site, shared: dict[str, str]) -> None:
+    run_id = _run_id(site, shared)
+    _running(site, run_id)
+    # a trip limit below the level trips P101 at the next scan: a real alarm of the plant
+    answer = httpx.post(
+        f"{site.url}/v1/scada/runs/{run_id}/writes",
+        json={"tag": "LIT101.HH", "value": 0.5},
+        headers={"X-API-Key": site.keys["generate"]},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    log_in(page, watch, site, "generate", "/alarms")
+    row = page.locator('tr[data-alarm-row="P101.TRIP"]')
+    deadline = time.monotonic() + 20
+    while not row.count() and time.monotonic() < deadline:
+        time.sleep(0.5)
+        page.reload()
+    row.get_by_label("Note").fill("level transmitter checked")
+    row.get_by_role("button", name="Ack").click()
+    expect(page.get_by_test_id("alarm-history")).to_contain_text("level transmitter checked")
+    screenshot(page, "alarms")
+
+
+def test_a_read_only_user_sees_no_write_controls_and_a_crafted_write_is_refused(
+    page: Any, watch: Watch, site: Site, shared: dict[str, str]
+) -> None:
+    run_id = _open_run(page, watch, site, shared, "read")
+    watch.allow_error("status of 403")  # the crafted write's refusal
+    expect(page.get_by_test_id("write-form")).to_have_count(0)
+    expect(page.get_by_test_id("attack-form")).to_have_count(0)
+    expect(page.get_by_test_id("stop-run")).to_have_count(0)
+    status = page.evaluate(
+        """async (url) => {
+            const token = JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRF-Token'];
+            const headers = {'Content-Type': 'application/json', 'X-CSRF-Token': token};
+            const body = JSON.stringify({tag: 'LIC101.SP', value: 1.0});
+            const r = await fetch(url, {method: 'POST', headers: headers, body: body});
+            return [r.status, (await r.json()).error.code];
+        }""",
+        f"/v1/scada/runs/{run_id}/writes",
+    )
+    assert status == [403, "INSUFFICIENT_SCOPE"]
+    page.goto(f"{site.url}/plant/{run_id}/trends?pen=LIT101&pen=LIC101.SP")
+    expect(page.get_by_test_id("trend-info")).to_contain_text("samples", timeout=15_000)
+    screenshot(page, "trends")
+    page.goto(f"{site.url}/plant/{run_id}/points")
+    expect(page.get_by_test_id("blocks")).to_contain_text("mbpoll -m tcp")
+    screenshot(page, "points")
