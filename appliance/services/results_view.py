@@ -91,8 +91,12 @@ def scenario_series(
             raise errors.validation("pen", f"not an analog tag of this run: {', '.join(unknown[:3])}")
         chosen = pens[:MAX_PENS]
     else:
+        # the attacked tags, then tags in the same unit as the first, so the pens share a scale
+        units = {c["name"]: c.get("unit", "") for c in manifest.get("columns", [])}
         targeted = [t for a in attacks for t in a.get("targets", []) if t in analog]
-        chosen = list(dict.fromkeys(targeted + analog))[:DEFAULT_PENS]
+        first_unit = units.get(targeted[0] if targeted else analog[0] if analog else "", "")
+        alike = [name for name in analog if units.get(name, "") == first_unit]
+        chosen = list(dict.fromkeys(targeted + alike))[:DEFAULT_PENS]
     telemetry = next(
         (a for a in jobs_store.artifacts_of_job(conn, job_id) if a["name"] != "manifest.json"), None
     )

@@ -15,6 +15,8 @@ from typing import Any
 WIDTH = 320
 HEIGHT = 120
 LABEL_CHARS = 18
+LABEL_WIDTH = 110
+VALUE_WIDTH = 64
 
 
 @dataclass(frozen=True)
@@ -73,9 +75,8 @@ def horizontal(title: str, items: list[tuple[str, float | None]], scale: float |
     bars = []
     for i, (label, value) in enumerate(items):
         share = max(0.0, min(1.0, (value or 0.0) / biggest))
-        bars.append(
-            Bar(0, i * 18 + 2, (WIDTH - 130) * share, 14, number(label), "—" if value is None else number(value))
-        )
+        length = (WIDTH - LABEL_WIDTH - VALUE_WIDTH) * share
+        bars.append(Bar(LABEL_WIDTH, i * 18 + 2, length, 14, number(label), "—" if value is None else number(value)))
     return Chart(title, bars, horizontal=True)
 
 

@@ -51,6 +51,7 @@ def test_upload_a_csv_and_see_its_profile(page: Any, watch: Watch, site: Site, t
     expect(profile.get_by_test_id("profile-column")).to_have_count(3, timeout=60_000)  # swapped in when analyze ends
     expect(profile.locator('[data-column="flow"] svg rect')).to_have_count(20)  # a 20-bin histogram
     expect(profile.locator('[data-column="site"] svg')).to_have_attribute("aria-label", "Most frequent values of site")
+    profile.scroll_into_view_if_needed()
     screenshot(page, "dataset")
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_test_id("delete-dataset").click()
@@ -62,7 +63,7 @@ def test_mock_from_a_sentence(page: Any, watch: Watch, site: Site) -> None:
     log_in(page, watch, site, "generate", "/generate/mock")
     page.get_by_label("Describe the data").fill("300 sensor readings with temperature, pressure and site")
     page.get_by_test_id("plan").click()
-    expect(page.get_by_test_id("plan-warnings")).to_contain_text("unknown attribute 'site'")
+    expect(page.get_by_test_id("plan-warnings")).to_contain_text("unknown attribute 'site'", timeout=30_000)
     schema = page.get_by_test_id("schema")
     expect(schema).to_have_value(re.compile(r'"temperature"'))
     schema.fill(schema.input_value().replace('"rows": 300', '"rows": 40'))  # the plan, edited before it runs
