@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -40,11 +39,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                 forget_worker_log(log)
 
 
-def test_upload_a_csv_and_see_its_profile(page: Any, watch: Watch, site: Site, tmp_path: Path) -> None:
+def test_upload_a_csv_and_see_its_profile(page: Any, watch: Watch, site: Site) -> None:
     log_in(page, watch, site, "generate", "/datasets")
-    upload = tmp_path / "flows.csv"
-    upload.write_text(CSV)
-    page.get_by_label("File").set_input_files(str(upload))  # the drop box's own path: one XHR with progress
+    dropped = page.evaluate_handle(
+        """(text) => { const data = new DataTransfer();
+                       data.items.add(new File([text], "flows.csv", {type: "text/csv"})); return data; }""",
+        CSV,
+    )
+    page.get_by_test_id("dropzone").dispatch_event("drop", {"dataTransfer": dropped})  # dragged in from the desktop
     expect(page).to_have_url(re.compile(r"/datasets/ds_[0-9A-Z]{26}$"), timeout=30_000)
     expect(page.get_by_test_id("preview").locator("tbody tr")).to_have_count(20)
     profile = page.get_by_test_id("profile")
