@@ -80,3 +80,20 @@ def create(
     with transaction(conn):
         credits.charge(conn, tenant_id, None, "mock-data", total)
     return {"datasets": datasets, "rows": total, "credits": credits.from_micro(total)}
+
+
+def vocabulary() -> dict[str, Any]:
+    """The column types and generators the mock engine knows, each generator with the types it
+    produces and the parameters it reads: what a schema form offers (no generator is ``derived``,
+    which only rules fill)."""
+    from appliance.services.mock.model import TYPES
+    from appliance.services.mock.validate_columns import GENERATORS
+
+    return {
+        "types": list(TYPES),
+        "generators": {
+            name: {"types": sorted(types), "params": list(params)}
+            for name, (types, params, _) in sorted(GENERATORS.items())
+            if name != "derived"
+        },
+    }

@@ -32,6 +32,8 @@ PREVIEW_ROWS = 10
 SCHEMA_CHARS = 200_000
 MAX_SEED = 2**63 - 1
 MAX_ATTACKS_PER_TECHNIQUE = 20
+MAX_FORM_COLUMNS = 20
+FORM_ROWS = 6
 EXAMPLE_SCHEMA: dict[str, Any] = {
     "tables": [
         {
@@ -117,10 +119,65 @@ def _submit(body: dict[str, Any]) -> dict[str, Any]:
 @blp.route("/generate/mock")
 @requires("read")
 def mock_form() -> str:
-    """Describe the data in a sentence, or start from an example schema; both lead to the editor."""
+    """Describe the data in a sentence, fill in a column form, or start from the example schema; all
+    three lead to the same editor."""
     return page(
         "generate_mock.html", plan=None, schema_text=json.dumps(EXAMPLE_SCHEMA, indent=2), description="",
-        seed=0, formats=MOCK_FORMATS,
+        seed=0, formats=MOCK_FORMATS, vocabulary=mock_datasets.vocabulary(), form_rows=FORM_ROWS,
+    )
+
+
+def _form_value(text: str) -> Any:
+    """A parameter value typed in the form: a number when it reads as one, a list when it has
+    ``|`` (categories, weights), else the text."""
+    if "|" in text:
+        return [_form_value(part.strip()) for part in text.split("|")]
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
+
+
+def _form_params(text: str, field: str) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for pair in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise errors.validation(field, f"{pair!r} is not key=value (e.g. mean=10, std=2 or categories=a|b|c)")
+        params[key.strip()] = _form_value(value.strip())
+    return params
+
+
+def _form_schema() -> dict[str, Any]:
+    """The schema the column form describes: one table, one column per filled row."""
+    names, types = request.form.getlist("col_name"), request.form.getlist("col_type")
+    generators, params = request.form.getlist("col_generator"), request.form.getlist("col_params")
+    if not len(names) == len(types) == len(generators) == len(params) or len(names) > MAX_FORM_COLUMNS:
+        raise errors.validation("col_name", f"at most {MAX_FORM_COLUMNS} rows, each with a type, generator, parameters")
+    columns = []
+    for i, (name, ctype, generator, extra) in enumerate(zip(names, types, generators, params, strict=True)):
+        if not name.strip():
+            continue
+        column = {"name": name.strip(), "type": ctype, "generator": generator}
+        columns.append(column | _form_params(extra, f"col_params[{i}]"))
+    if not columns:
+        raise errors.validation("col_name", "name at least one column")
+    table = request.form.get("table", "").strip() or "rows"
+    return {"tables": [{"name": table, "rows": _int("rows", 1000, 1, 10_000_000), "columns": columns}]}
+
+
+@blp.route("/generate/mock/form", methods=["POST"])
+@requires("read")
+@accepts_body("form")
+def mock_from_form() -> str:
+    """The schema a column form describes, checked by the mock engine, into the editor."""
+    schema = _form_schema()
+    mock_datasets.sample(schema, 1, 0)  # the engine's own check: a bad column is a 400 naming it
+    return page(
+        "_mock_editor.html", plan=None, schema_text=json.dumps(schema, indent=2), description="", seed=0,
+        formats=MOCK_FORMATS,
     )
 
 

@@ -105,6 +105,50 @@ def test_mock_from_a_sentence_plan_edit_preview_run(
     assert job["seed"] == 3  # the contract seals the sentence and the schema as edited
 
 
+def _column_form(columns: list[tuple[str, str, str, str]], **extra: str) -> dict[str, Any]:
+    return {
+        "col_name": [c[0] for c in columns], "col_type": [c[1] for c in columns],
+        "col_generator": [c[2] for c in columns], "col_params": [c[3] for c in columns], **extra,
+    }
+
+
+def test_a_column_form_becomes_the_schema_in_the_editor(app: Flask, users: Users) -> None:
+    client, csrf = session_client(app, users["read"])
+    form = client.get("/generate/mock").get_data(as_text=True)
+    assert 'data-testid="column-form"' in form and "normal (mean, std" in form
+    rows = [
+        ("id", "int", "sequence", ""),
+        ("flow", "float", "normal", "mean=10, std=2.5"),
+        ("site", "string", "category", "categories=north|south"),
+        ("", "string", "words", ""),  # a row left empty is skipped
+    ]
+    sent = {"csrf_token": csrf, **_column_form(rows, table="tank", rows="40")}
+    answer = client.post("/generate/mock/form", data=sent)
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and 'data-testid="schema"' in text and "<html" not in text
+    assert "north" in text and "south" in text
+    assert '&#34;std&#34;: 2.5' in text and '&#34;rows&#34;: 40' in text and '&#34;name&#34;: &#34;tank&#34;' in text
+
+
+@pytest.mark.parametrize(
+    ("rows", "field"),
+    [
+        ([("flow", "float", "normal", "mean 10")], "col_params[0]"),
+        ([("flow", "float", "normal", "std=2")], "mean"),  # the engine names what is missing
+        ([("flow", "float", "teleport", "")], "generator"),
+        ([("", "string", "words", "")], "col_name"),
+    ],
+)
+def test_the_column_form_refuses_bad_columns(
+    app: Flask, users: Users, rows: list[tuple[str, str, str, str]], field: str
+) -> None:
+    client, csrf = session_client(app, users["read"])
+    answer = client.post("/generate/mock/form", data={"csrf_token": csrf, **_column_form(rows)})
+    assert answer.status_code == 400 and field in answer.get_data(as_text=True)
+    uneven = client.post("/generate/mock/form", data={"csrf_token": csrf, "col_name": ["a", "b"], "col_type": "int"})
+    assert uneven.status_code == 400
+
+
 @pytest.mark.parametrize(
     ("path", "form", "field"),
     [
