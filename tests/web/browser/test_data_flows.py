@@ -39,14 +39,23 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                 forget_worker_log(log)
 
 
+def _drop(page: Any, name: str, text: str) -> None:
+    """A file dragged in from the desktop and dropped on the upload box."""
+    dropped = page.evaluate_handle(
+        """([name, text]) => { const data = new DataTransfer();
+                               data.items.add(new File([text], name, {type: "text/csv"})); return data; }""",
+        [name, text],
+    )
+    page.get_by_test_id("dropzone").dispatch_event("drop", {"dataTransfer": dropped})
+
+
 def test_upload_a_csv_and_see_its_profile(page: Any, watch: Watch, site: Site) -> None:
     log_in(page, watch, site, "generate", "/datasets")
-    dropped = page.evaluate_handle(
-        """(text) => { const data = new DataTransfer();
-                       data.items.add(new File([text], "flows.csv", {type: "text/csv"})); return data; }""",
-        CSV,
-    )
-    page.get_by_test_id("dropzone").dispatch_event("drop", {"dataTransfer": dropped})  # dragged in from the desktop
+    _drop(page, "broken.csv", "id,flow\n1,2,3\n")  # refused by the API: the box says why, in place
+    watch.allow_error("status of 400")
+    expect(page.get_by_test_id("upload-error")).to_contain_text("DATASET_INVALID: not a valid CSV file")
+    expect(page).to_have_url(f"{site.url}/datasets")
+    _drop(page, "flows.csv", CSV)
     expect(page).to_have_url(re.compile(r"/datasets/ds_[0-9A-Z]{26}$"), timeout=30_000)
     expect(page.get_by_test_id("preview").locator("tbody tr")).to_have_count(20)
     profile = page.get_by_test_id("profile")
@@ -59,6 +68,8 @@ def test_upload_a_csv_and_see_its_profile(page: Any, watch: Watch, site: Site) -
     page.get_by_test_id("delete-dataset").click()
     expect(page).to_have_url(f"{site.url}/datasets")
     expect(page.get_by_test_id("no-datasets")).to_be_visible()
+    page.set_viewport_size({"width": 820, "height": 1180})  # a tablet: nothing scrolls sideways
+    assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
 
 
 def test_mock_from_a_sentence(page: Any, watch: Watch, site: Site) -> None:
