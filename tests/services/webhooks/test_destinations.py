@@ -91,5 +91,5 @@ def test_settings_reject_nonsense() -> None:
     with pytest.raises(ConfigError, match="timeout_s"):
         Settings.from_config({"webhooks": {"timeout_s": 0}})
     assert Settings.from_config({"webhooks": {"max_age_h": 1}}).max_age_s == 3600
-    with pytest.raises(ConfigError, match="ca_file: /nonexistent/ca.pem is not a file"):
+    with pytest.raises(ConfigError, match=r"ca_file: /nonexistent/ca\.pem is not a file"):
         Settings.from_config({"webhooks": {"ca_file": "/nonexistent/ca.pem"}})
