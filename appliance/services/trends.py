@@ -5,6 +5,11 @@ can show and more than a page should download. A view gets at most ``MAX_POINTS`
 made by min/max decimation: each bucket of samples gives its lowest and its highest value, in the
 order they happened, so a spike of one sample still reaches the chart. Windows are capped at one
 day (what a run keeps); the CSV export of a view gives the raw samples of exactly its range.
+
+A view longer than ``ROLLUP_FROM_S`` reads the per-minute rollups (each tag's min and max over the
+minute, written by the worker as each minute ends) and the raw seconds after the last one: 1,440
+rows for a day instead of 86,400, and the same envelope, since the min and max of a bucket are the
+min and max of its minutes' (its left edge is whole minutes).
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ MAX_PENS = 8
 MAX_WINDOW_S = 86_400
 DEFAULT_WINDOW_S = 600
 EVERY_MS = 1000  # one history row a second
+MINUTE_MS = 60_000
+ROLLUP_FROM_S = MAX_POINTS  # longer views read the per-minute rollups
 
 
 def plant_tags(plant: str) -> list[dict[str, Any]]:
@@ -34,20 +41,63 @@ def plant_tags(plant: str) -> list[dict[str, Any]]:
     return [c.info() for c in get_plant(plant).tag_table().columns]
 
 
-def pack(names: Sequence[str], values: Mapping[str, Any]) -> bytes:
-    """One history row: every tag as a float64 (booleans as 0/1; a missing value as NaN)."""
-    return array("d", (float(values[n]) if n in values else float("nan") for n in names)).tobytes()
+class MinuteRollup:
+    """The worker's running min and max of each tag over the current minute."""
+
+    def __init__(self) -> None:
+        self.minute: int | None = None
+        self.n = 0
+        self.lo: list[float] = []
+        self.hi: list[float] = []
+        self.attacks: list[str] = []
+
+    def add(self, t_ms: int, row: Sequence[float], attacks: str | None) -> tuple[Any, ...] | None:
+        """Take one sample; returns the finished minute ``(t_ms, n, lo, hi, attacks)`` when this
+        sample starts a new one."""
+        minute = t_ms - t_ms % MINUTE_MS
+        done = self.finished() if self.minute is not None and minute != self.minute else None
+        if self.minute != minute:
+            self.minute, self.n, self.lo, self.hi, self.attacks = minute, 0, list(row), list(row), []
+        else:
+            self.lo = [a if v != v or a <= v else v for a, v in zip(self.lo, row, strict=True)]  # NaN: no value
+            self.hi = [a if v != v or a >= v else v for a, v in zip(self.hi, row, strict=True)]
+        self.n += 1
+        if attacks and attacks not in self.attacks:
+            self.attacks.append(attacks)
+        return done
+
+    def finished(self) -> tuple[Any, ...]:
+        return (
+            self.minute,
+            self.n,
+            array("d", self.lo).tobytes(),
+            array("d", self.hi).tobytes(),
+            ";".join(self.attacks) or None,
+        )
 
 
 def record(
-    conn: sqlite3.Connection, run_id: str, names: Sequence[str], snapshot: Mapping[str, Any], trim: bool
+    conn: sqlite3.Connection,
+    run_id: str,
+    names: Sequence[str],
+    snapshot: Mapping[str, Any],
+    trim: bool,
+    rollup: MinuteRollup | None = None,
 ) -> None:
-    """The worker's part: one row for the sample ``snapshot`` (its timestamp, values and attacks)."""
+    """The worker's part: one row for the sample ``snapshot`` (its timestamp, values and attacks;
+    every tag as a float64, booleans as 0/1, a missing value as NaN), and the minute's rollup when
+    ``rollup`` says a minute has ended."""
     from simulators.validation import parse_time
 
     t_ms = int(parse_time(str(snapshot["timestamp"]), "timestamp"))
     attacks = str(snapshot.get("attack_id") or "") or None
-    store.append(conn, run_id, t_ms, pack(names, snapshot.get("values") or {}), attacks, trim)
+    values = snapshot.get("values") or {}
+    row = [float(values[n]) if n in values else float("nan") for n in names]
+    store.append(conn, run_id, t_ms, array("d", row).tobytes(), attacks, trim)
+    if rollup is not None:
+        done = rollup.add(t_ms, row, attacks)
+        if done is not None:
+            store.append_minute(conn, run_id, *done)
 
 
 def _pens(tags: Sequence[dict[str, Any]], wanted: Sequence[str]) -> list[int]:
@@ -83,7 +133,7 @@ def _window(
     return start, end
 
 
-def _rows(conn: sqlite3.Connection, run_id: str, start: int, end: int) -> list[dict[str, Any]]:
+def _rows(conn: sqlite3.Connection, run_id: str, start: int, end: int) -> list[tuple[int, bytes, str | None]]:
     return store.window(conn, run_id, start, end, MAX_WINDOW_S * 1000 // EVERY_MS + 10)
 
 
@@ -149,24 +199,46 @@ def view(
     if not 2 <= max_points <= MAX_POINTS:
         raise errors.validation("points", f"between 2 and {MAX_POINTS}")
     start, end = _window(conn, run["id"], start_ms, end_ms, last_ms)
-    rows = _rows(conn, run["id"], start, end)
-    times = np.fromiter((r["t_ms"] for r in rows), dtype=np.int64, count=len(rows))
     width = len(tags)
-    matrix = np.frombuffer(b"".join(r["data"] for r in rows), dtype=np.float64).reshape(len(rows), width)
-    chosen = matrix[:, pens] if len(rows) else np.empty((0, len(pens)))
+    minutes = store.minutes(conn, run["id"], start, end) if end - start > ROLLUP_FROM_S * 1000 else []
+    raw_from = minutes[-1][0] + MINUTE_MS if minutes else start
+    rows = _rows(conn, run["id"], raw_from, end)
+    times, matrix, samples = _raw_points(np, rows, width)
+    band_times, band_labels = [r[0] for r in rows], [r[2] for r in rows]
+    if minutes:
+        # each minute as two points, its min then its max (the order inside it is not kept)
+        t_min = np.fromiter((m[0] for m in minutes), dtype=np.int64, count=len(minutes))
+        lo = np.frombuffer(b"".join(m[2] for m in minutes), dtype=np.float64).reshape(len(minutes), width)
+        hi = np.frombuffer(b"".join(m[3] for m in minutes), dtype=np.float64).reshape(len(minutes), width)
+        pairs = np.empty((len(minutes) * 2, width))
+        pairs[0::2], pairs[1::2] = lo, hi
+        t_pairs = np.empty(len(minutes) * 2, dtype=np.int64)
+        t_pairs[0::2], t_pairs[1::2] = t_min, t_min + MINUTE_MS - EVERY_MS
+        times, matrix = np.concatenate([t_pairs, times]), np.concatenate([pairs, matrix])
+        samples += sum(int(m[1]) for m in minutes)
+        band_times = [int(m[0]) for m in minutes] + band_times
+        band_labels = [m[4] for m in minutes] + band_labels
+    chosen = matrix[:, pens] if len(times) else np.empty((0, len(pens)))
     x, y = decimate(times, chosen, max_points)
     series = {tags[i]["name"]: [None if np.isnan(v) else float(v) for v in y[:, k]] for k, i in enumerate(pens)}
     return {
         "run_id": run["id"],
         "start": start / 1000,
         "end": end / 1000,
-        "samples": len(rows),
-        "decimated": len(x) < len(rows),
+        "samples": samples,
+        "decimated": len(x) < samples,
+        "rollup": bool(minutes),
         "t": [float(t) / 1000 for t in x],
         "pens": [{k: tags[i][k] for k in ("name", "unit", "low", "high", "description")} for i in pens],
         "series": series,
-        "bands": _bands([int(t) for t in times], [r["attacks"] for r in rows]),
+        "bands": _bands(band_times, band_labels),
     }
+
+
+def _raw_points(np: Any, rows: list[tuple[int, bytes, str | None]], width: int) -> tuple[Any, Any, int]:
+    times = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float64).reshape(len(rows), width)
+    return times, matrix, len(rows)
 
 
 def view_csv(
@@ -185,10 +257,10 @@ def view_csv(
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["timestamp", *(tags[i]["name"] for i in pens), "attacks"])
     width = len(tags)
-    for row in _rows(conn, run["id"], start, end):
+    for t_ms, data, attacks in _rows(conn, run["id"], start, end):
         values = array("d")
-        values.frombytes(row["data"])
+        values.frombytes(data)
         if len(values) != width:
             continue
-        writer.writerow([iso(row["t_ms"] / 1000), *(repr(values[i]) for i in pens), row["attacks"] or ""])
+        writer.writerow([iso(t_ms / 1000), *(repr(values[i]) for i in pens), attacks or ""])
     return out.getvalue()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from appliance.store.db import fetch_all, fetch_one
+from appliance.store.db import fetch_one
 
 KEPT_MS = 86_400_000  # one day per run; the run's full record is its telemetry artifact
 
@@ -18,6 +18,32 @@ def append(conn: sqlite3.Connection, run_id: str, t_ms: int, data: bytes, attack
         conn.execute("DELETE FROM scada_history WHERE run_id = ? AND t_ms < ?", (run_id, t_ms - KEPT_MS))
 
 
+def append_minute(
+    conn: sqlite3.Connection, run_id: str, t_ms: int, n: int, lo: bytes, hi: bytes, attacks: str | None
+) -> None:
+    """One minute's rollup (``t_ms`` is the minute's start), written when the minute is over."""
+    conn.execute(
+        "INSERT OR REPLACE INTO scada_history_1m (run_id, t_ms, n, data_min, data_max, attacks)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (run_id, t_ms, n, lo, hi, attacks),
+    )
+    conn.execute("DELETE FROM scada_history_1m WHERE run_id = ? AND t_ms < ?", (run_id, t_ms - KEPT_MS))
+
+
+def minutes(
+    conn: sqlite3.Connection, run_id: str, start_ms: int, end_ms: int
+) -> list[tuple[int, int, bytes, bytes, str | None]]:
+    """Rollups ``(t_ms, n, data_min, data_max, attacks)`` of the minutes that start in [start_ms, end_ms]."""
+    cur = conn.cursor()
+    cur.row_factory = None
+    cur.execute(
+        "SELECT t_ms, n, data_min, data_max, attacks FROM scada_history_1m WHERE run_id = ? AND t_ms BETWEEN ? AND ?"
+        " ORDER BY t_ms",
+        (run_id, start_ms, end_ms),
+    )
+    return cur.fetchall()
+
+
 def span(conn: sqlite3.Connection, run_id: str) -> dict[str, Any] | None:
     """The first and last time held for the run, and how many rows (None when it has none)."""
     row = fetch_one(
@@ -28,10 +54,15 @@ def span(conn: sqlite3.Connection, run_id: str) -> dict[str, Any] | None:
     return row if row is not None and row["n"] else None
 
 
-def window(conn: sqlite3.Connection, run_id: str, start_ms: int, end_ms: int, limit: int) -> list[dict[str, Any]]:
-    """Rows with start_ms <= t_ms <= end_ms, oldest first, at most ``limit``."""
-    return fetch_all(
-        conn,
+def window(
+    conn: sqlite3.Connection, run_id: str, start_ms: int, end_ms: int, limit: int
+) -> list[tuple[int, bytes, str | None]]:
+    """Rows ``(t_ms, data, attacks)`` with start_ms <= t_ms <= end_ms, oldest first, at most ``limit``.
+    Plain tuples, not dicts: a day is 86,400 rows, and building a dict for each costs more than the read."""
+    cur = conn.cursor()
+    cur.row_factory = None
+    cur.execute(
         "SELECT t_ms, data, attacks FROM scada_history WHERE run_id = ? AND t_ms BETWEEN ? AND ? ORDER BY t_ms LIMIT ?",
         (run_id, start_ms, end_ms, limit),
     )
+    return cur.fetchall()

@@ -24,14 +24,16 @@ def _run(app: Flask, keys: dict[str, str], plant: str = "water") -> str:
 
 
 def _history(db: Any, run_id: str, seconds: int, attack_from: int = 10**9) -> None:
+    """History as a live run's worker writes it: a row a second and a rollup per minute."""
     names = [t["name"] for t in trends.plant_tags("water")]
+    rollup = trends.MinuteRollup()
     with transaction(db):
         for i in range(seconds):
             values = {n: 1.0 for n in names}
             values["LIT101"] = 2.0 + (3.0 if i == seconds // 2 else 0.0)  # one spike
             stamp = f"2026-11-30T10:{i // 60:02d}:{i % 60:02d}.000Z"
             snap = {"timestamp": stamp, "values": values, "attack_id": "A1" if i >= attack_from else ""}
-            trends.record(db, run_id, names, snap, trim=False)
+            trends.record(db, run_id, names, snap, False, rollup)
 
 
 def _alarm(db: Any, tenant_id: str, run_id: str, tag: str = "P101.TRIP") -> str:
@@ -115,10 +117,15 @@ def test_trend_is_decimated_min_max_with_bands_and_csv_of_the_window(
     start, end = 1796032800, 1796032800 + 2999  # 2026-11-30T10:00:00Z
     url = f"/v1/scada/runs/{run_id}/trend?tags=LIT101,FIT101&start={start}&end={end}"
     view = client.get(url, headers=auth(keys["read"])).get_json()
-    assert view["samples"] == 3000 and view["decimated"] and len(view["t"]) <= 2000
+    # over 2,000 s: 49 finished minutes from their rollups, then the last 60 raw seconds
+    assert view["rollup"] and view["samples"] == 3000 and view["decimated"] and len(view["t"]) <= 2000
     assert max(view["series"]["LIT101"]) == 5.0 and min(view["series"]["LIT101"]) == 2.0  # the spike survives
     assert view["t"] == sorted(view["t"])
-    assert view["bands"] == [{"start": start + 2900, "end": end, "label": "A1"}]
+    assert view["bands"] == [{"start": start + 2880, "end": end, "label": "A1"}]  # whole minutes on the left
+    short_url = url.replace(f"end={end}", f"end={start + 1999}") + "&points=500"
+    short = client.get(short_url, headers=auth(keys["read"])).get_json()
+    assert not short["rollup"] and short["samples"] == 2000 and short["decimated"] and len(short["t"]) == 500
+    assert max(short["series"]["LIT101"]) == 5.0 and short["bands"] == []
     csv_text = client.get(url + "&format=csv", headers=auth(keys["read"])).get_data(as_text=True)
     lines = csv_text.splitlines()
     assert lines[0] == "timestamp,LIT101,FIT101,attacks" and len(lines) == 3001

@@ -134,6 +134,7 @@ class _Commands:
         self.tag_names: list[str] = []
         self.last_history = 0.0
         self.history_rows = 0
+        self.rollup = trends.MinuteRollup()
 
     def tick(self, run: Any) -> None:
         from simulators.errors import SimulationParamError
@@ -171,7 +172,8 @@ class _Commands:
                 if history_due:
                     self.last_history = now
                     self.history_rows += 1
-                    trends.record(conn, self.run_id, self.tag_names, snapshot, trim=self.history_rows % 60 == 0)
+                    trim = self.history_rows % 60 == 0
+                    trends.record(conn, self.run_id, self.tag_names, snapshot, trim, self.rollup)
         elapsed = now - self.started
         fraction = min(0.99, elapsed / self.duration) if self.duration else 0.0
         self.ctx.progress(fraction, rows=run.scans, message=f"live: {run.scans:,} scans")

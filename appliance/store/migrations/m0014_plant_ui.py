@@ -9,6 +9,8 @@
 - ``scada_history``: one row a second of every value of a run (a packed float64 array in the
   plant's tag order, and the attacks active then), trimmed to the last day, so a trend can show
   a window of a live run without reading its recording, which is only written at the end.
+- ``scada_history_1m``: the same values rolled up per minute (each tag's min and max), so a view
+  of hours or a day reads 1,440 rows instead of 86,400 and still shows every spike.
 """
 
 from __future__ import annotations
@@ -58,7 +60,16 @@ CREATE TABLE scada_history (
     data BLOB NOT NULL,
     attacks TEXT
 );
-CREATE INDEX scada_history_run ON scada_history(run_id, t_ms)
+CREATE INDEX scada_history_run ON scada_history(run_id, t_ms);
+CREATE TABLE scada_history_1m (
+    run_id TEXT NOT NULL REFERENCES scada_runs(id),
+    t_ms INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    data_min BLOB NOT NULL,
+    data_max BLOB NOT NULL,
+    attacks TEXT,
+    PRIMARY KEY (run_id, t_ms)
+)
 """
 
 
