@@ -73,6 +73,8 @@ def test_disable_refuses_oneself_unknown_users_and_other_tenants(app: Flask, db:
     assert own.status_code == 400 and "logged in as" in own.get_data(as_text=True)
     unknown = client.post("/admin/users/usr_01JD0000000000000000000000/disable", data={"csrf_token": csrf})
     assert unknown.status_code == 404
+    missing = client.post("/admin/users/usr_01JD0000000000000000000000/enable", data={"csrf_token": csrf})
+    assert missing.status_code == 404
     other = identity.create_tenant(db, "elsewhere")
     stranger = identity.create_user(db, other["id"], "x@elsewhere.example", PASSWORD, ["read"])
     assert client.post(f"/admin/users/{stranger['id']}/disable", data={"csrf_token": csrf}).status_code == 404
