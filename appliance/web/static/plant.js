@@ -71,15 +71,15 @@
     else bands.push({start: t, end: t, label: label, open: true});
   }
   var COLORS = ["#0b4f9c", "#a3161c", "#13612e", "#7a4a00", "#5b2a86", "#00707a", "#444444", "#b3418a"];
-  function chart(el, pens, height) {
+  function chart(el, pens, height, onSelect) {
     var series = [{}].concat(pens.map(function (p, i) {
       return {label: p.name + (p.unit ? " (" + p.unit + ")" : ""), stroke: COLORS[i % COLORS.length], width: 1.5,
               spanGaps: false};
     }));
     var data = [[]].concat(pens.map(function () { return []; }));
     var u = new uPlot({width: Math.max(el.clientWidth, 300), height: height, series: series,
-                       scales: {x: {time: true}}, cursor: {drag: {x: true, y: false}},
-                       hooks: {draw: [drawBands]}}, data, el);
+                       scales: {x: {time: true}}, cursor: {drag: {x: true, y: false, setScale: false}},
+                       hooks: {draw: [drawBands], setSelect: onSelect ? [onSelect] : []}}, data, el);
     u.sealforgeBands = [];
     return u;
   }
@@ -263,7 +263,7 @@
       return fetch(cfg.trend + q, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (j) {
         if (j.error) { info.textContent = problem(j); return; }
         view = j;
-        if (!u) { u = chart(el, j.pens, 420); }
+        if (!u) { u = chart(el, j.pens, 420, zoom); }
         u.sealforgeBands = j.bands;
         u.setData([j.t].concat(cfg.pens.map(function (p) { return j.series[p]; })), false);
         u.setScale("x", {min: j.start, max: j.end});
@@ -273,20 +273,16 @@
         root.dataset.loaded = "1";
       });
     }
+    // a drag across the chart zooms: the server decimates the narrower window afresh
+    function zoom(chartU) {
+      if (chartU.select.width <= 2) return;
+      var a = chartU.posToVal(chartU.select.left, "x"), b = chartU.posToVal(chartU.select.left + chartU.select.width, "x");
+      chartU.setSelect({left: 0, width: 0, top: 0, height: 0}, false);
+      live = false;
+      load(a, b);
+    }
     function range() { return {min: u.scales.x.min, max: u.scales.x.max}; }
-    load().then(function () {
-      if (!u) return;
-      u.hooks.setSelect = u.hooks.setSelect || [];
-      el.addEventListener("mouseup", function () {
-        if (u.select.width > 2) {
-          var a = u.posToVal(u.select.left, "x"), b = u.posToVal(u.select.left + u.select.width, "x");
-          u.setSelect({left: 0, width: 0, top: 0, height: 0}, false);
-          live = false;
-          load(a, b);
-        }
-      });
-      if (live) startLive();
-    });
+    load().then(function () { if (u && live) startLive(); });
     function pan(dir) {
       var r = range(), w = r.max - r.min;
       live = false;

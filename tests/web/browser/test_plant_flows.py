@@ -46,7 +46,9 @@ def shared() -> dict[str, str]:
 def _run_id(site: Site, shared: dict[str, str]) -> str:
     if "run" not in shared:  # the first test did not run (-k): start one as it would
         body = {"plant": "water", "modbus": {"port": free_port()}}
-        answer = httpx.post(f"{site.url}/v1/scada/runs", json=body, headers={"X-API-Key": site.keys["generate"]})
+        answer = httpx.post(
+            f"{site.url}/v1/scada/runs", json=body, headers={"X-API-Key": site.keys["generate"]}, timeout=60
+        )
         shared["run"] = answer.json()["id"]
     return shared["run"]
 
@@ -54,7 +56,9 @@ def _run_id(site: Site, shared: dict[str, str]) -> str:
 def _running(site: Site, run_id: str) -> None:
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        run = httpx.get(f"{site.url}/v1/scada/runs/{run_id}", headers={"X-API-Key": site.keys["read"]}).json()
+        run = httpx.get(
+            f"{site.url}/v1/scada/runs/{run_id}", headers={"X-API-Key": site.keys["read"]}, timeout=30
+        ).json()
         if run["status"] == "running":
             return
         assert run["status"] == "starting", run
@@ -173,6 +177,18 @@ def test_a_read_only_user_sees_no_write_controls_and_a_crafted_write_is_refused(
     page.goto(f"{site.url}/plant/{run_id}/trends?pen=LIT101&pen=LIC101.SP")
     expect(page.get_by_test_id("trend-info")).to_contain_text("samples", timeout=15_000)
     screenshot(page, "trends")
+    visible = page.get_by_test_id("trend-csv").get_attribute("href")
+    assert visible and "&start=" in visible and "&end=" in visible
+    exported = page.request.get(site.url + visible)
+    assert exported.ok and exported.text().startswith("timestamp,LIT101,LIC101.SP,attacks\n")
+    box = page.locator("#t-chart .u-over").bounding_box()
+    assert box
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.9, box["y"] + box["height"] / 2, steps=5)
+    page.mouse.up()
+    expect(page.get_by_test_id("trend-csv")).not_to_have_attribute("href", visible)  # zoomed: a narrower range
     page.goto(f"{site.url}/plant/{run_id}/points")
     expect(page.get_by_test_id("blocks")).to_contain_text("mbpoll -m tcp")
+    expect(page.locator('[data-testid="modbus-points"] td[data-value="LIT101"]').first).not_to_have_text("–")
     screenshot(page, "points")
