@@ -82,6 +82,7 @@ BAD = [
     (b"this is text, not parquet\n", "fake.parquet", "DATASET_INVALID", "not a Parquet"),
     (b"{not json}\n", "bad.jsonl", "DATASET_INVALID", "JSONL"),
     (b"a,a\n1,2\n", "dup.csv", "DATASET_INVALID", "repeat"),
+    (b'id,flow\n1,"unterminated\n', "open-quote.csv", "DATASET_INVALID", "quoted field is still open"),
     (b"a,b\n1,2\n", "readings.xlsx", "UNSUPPORTED_MEDIA_TYPE", "format"),
 ]
 
