@@ -87,6 +87,14 @@ BAD = [
 ]
 
 
+def test_a_literal_quote_inside_an_unquoted_field_is_data(client: FlaskClient, keys: dict[str, str]) -> None:
+    """An odd count of quotes is not always an open quote: `5" pipe` is a plain cell."""
+    response = upload(client, keys["generate"], b'id,name\n1,5" pipe\n2,"a ""b"""\n', "inches.csv")
+    assert response.status_code == 201, response.get_json()
+    preview = client.get(f"/v1/datasets/{response.get_json()['id']}/preview", headers=auth(keys["read"])).get_json()
+    assert [row["name"] for row in preview["rows"]] == ['5" pipe', 'a "b"']
+
+
 @pytest.mark.parametrize("data,name,code,words", BAD)
 def test_bad_uploads_leave_nothing(
     client: FlaskClient, keys: dict[str, str], state_dir: Path, data: bytes, name: str, code: str, words: str
