@@ -127,6 +127,11 @@ def active(conn: sqlite3.Connection, tenant_id: str, run_id: str | None = None) 
     return {"data": shown, "count": len(shown), "shelved": [a for a in rows if a["shelved"]]}
 
 
+def active_counts(conn: sqlite3.Connection, tenant_id: str) -> dict[str, int]:
+    """How many alarms each of the tenant's runs has on its active list (the overview shows it)."""
+    return store.active_counts(conn, tenant_id)
+
+
 def _check_filters(filters: dict[str, Any]) -> None:
     p = filters.get("priority")
     if p is not None and p not in PRIORITIES:

@@ -85,3 +85,13 @@ def history(
         params.append(after)
     sql += " ORDER BY id DESC LIMIT ?"
     return fetch_all(conn, sql, (*params, limit + 1))
+
+
+def active_counts(conn: sqlite3.Connection, tenant_id: str) -> dict[str, int]:
+    """Per run, how many alarms are on the active list (in alarm, or cleared and not acknowledged)."""
+    rows = conn.execute(
+        "SELECT run_id, COUNT(*) FROM scada_alarms WHERE tenant_id = ? AND (cleared_at IS NULL OR acked_at IS NULL)"
+        " GROUP BY run_id",
+        (tenant_id,),
+    ).fetchall()
+    return {str(row[0]): int(row[1]) for row in rows}

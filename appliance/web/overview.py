@@ -11,7 +11,7 @@ from typing import Any
 from appliance.api import context
 from appliance.api.extensions import requires
 from appliance.jobs import operations, queues
-from appliance.services import credits, health, scada
+from appliance.services import alarms, credits, health, scada
 from appliance.web.blueprint import blp, page
 
 RECENT_JOBS = 10
@@ -29,6 +29,7 @@ def _live() -> dict[str, Any]:
     depths = queues.pending_counts(state_dir)
     return {
         "runs": [run for run in runs if run["status"] in LIVE_STATES],
+        "alarms": alarms.active_counts(conn, tenant_id),
         "jobs": jobs,
         "health": health.livez(conn, state_dir, int(cfg["health"]["min_free_bytes"]), depths),
         "queues": depths,

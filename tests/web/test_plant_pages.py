@@ -202,6 +202,9 @@ def test_alarms_ack_shelve_history_and_csv_in_api_and_page(
     )
     reader, rtoken = session_client(app, users["read"])
     assert "Ack</button>" not in reader.get("/alarms").get_data(as_text=True)
+    assert alarms.active_counts(db, tenant["id"]) == {run_id: 2}  # one acknowledged but still in alarm
+    assert 'data-testid="run-alarms">2</a>' in reader.get("/overview/live").get_data(as_text=True)
+    assert client.get("/v1/scada/alarms/active?run_id=" + "r" * 65, headers=auth(keys["read"])).status_code == 400
     assert reader.post(f"/alarms/{urgent}/shelve", data={"minutes": "15", "csrf_token": rtoken}).status_code == 403
 
 
