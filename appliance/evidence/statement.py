@@ -1,22 +1,25 @@
 """What a seal attests: the in-toto Statement v1 of one succeeded job.
 
-Subjects are the job's artifacts by name with their BLAKE3 digests (already computed when they
-entered the blob store, so sealing never re-reads them). The predicate carries what an auditor
+Subjects are the job's artifacts by name with their SHA-256 and BLAKE3 digests: BLAKE3 is the blob
+store's key, SHA-256 is what standard in-toto consumers match by. Both are computed before the
+success transaction (BLAKE3 when the artifact entered the blob store, SHA-256 by the runner from
+the same file), so sealing never reads an artifact while it holds the write lock. The predicate carries what an auditor
 needs to judge the result without the appliance: the contract and its hash, the job record, the
 input digests, the software that ran and when it was sealed. A job with no artifact is sealed
-with its contract as the only subject (``contract.json``, digest = ``contract_hash``), since a
-Statement needs at least one subject.
+with its contract as the only subject (``contract.json``: BLAKE3 = ``contract_hash``, SHA-256 of
+the same canonical JSON), since a Statement needs at least one subject.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import sys
 from typing import Any
 
 from sealforge_verify import __version__ as verifier_version
-from sealforge_verify import build_statement
+from sealforge_verify import build_statement, canonical_json
 
 from appliance import __version__ as sealforge_version
 
@@ -53,10 +56,12 @@ def software_versions() -> dict[str, str]:
     return versions
 
 
-def subjects(job: dict[str, Any], artifacts: list[dict[str, Any]]) -> dict[str, str]:
+def subjects(job: dict[str, Any], artifacts: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Subject name → digest set. Artifact rows must carry ``sha256`` (the runner adds it)."""
     if not artifacts:
-        return {CONTRACT_SUBJECT: job["contract_hash"]}
-    return {a["name"]: a["blake3"] for a in artifacts}
+        contract = canonical_json(json.loads(job["contract"]))
+        return {CONTRACT_SUBJECT: {"sha256": hashlib.sha256(contract).hexdigest(), "blake3": job["contract_hash"]}}
+    return {a["name"]: {"sha256": a["sha256"], "blake3": a["blake3"]} for a in artifacts}
 
 
 def predicate(job: dict[str, Any], artifacts: list[dict[str, Any]], sealed_at: str, origin: str) -> dict[str, Any]:

@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sealforge_verify import sha256_file
+
 from appliance import errors as app_errors
 from appliance.clock import now_iso
 from appliance.config import load_config
@@ -165,7 +167,9 @@ def _succeed(state_dir: Path, job: dict[str, Any], ctx: RunContext, worker: str)
     try:
         for path, _name, _media_type in ctx.artifacts:
             blobs.append(store.put_file(conn, path))
-        committed = _commit_success(conn, state_dir, job, ctx, worker, blobs)
+        # SHA-256 for the seal's subjects, read here so the success transaction never hashes a file.
+        sha256s = [sha256_file(path) for path, _name, _media_type in ctx.artifacts]
+        committed = _commit_success(conn, state_dir, job, ctx, worker, blobs, sha256s)
     finally:
         if not committed:
             store.drop(conn, blobs)
@@ -178,6 +182,7 @@ def _commit_success(
     ctx: RunContext,
     worker: str,
     blobs: list[StoredBlob],
+    sha256s: list[str],
 ) -> bool:
     with transaction(conn):
         current = jobs_store.get_job(conn, job["id"])
@@ -185,9 +190,10 @@ def _commit_success(
             log.warning("job %s was reclaimed while finishing; its result is dropped", job["id"])
             return False
         artifacts = []
-        for blob, (_path, name, media_type) in zip(blobs, ctx.artifacts, strict=True):
+        for blob, sha256, (_path, name, media_type) in zip(blobs, sha256s, ctx.artifacts, strict=True):
             row = {"id": new_id("art"), "tenant_id": job["tenant_id"], "job_id": job["id"], "created_at": now_iso()}
-            artifacts.append({**row, "name": name, "media_type": media_type, "blake3": blob.digest, "size": blob.size})
+            digests = {"blake3": blob.digest, "sha256": sha256}
+            artifacts.append({**row, "name": name, "media_type": media_type, **digests, "size": blob.size})
             jobs_store.insert_artifact(conn, artifacts[-1])
         unpin(conn, blobs)
         kind = get_kind(job["kind"])

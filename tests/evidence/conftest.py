@@ -4,6 +4,7 @@ that cannot make a network namespace)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -111,6 +112,7 @@ def sealed_job(
                 "created_at": now,
             }
             jobs_store.insert_artifact(db, row)
+            row["sha256"] = hashlib.sha256(data).hexdigest()  # the runner adds it the same way
             artifacts.append(row)
         if status == "succeeded":
             jobs_store.update_job(db, job["id"], {"started_at": now, "finished_at": now, "attempts": 1})

@@ -4,6 +4,7 @@ checkpoint, appends from several processes are serialised, and sealing is all-or
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import multiprocessing as mp
 from collections.abc import Callable
@@ -14,6 +15,7 @@ import pytest
 from sealforge_verify import (
     BLAKE3,
     MerkleTree,
+    canonical_json,
     parse_checkpoint,
     parse_note,
     parse_verifier_key,
@@ -90,7 +92,9 @@ def test_a_job_without_artifacts_is_sealed_over_its_contract(
     seal = seals_store.seal_of_job(db, job["id"], job["tenant_id"])
     assert seal is not None
     statement = json.loads(base64.b64decode(json.loads(bytes(seal["envelope"]))["payload"]))
-    assert statement["subject"] == [{"name": CONTRACT_SUBJECT, "digest": {"blake3": job["contract_hash"]}}]
+    contract_sha256 = hashlib.sha256(canonical_json(json.loads(job["contract"]))).hexdigest()
+    digests = {"sha256": contract_sha256, "blake3": job["contract_hash"]}
+    assert statement["subject"] == [{"name": CONTRACT_SUBJECT, "digest": digests}]
 
 
 def test_sealing_needs_the_callers_transaction(db: Any, state_dir: Path, tenant: dict[str, Any]) -> None:

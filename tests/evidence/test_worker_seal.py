@@ -4,6 +4,8 @@ bundles verifiable; the `verify` kind checks a job's evidence."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import socket
@@ -13,6 +15,7 @@ import sys
 import tarfile
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from click.testing import CliRunner
@@ -77,6 +80,11 @@ def test_succeeded_job_is_sealed_and_its_bundle_verifies_offline(
     report = json.loads(ok.stdout)
     statuses = {c["name"]: c["status"] for c in report["checks"]}
     assert statuses["artifact_digest:readings.parquet"] == "pass"
+    parquet = (art_dir / "readings.parquet").read_bytes()
+    statement = json.loads(base64.b64decode(seal["envelope"]["payload"]))
+    assert statement["subject"] == [
+        {"name": "readings.parquet", "digest": {"sha256": hashlib.sha256(parquet).hexdigest(), "blake3": ANY}}
+    ]
     assert statuses["inclusion_proof"] == statuses["checkpoint_signature"] == "pass"
 
     embedded = fetch(client, f"/v1/evidence/{job['id']}?include_artifacts=true", headers, tmp_path / "full.tar")

@@ -6,6 +6,7 @@ small seal log), so every end-to-end test exercises the same code the appliance 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import subprocess
@@ -102,15 +103,25 @@ class BundleFactory:
         signer: SignerKey | None = None,
         tree: MerkleTree | None = None,
         consistency_from: int | None = None,
+        sha256: bool = True,
+        digests: dict[str, dict[str, str]] | None = None,
     ) -> Sealed:
-        """A bundle whose envelope is leaf ``before`` of a tree of ``before + 1 + after`` leaves."""
+        """A bundle whose envelope is leaf ``before`` of a tree of ``before + 1 + after`` leaves.
+
+        Subjects carry SHA-256 and BLAKE3 digests, or BLAKE3 only with ``sha256=False`` (bundles
+        sealed before SHA-256 was added); ``digests`` replaces the computed digest sets by name."""
         self._count += 1
         signer = signer or self.signer
         arts = (
             {"rows.csv": b"a,b\n1,2\n3,4\n", "report/summary.json": b'{"rows": 2}'} if artifacts is None else artifacts
         )
+        subjects: dict[str, dict[str, str]] = {n: {"blake3": blake3_stream(io.BytesIO(d))} for n, d in arts.items()}
+        if sha256:
+            for n, d in arts.items():
+                subjects[n]["sha256"] = hashlib.sha256(d).hexdigest()
+        subjects.update(digests or {})
         statement = build_statement(
-            {n: blake3_stream(io.BytesIO(d)) for n, d in arts.items()},
+            subjects,
             {"contract": {"kind": "mock", "seed": self._count}, "job": {"id": f"job_{self._count}"}},
         )
         envelope = seal_statement(statement, signer)

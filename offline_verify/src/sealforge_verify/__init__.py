@@ -7,7 +7,7 @@ Depends only on ``blake3`` and ``cryptography``. The names below are the stable 
 from sealforge_verify.bundle import Bundle, BundleFormatError, read_bundle, write_bundle, write_members
 from sealforge_verify.dsse import Envelope, EnvelopeError, pae, parse_envelope, sign_envelope, verify_envelope
 from sealforge_verify.encoding import b64decode_strict, b64encode, canonical_json
-from sealforge_verify.hashing import blake3_file, blake3_stream
+from sealforge_verify.hashing import blake3_file, blake3_stream, sha256_file
 from sealforge_verify.keys import (
     TrustFileError,
     format_trust_file,
@@ -112,6 +112,7 @@ __all__ = [
     "root_hash",
     "save_signer",
     "seal_statement",
+    "sha256_file",
     "sign_checkpoint",
     "sign_envelope",
     "sign_note",

@@ -1,9 +1,12 @@
 """in-toto Statement v1 for Sealforge evidence: build it, and check its shape.
 
-Why: the Statement is what a seal attests. Its subjects name each artifact with its BLAKE3
-digest; its predicate (type ``https://sealforge.dev/evidence/v1``) holds the contract, job record,
-input digests and software versions. The verifier only needs the subjects to be well formed, so
-the predicate is checked to be an object and otherwise left to the appliance.
+Why: the Statement is what a seal attests. Its subjects name each artifact with its SHA-256 and
+BLAKE3 digests: standard consumers (cosign, slsa-verifier, gh attestation) match subjects by SHA-2
+and ignore algorithms they do not know, and the appliance's blob store is keyed by BLAKE3. Bundles
+sealed before SHA-256 was added carry ``blake3`` only and still verify. Its predicate (type
+``https://sealforge.dev/evidence/v1``) holds the contract, job record, input digests and software
+versions. The verifier only needs the subjects to be well formed, so the predicate
+is checked to be an object and otherwise left to the appliance.
 
 Subject names double as file names (``artifacts/<name>`` in a bundle, ``DIR/<name>`` next to
 it), so they must be safe relative paths: no absolute paths, no ``..``, no backslashes.
@@ -33,16 +36,24 @@ __all__ = [
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://sealforge.dev/evidence/v1"
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
-_BLAKE3_HEX = re.compile(r"[0-9a-f]{64}")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+DIGEST_ALGORITHMS = ("sha256", "blake3")
 MAX_NAME_BYTES = 1024
 
 
 @dataclass(frozen=True)
 class Subject:
-    """An artifact as the Statement names it: a relative file name and its BLAKE3 hex digest."""
+    """An artifact as the Statement names it: a relative file name, its BLAKE3 hex digest and
+    (in every bundle sealed since SHA-256 was added) its SHA-256 hex digest."""
 
     name: str
     blake3: str
+    sha256: str | None = None
+
+    def digests(self) -> dict[str, str]:
+        """The in-toto digest set, SHA-256 first when there is one."""
+        out = {"sha256": self.sha256} if self.sha256 is not None else {}
+        return out | {"blake3": self.blake3}
 
 
 def check_subject_name(name: object) -> str | None:
@@ -61,19 +72,20 @@ def check_subject_name(name: object) -> str | None:
 
 
 def build_statement(
-    subjects: Iterable[Subject] | Mapping[str, str],
+    subjects: Iterable[Subject] | Mapping[str, str | Mapping[str, str]],
     predicate: Mapping[str, Any],
     predicate_type: str = PREDICATE_TYPE,
 ) -> dict[str, Any]:
-    """Build a Statement dict; ``subjects`` is ``Subject`` items or a ``{name: blake3_hex}`` map.
+    """Build a Statement dict; ``subjects`` is ``Subject`` items or a map from name to either a
+    BLAKE3 hex digest or a digest set ``{"sha256": hex, "blake3": hex}``.
 
     Subjects are sorted by name so the same inputs always give the same bytes. Raises
     ``ValueError`` if the result would not pass :func:`validate_statement`.
     """
-    items = [Subject(n, d) for n, d in subjects.items()] if isinstance(subjects, Mapping) else list(subjects)
+    items = [_subject(n, d) for n, d in subjects.items()] if isinstance(subjects, Mapping) else list(subjects)
     statement = {
         "_type": STATEMENT_TYPE,
-        "subject": [{"name": s.name, "digest": {"blake3": s.blake3}} for s in sorted(items, key=_by_name)],
+        "subject": [{"name": s.name, "digest": s.digests()} for s in sorted(items, key=_by_name)],
         "predicateType": predicate_type,
         "predicate": dict(predicate),
     }
@@ -81,6 +93,12 @@ def build_statement(
     if problems:
         raise ValueError("; ".join(problems))
     return statement
+
+
+def _subject(name: str, digest: str | Mapping[str, str]) -> Subject:
+    if isinstance(digest, str):
+        return Subject(name, digest)
+    return Subject(name, digest.get("blake3", ""), digest.get("sha256"))
 
 
 def _by_name(s: Subject) -> str:
@@ -120,11 +138,22 @@ def validate_statement(obj: Any) -> list[str]:
             problems.append(f"subject[{i}]: duplicate name {name!r}")
         else:
             seen.add(name)  # type: ignore[arg-type]
-        digest = item.get("digest")
-        if not isinstance(digest, dict) or not isinstance(digest.get("blake3"), str):
-            problems.append(f"subject[{i}]: digest must hold a blake3 hex string")
-        elif not _BLAKE3_HEX.fullmatch(digest["blake3"]):
-            problems.append(f"subject[{i}]: blake3 digest must be 64 lowercase hex digits")
+        problems += [f"subject[{i}]: {why}" for why in _digest_problems(item.get("digest"))]
+    return problems
+
+
+def _digest_problems(digest: Any) -> list[str]:
+    """A digest set must hold a ``blake3`` hex string; a ``sha256``, when present, must be well
+    formed too. Other algorithms are ignored, as the in-toto digest-set spec asks of consumers."""
+    if not isinstance(digest, dict) or not isinstance(digest.get("blake3"), str):
+        return ["digest must hold a blake3 hex string"]
+    problems = []
+    for algorithm in DIGEST_ALGORITHMS:
+        value = digest.get(algorithm)
+        if value is None and algorithm == "sha256":
+            continue
+        if not isinstance(value, str) or not _HEX64.fullmatch(value):
+            problems.append(f"{algorithm} digest must be 64 lowercase hex digits")
     return problems
 
 
@@ -140,7 +169,8 @@ def subjects_of(obj: Any) -> list[Subject]:
         name, digest = item.get("name"), item.get("digest")
         if check_subject_name(name) is not None or not isinstance(name, str) or name in seen:
             continue
-        if isinstance(digest, dict) and isinstance(digest.get("blake3"), str):
+        if not _digest_problems(digest):
+            assert isinstance(digest, dict)
             seen.add(name)
-            out.append(Subject(name, digest["blake3"]))
+            out.append(Subject(name, digest["blake3"], digest.get("sha256")))
     return out

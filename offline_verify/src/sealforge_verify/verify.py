@@ -19,7 +19,14 @@ from typing import Any, BinaryIO
 from sealforge_verify.bundle import ARTIFACT_PREFIX, Bundle, read_bundle
 from sealforge_verify.dsse import Envelope, EnvelopeError, parse_envelope, verify_envelope
 from sealforge_verify.encoding import parse_json_object
-from sealforge_verify.hashing import blake3_file, blake3_range, blake3_stream
+from sealforge_verify.hashing import (
+    blake3_file,
+    blake3_range,
+    blake3_stream,
+    sha256_file,
+    sha256_range,
+    sha256_stream,
+)
 from sealforge_verify.merkle import BLAKE3, ProofError, verify_consistency, verify_inclusion
 from sealforge_verify.note import (
     Checkpoint,
@@ -31,7 +38,7 @@ from sealforge_verify.note import (
 )
 from sealforge_verify.proofs import ConsistencyProof, InclusionProof
 from sealforge_verify.report import FAIL, PASS, SKIP, Check, Report
-from sealforge_verify.statement import PAYLOAD_TYPE, PREDICATE_TYPE, subjects_of, validate_statement
+from sealforge_verify.statement import PAYLOAD_TYPE, PREDICATE_TYPE, Subject, subjects_of, validate_statement
 
 __all__ = ["verify_bundle", "verify_opened"]
 
@@ -78,7 +85,7 @@ def verify_opened(
     checks.append(check)
     subjects = subjects_of(statement)
     for subject in subjects:
-        checks.append(_artifact_digest(bundle, subject.name, subject.blake3, artifacts_dir))
+        checks.append(_artifact_digest(bundle, subject, artifacts_dir))
     checkpoint, cp_detail = _read_checkpoint(bundle.checkpoint, trusted_keys)
     checks.append(_inclusion_proof(bundle, checkpoint))
     checks.append(Check("checkpoint_signature", PASS if cp_detail[0] else FAIL, cp_detail[1]))
@@ -162,31 +169,61 @@ def _statement_shape(envelope: Envelope | None) -> tuple[dict[str, Any] | None, 
     )
 
 
-def _artifact_digest(bundle: Bundle, name: str, want: str, artifacts_dir: str | os.PathLike[str] | None) -> Check:
+def _artifact_digest(bundle: Bundle, subject: Subject, artifacts_dir: str | os.PathLike[str] | None) -> Check:
+    """Every copy of the artifact (in the bundle, in ``artifacts_dir``) must match every digest the
+    subject names: BLAKE3 always, SHA-256 too when the subject carries it (bundles sealed before
+    SHA-256 was added name BLAKE3 only)."""
+    name, want = subject.name, subject.digests()
     check_name = f"artifact_digest:{name}"
-    copies: list[tuple[str, str | None]] = []  # (where, digest or None when unreadable)
+    copies: list[tuple[str, dict[str, str] | None]] = []  # (where, digests or None when unreadable)
     if name in bundle.artifacts:
-        location = bundle.artifact_location(name)
-        if location is not None:
-            got = blake3_range(*location)
-        else:
-            with bundle.open_artifact(name) as stream:
-                got = blake3_stream(stream)
-        copies.append((f"bundle copy ({bundle.artifacts[name]} bytes)", got))
+        copies.append((f"bundle copy ({bundle.artifacts[name]} bytes)", _bundle_copy_digests(bundle, name, want)))
     if artifacts_dir is not None:
         path = Path(artifacts_dir) / name
         if path.is_file():
             try:
-                copies.append((f"file {path}", blake3_file(path)))
+                copies.append((f"file {path}", _file_digests(path, want)))
             except OSError as exc:
                 copies.append((f"file {path} (unreadable: {exc.strerror or exc})", None))
     if not copies:
         where = "in the bundle or in --artifacts DIR" if artifacts_dir is not None else "in the bundle (no --artifacts)"
         return Check(check_name, SKIP, f"NOT CHECKED: no copy of this artifact {where}")
-    bad = [f"{where} has blake3 {got}" if got else where for where, got in copies if got != want]
+    said = ", ".join(f"{alg} {hexd}" for alg, hexd in want.items())
+    bad = []
+    for where, got in copies:
+        if got is None:
+            bad.append(where)
+            continue
+        wrong = [f"{alg} {got[alg]}" for alg in want if got[alg] != want[alg]]
+        if wrong:
+            bad.append(f"{where} has " + ", ".join(wrong))
     if bad:
-        return Check(check_name, FAIL, f"MISMATCH: statement says blake3 {want}; " + "; ".join(bad))
-    return Check(check_name, PASS, f"blake3 {want} matches " + " and ".join(where for where, _ in copies))
+        return Check(check_name, FAIL, f"MISMATCH: statement says {said}; " + "; ".join(bad))
+    verb = "match" if len(want) > 1 else "matches"
+    return Check(check_name, PASS, f"{said} {verb} " + " and ".join(where for where, _ in copies))
+
+
+def _bundle_copy_digests(bundle: Bundle, name: str, want: dict[str, str]) -> dict[str, str]:
+    location = bundle.artifact_location(name)
+    got: dict[str, str] = {}
+    if location is not None:
+        got["blake3"] = blake3_range(*location)
+        if "sha256" in want:
+            got["sha256"] = sha256_range(*location)
+        return got
+    with bundle.open_artifact(name) as stream:
+        got["blake3"] = blake3_stream(stream)
+    if "sha256" in want:
+        with bundle.open_artifact(name) as stream:
+            got["sha256"] = sha256_stream(stream)
+    return got
+
+
+def _file_digests(path: Path, want: dict[str, str]) -> dict[str, str]:
+    got = {"blake3": blake3_file(path)}
+    if "sha256" in want:
+        got["sha256"] = sha256_file(path)
+    return got
 
 
 def _read_checkpoint(data: bytes, trusted: Sequence[VerifierKey]) -> tuple[Checkpoint | None, tuple[bool, str]]:
