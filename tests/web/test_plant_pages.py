@@ -222,3 +222,24 @@ def test_point_map_lists_points_nodes_and_mbpoll_lines(app: Flask, users: Users,
     assert reader.get(f"/plant/{run_id}/points?format=pdf").status_code == 400
     assert reader.get(f"/plant/{run_id}/points?format=csv&protocol=bacnet").status_code == 400
     assert reader.get("/plant/run_nope/points").status_code == 404
+
+
+def test_another_tenant_gets_404_for_a_run_its_alarms_and_pages(
+    app: Flask, db: Any, tenant: dict[str, Any], users: Users, keys: dict[str, str]
+) -> None:
+    from appliance.services import identity
+
+    run_id = _run(app, keys)
+    alarm_id = _alarm(db, tenant["id"], run_id)
+    other = identity.create_tenant(db, "elsewhere", credits=10)
+    stranger = auth(identity.create_key(db, other["id"], ["generate"])["api_key"])
+    client = app.test_client()
+    assert client.get(f"/v1/scada/runs/{run_id}/trend?tags=LIT101", headers=stranger).status_code == 404
+    assert client.post(f"/v1/scada/alarms/{alarm_id}/ack", json={}, headers=stranger).status_code == 404
+    assert client.post(f"/v1/scada/alarms/{alarm_id}/shelve", json={"minutes": 5}, headers=stranger).status_code == 404
+    assert client.get("/v1/scada/alarms", headers=stranger).get_json()["data"] == []
+    write = {"tag": "LIC101.SP", "value": 3.0}
+    assert client.post(f"/v1/scada/runs/{run_id}/writes", json=write, headers=stranger).status_code == 404
+    reader, _ = session_client(app, users["read"])
+    for path in ("/plant/run_nope", "/plant/run_nope/trends", "/plant/run_nope/points"):
+        assert reader.get(path).status_code == 404, path
