@@ -1,13 +1,18 @@
 """The appliance's Ed25519 signing keys: made on first need, rotated on demand, cached per process.
 
-Why this shape: the private key is a file (``<state_dir>/keys/signing/<name>+<keyid>.key``, mode
-0600, the C2SP signer-key text), so the database never holds a secret; its public half is a row in
+Why this shape: the private key is a file (``<state_dir>/keys/signing/<name>+<keyid>.key`` with
+each ``/`` of the name written ``_``, mode 0600, the C2SP signer-key text), so the database never
+holds a secret; its public half is a row in
 ``signing_keys``, which the API lists and an auditor's trust file is built from. Exactly one key is
 active. Rotation retires it (its public half stays listed, so every bundle it signed still
 verifies) and destroys its private file once the new key is committed.
 
-Key name: ``sealforge-<appliance id>`` (the same 8 hex digits as the seal log's origin), so a
-trust file line says which appliance it belongs to; the C2SP key id tells rotated keys apart.
+Key name: the seal log's origin (``sealforge.local/seal-log/<appliance id>``), as tlog-checkpoint
+says it SHOULD be, so tooling that looks a log's key up by origin finds it; the C2SP key id tells
+rotated keys apart. Keys made before this rule are named ``sealforge-<appliance id>``: they are
+not renamed (a key's name is part of its key id, so renaming is a new key), they keep signing until
+the next rotation, and as retired keys they stay in the trust file, so everything they signed keeps
+verifying (docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -33,7 +38,6 @@ from appliance.evidence import seal_log
 from appliance.store import seals as seals_store
 from appliance.store.db import transaction
 
-KEY_NAME_PREFIX = "sealforge-"
 SIGNING_SUBDIR = "signing"
 
 _cache: dict[str, SignerKey] = {}
@@ -45,13 +49,14 @@ def signing_dir(keys_dir: Path) -> Path:
 
 
 def key_path(keys_dir: Path, key_id: str) -> Path:
-    return signing_dir(keys_dir) / f"{key_id}.key"
+    """The private key file of ``key_id`` (``name+hex8``); a name's ``/`` become ``_`` (origins are paths)."""
+    return signing_dir(keys_dir) / f"{key_id.replace('/', '_')}.key"
 
 
 def _create(conn: sqlite3.Connection, keys_dir: Path) -> tuple[dict[str, Any], SignerKey]:
     """A new active key: the file first (so a committed row always has its file), then the row."""
     head = seal_log.ensure_head(conn)
-    signer = generate_signer(KEY_NAME_PREFIX + head["appliance_id"])
+    signer = generate_signer(head["origin"])
     folder = signing_dir(keys_dir)
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(keys_dir, 0o700)

@@ -27,14 +27,14 @@ def test_bootstrap_creates_the_signing_key_once(state_dir: Path) -> None:
         assert set(json.loads(result.output)) == {"tenant_id", "api_key", "tls_fingerprint"}
     folder = state_dir / "keys" / "signing"
     files = os.listdir(folder)
-    assert len(files) == 1 and files[0].startswith("sealforge-") and files[0].endswith(".key")
+    assert len(files) == 1 and files[0].startswith("sealforge.local_seal-log_") and files[0].endswith(".key")
     assert stat.S_IMODE((folder / files[0]).stat().st_mode) == 0o600
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
-    assert (folder / files[0]).read_text().startswith("PRIVATE+KEY+sealforge-")
+    assert (folder / files[0]).read_text().startswith("PRIVATE+KEY+sealforge.local/seal-log/")
 
     listed = runner.invoke(cli, ["admin", "keys", "signing", "--state-dir", str(state_dir)])
     keys = json.loads(listed.output)
-    assert [k["key_id"] + ".key" for k in keys] == files and keys[0]["active"]
+    assert [k["key_id"].replace("/", "_") + ".key" for k in keys] == files and keys[0]["active"]
     trust = runner.invoke(cli, ["admin", "keys", "signing", "--trust-file", "--state-dir", str(state_dir)])
     assert [k.ref for k in parse_trust_file(trust.output)] == [keys[0]["key_id"]]
 

@@ -54,7 +54,8 @@ def test_seal_list_detail_and_pagination(
 
     checkpoint = client.get("/v1/seals/checkpoint", headers=headers).get_json()
     assert checkpoint["tree_size"] == 3 and checkpoint["origin"].startswith("sealforge.local/seal-log/")
-    assert checkpoint["note"].startswith(checkpoint["origin"] + "\n3\n" + checkpoint["root"] + "\n\n— sealforge-")
+    origin = checkpoint["origin"]
+    assert checkpoint["note"].startswith(f"{origin}\n3\n{checkpoint['root']}\n\n— {origin} ")  # key name = origin
     text = client.get("/v1/seals/checkpoint?format=text", headers=headers)
     assert text.mimetype == "text/plain" and text.get_data(as_text=True) == checkpoint["note"]
     proof = client.get("/v1/seals/proof/consistency?from=1&to=3", headers=headers).get_json()

@@ -129,14 +129,15 @@ def test_key_rotation_keeps_old_bundles_valid(
     old_trust = trust_file(client, headers, tmp_path / "old-trust.txt")
     old_key = client.get("/v1/keys/signing", headers=headers).get_json()["data"][0]
     assert old_key["active"] and old_key["retired_at"] is None
-    assert old_key["key_id"].startswith("sealforge-")
+    assert old_key["key_id"].startswith("sealforge.local/seal-log/")
 
     rotated = CliRunner().invoke(cli, ["admin", "keys", "rotate-signing", "--state-dir", str(state_dir)])
     assert rotated.exit_code == 0, rotated.output
     answer = json.loads(rotated.output)
     assert answer["retired"]["key_id"] == old_key["key_id"] and answer["active"]["key_id"] != old_key["key_id"]
     signing_dir = state_dir / "keys" / "signing"
-    assert sorted(os.listdir(signing_dir)) == [answer["active"]["key_id"] + ".key"]  # old private key destroyed
+    # old private key destroyed; a file name writes the key name's "/" as "_"
+    assert sorted(os.listdir(signing_dir)) == [answer["active"]["key_id"].replace("/", "_") + ".key"]
     assert stat.S_IMODE((signing_dir / os.listdir(signing_dir)[0]).stat().st_mode) == 0o600
 
     second = _run_mock(client, headers, seed=2)  # same worker process: it must pick up the new key
