@@ -24,6 +24,7 @@ from typing import Any
 from appliance import errors
 from appliance.clock import iso
 from appliance.store import scada_history as store
+from appliance.store.db import transaction
 
 MAX_POINTS = 2000
 MAX_PENS = 8
@@ -32,6 +33,7 @@ DEFAULT_WINDOW_S = 600
 EVERY_MS = 1000  # one history row a second
 MINUTE_MS = 60_000
 ROLLUP_FROM_S = MAX_POINTS  # longer views read the per-minute rollups
+KEPT_AFTER_END_S = 86_400
 
 
 def plant_tags(plant: str) -> list[dict[str, Any]]:
@@ -98,6 +100,15 @@ def record(
         done = rollup.add(t_ms, row, attacks)
         if done is not None:
             store.append_minute(conn, run_id, *done)
+
+
+def prune(conn: sqlite3.Connection) -> int:
+    """A run's trends stay a day after it ends (its recording is its full record); the `sim`
+    worker drops older ones when it starts a run."""
+    import time
+
+    with transaction(conn):
+        return store.prune_ended(conn, iso(time.time() - KEPT_AFTER_END_S))
 
 
 def _pens(tags: Sequence[dict[str, Any]], wanted: Sequence[str]) -> list[int]:

@@ -66,3 +66,14 @@ def window(
         (run_id, start_ms, end_ms, limit),
     )
     return cur.fetchall()
+
+
+def prune_ended(conn: sqlite3.Connection, ended_before: str) -> int:
+    """Drop the history of runs whose job ended before ``ended_before`` (RFC 3339); rows removed."""
+    ended = (
+        "SELECT r.id FROM scada_runs r JOIN jobs j ON j.id = r.job_id"
+        " WHERE j.status IN ('succeeded', 'failed', 'canceled') AND j.finished_at < ?"
+    )
+    removed = conn.execute(f"DELETE FROM scada_history WHERE run_id IN ({ended})", (ended_before,)).rowcount
+    conn.execute(f"DELETE FROM scada_history_1m WHERE run_id IN ({ended})", (ended_before,))
+    return int(removed)

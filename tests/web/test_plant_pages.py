@@ -243,3 +243,19 @@ def test_another_tenant_gets_404_for_a_run_its_alarms_and_pages(
     reader, _ = session_client(app, users["read"])
     for path in ("/plant/run_nope", "/plant/run_nope/trends", "/plant/run_nope/points"):
         assert reader.get(path).status_code == 404, path
+
+
+def test_history_of_a_run_ended_over_a_day_ago_is_pruned(app: Flask, db: Any, keys: dict[str, str]) -> None:
+    ended, live = _run(app, keys), _run(app, keys)
+    _history(db, ended, 120)
+    _history(db, live, 120)
+    client = app.test_client()
+    assert client.post(f"/v1/scada/runs/{ended}/stop", headers=auth(keys["generate"])).status_code == 202
+    assert trends.prune(db) == 0  # ended just now: kept for a day
+    with transaction(db):
+        job_id = client.get(f"/v1/scada/runs/{ended}", headers=auth(keys["read"])).get_json()["job_id"]
+        db.execute("UPDATE jobs SET finished_at = '2026-01-01T00:00:00.000Z' WHERE id = ?", (job_id,))
+    assert trends.prune(db) == 120
+    url = "/v1/scada/runs/{}/trend?tags=LIT101&last=600"
+    assert client.get(url.format(ended), headers=auth(keys["read"])).get_json()["samples"] == 0
+    assert client.get(url.format(live), headers=auth(keys["read"])).get_json()["samples"] == 120

@@ -304,6 +304,7 @@ def run(ctx: JobContext) -> None:
         ))
     except SimulationParamError as exc:
         raise JobFailed("SIMULATION_INVALID", f"{exc.field}: {exc.message}") from exc
+    trends.prune(open_db(ctx.state_dir))
     commands = _Commands(ctx, live["run_id"], live.get("duration"))
     try:
         summary = live_run.run(
