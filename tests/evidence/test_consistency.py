@@ -58,6 +58,48 @@ def test_consistency_after_1000_more_seals(
     )
 
 
+def test_an_old_bundle_against_a_newer_kept_checkpoint(
+    client: FlaskClient,
+    db: Any,
+    state_dir: Path,
+    tenant: dict[str, Any],
+    keys: dict[str, str],
+    make_sealed_job: Callable[..., dict[str, Any]],
+    tmp_path: Path,
+) -> None:
+    """The auditor got a bundle at size 6, later kept a checkpoint at size 40: a proof from 6 to 40
+    shows the bundle's tree is a prefix of the kept one; a proof from a fork does not."""
+    headers = auth(keys["read"])
+    _grow(db, state_dir, tenant["id"], 5)
+    job = make_sealed_job()
+    bundle = fetch(client, f"/v1/evidence/{job['id']}", headers, tmp_path / "bundle.tar")
+    fork_dir = tmp_path / "fork"
+    _clone_state_dir(state_dir, fork_dir)
+    _grow(db, state_dir, tenant["id"], 34)
+    kept = fetch(client, "/v1/seals/checkpoint?format=text", headers, tmp_path / "kept.txt")
+    assert kept.read_text().splitlines()[1] == "40"
+    trust = trust_file(client, headers, tmp_path / "trust.txt")
+
+    without = run_verifier(bundle, trust, "--prev-checkpoint", str(kept))
+    assert without.returncode == 1 and "/v1/seals/proof/consistency?from=6&to=40" in without.stdout
+    proof = fetch(client, "/v1/seals/proof/consistency?from=6&to=40", headers, tmp_path / "proof.json")
+    passed = run_verifier(bundle, trust, "--prev-checkpoint", str(kept), "--consistency-proof", str(proof))
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert "log grew from 6 to 40 leaves without changing history (the bundle's checkpoint to your kept one" in (
+        passed.stdout
+    )
+    backwards = fetch(client, "/v1/seals/proof/consistency?from=5&to=40", headers, tmp_path / "other-size.json")
+    refused = run_verifier(bundle, trust, "--prev-checkpoint", str(kept), "--consistency-proof", str(backwards))
+    assert refused.returncode == 1 and "--consistency-proof is from size 5 to 40" in refused.stdout
+
+    fork_db = open_db(fork_dir)  # the same log up to 6, then other seals: the fork's own proof must not pass
+    _grow(fork_db, fork_dir, tenant["id"], 34)
+    fork_client = create_app({"server": {"state_dir": str(fork_dir)}, "ratelimit": {"burst": 10_000}}).test_client()
+    fork_proof = fetch(fork_client, "/v1/seals/proof/consistency?from=6&to=40", headers, tmp_path / "fork.json")
+    forked = run_verifier(bundle, trust, "--prev-checkpoint", str(kept), "--consistency-proof", str(fork_proof))
+    assert forked.returncode == 1 and "NOT consistent" in forked.stdout
+
+
 def _clone_state_dir(source: Path, dest: Path) -> None:
     """A byte-for-byte copy of a running appliance's state (database via the backup API, and keys)."""
     dest.mkdir()
@@ -123,7 +165,7 @@ def test_checkpoint_of_another_appliance_fails(
     )
     bundle = fetch(client, f"/v1/evidence/{job['id']}", headers, tmp_path / "bundle.tar")
     result = run_verifier(bundle, both, "--prev-checkpoint", str(foreign))
-    assert result.returncode == 1 and "older checkpoint is of log" in result.stdout
+    assert result.returncode == 1 and "kept checkpoint is of log" in result.stdout
 
 
 def test_an_edited_leaf_is_refused_by_the_appliance(

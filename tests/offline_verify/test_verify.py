@@ -253,11 +253,11 @@ def test_consistency_edge_cases(factory) -> None:  # type: ignore[no-untyped-def
     assert same.ok
     factory.filler(tree, 3)
     ahead = verify_bundle(sealed.bundle, trusted, prev_checkpoint=_checkpoint_at(tree, len(tree), factory.signer))
-    assert "ahead" in ahead.failed[0].detail
+    assert "/v1/seals/proof/consistency?from=5&to=8" in ahead.failed[0].detail
     stranger = verify_bundle(
         sealed.bundle, trusted, prev_checkpoint=_checkpoint_at(tree, 2, generate_signer("sealforge-test"))
     )
-    assert "older checkpoint" in stranger.failed[0].detail
+    assert "kept checkpoint" in stranger.failed[0].detail
     empty = verify_bundle(sealed.bundle, trusted, prev_checkpoint=_checkpoint_at(tree, 0, factory.signer))
     assert "empty log" in empty.failed[0].detail
     other_log = make_checkpoint("another/log", tree, factory.signer, 2)
@@ -277,3 +277,20 @@ def test_missing_member_raises_format_error(tmp_path: Path, factory) -> None:  #
         raise AssertionError("expected BundleFormatError")
     with tarfile.open(sealed.bundle) as tf:
         assert "envelope.json" in tf.getnames()
+
+
+def test_a_newer_kept_checkpoint_needs_a_proof_from_the_bundles_size(factory) -> None:  # type: ignore[no-untyped-def]
+    tree = MerkleTree()
+    sealed = factory.build(tree=tree, before=3, after=0)  # bundle at size 4
+    factory.filler(tree, 60)
+    kept = _checkpoint_at(tree, 64, factory.signer)
+    trusted = [factory.signer.verifier]
+    proof = ConsistencyProof(4, 64, tuple(tree.consistency_proof(4, 64))).to_json_bytes()
+    report = verify_bundle(sealed.bundle, trusted, prev_checkpoint=kept, consistency_proof=proof)
+    assert report.ok, format_text(report)
+    wrong_way = ConsistencyProof(64, 4, tuple(tree.consistency_proof(4, 64))).to_json_bytes()
+    refused = verify_bundle(sealed.bundle, trusted, prev_checkpoint=kept, consistency_proof=wrong_way)
+    assert "from size 64 to 4" in refused.failed[0].detail
+    bad_hashes = ConsistencyProof(4, 64, tuple(reversed(tree.consistency_proof(4, 64)))).to_json_bytes()
+    forged = verify_bundle(sealed.bundle, trusted, prev_checkpoint=kept, consistency_proof=bad_hashes)
+    assert [c.name for c in forged.failed] == ["consistency"] and "NOT consistent" in forged.failed[0].detail

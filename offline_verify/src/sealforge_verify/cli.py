@@ -40,17 +40,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog=PROG,
         description="Verify a Sealforge evidence bundle offline: signature, artifacts, log inclusion "
-        "and, optionally, consistency with an older checkpoint.",
+        "and, optionally, consistency with a checkpoint you kept (older or newer).",
         epilog="Exit status: 0 all checks passed, 1 a check failed, 2 bad usage or unreadable bundle.",
     )
     p.add_argument("bundle", metavar="BUNDLE", help="the evidence bundle (.tar)")
     p.add_argument("--trust", metavar="KEYFILE", required=True, help="trusted verifier keys, one per line")
     p.add_argument("--artifacts", metavar="DIR", help="directory holding artifacts by subject name")
-    p.add_argument("--prev-checkpoint", metavar="FILE", help="an older signed checkpoint you kept")
+    p.add_argument(
+        "--prev-checkpoint",
+        metavar="FILE",
+        help="a signed checkpoint you kept, older or newer than the bundle's",
+    )
     p.add_argument(
         "--consistency-proof",
         metavar="FILE",
-        help="consistency proof JSON (from GET /v1/seals/proof/consistency?from=&to=)",
+        help="consistency proof JSON between the two checkpoints' sizes, smaller first "
+        "(GET /v1/seals/proof/consistency?from=&to=); the report says which one it needs",
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     return p

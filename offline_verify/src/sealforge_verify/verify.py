@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -56,9 +57,10 @@ def verify_bundle(
 ) -> Report:
     """Verify a bundle (path, open tar file, or :class:`Bundle`) against ``trusted_keys``.
 
-    ``artifacts_dir`` holds artifacts by subject name; ``prev_checkpoint`` is the text of an
-    older signed checkpoint the auditor kept; ``consistency_proof`` is a consistency-proof JSON
-    from the appliance, used instead of (or besides) the bundle's ``consistency.json``.
+    ``artifacts_dir`` holds artifacts by subject name; ``prev_checkpoint`` is the text of a signed
+    checkpoint the auditor kept, older or newer than the bundle's; ``consistency_proof`` is a
+    consistency-proof JSON from the appliance (between the two checkpoints' sizes, smaller first),
+    used instead of (or besides) the bundle's ``consistency.json``.
     """
     name = label or (os.fspath(source) if isinstance(source, str | os.PathLike) else "<bundle>")
     if isinstance(source, Bundle):
@@ -278,53 +280,64 @@ _CONSISTENCY = "consistency"
 def _consistency(
     bundle: Bundle,
     trusted: Sequence[VerifierKey],
-    new: Checkpoint | None,
-    prev_checkpoint: bytes | None,
+    bundle_cp: Checkpoint | None,
+    kept_checkpoint: bytes | None,
     consistency_proof: bytes | None,
 ) -> Check:
-    """Whether the log only grew between the auditor's older checkpoint and the bundle's one."""
-    if prev_checkpoint is None:
+    """Whether the bundle's checkpoint and the one the auditor kept are views of one log.
+
+    The kept checkpoint may be older (the log must have only grown since) or newer (the bundle's
+    tree must be a prefix of the kept one, so the seal is in the tree the auditor kept too). Either
+    way a consistency proof from the smaller size to the larger one decides it."""
+    if kept_checkpoint is None:
         return Check(_CONSISTENCY, SKIP, "not checked: no --prev-checkpoint given")
     try:
-        note = parse_note(prev_checkpoint)
-        old = parse_checkpoint(note.text)
+        note = parse_note(kept_checkpoint)
+        kept = parse_checkpoint(note.text)
         verify_note(note, trusted)
     except NoteError as exc:
-        return Check(_CONSISTENCY, FAIL, f"older checkpoint: {exc}")
-    if new is None:
+        return Check(_CONSISTENCY, FAIL, f"kept checkpoint: {exc}")
+    if bundle_cp is None:
         return Check(_CONSISTENCY, FAIL, "the bundle's checkpoint is not verified, so nothing to compare with")
-    verdict = _compare_checkpoints(old, new)
+    verdict = _compare_checkpoints(kept, bundle_cp)
     if verdict is not None:
         return verdict
+    if kept.size < bundle_cp.size:
+        growth = _Growth(kept, bundle_cp, "your kept checkpoint", "the bundle's")
+    else:
+        growth = _Growth(bundle_cp, kept, "the bundle's checkpoint", "your kept one")
     candidates = [("--consistency-proof", consistency_proof), ("consistency.json", bundle.consistency)]
-    return _proven_growth(old, new, candidates)
+    return _proven_growth(growth, candidates)
 
 
+@dataclass(frozen=True)
+class _Growth:
+    """Two checkpoints of one log, smaller first, and how the report names each."""
 
-def _compare_checkpoints(old: Checkpoint, new: Checkpoint) -> Check | None:
-    """The verdict when the two checkpoints alone decide it (other log, empty or newer older one, same
-    size); ``None`` when the log grew and a consistency proof must show it."""
-    if old.origin != new.origin:
-        return Check(_CONSISTENCY, FAIL, f"older checkpoint is of log {old.origin!r}, the bundle's of {new.origin!r}")
-    if old.size == 0:
-        return Check(_CONSISTENCY, FAIL, "older checkpoint is of an empty log: consistency with it proves nothing")
-    if old.size > new.size:
-        return Check(
-            _CONSISTENCY,
-            FAIL,
-            f"older checkpoint (size {old.size}) is ahead of the bundle's (size {new.size}); "
-            "use a newer bundle or an older checkpoint",
-        )
-    if old.size == new.size:
-        if old.root_hash == new.root_hash:
-            return Check(_CONSISTENCY, PASS, f"same tree size {old.size} and same root as the older checkpoint")
-        return Check(_CONSISTENCY, FAIL, f"LOG FORKED: both checkpoints have size {old.size} but different roots")
+    old: Checkpoint
+    new: Checkpoint
+    old_name: str
+    new_name: str
+
+
+def _compare_checkpoints(kept: Checkpoint, ours: Checkpoint) -> Check | None:
+    """The verdict when the two checkpoints alone decide it (other log, empty kept one, same size);
+    ``None`` when the sizes differ and a consistency proof must link them."""
+    if kept.origin != ours.origin:
+        return Check(_CONSISTENCY, FAIL, f"kept checkpoint is of log {kept.origin!r}, the bundle's of {ours.origin!r}")
+    if kept.size == 0:
+        return Check(_CONSISTENCY, FAIL, "kept checkpoint is of an empty log: consistency with it proves nothing")
+    if kept.size == ours.size:
+        if kept.root_hash == ours.root_hash:
+            return Check(_CONSISTENCY, PASS, f"same tree size {kept.size} and same root as the kept checkpoint")
+        return Check(_CONSISTENCY, FAIL, f"LOG FORKED: both checkpoints have size {kept.size} but different roots")
     return None
 
 
-def _proven_growth(old: Checkpoint, new: Checkpoint, candidates: list[tuple[str, bytes | None]]) -> Check:
+def _proven_growth(growth: _Growth, candidates: list[tuple[str, bytes | None]]) -> Check:
     """Check the first usable proof among ``(source, data)`` candidates; FAIL with what was found
     (and where to get a proof) when none is usable."""
+    old, new = growth.old, growth.new
     found: list[str] = []
     for source, data in candidates:
         if data is None:
@@ -342,10 +355,12 @@ def _proven_growth(old: Checkpoint, new: Checkpoint, candidates: list[tuple[str,
         return Check(
             _CONSISTENCY,
             PASS,
-            f"log grew from {old.size} to {new.size} leaves without changing history (proof: {source})",
+            f"log grew from {old.size} to {new.size} leaves without changing history "
+            f"({growth.old_name} to {growth.new_name}; proof: {source})",
         )
     hint = (
-        f"no consistency proof from size {old.size} to {new.size} is available"
+        f"no consistency proof from size {old.size} ({growth.old_name}) to {new.size} ({growth.new_name})"
+        " is available"
         + (f" ({'; '.join(found)})" if found else "")
         + f"; fetch GET /v1/seals/proof/consistency?from={old.size}&to={new.size} and pass it with"
         " --consistency-proof FILE"
