@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-slow coverage lint openapi screenshots bench clean
+.PHONY: install run test test-slow coverage lint openapi screenshots bench clean verifier-kit
 
 install: $(STAMP)
 
@@ -50,6 +50,23 @@ openapi: $(STAMP)
 # The web UI's pictures in docs/ui/ (docs/ui.md), taken by its browser tests at 1280x800.
 screenshots: $(STAMP)
 	SEALFORGE_SCREENSHOTS=docs/ui $(BIN)/python -m pytest -q -p no:cacheprovider tests/web/browser
+
+# The auditor's kit: the verifier's wheel, the wheels it needs (blake3, cryptography and theirs) and
+# its build requirements (setuptools, wheel), plus a README, so it installs with the network off:
+# `pip install --no-index --find-links wheels sealforge-verify`. The wheels match this machine's
+# Python and platform; for another, e.g. KIT_PIP_ARGS="--platform manylinux2014_x86_64 --python-version 3.10".
+KIT_DIR ?= dist/verifier-kit
+KIT_PIP_ARGS ?=
+
+verifier-kit: $(STAMP)
+	rm -rf $(KIT_DIR)
+	mkdir -p $(KIT_DIR)/wheels
+	$(BIN)/python -m pip wheel -q --no-deps -w $(KIT_DIR)/wheels ./offline_verify
+	$(BIN)/python -m pip download -q --only-binary=:all: -d $(KIT_DIR)/wheels $(KIT_PIP_ARGS) \
+		$(KIT_DIR)/wheels/sealforge_verify-*.whl "setuptools>=69" wheel
+	cp offline_verify/kit/README.md $(KIT_DIR)/README.md
+	cd $(KIT_DIR) && sha256sum wheels/* > SHA256SUMS
+	@echo "verifier kit in $(KIT_DIR): copy it to the auditor's machine (see its README.md)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
