@@ -3,8 +3,8 @@ process on a loopback port.
 
 Playwright's own browser download cannot work on an air-gapped box, so the browser is the
 distribution's (``/usr/bin/chromium``, installed by ``.ci/run``); without it these tests skip. One
-browser serves the whole session (pytest-playwright's session-scoped ``browser``), each test gets
-a fresh context and page, and every page is watched: a request to anything but the appliance is
+browser serves each module (these fixtures narrow pytest-playwright's session-scoped ones), each
+test gets a fresh context and page, and every page is watched: a request to anything but the appliance is
 aborted and fails the test, and so does any console error or uncaught page error.
 
 ``SEALFORGE_SCREENSHOTS=<dir>`` (``make screenshots``) makes the tests save the pictures of
@@ -36,15 +36,48 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Any]:
+    """Playwright per browser module, not per session.
+
+    Between its calls the sync API leaves its event loop marked as running in the main thread, so
+    while it lives every ``asyncio.run`` in the same pytest process fails (the OPC UA client tests
+    use one). Stopping it at the end of each browser module gives the loop back to the tests that
+    an xdist worker runs afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    driver = sync_playwright().start()
+    yield driver
+    driver.stop()
+
+
+@pytest.fixture(scope="module")
+def browser_type(playwright: Any, browser_name: str) -> Any:
+    return getattr(playwright, browser_name)
+
+
+@pytest.fixture(scope="module")
+def launch_browser(browser_type_launch_args: dict[str, Any], browser_type: Any) -> Any:
+    return lambda **kwargs: browser_type.launch(**{**browser_type_launch_args, **kwargs})
+
+
+@pytest.fixture(scope="module")
+def browser(launch_browser: Any) -> Iterator[Any]:
+    opened = launch_browser()
+    yield opened
+    opened.close()
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     """The system chromium, never a downloaded one."""
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "headless": True}
 
 
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
-    return {**browser_context_args, "viewport": VIEWPORT, "accept_downloads": True}
+@pytest.fixture(scope="module")
+def browser_context_args() -> dict[str, Any]:
+    """Every page at the UI's reference size, downloads kept (no device emulation, no video)."""
+    return {"viewport": VIEWPORT, "accept_downloads": True}
 
 
 @dataclass
