@@ -28,7 +28,8 @@ run: $(STAMP)
 	$(BIN)/sealforge serve --host $(HOST) --port $(PORT) --state-dir $(STATE_DIR)
 
 # One pytest process per CPU (pytest-xdist); a single test file runs fine without `-n`. `loadgroup`:
-# the tests sharing a module-scoped fixture run on one worker, so it is built once (tests/conftest.py).
+# tests marked `heavy` go out first, and the tests sharing a module-scoped fixture are grouped on one
+# worker (tests/conftest.py) once pytest-xdist honours groups under pytest >= 9.2 (pytest-xdist#1386).
 XDIST := -n auto --dist loadgroup
 
 test: $(STAMP)

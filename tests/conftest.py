@@ -49,7 +49,11 @@ def _schedule_for_xdist(items: list[pytest.Item]) -> None:
     worker, so the fixture is built once, not once per worker that picks up one of them; xdist
     hands out the largest units first. Every other test is a unit of its own, as with `--dist
     load`, and those marked `heavy` are put first among them, so that a long test does not start
-    last and leave the other CPU idle while it finishes."""
+    last and leave the other CPU idle while it finishes.
+
+    pytest-xdist 3.8 passes the group to the scheduler by rewriting `item._nodeid`, which pytest
+    9.2's structured node ids no longer read (pytest-xdist#1386, fix in #1388): until then the
+    groups are ignored and those tests are spread like the rest; the heavy-first order holds."""
     shared = {id(item): _shared_fixture_module(item) for item in items}
     for item in items:
         module = shared[id(item)]
