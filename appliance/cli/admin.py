@@ -130,16 +130,21 @@ def keys_rotate_signing(state_dir: str | None) -> None:
 
 
 @keys.command("signing")
-@click.option("--trust-file", is_flag=True, help="Print the keys as a trust file for sealforge-verify.")
+@click.option(
+    "--trust-file",
+    is_flag=True,
+    help="Print the keys as a trust file for sealforge-verify, each with its fingerprint (the trust anchor "
+    "to hand an auditor on paper or USB).",
+)
 @state_dir_option
 def keys_signing(trust_file: bool, state_dir: str | None) -> None:
-    """List the seal-signing public keys (active and retired)."""
+    """List the seal-signing public keys (active and retired) with their SHA-256 fingerprints."""
     cfg = resolve_config(state_dir)
     conn = open_db(state_path(cfg))
     if trust_file:
         click.echo(signing.trust_file(conn), nl=False)
     else:
-        emit(signing.list_public(conn))
+        emit(signing.list_with_fingerprints(conn))
 
 
 @admin.group()

@@ -153,16 +153,13 @@ def trust_file(conn: sqlite3.Connection) -> str:
     head = seals_store.log_head(conn)
     comment = f"Sealforge appliance {head['appliance_id'] if head else '?'} seal log signing keys"
     keys = [parse_verifier_key(r["verifier_key"]) for r in rows]
-    return format_trust_file(keys, comment)
+    return format_trust_file(keys, comment, fingerprints=True)
 
 
 def fingerprint(verifier_key: str) -> str:
     """SHA-256 of the raw Ed25519 public key, in groups of four hex digits: what an admin reads
     out to an auditor to confirm, over another channel, that a trust file holds this key."""
-    import hashlib
-
-    digest = hashlib.sha256(parse_verifier_key(verifier_key).raw_public).hexdigest()
-    return " ".join(digest[i : i + 4] for i in range(0, len(digest), 4))
+    return parse_verifier_key(verifier_key).fingerprint
 
 
 def list_with_fingerprints(conn: sqlite3.Connection) -> list[dict[str, Any]]:

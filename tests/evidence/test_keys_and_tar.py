@@ -3,6 +3,8 @@ verifier's own tar byte for byte."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import json
 import os
@@ -37,6 +39,12 @@ def test_bootstrap_creates_the_signing_key_once(state_dir: Path) -> None:
     assert [k["key_id"].replace("/", "_") + ".key" for k in keys] == files and keys[0]["active"]
     trust = runner.invoke(cli, ["admin", "keys", "signing", "--trust-file", "--state-dir", str(state_dir)])
     assert [k.ref for k in parse_trust_file(trust.output)] == [keys[0]["key_id"]]
+    # the trust anchor carries its fingerprint, which anyone can recompute from the key line alone
+    key_line = trust.output.splitlines()[-1]
+    raw = base64.b64decode(key_line.split("+", 2)[2])[1:]
+    fingerprint = " ".join(hashlib.sha256(raw).hexdigest()[i : i + 4] for i in range(0, 64, 4))
+    assert keys[0]["fingerprint"] == fingerprint
+    assert f"# {keys[0]['name']} fingerprint (SHA-256): {fingerprint}\n{key_line}" in trust.output
 
 
 def test_rotation_before_any_key_just_creates_one(state_dir: Path) -> None:

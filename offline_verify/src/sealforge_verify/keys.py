@@ -64,10 +64,16 @@ def load_trust_file(path: str | os.PathLike[str]) -> list[VerifierKey]:
     return parse_trust_file(text)
 
 
-def format_trust_file(keys: Iterable[VerifierKey], comment: str = "") -> str:
-    """Trust file text for ``keys``, with an optional leading comment."""
+def format_trust_file(keys: Iterable[VerifierKey], comment: str = "", fingerprints: bool = False) -> str:
+    """Trust file text for ``keys``, with an optional leading comment; with ``fingerprints`` each
+    key line follows a comment giving its SHA-256 fingerprint, to compare with the one handed over."""
     head = "".join(f"# {line}\n" for line in comment.splitlines())
-    return head + "".join(k.text + "\n" for k in keys)
+    lines = []
+    for k in keys:
+        if fingerprints:
+            lines.append(f"# {k.name} fingerprint (SHA-256): {k.fingerprint}\n")
+        lines.append(k.text + "\n")
+    return head + "".join(lines)
 
 
 def generate_signer(name: str) -> SignerKey:

@@ -89,6 +89,14 @@ class VerifierKey:
         return f"{self.name}+{self.key_id.hex()}"
 
     @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the raw 32-byte Ed25519 public key, in groups of four hex digits: what an
+        operator reads out (or prints on paper) so an auditor can confirm a trust file out of band.
+        Anyone can recompute it: ``cut -d+ -f3- | base64 -d | tail -c 32 | sha256sum``."""
+        digest = hashlib.sha256(self.raw_public).hexdigest()
+        return " ".join(digest[i : i + 4] for i in range(0, len(digest), 4))
+
+    @property
     def text(self) -> str:
         """The verifier key text, one line of a trust file."""
         return f"{self.ref}+{b64encode(bytes([ALG_ED25519]) + self.raw_public)}"

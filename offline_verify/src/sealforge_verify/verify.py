@@ -126,7 +126,11 @@ def _trusted_key(bundle: Bundle, trusted: Sequence[VerifierKey]) -> tuple[Verifi
     ref = text.rstrip("\n")
     for key in trusted:
         if key.ref == ref:
-            return key, Check("trusted_key", PASS, f"bundle is signed by {ref}, which the trust file lists")
+            return key, Check(
+                "trusted_key",
+                PASS,
+                f"bundle is signed by {ref} (fingerprint {key.fingerprint}), which the trust file lists",
+            )
     listed = ", ".join(k.ref for k in trusted)
     return None, Check(
         "trusted_key",
