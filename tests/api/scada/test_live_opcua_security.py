@@ -201,12 +201,14 @@ def plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plant]:
         identity.create_user(db, tenant["id"], email, PASSWORD, scope)
     worker = spawn_worker(state_dir, root / "worker-sim.log", "sim")
     headers = auth(keys["generate"])
-    run = running(api, headers, start_run(api, headers, opcua={"port": free_port(), "security": "both"})["id"])
-    try:
-        yield Plant(api, keys, state_dir, pki, run["opcua"]["endpoint"])
+    try:  # the worker is stopped even when the run never comes up (it would outlive the session)
+        run = running(api, headers, start_run(api, headers, opcua={"port": free_port(), "security": "both"})["id"])
+        try:
+            yield Plant(api, keys, state_dir, pki, run["opcua"]["endpoint"])
+        finally:
+            api.post(f"/v1/scada/runs/{run['id']}/stop", headers=headers)
+            wait_for(api, headers, run["job_id"], {"succeeded", "failed", "canceled"}, timeout=60)
     finally:
-        api.post(f"/v1/scada/runs/{run['id']}/stop", headers=headers)
-        wait_for(api, headers, run["job_id"], {"succeeded", "failed", "canceled"}, timeout=60)
         stop_worker(worker)
         forget_worker_log(root / "worker-sim.log")
         release(state_dir)
