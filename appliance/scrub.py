@@ -15,7 +15,7 @@ import re
 PLACEHOLDER = "<path>"
 _TRACEBACK = re.compile(r"Traceback \(most recent call last\):.*", re.DOTALL)
 _FRAME = re.compile(r'File "[^"\n]*"(?:, line \d+)?(?:, in [^\s,]+)?')
-_PATH = re.compile(r"(?<![\w/.~}>-])/[^\s'\"`,;()\[\]{}<>|]+")
+_PATH = re.compile(r"(?<![\w/.~}>-])(?<!::)/[^\s'\"`,;()\[\]{}<>|]+")  # not after `::`: an IPv6 prefix such as fc00::/7
 _ROUTE = re.compile(r"/(?:v1|healthz|livez|metrics|openapi\.json|docs|redoc)(?:/.*)?")
 
 

@@ -90,6 +90,7 @@ def test_library_errors_wrapped_in_app_errors_are_scrubbed(app: Flask, state_dir
         ('File "/a/b.py", line 4, in go: boom', "<path> boom"),
         ("Traceback (most recent call last):\n  File \"x\"", ""),
         ("GET /metrics and /docs/../etc/shadow", "GET /metrics and <path>"),
+        ("outside the allowed networks (10.0.0.0/8, fc00::/7)", "outside the allowed networks (10.0.0.0/8, fc00::/7)"),
         ("plain text", "plain text"),
     ],
 )
