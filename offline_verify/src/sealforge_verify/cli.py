@@ -1,9 +1,10 @@
 """``sealforge-verify``: the auditor's command line.
 
 Why a thin layer: all checks live in :mod:`sealforge_verify.verify`; this module only turns
-arguments into calls and results into an exit status. Exit 0: every check passed (skips allowed).
-Exit 1: a check failed. Exit 2: bad usage (missing file, unreadable trust file, a bundle that is
-not a readable tar), with a one-line message on stderr.
+arguments into calls and results into an exit status. Exit 0: every check passed (skips allowed;
+the result line says plainly when artifacts were not checked). Exit 1: a check failed, or, with
+``--require-artifacts``, an artifact had no copy to check. Exit 2: bad usage (missing file,
+unreadable trust file, a bundle that is not a readable tar), with a one-line message on stderr.
 """
 
 from __future__ import annotations
@@ -57,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="consistency proof JSON between the two checkpoints' sizes, smaller first "
         "(GET /v1/seals/proof/consistency?from=&to=); the report says which one it needs",
     )
+    p.add_argument(
+        "--require-artifacts",
+        action="store_true",
+        help="fail (exit 1) when any artifact has no copy to check, instead of reporting it unchecked",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     return p
 
@@ -92,6 +98,7 @@ def run(argv: Sequence[str] | None = None) -> int:
             artifacts_dir=args.artifacts,
             prev_checkpoint=prev,
             consistency_proof=proof,
+            require_artifacts=args.require_artifacts,
         )
     except BundleFormatError as exc:
         raise UsageError(f"bundle {args.bundle}: {exc}") from None

@@ -54,19 +54,25 @@ def verify_bundle(
     prev_checkpoint: bytes | None = None,
     consistency_proof: bytes | None = None,
     label: str | None = None,
+    require_artifacts: bool = False,
 ) -> Report:
     """Verify a bundle (path, open tar file, or :class:`Bundle`) against ``trusted_keys``.
 
     ``artifacts_dir`` holds artifacts by subject name; ``prev_checkpoint`` is the text of a signed
     checkpoint the auditor kept, older or newer than the bundle's; ``consistency_proof`` is a
     consistency-proof JSON from the appliance (between the two checkpoints' sizes, smaller first),
-    used instead of (or besides) the bundle's ``consistency.json``.
+    used instead of (or besides) the bundle's ``consistency.json``. With ``require_artifacts`` an
+    artifact with no copy to check fails instead of being skipped.
     """
     name = label or (os.fspath(source) if isinstance(source, str | os.PathLike) else "<bundle>")
     if isinstance(source, Bundle):
-        return verify_opened(source, trusted_keys, artifacts_dir, prev_checkpoint, consistency_proof, name)
+        return verify_opened(
+            source, trusted_keys, artifacts_dir, prev_checkpoint, consistency_proof, name, require_artifacts
+        )
     with read_bundle(source) as bundle:
-        return verify_opened(bundle, trusted_keys, artifacts_dir, prev_checkpoint, consistency_proof, name)
+        return verify_opened(
+            bundle, trusted_keys, artifacts_dir, prev_checkpoint, consistency_proof, name, require_artifacts
+        )
 
 
 def verify_opened(
@@ -76,6 +82,7 @@ def verify_opened(
     prev_checkpoint: bytes | None = None,
     consistency_proof: bytes | None = None,
     label: str = "<bundle>",
+    require_artifacts: bool = False,
 ) -> Report:
     """Run all checks on an already opened bundle."""
     checks: list[Check] = []
@@ -87,7 +94,7 @@ def verify_opened(
     checks.append(check)
     subjects = subjects_of(statement)
     for subject in subjects:
-        checks.append(_artifact_digest(bundle, subject, artifacts_dir))
+        checks.append(_artifact_digest(bundle, subject, artifacts_dir, require_artifacts))
     checkpoint, cp_detail = _read_checkpoint(bundle.checkpoint, trusted_keys)
     checks.append(_inclusion_proof(bundle, checkpoint))
     checks.append(Check("checkpoint_signature", PASS if cp_detail[0] else FAIL, cp_detail[1]))
@@ -175,7 +182,9 @@ def _statement_shape(envelope: Envelope | None) -> tuple[dict[str, Any] | None, 
     )
 
 
-def _artifact_digest(bundle: Bundle, subject: Subject, artifacts_dir: str | os.PathLike[str] | None) -> Check:
+def _artifact_digest(
+    bundle: Bundle, subject: Subject, artifacts_dir: str | os.PathLike[str] | None, required: bool
+) -> Check:
     """Every copy of the artifact (in the bundle, in ``artifacts_dir``) must match every digest the
     subject names: BLAKE3 always, SHA-256 too when the subject carries it (bundles sealed before
     SHA-256 was added name BLAKE3 only)."""
@@ -193,6 +202,8 @@ def _artifact_digest(bundle: Bundle, subject: Subject, artifacts_dir: str | os.P
                 copies.append((f"file {path} (unreadable: {exc.strerror or exc})", None))
     if not copies:
         where = "in the bundle or in --artifacts DIR" if artifacts_dir is not None else "in the bundle (no --artifacts)"
+        if required:
+            return Check(check_name, FAIL, f"NOT CHECKED, and --require-artifacts is given: no copy {where}")
         return Check(check_name, SKIP, f"NOT CHECKED: no copy of this artifact {where}")
     said = ", ".join(f"{alg} {hexd}" for alg, hexd in want.items())
     bad = []
