@@ -62,6 +62,9 @@ PARAMS = (
     ParamSpec("temp_sp", 350.0, "K", 250.0, 600.0, "Initial TIC101 setpoint."),
     ParamSpec("tic101_kp", 12.0, "%/K", 0.0, 1e4, "TIC101 proportional gain."),
     ParamSpec("tic101_ti", 400.0, "s", 20.0, 1e5, "TIC101 integral time."),
+    ParamSpec("tic101_filter", 10.0, "s", 0.0, 3600.0, "TIC101 PV filter time constant (0 = unfiltered)."),
+    ParamSpec("tcv102_stroke", 30.0, "s", 0.0, 3600.0, "TCV102 full-stroke time in automatic (0 = instantaneous)."),
+    ParamSpec("output_deadband", 0.2, "%", 0.0, 5.0, "Smallest TIC101 output change the positioner passes on."),
     ParamSpec("temp_high", 358.0, "K", 250.0, 600.0, "TT101 high alarm."),
     ParamSpec("temp_low", 342.0, "K", 250.0, 600.0, "TT101 low alarm."),
     ParamSpec("temp_trip", 380.0, "K", 250.0, 700.0, "Initial TT101.HH (interlock trip)."),
@@ -191,7 +194,10 @@ class ChemicalPlant(PlantModel):
         denom = ops.maximum(tj - w0[2], 1.0)
         fc = self.c_uaj * (temp - tj) / (self.inv_vj * denom)
         tcv = ops.clip(fc / self.c_cool, 0.0, 100.0)
-        self.tic = PID(PIDTuning(p["tic101_kp"], p["tic101_ti"], direct=True), self.scan, ops, tcv)
+        stroke = 100.0 / p["tcv102_stroke"] if p["tcv102_stroke"] > 0 else 0.0
+        tuning = PIDTuning(p["tic101_kp"], p["tic101_ti"], direct=True, pv_filter=p["tic101_filter"], rate=stroke,
+                           deadband=p["output_deadband"])
+        self.tic = PID(tuning, self.scan, ops, tcv)
         closed = ops.full_bool(False)
         app = [fv, tcv, closed]
         return [ca, temp, tj], list(app), app

@@ -72,6 +72,14 @@ PARAMS = (
     ParamSpec("lic102_ti", 1200.0, "s", 20.0, 1e5, "LIC102 integral time."),
     ParamSpec("aic201_kp", 60.0, "%/(mg/L)", 0.0, 1e4, "AIC201 proportional gain."),
     ParamSpec("aic201_ti", 1800.0, "s", 20.0, 1e5, "AIC201 integral time."),
+    ParamSpec("lic101_filter", 20.0, "s", 0.0, 3600.0, "LIC101 PV filter time constant (0 = unfiltered)."),
+    ParamSpec("lic102_filter", 20.0, "s", 0.0, 3600.0, "LIC102 PV filter time constant."),
+    ParamSpec("aic201_filter", 30.0, "s", 0.0, 3600.0, "AIC201 PV filter time constant."),
+    ParamSpec("p101_ramp", 5.0, "%/s", 0.0, 100.0, "P101 VFD speed ramp rate in automatic (0 = unlimited)."),
+    ParamSpec("fcv102_stroke", 60.0, "s", 0.0, 3600.0, "FCV102 full-stroke time (0 = instantaneous)."),
+    ParamSpec("dp201_ramp", 5.0, "%/s", 0.0, 100.0, "DP201 dosing pump speed ramp rate (0 = unlimited)."),
+    ParamSpec("output_deadband", 0.2, "%", 0.0, 5.0,
+              "Smallest output change a positioner or VFD reference passes on (0 = off)."),
     ParamSpec("level1_high", 4.0, "m", 0.0, 50.0, "LIT101 high alarm."),
     ParamSpec("level1_low", 2.0, "m", 0.0, 50.0, "LIT101 low alarm."),
     ParamSpec("level1_trip", 4.6, "m", 0.0, 50.0, "Initial LIT101.HH (P101 trip)."),
@@ -229,9 +237,14 @@ class WaterPlant(PlantModel):
         need = q * c2 + p["chlorine_decay"] * p["tank2_area"] * h2 * c2
         dose = ops.clip(100.0 * need / max(p["dose_max"], 1e-12), 0.0, 100.0)
         dt = self.scan
-        self.pid1 = PID(PIDTuning(p["lic101_kp"], p["lic101_ti"]), dt, ops, speed)
-        self.pid2 = PID(PIDTuning(p["lic102_kp"], p["lic102_ti"]), dt, ops, fcv)
-        self.pid3 = PID(PIDTuning(p["aic201_kp"], p["aic201_ti"]), dt, ops, dose)
+        db = p["output_deadband"]
+        stroke = 100.0 / p["fcv102_stroke"] if p["fcv102_stroke"] > 0 else 0.0
+        self.pid1 = PID(PIDTuning(p["lic101_kp"], p["lic101_ti"], pv_filter=p["lic101_filter"],
+                                  rate=p["p101_ramp"], deadband=db), dt, ops, speed)
+        self.pid2 = PID(PIDTuning(p["lic102_kp"], p["lic102_ti"], pv_filter=p["lic102_filter"], rate=stroke,
+                                  deadband=db), dt, ops, fcv)
+        self.pid3 = PID(PIDTuning(p["aic201_kp"], p["aic201_ti"], pv_filter=p["aic201_filter"],
+                                  rate=p["dp201_ramp"], deadband=db), dt, ops, dose)
         self.held_speed = speed
         on = ops.full_bool(True)
         zero = ops.full(0.0)
