@@ -113,6 +113,14 @@ def _data_parsers(sub: Any, common: list[argparse.ArgumentParser]) -> None:
     listing = cmd.add_parser("list", parents=common, help="your seals, oldest first")
     listing.add_argument("--job", help="only this job's")
     listing.add_argument("--limit", type=int, default=50)
+    checkpoint = cmd.add_parser("checkpoint", parents=common, help="save the latest signed checkpoint (keep it)")
+    checkpoint.add_argument("-o", "--output", default="checkpoint.txt", help="file (default: checkpoint.txt)")
+    proof = cmd.add_parser(
+        "proof", parents=common, help="save a consistency proof for sealforge-verify --consistency-proof"
+    )
+    proof.add_argument("--from", dest="from_size", type=_positive, required=True, help="the smaller tree size")
+    proof.add_argument("--to", dest="to_size", type=_positive, help="the larger tree size (default: the log's)")
+    proof.add_argument("-o", "--output", default="consistency.json", help="file (default: consistency.json)")
 
     evidence = sub.add_parser("evidence", parents=common, help="fetch and verify evidence bundles")
     cmd = evidence.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -126,6 +134,9 @@ def _data_parsers(sub: Any, common: list[argparse.ArgumentParser]) -> None:
     verify.add_argument("bundle")
     verify.add_argument("--trust", required=True, metavar="KEYFILE", help="e.g. from `evidence trust`")
     verify.add_argument("--artifacts", metavar="DIR", help="folder holding the artifacts by name")
+    verify.add_argument("--require-artifacts", action="store_true", help="fail when an artifact is not checked")
+    verify.add_argument("--prev-checkpoint", metavar="FILE", help="a checkpoint you kept (`seals checkpoint`)")
+    verify.add_argument("--consistency-proof", metavar="FILE", help="a proof from `seals proof`")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -338,6 +349,20 @@ def _artifacts(args: argparse.Namespace, client: CliClient) -> Any:
     return written if args.job else written[0]
 
 
+def _seals(args: argparse.Namespace, client: CliClient) -> Any:
+    """The seal log: list seals, or save what an offline auditor carries over (a checkpoint to keep,
+    a consistency proof for `sealforge-verify --consistency-proof`), written exactly as served."""
+    if args.action == "list":
+        return client.page("/v1/seals", args.limit, job_id=args.job)
+    if args.action == "checkpoint":
+        checkpoint = client.get("/v1/seals/checkpoint")
+        Path(args.output).write_text(checkpoint["note"], encoding="utf-8")
+        return {"path": args.output, "origin": checkpoint["origin"], "tree_size": checkpoint["tree_size"]}
+    proof = client.get("/v1/seals/proof/consistency", **{"from": args.from_size, "to": args.to_size})
+    Path(args.output).write_text(json.dumps(proof, sort_keys=True) + "\n", encoding="utf-8")
+    return {"path": args.output, "from_size": proof["from_size"], "to_size": proof["to_size"]}
+
+
 def _evidence(args: argparse.Namespace, client: CliClient | None) -> Any:
     if args.action == "verify":
         return _verify(args)
@@ -356,8 +381,11 @@ def _verify(args: argparse.Namespace) -> int:
     except ImportError:
         raise ValueError(VERIFY_MISSING) from None
     argv = [args.bundle, "--trust", args.trust]
-    if args.artifacts:
-        argv += ["--artifacts", args.artifacts]
+    for flag in ("artifacts", "prev_checkpoint", "consistency_proof"):
+        if getattr(args, flag, None):
+            argv += ["--" + flag.replace("_", "-"), getattr(args, flag)]
+    if getattr(args, "require_artifacts", False):
+        argv.append("--require-artifacts")
     if getattr(args, "json", False):
         argv.append("--json")
     return int(verify_main(argv))
@@ -380,7 +408,7 @@ def run(args: argparse.Namespace, client: Client) -> Any:
     if command == "artifacts":
         return _artifacts(args, cast(CliClient, cli))
     if command == "seals":
-        return cast(CliClient, cli).page("/v1/seals", args.limit, job_id=args.job)
+        return _seals(args, cast(CliClient, cli))
     if command == "evidence":
         return _evidence(args, cli)
     # the first spellings
