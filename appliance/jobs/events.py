@@ -1,5 +1,6 @@
 """The event streams: a job's events (replay the journal after ``Last-Event-ID``, then follow it
-live) and a live SCADA run's values. Every server-sent event stream is produced here, fed by the
+live), a live SCADA run's values, and a tenant's own stream (every job's status and progress, the
+alarm counts of its runs; the overview page follows it). Every server-sent event stream is produced here, fed by the
 process's fan-out hub (`appliance.jobs.fanout`).
 
 Server-sent events: each journal row is one event whose id is its sequence number, so a client
@@ -207,3 +208,30 @@ def values_stream(
         return [latest] if latest else []
 
     return _body(sub, backlog, render, -1, heartbeat_s, max_seconds, client)
+
+
+def tenant_stream(
+    conn: sqlite3.Connection,
+    hub: Hub,
+    tenant_id: str,
+    heartbeat_s: float,
+    client: socket.socket | None = None,
+    max_seconds: float = 86400.0,
+) -> StreamBody:
+    """The tenant's events from now on: ``status`` and ``progress`` of any of its jobs (each with
+    ``job_id`` and ``kind``; a live run's state is its job's), and ``alarms`` (``{runs: {run id:
+    active count}}``) when the counts change. No replay and no ids: a client that reconnects reads
+    the current state from a page or the API, then follows again."""
+    sub = _subscribe(hub.follow_tenant, conn, tenant_id)
+
+    def chunks() -> Iterator[str]:
+        yield f"retry: {RETRY_MS}\n\n"
+        deadline = time.monotonic() + max_seconds
+        while not (sub.gone or sub.overflowed) and time.monotonic() < deadline:
+            rows, _ = sub.take(heartbeat_s)
+            for row in rows:
+                yield f"event: {row['type']}\ndata: {jsonsafe.dumps(row['data'], separators=(',', ':'))}\n\n"
+            if not rows:
+                yield ": heartbeat\n\n"
+
+    return StreamBody(sub, chunks(), client)

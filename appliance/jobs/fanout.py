@@ -15,6 +15,10 @@ caller reads once from the database (`appliance.jobs.events`), and the stream sk
 below the last sequence number it sent. The poller reads job statuses before rows, so when it sees
 a job ended, the rows of that same pass are its last, and the subscription then gets its end.
 
+A tenant-wide subscription (`follow_tenant`, the overview's stream) gets, from the same pass, the
+status and progress rows of every job of its tenant, and, at most once a second, the tenant's count
+of active alarms per run whenever it has changed. It has no end: it lasts until its client goes.
+
 Limits: the hub counts open subscriptions in all and per tenant; over a limit `subscribe` raises
 `StreamLimit` (the API answers 429). A reader too slow to take what was delivered (more than
 ``MAX_QUEUED`` rows waiting) is ended; its client reconnects with ``Last-Event-ID`` and loses nothing.
@@ -22,6 +26,7 @@ Limits: the hub counts open subscriptions in all and per tenant; over a limit `s
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -33,12 +38,15 @@ from typing import Any
 from appliance.jobs.lifecycle import TERMINAL
 from appliance.store import jobs as jobs_store
 from appliance.store import scada as scada_store
+from appliance.store import scada_alarms as alarms_store
 from appliance.store.db import db_path, open_connection
 
 log = logging.getLogger("sealforge.streams")
 
 MAX_QUEUED = 5000
 READ_LIMIT = 5000  # rows per table per pass; a fuller pass is followed at once by another
+TENANT_TYPES = frozenset({"status", "progress"})  # journal rows a tenant-wide stream carries (not logs)
+ALARMS_EVERY_S = 1.0  # how often the poller looks at the alarm counts of tenants with a tenant stream
 
 
 class StreamLimit(Exception):
@@ -61,8 +69,11 @@ class Limits:
 class Subscription:
     """One open stream: rows delivered and not yet taken, and whether the subject has ended."""
 
-    def __init__(self, hub: Hub, tenant_id: str, job_id: str, run_id: str | None, live_from: int) -> None:
+    def __init__(
+        self, hub: Hub, tenant_id: str, job_id: str, run_id: str | None, live_from: int, tenant_wide: bool = False
+    ) -> None:
         self.hub = hub
+        self.tenant_wide = tenant_wide
         self.tenant_id = tenant_id
         self.job_id = job_id
         self.run_id = run_id
@@ -119,6 +130,9 @@ class Hub:
         self._lock = threading.Lock()
         self._by_job: dict[str, set[Subscription]] = {}
         self._by_run: dict[str, set[Subscription]] = {}
+        self._by_tenant: dict[str, set[Subscription]] = {}
+        self._alarm_counts: dict[str, dict[str, int]] = {}
+        self._alarms_at = 0.0
         self._tenants: Counter[str] = Counter()
         self._open = 0
         self._journal_seq: int | None = None
@@ -133,7 +147,17 @@ class Hub:
     def follow_run(self, conn: Any, tenant_id: str, run_id: str, job_id: str) -> Subscription:
         return self._subscribe(conn, tenant_id, job_id, run_id)
 
-    def _subscribe(self, conn: Any, tenant_id: str, job_id: str, run_id: str | None) -> Subscription:
+    def follow_tenant(self, conn: Any, tenant_id: str) -> Subscription:
+        """Every job's status and progress in the tenant, and its alarm counts when they change."""
+        counts = alarms_store.active_counts(conn, tenant_id)
+        sub = self._subscribe(conn, tenant_id, "", None, tenant_wide=True)
+        with self._lock:
+            self._alarm_counts.setdefault(tenant_id, counts)
+        return sub
+
+    def _subscribe(
+        self, conn: Any, tenant_id: str, job_id: str, run_id: str | None, tenant_wide: bool = False
+    ) -> Subscription:
         with self._lock:
             if self._open >= self.limits.total:
                 raise StreamLimit("total", self.limits.total)
@@ -143,8 +167,10 @@ class Hub:
                 self._journal_seq = jobs_store.last_event_seq(conn)
                 self._sample_id = scada_store.last_sample_id(conn)
             live_from = self._journal_seq if run_id is None else self._sample_id
-            sub = Subscription(self, tenant_id, job_id, run_id, live_from)
-            if run_id is None:
+            sub = Subscription(self, tenant_id, job_id, run_id, live_from, tenant_wide)
+            if tenant_wide:
+                self._by_tenant.setdefault(tenant_id, set()).add(sub)
+            elif run_id is None:
                 self._by_job.setdefault(job_id, set()).add(sub)
             else:
                 self._by_run.setdefault(run_id, set()).add(sub)
@@ -157,13 +183,19 @@ class Hub:
 
     def unsubscribe(self, sub: Subscription) -> None:
         with self._lock:
-            followers = self._by_job if sub.run_id is None else self._by_run
-            subject = sub.job_id if sub.run_id is None else sub.run_id
+            if sub.tenant_wide:
+                followers, subject = self._by_tenant, sub.tenant_id
+            elif sub.run_id is None:
+                followers, subject = self._by_job, sub.job_id
+            else:
+                followers, subject = self._by_run, sub.run_id
             group = followers.get(subject)
             if group is not None:
                 group.discard(sub)
                 if not group:
                     del followers[subject]
+                    if sub.tenant_wide:
+                        self._alarm_counts.pop(subject, None)
             self._open -= 1
             self._tenants[sub.tenant_id] -= 1
             if self._tenants[sub.tenant_id] <= 0:
@@ -200,12 +232,15 @@ class Hub:
             run_jobs = {run_id: next(iter(subs)).job_id for run_id, subs in self._by_run.items() if subs}
             followed = sorted(set(self._by_job) | set(run_jobs.values()))
             journal_seq, sample_id = self._journal_seq or 0, self._sample_id or 0
+            tenants = set(self._by_tenant)
         statuses = jobs_store.statuses(conn, followed) if followed else {}
         rows = jobs_store.journal_since(conn, journal_seq, READ_LIMIT)
         samples = scada_store.samples_since(conn, sample_id, READ_LIMIT)
         ended = {job_id for job_id in followed if statuses.get(job_id, "canceled") in TERMINAL}
         full = len(rows) == READ_LIMIT or len(samples) == READ_LIMIT
+        tenant_rows = self._tenant_rows(conn, tenants, rows) if tenants else []
         with self._lock:
+            self._deliver(self._by_tenant, tenant_rows, "tenant_id", set())
             self._deliver(self._by_job, rows, "job_id", ended if not full else set())
             ended_runs = {run_id for run_id, job_id in run_jobs.items() if job_id in ended}
             self._deliver(self._by_run, samples, "run_id", ended_runs if not full else set())
@@ -226,3 +261,27 @@ class Hub:
         for subject in set(grouped) | (ended & set(followers)):
             for sub in list(followers[subject]):
                 sub.deliver(grouped.get(subject, []), subject in ended)
+
+    def _tenant_rows(self, conn: Any, tenants: set[str], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """What this pass gives the tenant-wide streams, each row with its ``tenant_id``:
+        status and progress rows of their tenants' jobs, and alarm counts that have changed."""
+        wanted = [row for row in rows if row["type"] in TENANT_TYPES]
+        owners = jobs_store.owners(conn, sorted({row["job_id"] for row in wanted})) if wanted else {}
+        out: list[dict[str, Any]] = []
+        for row in wanted:
+            owner = owners.get(row["job_id"])
+            if owner is not None and owner["tenant_id"] in tenants:
+                data = json.loads(row["data"]) | {"job_id": row["job_id"], "kind": owner["kind"], "at": row["at"]}
+                out.append({"tenant_id": owner["tenant_id"], "type": row["type"], "data": data})
+        now = time.monotonic()
+        if now - self._alarms_at >= ALARMS_EVERY_S:
+            self._alarms_at = now
+            for tenant_id in sorted(tenants):
+                counts = alarms_store.active_counts(conn, tenant_id)
+                with self._lock:
+                    changed = tenant_id in self._alarm_counts and self._alarm_counts[tenant_id] != counts
+                    if tenant_id in self._by_tenant:
+                        self._alarm_counts[tenant_id] = counts
+                if changed:
+                    out.append({"tenant_id": tenant_id, "type": "alarms", "data": {"runs": counts}})
+        return out

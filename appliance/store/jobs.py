@@ -87,6 +87,13 @@ def statuses(conn: sqlite3.Connection, job_ids: list[str]) -> dict[str, str]:
     return {row[0]: row[1] for row in rows}
 
 
+def owners(conn: sqlite3.Connection, job_ids: list[str]) -> dict[str, dict[str, str]]:
+    """Each job's tenant and kind, for the tenant-wide event stream."""
+    marks = ",".join("?" * len(job_ids))
+    rows = conn.execute(f"SELECT id, tenant_id, kind FROM jobs WHERE id IN ({marks})", job_ids).fetchall()
+    return {row[0]: {"tenant_id": row[1], "kind": row[2]} for row in rows}
+
+
 def events_after(conn: sqlite3.Connection, job_id: str, after_seq: int, limit: int = 500) -> list[dict[str, Any]]:
     return fetch_all(
         conn, "SELECT * FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?", (job_id, after_seq, limit)

@@ -1,7 +1,10 @@
 """The overview page: live runs, recent jobs with their progress, disk and queue health, credits.
 
-The live part is a fragment the page re-fetches every ``[ui] overview_refresh_s`` seconds, marked
-as a background request so an open overview does not hold a session past its idle timeout.
+The page follows the tenant's event stream (``GET /v1/events``, one ``EventSource`` per tab, fed by
+the process's one poller): a job's progress is drawn in place from the event, and a change of what
+the page lists (a job's or a live run's state, a new job, alarm counts) re-fetches the live part
+once, marked as a background request so an open overview does not hold a session past its idle
+timeout. Nothing is fetched while nothing happens.
 """
 
 from __future__ import annotations
@@ -41,11 +44,11 @@ def _live() -> dict[str, Any]:
 @requires("read")
 def overview() -> str:
     """The first page after login."""
-    return page("overview.html", refresh_s=float(context.config()["ui"]["overview_refresh_s"]), **_live())
+    return page("overview.html", **_live())
 
 
 @blp.route("/overview/live")
 @requires("read")
 def overview_live() -> str:
-    """The overview's live part alone, for the page's periodic refresh."""
+    """The overview's live part alone, fetched again when the tenant's event stream says it changed."""
     return page("_overview_live.html", **_live())

@@ -271,3 +271,40 @@ def test_a_stream_on_a_finished_job_sends_its_journal_and_ends(api: Api) -> None
     names = [line[len("event: ") :] for line in text.splitlines() if line.startswith("event: ")]
     payloads = [json.loads(line[len("data: ") :]) for line in text.splitlines() if line.startswith("data: ")]
     assert names[-1] == "end" and payloads[-2]["status"] == "canceled", text
+
+
+def test_the_tenant_stream_carries_its_own_jobs_changes_only(api: Api) -> None:
+    """GET /v1/events (the overview's stream): a job submitted and canceled after it opened shows
+    as `status` events with its id and kind; another tenant's job does not appear."""
+    lines: list[str] = []
+    opened = threading.Event()
+
+    def read() -> None:
+        with httpx.stream("GET", f"{api.url}/v1/events", headers={"X-API-Key": api.key}, timeout=30) as response:
+            assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+            opened.set()
+            for line in response.iter_lines():
+                lines.append(line)
+                if '"status":"canceled"' in line:
+                    return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    assert opened.wait(10)
+    _wait_until(lambda: api.metrics()["sealforge_api_streams_open"] == 1)
+    other = _submit(api, api.other_key)
+    job_id = _submit(api, api.key)
+    canceled = httpx.post(f"{api.url}/v1/jobs/{job_id}/cancel", headers={"X-API-Key": api.key}, timeout=5)
+    assert canceled.status_code == 200
+    reader.join(20)
+    assert not reader.is_alive(), lines
+    events = [json.loads(line[len("data: ") :]) for line in lines if line.startswith("data: ")]
+    assert {e["job_id"] for e in events} == {job_id}, events
+    assert [e["status"] for e in events if "status" in e][-1] == "canceled"
+    assert all(e["kind"] == "mock" for e in events)
+    assert other not in "".join(lines)
+
+
+def test_the_tenant_stream_needs_a_credential(api: Api) -> None:
+    answer = httpx.get(f"{api.url}/v1/events", timeout=10)
+    assert answer.status_code == 401 and answer.json()["error"]["code"], answer.text

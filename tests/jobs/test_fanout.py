@@ -17,6 +17,7 @@ from appliance.jobs.fanout import Hub, Limits, StreamLimit
 from appliance.services import identity
 from appliance.store import jobs as jobs_store
 from appliance.store import scada as scada_store
+from appliance.store import scada_alarms as alarms_store
 from appliance.store.db import transaction
 from appliance.store.open import open_db
 from tests.conftest import mock_schema
@@ -193,3 +194,51 @@ def test_the_poller_stops_when_nobody_listens_and_starts_again(
         assert rows and rows[0]["type"] == "status"
     finally:
         again.close()
+
+
+def _take_for(sub: Any, seconds: float) -> list[dict[str, Any]]:
+    got: list[dict[str, Any]] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        got.extend(sub.take(0.1)[0])
+    return got
+
+
+def test_a_tenant_subscription_gets_its_jobs_states_and_alarm_counts(
+    hub: Hub, conn: sqlite3.Connection, tenant_id: str
+) -> None:
+    """The overview's stream: status and progress of every job of the tenant (not logs, not another
+    tenant's), and the alarm counts once they change; it never ends by itself."""
+    other_tenant = str(identity.create_tenant(conn, "globex", credits=100)["id"])
+    sub = hub.follow_tenant(conn, tenant_id)
+    try:
+        job_id, other = _job(conn, tenant_id), _job(conn, other_tenant)
+        _move(conn, job_id, "queued")
+        _move(conn, other, "queued")
+        _progress(conn, job_id, 2)
+        with transaction(conn):
+            jobs_store.add_event(conn, job_id, now_iso(), "log", {"message": "not for the overview"})
+            scada_store.insert_run(
+                conn,
+                {
+                    "id": "run_t", "tenant_id": tenant_id, "job_id": job_id, "plant": "water", "host": "127.0.0.1",
+                    "modbus_port": 1502, "unit_id": 1, "modbus_writes": False, "opcua_port": None,
+                    "opcua_security": None, "created_at": now_iso(),
+                },
+            )
+            alarms_store.raise_alarm(
+                conn,
+                {
+                    "id": "alm_t", "run_id": "run_t", "tenant_id": tenant_id, "tag": "LIT101", "description": "high",
+                    "priority": 2, "raised_at": now_iso(), "scan": 1, "active_attacks": "[]",
+                },
+            )
+        rows = _take_for(sub, 1.6)  # alarm counts are looked at once a second
+        assert not sub.take(0)[1], "a tenant stream has no end"
+    finally:
+        sub.close()
+    assert [row["type"] for row in rows] == ["status", "status", "progress", "progress", "alarms"], rows
+    assert all(row["tenant_id"] == tenant_id for row in rows)
+    assert {row["data"]["job_id"] for row in rows[:4]} == {job_id} and rows[0]["data"]["kind"] == "mock"
+    assert [row["data"]["status"] for row in rows[:2]] == ["created", "queued"]
+    assert rows[-1]["data"] == {"runs": {"run_t": 1}}

@@ -16,7 +16,7 @@ from appliance.services.login_throttle import LoginThrottle
 from tests.conftest import auth, mock_schema
 from tests.web.conftest import PASSWORD, Users, form_token, log_in, session_client
 
-UI = {"idle_timeout_s": 900, "session_max_s": 43200, "overview_refresh_s": 5}
+UI = {"idle_timeout_s": 900, "session_max_s": 43200}
 
 
 @pytest.fixture

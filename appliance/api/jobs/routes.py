@@ -190,6 +190,21 @@ def job_events(job_id: str) -> Response:
     return _events(job_id)
 
 
+@blp.route("/events")
+@blp.response(200, content_type="text/event-stream")
+@requires("read")
+def tenant_events() -> Response:
+    """Server-sent events for the whole tenant from now on: `status` and `progress` of every job
+    (with `job_id` and `kind`), and `alarms` (active alarms per live run) when the counts change."""
+    heartbeat_s = float(context.config()["streams"]["heartbeat_s"])
+    body = events.tenant_stream(
+        context.get_db(), context.streams(), context.principal().tenant_id, heartbeat_s, context.client_socket()
+    )
+    return Response(
+        body, mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
+
+
 def _events(job_id: str) -> Response:
     tenant_id = context.principal().tenant_id
     raw = request.headers.get("Last-Event-ID") or request.args.get("after") or "0"

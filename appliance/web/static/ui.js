@@ -181,6 +181,41 @@
       });
   }
 
+  // The overview follows the tenant's event stream (GET /v1/events): a job's progress is drawn in
+  // place; anything that changes what the page lists (a state, a new job, alarm counts) fetches
+  // the live part again, once for a burst of events. Nothing is fetched while nothing happens.
+  var REFRESH_GAP_MS = 1000;
+  function followTenant(el) {
+    var source = new EventSource(el.dataset.tenantStream);
+    var pending = null;
+    var opened = false;
+    function refresh() {
+      if (pending) return;
+      pending = window.setTimeout(function () {
+        pending = null;
+        window.htmx.ajax("GET", el.dataset.refresh, { target: el, swap: "innerHTML", headers: { "X-UI-Background": "1" } });
+      }, REFRESH_GAP_MS);
+    }
+    source.addEventListener("open", function () {
+      if (opened) refresh();  // a reconnect: what happened meanwhile is read from the page
+      opened = true;
+    });
+    source.addEventListener("progress", function (event) {
+      var data = JSON.parse(event.data);
+      var row = el.querySelector('tr[data-job-id="' + data.job_id + '"]');
+      if (!row) { refresh(); return; }
+      var bar = row.querySelector("progress");
+      var pct = row.querySelector(".progress-cell .num");
+      var rows = row.querySelector("[data-job-rows]");
+      if (bar) bar.value = data.progress;
+      if (pct) pct.textContent = Math.round(data.progress * 100) + "%";
+      if (rows && data.rows !== undefined) rows.textContent = data.rows;
+      el.dataset.events = String(Number(el.dataset.events || 0) + 1);
+    });
+    source.addEventListener("status", refresh);
+    source.addEventListener("alarms", refresh);
+  }
+
   function bind(root) {
     root.querySelectorAll("[data-upload]").forEach(function (el) {
       if (!el.dataset.bound) { el.dataset.bound = "1"; uploadBox(el); }
@@ -196,6 +231,8 @@
   function start() {
     var log = document.getElementById("job-log");
     if (log && log.dataset.stream) followJob(log);
+    var overview = document.getElementById("overview-live");
+    if (overview && overview.dataset.tenantStream) followTenant(overview);
     bind(document);
   }
   document.addEventListener("htmx:load", function (event) { bind(event.target); });

@@ -99,6 +99,26 @@ def test_log_in_and_see_the_overview(page: Any, watch: Watch, site: Site, sealed
     assert page.evaluate("document.activeElement.className") == "skip"
 
 
+def test_the_overview_follows_a_new_job_from_the_tenant_stream(
+    page: Any, watch: Watch, site: Site, worker: Any
+) -> None:
+    """No polling: while nothing happens the overview fetches nothing; a job submitted elsewhere
+    appears and runs to 100% on the open page, driven by GET /v1/events, without a reload."""
+    log_in(page, watch, site, "read")
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url) if "/overview/live" in request.url else None)
+    page.evaluate("window.sameDocument = true")
+    page.wait_for_timeout(1500)
+    assert fetched == [], "the overview fetched its live part with nothing changed"
+    job_id = submit(site, "default", rows=20_000)
+    worker()
+    row = page.get_by_test_id("recent-jobs").locator(f'tr[data-job-id="{job_id}"]')
+    expect(row).to_contain_text("succeeded", timeout=60_000)
+    expect(row.locator(".progress-cell .num")).to_have_text("100%")
+    assert page.evaluate("window.sameDocument === true"), "the page was reloaded"
+    assert fetched, "the overview did not re-read its live part"
+
+
 def test_jobs_list_filters(page: Any, watch: Watch, site: Site, sealed_job: str) -> None:
     waiting = submit(site, "gpu")
     log_in(page, watch, site, "read", "/jobs")
