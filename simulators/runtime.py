@@ -6,7 +6,8 @@ Order of one scan at time t (row timestamps are these t):
 2. plus sensor noise/drift (precomputed per block), quantised, then field-stage attacks;
 3. operator values of writable tags, then input-stage attacks (rogue writes);
 4. the PLC program: alarms, interlocks, loops -> actuator commands and statuses;
-5. command-stage attacks turn commands into what the devices apply;
+5. command-stage attacks turn commands into what reaches the devices; the plant's device models
+   (mechanisms with their own delays and lockouts, e.g. a tap changer) give what they apply;
 6. the row the historian records: readings, inputs, actuators as reported, statuses, then
    view-stage attacks (plus the hidden true values when `include_truth`);
 7. the physics integrates from t to t + scan with RK4 under the applied actuators.
@@ -204,6 +205,7 @@ class Simulation:
         inputs, manual = self._attacks_before_control(scan_index, readings)
         commands, statuses = plant.control(readings, inputs, manual, exogenous)
         applied, shown = self._command_stage(scan_index, commands)
+        applied = plant.devices(applied)
         # Before the row is built: with no input attack `inputs` is the operator's list itself, and
         # the recorded row has always shown a released push button.
         self._release_momentary()

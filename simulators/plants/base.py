@@ -92,6 +92,12 @@ class PlantModel(ABC):
     def integrate(self, x: State, app: list[Any], w: Any, h: float, steps: int) -> State:
         return rk4(self.rhs, x, app, w, h, steps)
 
+    def devices(self, commands: list[Any]) -> list[Any]:
+        """Field mechanisms between what reaches the device and what it does (after command-stage
+        attacks, so an attacker on the wire cannot make equipment move faster than it can). Default:
+        every device applies its command at once."""
+        return commands
+
     @abstractmethod
     def start(self, w0: Any) -> tuple[State, list[Any], list[Any]]:
         """(state, operator values of actuators, applied actuators) at t = 0."""

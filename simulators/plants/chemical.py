@@ -14,7 +14,8 @@ XV103 when open). The headspace pressure is a nitrogen blanket plus the vapour p
 At the default point (T = 350 K, half conversion, 10 min residence) the reactor is barely stable
 open-loop: losing the coolant lets the heat of reaction raise T, which raises k(T), which
 releases heat faster: a thermal runaway towards the adiabatic temperature (~120 K above the feed).
-TIC101 holds T with the coolant valve; the safety interlock trips on TT101 or PT101 high-high:
+TIC101 holds T with the coolant valve; the safety interlock, on its own transmitters TT111 and
+PT111, trips on high-high and latches until RESET:
 it shuts the feed (starving the reaction) and opens the emergency cooling valve.
 """
 
@@ -74,8 +75,12 @@ PARAMS = (
     ParamSpec("interlock_enabled", 1.0, "", 0.0, 1.0, "Whether the safety interlock acts.", "bool"),
     ParamSpec("interlock_reset_margin", 15.0, "K", 0.0, 200.0, "TT101 must fall this far below TT101.HH "
               "(and PT101 below PT101.HH) before the trip can be released."),
-    ParamSpec("interlock_auto_reset", 600.0, "s", 0.0, 86400.0,
-              "Release the trip once clear this long (0 = only RESET)."),
+    ParamSpec("interlock_auto_reset", 0.0, "s", 0.0, 86400.0,
+              "Release the trip once clear this long (0 = only RESET, as a safety trip should)."),
+    ParamSpec("vessel_rating", 10.0, "bar", 1.0, 200.0, "Reactor design pressure (absolute), for reference."),
+    ParamSpec("relief_set", 8.0, "bar", 1.0, 200.0, "PSV101 set pressure (absolute); full lift 10 % above."),
+    ParamSpec("relief_capacity", 1.0e7, "W", 0.0, 1e9,
+              "Heat PSV101 carries away as vented vapour at full lift (0 = no relief valve)."),
 )
 
 TAGS = (
@@ -94,6 +99,12 @@ TAGS = (
             drift=0.05),
     TagSpec("PT101", "bar", "sensor", "Reactor pressure (absolute)", 0.0, 20.0, normal=(1.35, 1.55),
             noise=0.003, drift=0.005),
+    TagSpec("TT111", "K", "sensor", "Reactor temperature, safety transmitter (SIS only)", 250.0, 600.0,
+            normal=(345.0, 355.0), noise=0.1, drift=0.2),
+    TagSpec("PT111", "bar", "sensor", "Reactor pressure, safety transmitter (SIS only)", 0.0, 20.0,
+            normal=(1.35, 1.55), noise=0.003, drift=0.005),
+    TagSpec("PSV101", "%", "sensor", "Relief valve PSV101 lift (position transmitter)", 0.0, 100.0,
+            normal=(0.0, 1.0)),
     TagSpec("TIC101.SP", "K", "setpoint", "Reactor temperature setpoint", 300.0, 420.0, normal=(345.0, 355.0),
             init_param="temp_sp"),
     TagSpec("TT101.HH", "K", "parameter", "High-high temperature trip limit", 300.0, 700.0,
@@ -144,6 +155,7 @@ class ChemicalPlant(PlantModel):
         self.c_ua = p["ua"] / (p["rho_cp"] * p["volume"])
         self.c_uaj = p["ua"] / (p["coolant_rho_cp"] * p["jacket_volume"])
         self.inv_vj = 1.0 / p["jacket_volume"]
+        self.c_relief = p["relief_capacity"] / (p["rho_cp"] * p["volume"])  # K/s at full lift
         self.sis = Interlock(ops, scan_period, p["interlock_auto_reset"], p["interlock_enabled"] > 0.5)
         self.alarms = [Alarm(ops, True, 1.0), Alarm(ops, False, 1.0), Alarm(ops, True, 0.05),
                        Alarm(ops, False, 0.5)]
@@ -155,14 +167,22 @@ class ChemicalPlant(PlantModel):
     def coolant_flow(self, app: list[Any]) -> Any:
         return self.c_cool * app[1] + self.p["emergency_flow"] * app[2]
 
+    def relief_lift(self, pressure: Any) -> Any:
+        """PSV101 lift, 0..1: closed below the set pressure, full lift at 10 % overpressure
+        (a spring-loaded relief valve's accumulation), proportional between."""
+        p_set = self.p["relief_set"]
+        return self.ops.clip((pressure - p_set) / (0.1 * p_set), 0.0, 1.0)
+
     def rhs(self, x: State, app: list[Any], w: Any) -> State:
         ca, temp, tj = x[0], x[1], x[2]
         dilution = self.c_feed * app[0]
         r = self.rate(temp) * ca
         exchange = temp - tj
+        # Vapour vented through PSV101 carries its latent heat away, which is what caps the pressure.
+        relief = self.c_relief * self.relief_lift(self.pressure(temp)) if self.c_relief else 0.0
         return [
             dilution * (w[1] - ca) - r,
-            dilution * (w[0] - temp) + self.c_rx * r - self.c_ua * exchange,
+            dilution * (w[0] - temp) + self.c_rx * r - self.c_ua * exchange - relief,
             self.coolant_flow(app) * self.inv_vj * (w[2] - tj) + self.c_uaj * exchange,
         ]
 
@@ -172,7 +192,10 @@ class ChemicalPlant(PlantModel):
     def measure(self, x: State, app: list[Any], w: Any) -> list[Any]:
         p = self.p
         feed = p["feed_flow_max"] * 0.01 * app[0] * 3600.0
-        return [x[1], x[2], w[2], w[0], x[0], feed, self.coolant_flow(app) * 3600.0, self.pressure(x[1])]
+        pressure = self.pressure(x[1])
+        lift = 100.0 * self.relief_lift(pressure) if self.c_relief else 0.0
+        return [x[1], x[2], w[2], w[0], x[0], feed, self.coolant_flow(app) * 3600.0, pressure, x[1], pressure,
+                lift]
 
     def exogenous(self, first_scan: int, count: int) -> np.ndarray:
         p = self.p
@@ -205,11 +228,14 @@ class ChemicalPlant(PlantModel):
     def control(self, rd: list[Any], inp: list[Any], man: list[Any], w: Any) -> tuple[list[Any], list[Any]]:
         ops, p = self.ops, self.p
         temp, pressure, coolant = rd[0], rd[7], rd[6]
+        # The SIS has its own transmitters (TT111, PT111): spoofing the control loop's TT101 does
+        # not blind it. The HH limits are shared settings.
+        t_safe, p_safe = rd[8], rd[9]
         t_hh, p_hh = inp[1], inp[2]
         margin = p["interlock_reset_margin"]
         trip = self.sis.update(
-            (temp >= t_hh) | (pressure >= p_hh),
-            (temp < t_hh - margin) & (pressure < p_hh - 0.3),
+            (t_safe >= t_hh) | (p_safe >= p_hh),
+            (t_safe < t_hh - margin) & (p_safe < p_hh - 0.3),
             inp[5],
         )
         feed = ops.where(trip, 0.0, man[0])

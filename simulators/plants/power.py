@@ -29,7 +29,7 @@ import numpy as np
 from simulators.core.integrator import State, rk4
 from simulators.core.ops import Ops
 from simulators.core.params import ParamSpec
-from simulators.core.plc import Alarm, Interlock, OnDelay
+from simulators.core.plc import Alarm, OnDelay
 from simulators.core.profiles import OUProcess, daily_profile, sinusoid
 from simulators.core.tags import TagSpec
 from simulators.plants.base import PlantModel
@@ -76,6 +76,14 @@ PARAMS = (
     ParamSpec("oc_pickup", 600.0, "A", 10.0, 5000.0, "Initial OC.PICKUP (over-current setting)."),
     ParamSpec("oc_delay", 2.0, "s", 0.0, 60.0, "Definite-time over-current delay."),
     ParamSpec("reclose_delay", 60.0, "s", 0.0, 86400.0, "Auto-reclose after a trip (0 = only RESET)."),
+    ParamSpec("reclose_shots", 3.0, "1", 0.0, 10.0,
+              "Auto-reclosures before the recloser locks out on the next trip (then RESET only)."),
+    ParamSpec("reclaim_time", 300.0, "s", 1.0, 86400.0,
+              "Time closed without a trip after which the shot counter starts again."),
+    ParamSpec("tap_delay", 10.0, "s", 0.0, 600.0, "Tap-changer mechanism time: at most one step per this."),
+    ParamSpec("tap_max_ops", 20.0, "1", 1.0, 1000.0,
+              "Tap operations allowed per tap_ops_window before the mechanism locks out (RESET clears)."),
+    ParamSpec("tap_ops_window", 3600.0, "s", 60.0, 86400.0, "Window over which tap_max_ops is counted."),
     ParamSpec("oil_rise_rated", 55.0, "K", 1.0, 120.0, "Top-oil rise over ambient at rated load."),
     ParamSpec("hotspot_rise_rated", 23.0, "K", 1.0, 120.0, "Hot-spot rise over top oil at rated load."),
     ParamSpec("loss_ratio", 5.0, "1", 0.1, 50.0, "Load loss / no-load loss at rated load, R."),
@@ -141,6 +149,9 @@ TAGS = (
     TagSpec("I_FDR.HI", "", "status", "Feeder current high alarm", kind="bool"),
     TagSpec("TT_OIL.HI", "", "status", "Top-oil temperature alarm", kind="bool"),
     TagSpec("OC.TRIP", "", "status", "Over-current trip (CB1 opened)", kind="bool"),
+    TagSpec("CB1.LOCKOUT", "", "status", "Recloser locked out after its shots (RESET to close)", kind="bool"),
+    TagSpec("OLTC.LOCKOUT", "", "status", "Tap changer locked out on excess operations (RESET clears)",
+            kind="bool"),
 )
 
 
@@ -183,7 +194,13 @@ class PowerPlant(PlantModel):
         self.t_up, self.t_down = OnDelay(ops, dt, p["avr_delay"]), OnDelay(ops, dt, p["avr_delay"])
         self.t_on, self.t_off = OnDelay(ops, dt, p["cap_delay"]), OnDelay(ops, dt, p["cap_delay"])
         self.t_oc = OnDelay(ops, dt, p["oc_delay"])
-        self.protection = Interlock(ops, dt, p["reclose_delay"])
+        self.t_reclose = OnDelay(ops, dt, p["reclose_delay"]) if p["reclose_delay"] > 0 else None
+        self.t_reclaim = OnDelay(ops, dt, p["reclaim_time"])
+        self.oc_trip: Any = ops.full_bool(False)
+        self.cb_lockout: Any = ops.full_bool(False)
+        self.shots: Any = ops.full(0.0)
+        self.tap_since: Any = ops.full(np.inf)  # PLC: seconds since its last tap command step
+        self.reset_now: Any = ops.full_bool(False)
         self.alarms = [Alarm(ops, True, 0.05), Alarm(ops, False, 0.05), Alarm(ops, True, 0.05),
                        Alarm(ops, False, 0.05), Alarm(ops, True, 10.0), Alarm(ops, True, 2.0)]
 
@@ -327,6 +344,11 @@ class PowerPlant(PlantModel):
         app = [best_tap, cap, closed]
         f = self.solve(app, w0)
         self.tap, self.cap = best_tap, cap
+        self.man_target = best_tap
+        self.man_tap = best_tap  # last operator tap value seen: only a new write moves the tap in manual
+        # The mechanism itself (device stage): position, time since its last step, operation bucket.
+        self.mech_tap, self.mech_since = best_tap, ops.full(np.inf)
+        self.mech_ops, self.tap_lockout = ops.full(0.0), ops.full_bool(False)
         oil = w0[1] + self.oil_rise(f["s_src"])
         zero = ops.full(0.0)
         return [oil, zero, zero, zero], list(app), app
@@ -343,7 +365,15 @@ class PowerPlant(PlantModel):
         self.t_up.restart(up)
         self.t_down.restart(down)
         stepped = ops.clip(self.tap + up * 1.0 - down * 1.0, -TAP_MAX, TAP_MAX)
-        tap = ops.where(avr_auto, stepped, ops.clip(ops.round(man[0]), -TAP_MAX, TAP_MAX))
+        # Manual: the tap holds where it is until the operator writes a new position (so switching
+        # the AVR to manual moves nothing), then moves towards it one step per mechanism delay.
+        written = man[0] != self.man_tap
+        self.man_tap = man[0]
+        self.man_target = ops.where(avr_auto, self.tap,
+                                    ops.where(written, ops.clip(ops.round(man[0]), -TAP_MAX, TAP_MAX),
+                                              self.man_target))
+        target = ops.where(avr_auto, stepped, self.man_target)
+        tap, self.tap_since = self._one_step(self.tap, target, self.tap_since, ops.full_bool(False))
         self.tap = tap
         on = self.t_on.update(cap_auto & live & (v4 < p["cap_v_on"]))
         off = self.t_off.update(cap_auto & live & (v4 > p["cap_v_off"]))
@@ -351,8 +381,8 @@ class PowerPlant(PlantModel):
         self.t_off.restart(off)
         cap = ops.where(cap_auto, (self.cap | on) & ops.not_(off), man[1])
         self.cap = cap
-        over = self.t_oc.update(current > pickup)
-        trip = self.protection.update(over, current < pickup, reset)
+        trip, lockout = self._recloser(self.t_oc.update(current > pickup), current < pickup, reset)
+        self.reset_now = reset
         cb = cb_cmd & ops.not_(trip)
         a = self.alarms
         statuses = [
@@ -363,5 +393,50 @@ class PowerPlant(PlantModel):
             a[4].update(current, p["i_high"]),
             a[5].update(rd[16], p["oil_high"]),
             trip,
+            lockout,
+            self.tap_lockout,
         ]
         return [tap, cap, cb], statuses
+
+    def _one_step(self, tap: Any, target: Any, since: Any, blocked: Any) -> tuple[Any, Any]:
+        """Move `tap` at most one step towards `target` once `tap_delay` s have passed since the last step."""
+        ops, dt = self.ops, self.scan
+        move = (target != tap) & (since >= self.p["tap_delay"] - 1e-9) & ops.not_(blocked)
+        new = ops.where(move, tap + ops.clip(target - tap, -1.0, 1.0), tap)
+        return new, ops.where(move, dt, since + dt)
+
+    def _recloser(self, over: Any, clear: Any, reset: Any) -> tuple[Any, Any]:
+        """Definite-time trip with auto-reclose and lockout: after `reclose_shots` reclosures a further
+        trip locks the breaker open until RESET (with the over-current gone); `reclaim_time` s closed
+        without a trip forgives the shots."""
+        ops, p = self.ops, self.p
+        tripped = self.oc_trip | over
+        lockout = self.cb_lockout | (over & ops.not_(self.oc_trip) & (self.shots >= p["reclose_shots"]))
+        waiting = tripped & clear & ops.not_(lockout)
+        reclose = self.t_reclose.update(waiting) if self.t_reclose is not None else ops.full_bool(False)
+        if self.t_reclose is not None:
+            self.t_reclose.restart(reclose)
+        manual = reset & clear
+        self.shots = ops.where(manual, 0.0, self.shots + reclose * 1.0)
+        forgive = self.t_reclaim.update(ops.not_(tripped))
+        self.shots = ops.where(forgive, 0.0, self.shots)
+        self.oc_trip = tripped & ops.not_(reclose | manual)
+        self.cb_lockout = lockout & ops.not_(manual)
+        return self.oc_trip, self.cb_lockout
+
+    def devices(self, commands: list[Any]) -> list[Any]:
+        """The tap-changer mechanism: one step per `tap_delay` s whatever it is told (a forced -8 walks
+        there step by step), and a lockout once it has made more than `tap_max_ops` operations in
+        `tap_ops_window` s (a leaky bucket), held until RESET."""
+        ops, p = self.ops, self.p
+        target = ops.clip(ops.round(commands[0]), -TAP_MAX, TAP_MAX)
+        self.tap_lockout = self.tap_lockout & ops.not_(self.reset_now)
+        self.mech_ops = ops.where(self.reset_now, 0.0, self.mech_ops)  # the reset empties the counter too
+        old = self.mech_tap
+        self.mech_tap, self.mech_since = self._one_step(old, target, self.mech_since, self.tap_lockout)
+        leak = self.scan * p["tap_max_ops"] / p["tap_ops_window"]
+        self.mech_ops = ops.maximum(self.mech_ops + (self.mech_tap != old) * 1.0 - leak, 0.0)
+        self.tap_lockout = self.tap_lockout | (self.mech_ops > p["tap_max_ops"])
+        if not ops.vector and self.mech_tap == commands[0]:
+            return commands
+        return [self.mech_tap, *commands[1:]]

@@ -48,7 +48,8 @@ def test_temperature_pid_settles() -> None:
 
 
 def test_runaway_when_cooling_is_cut_without_interlock() -> None:
-    d = run("chemical", 3600, {**FLAT, "interlock_enabled": False}, scenarios=[COOLANT_CUT])
+    d = run("chemical", 3600, {**FLAT, "interlock_enabled": False, "relief_capacity": 0.0},
+            scenarios=[COOLANT_CUT])
     temp = d["TT101"]
     assert temp[:600].max() < 351
     assert temp[600 + 900] > 420  # 15 min after the cut
@@ -77,8 +78,11 @@ def test_trip_limit_tampering_disables_protection() -> None:
     assert d["SIS.TRIP"].any() and d["PT101"][first] >= 3.0 and d["TT101"][first] > 385.0
 
 
-def test_rk4_matches_solve_ivp_through_a_runaway() -> None:
-    p = resolve_params(ChemicalPlant.PARAMS, {}, "chemical")
+@pytest.mark.parametrize("relief", [0.0, 1.0e7])
+def test_rk4_matches_solve_ivp_through_a_runaway(relief: float) -> None:
+    """Without the relief valve the runaway goes past 440 K; with it RK4 still follows LSODA while
+    PSV101 holds the pressure (its lift is the stiffest term, ~0.6 s^-1)."""
+    p = resolve_params(ChemicalPlant.PARAMS, {"relief_capacity": relief}, "chemical")
     plant = ChemicalPlant(p, ScalarOps(), [np.random.default_rng(0)], 1.0, 0.0)
     app, w = [50.0, 0.0, False], [350.0, 2000.0, 295.0]
     x = [1000.0, 350.0, 320.0]
@@ -89,6 +93,42 @@ def test_rk4_matches_solve_ivp_through_a_runaway() -> None:
     ref = solve_ivp(lambda _t, y: plant.rhs(list(y), app, w), (0, 1800), [1000.0, 350.0, 320.0],
                     method="LSODA", rtol=1e-10, atol=1e-8, t_eval=np.arange(1801.0))
     ours = np.array(traj)
-    assert ours[-1, 1] > 440
+    assert (ours[-1, 1] > 440) if not relief else (430 < ours[-1, 1] < 440)
     assert np.max(np.abs(ours[:, 1] - ref.y[1])) < 0.05
     assert np.max(np.abs(ours[:, 0] - ref.y[0])) < 0.5
+
+
+def test_relief_valve_caps_pressure_below_the_vessel_rating() -> None:
+    """Cooling cut, SIS disabled: PSV101 lifts at 8 bar and holds the reactor under its 10 bar rating
+    (full lift at 10 % overpressure); without it the runaway passes the rating."""
+    params = {**FLAT, "interlock_enabled": False}
+    d = run("chemical", 3600, params, scenarios=[COOLANT_CUT])
+    assert d["truth:PT101"].max() <= 8.0 * 1.1 < 10.0
+    assert d["truth:PT101"].max() > 8.0 and d["PSV101"].max() > 0.0
+    assert np.all(d["PSV101"][:600] == 0.0)  # shut in normal operation
+    lifted = d["PSV101"] > 0.0
+    assert np.all(d["truth:PT101"][lifted] > 8.0 - 1e-9)
+    bare = run("chemical", 3600, {**params, "relief_capacity": 0.0}, scenarios=[COOLANT_CUT])
+    assert bare["truth:PT101"].max() > 10.0
+    assert np.all(bare["PSV101"] == 0.0)
+
+
+def test_sis_trip_latches_until_reset_and_reset_needs_the_cause_gone() -> None:
+    """PT101.HH written below the running pressure: the trip holds, a RESET while the cause persists
+    does nothing, restoring the limit does not release it either (no auto-reset), RESET then does."""
+    writes = {60: {"PT101.HH": 1.2}, 600: {"RESET": True}, 700: {"PT101.HH": 3.0}, 1900: {"RESET": True}}
+    d = run("chemical", 2000, FLAT, writes=writes)
+    trip = d["SIS.TRIP"]
+    assert trip[59] == 0 and trip[60] == 1
+    assert np.all(trip[60:1900] == 1)
+    assert np.all(d["FV101.POS"][60:1900] == 0.0) and np.all(d["XV103"][60:1900] == 1.0)
+    assert trip[1900] == 0 and d["FV101.POS"][1901] == 50.0
+
+
+def test_sis_reads_its_own_transmitter() -> None:
+    """Spoofing the control transmitter TT101 down by 40 K makes TIC101 shut the coolant; the runaway
+    is real and the SIS trips on TT111 at 380 K although TT101 reads ~340 K."""
+    spoof = attack("spoof_reporting_message", 600, 2400, ["TT101"], -40.0)
+    d = run("chemical", 3000, FLAT, scenarios=[spoof])
+    first = int(np.argmax(d["SIS.TRIP"]))
+    assert d["SIS.TRIP"].any() and d["TT111"][first] >= 380.0 and d["TT101"][first] < 350.0

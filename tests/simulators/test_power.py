@@ -87,3 +87,56 @@ def test_overcurrent_protection_trips_and_recloses() -> None:
     assert first == 100 + 2  # definite-time delay of 2 s
     assert d["CB1"][first] == 0.0 and d["I_FDR"][first + 1] == 0.0
     assert d["CB1"][-1] == 1.0 and not trip[-1]  # auto-reclosed once the setting was restored
+
+
+def test_recloser_locks_out_after_its_shots() -> None:
+    """A persistent over-current (pickup written below the load current): trip, three auto-reclosures,
+    the fourth trip locks CB1 open; it stays open with the fault gone until RESET."""
+    writes = {100: {"OC.PICKUP": 100.0}, 800: {"OC.PICKUP": 600.0}, 900: {"RESET": True}}
+    d = run("power", 1000, FLAT, writes=writes)
+    cb, lockout = d["CB1"], d["CB1.LOCKOUT"]
+    closings = np.nonzero(np.diff(cb[100:900]) > 0)[0]
+    assert len(closings) == 3
+    first_lock = int(np.argmax(lockout))
+    assert 100 < first_lock < 800 and np.all(lockout[first_lock:900] == 1.0)
+    assert np.all(cb[first_lock:900] == 0.0)  # locked out, also after the setting was restored
+    assert lockout[900] == 0.0 and cb[900] == 1.0 and cb[-1] == 1.0
+
+
+def test_recloser_with_zero_shots_locks_out_on_the_first_trip() -> None:
+    d = run("power", 400, {**FLAT, "reclose_shots": 0}, writes={100: {"OC.PICKUP": 100.0}})
+    assert d["CB1.LOCKOUT"][-1] == 1.0 and np.all(d["CB1"][103:] == 0.0)
+
+
+def test_forced_tap_walks_one_step_per_mechanism_delay() -> None:
+    """manipulation_of_control forces the tap command to -8: the historian shows -8 at once, the
+    mechanism walks there one step per 10 s, and back the same way on release."""
+    forced = attack("manipulation_of_control", 300, 300, ["OLTC.TAP"], -8.0)
+    d = run("power", 1200, FLAT, scenarios=[forced])
+    true = d["truth:OLTC.TAP"]
+    assert np.all(d["OLTC.TAP"][300:600] == -8.0)
+    steps = np.nonzero(np.diff(true))[0]
+    assert len(steps) > 8 and np.all(np.abs(np.diff(true)) <= 1.0)
+    assert np.all(np.diff(steps) >= 10)
+    assert true[599] == -8.0 and true[-1] > -8.0
+    assert d["V_B1"].max() < 12.0
+
+
+def test_tap_changer_locks_out_on_excess_operations() -> None:
+    forced = attack("manipulation_of_control", 300, 300, ["OLTC.TAP"], -8.0)
+    d = run("power", 1000, {**FLAT, "tap_max_ops": 5}, scenarios=[forced], writes={900: {"RESET": True}})
+    true, lockout = d["truth:OLTC.TAP"], d["OLTC.LOCKOUT"]
+    first = int(np.argmax(lockout))
+    assert lockout.any() and np.all(lockout[first:900] == 1.0)
+    assert np.all(true[first + 1:900] == true[first + 1])  # the mechanism is stopped
+    assert np.count_nonzero(np.diff(true[:first + 1])) == 6  # the operation over the allowance
+    assert lockout[901] == 0.0
+
+
+def test_manual_holds_the_tap_until_the_operator_moves_it() -> None:
+    writes = {100: {"AVR.AUTO": False}, 400: {"OLTC.TAP": 8.0}}
+    d = run("power", 600, FLAT, writes=writes)
+    tap = d["truth:OLTC.TAP"]
+    assert np.all(tap[100:400] == tap[99])
+    moves = np.nonzero(np.diff(tap[400:]))[0]
+    assert tap[-1] > tap[399] and np.all(np.diff(moves) >= 10) and np.all(np.abs(np.diff(tap)) <= 1.0)
