@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import forget_worker_log, free_port, spawn_worker, stop_worker
 from tests.live_appliance import api_process
-from tests.web.browser.conftest import Site, Watch, log_in, make_site_state, screenshot
+from tests.web.browser.conftest import PASSWORD, Site, Watch, log_in, make_site_state, screenshot
 
 RUN = re.compile(r"/plant/(run_[0-9A-Z]+)$")
 
@@ -192,3 +192,57 @@ def test_a_read_only_user_sees_no_write_controls_and_a_crafted_write_is_refused(
     expect(page.get_by_test_id("blocks")).to_contain_text("mbpoll -m tcp")
     expect(page.locator('[data-testid="modbus-points"] td[data-value="LIT101"]').first).not_to_have_text("–")
     screenshot(page, "points")
+
+
+def _tab_to(page: Any, selector: str, limit: int = 150) -> None:
+    """Tab (only the key) until ``selector`` has the focus, checking each stop shows a focus ring."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement && document.activeElement.matches(s)", selector):
+            ring = page.evaluate(
+                "() => { const s = getComputedStyle(document.activeElement);"
+                " return document.activeElement.matches(':focus-visible') && s.outlineStyle !== 'none'"
+                " && parseFloat(s.outlineWidth) >= 2; }"
+            )
+            assert ring, f"{selector} has the focus but no visible focus ring"
+            return
+    raise AssertionError(f"{limit} presses of Tab never reached {selector}")
+
+
+def test_log_in_and_write_a_setpoint_by_keyboard_only(
+    page: Any, watch: Watch, site: Site, shared: dict[str, str]
+) -> None:
+    """Accessibility basics of issue #17: the login form and a setpoint write, with the keys alone.
+    The focus ring shows at each control; Escape closes the confirm dialog without writing; Enter
+    submits the login and confirms the write."""
+    run_id = _run_id(site, shared)
+    _running(site, run_id)
+    watch.origin = site.url
+    page.goto(f"{site.url}/plant/{run_id}")  # sent to log in first
+    assert page.evaluate("document.activeElement.id") == "email"  # autofocus: the first field is ready
+    page.keyboard.type(site.users["generate"])
+    _tab_to(page, "#password")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{site.url}/plant/{run_id}")
+    expect(page.get_by_test_id("quality")).to_have_text("good", timeout=30_000)
+    _tab_to(page, 'button[data-pick="LIC101.SP"]')
+    page.keyboard.press("Enter")
+    _tab_to(page, "#fp-input")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("4.6")
+    page.keyboard.press("Enter")  # submits the write form, which asks first
+    dialog = page.get_by_test_id("confirm-write")
+    expect(dialog).to_be_visible()
+    assert page.evaluate("document.getElementById('confirm-write').contains(document.activeElement)")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    result = page.get_by_test_id("write-result")
+    expect(result).not_to_have_attribute("data-state", "applied")  # closed: nothing written
+    _tab_to(page, "#fp-write button[type=submit]")
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_visible()
+    _tab_to(page, "#confirm-ok", limit=5)
+    page.keyboard.press("Enter")
+    expect(result).to_have_attribute("data-state", "applied", timeout=15_000)
+    expect(result).to_contain_text("the plant took 4.60")
