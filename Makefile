@@ -29,7 +29,8 @@ run: $(STAMP)
 
 # One pytest process per CPU (pytest-xdist); a single test file runs fine without `-n`. `loadgroup`:
 # tests marked `heavy` go out first, and the tests sharing a module-scoped fixture are grouped on one
-# worker (tests/conftest.py) once pytest-xdist honours groups under pytest >= 9.2 (pytest-xdist#1386).
+# worker (tests/conftest.py), so that fixture is built once. Groups need pytest < 9.2 (pyproject.toml,
+# pytest-xdist#1386).
 XDIST := -n auto --dist loadgroup
 
 test: $(STAMP)

@@ -52,8 +52,8 @@ def _schedule_for_xdist(items: list[pytest.Item]) -> None:
     last and leave the other CPU idle while it finishes.
 
     pytest-xdist 3.8 passes the group to the scheduler by rewriting `item._nodeid`, which pytest
-    9.2's structured node ids no longer read (pytest-xdist#1386, fix in #1388): until then the
-    groups are ignored and those tests are spread like the rest; the heavy-first order holds."""
+    9.2's structured node ids no longer read (pytest-xdist#1386, fix in #1388): the groups would be
+    ignored there, so pyproject.toml keeps pytest below 9.2 until an xdist release has the fix."""
     shared = {id(item): _shared_fixture_module(item) for item in items}
     for item in items:
         module = shared[id(item)]
