@@ -3,7 +3,8 @@
 Order of one scan at time t (row timestamps are these t):
 
 1. the plant's true sensor values at t (state x(t), actuators applied since t - scan);
-2. plus sensor noise/drift (precomputed per block), quantised, then field-stage attacks;
+2. plus sensor noise/drift (precomputed per block), quantised, saturated at the transmitter
+   range, then field-stage attacks;
 3. operator values of writable tags, then input-stage attacks (rogue writes);
 4. the PLC program: alarms, interlocks, loops -> actuator commands and statuses;
 5. command-stage attacks turn commands into what reaches the devices; the plant's device models
@@ -81,6 +82,7 @@ class Simulation:
             scan_period,
         )
         self.quantised = self.sensor_bank.quantised
+        self._low, self._high = self.sensor_bank.low, self.sensor_bank.high
         self.include_truth = include_truth
         self.columns: list[str] = list(table.names)
         self.bool_columns: list[bool] = [t.is_bool for t in table.columns]
@@ -140,7 +142,13 @@ class Simulation:
             rnd = self.ops.round
             for j, q in self.quantised:
                 readings[j] = q * rnd(readings[j] / q)
-        return readings
+        # The transmitter saturates at its range: nothing below 0 with a pump stopped or a breaker
+        # open, nothing above the top of scale however high the true value goes.
+        if self.ops.vector:
+            clip = np.clip
+            return [clip(v, lo, hi) for v, lo, hi in zip(readings, self._low, self._high, strict=True)]
+        return [lo if v < lo else (hi if v > hi else v)
+                for v, lo, hi in zip(readings, self._low, self._high, strict=True)]
 
     def _attacks_before_control(self, scan_index: int, readings: list[Any]) -> tuple[list[Any], list[Any]]:
         """Steps 2-3 for attacks: field effects change `readings` in place; the operator's input and manual

@@ -1,4 +1,9 @@
-"""Sensor imperfections: white noise, slow drift and ADC quantisation, as run options.
+"""Sensor imperfections: white or coloured (AR(1)) noise, linear or random-walk drift, ADC
+quantisation and the transmitter range, as run options.
+
+A transmitter cannot report outside its calibrated range: a 4-20 mA loop saturates at the ends, so
+a stopped pump's flow reads 0 (not minus the noise) and an over-range flow reads the top of the
+range. The engine clips every reading to its tag range (`low`, `high`) after noise and drift.
 
 Noise and drift do not depend on the plant state, so they are drawn ahead of time in blocks
 (one NumPy call per block instead of one per scan) from a generator per instance. That also keeps
@@ -19,6 +24,7 @@ from simulators.core.tags import TagSpec
 from simulators.errors import SimulationParamError
 
 SECONDS_PER_DAY = 86_400.0
+DRIFT_MODELS = ("linear", "random_walk")
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,8 @@ class SensorOptions:
     noise: float = 1.0
     drift: float = 0.0
     quantization_bits: int = 0
+    noise_tau: float = 0.0  # AR(1) correlation time of the noise, s (0 = white)
+    drift_model: str = "linear"  # "linear": a fixed random rate; "random_walk": a Wiener process
 
     @classmethod
     def parse(cls, raw: Any, field: str = "sensors") -> SensorOptions:
@@ -36,7 +44,7 @@ class SensorOptions:
             return cls()
         if not isinstance(raw, Mapping):
             raise SimulationParamError(field, "must be an object with noise, drift, quantization_bits")
-        unknown = sorted(set(raw) - {"noise", "drift", "quantization_bits"})
+        unknown = sorted(set(raw) - {"noise", "drift", "quantization_bits", "noise_tau", "drift_model"})
         if unknown:
             raise SimulationParamError(f"{field}.{unknown[0]}", "unknown sensor option")
         values: dict[str, Any] = {}
@@ -52,10 +60,21 @@ class SensorOptions:
             if isinstance(bits, bool) or not isinstance(bits, int) or not (bits == 0 or 4 <= bits <= 24):
                 raise SimulationParamError(f"{field}.quantization_bits", "must be 0 (off) or an integer 4..24")
             values["quantization_bits"] = bits
+        if "noise_tau" in raw:
+            tau = raw["noise_tau"]
+            tau = coerce_number(tau, f"{field}.noise_tau") if not isinstance(tau, bool) else -1.0
+            if not 0.0 <= tau <= 86_400.0:
+                raise SimulationParamError(f"{field}.noise_tau", "must be seconds between 0 (white) and 86400")
+            values["noise_tau"] = tau
+        if "drift_model" in raw:
+            if raw["drift_model"] not in DRIFT_MODELS:
+                raise SimulationParamError(f"{field}.drift_model", f"must be one of {', '.join(DRIFT_MODELS)}")
+            values["drift_model"] = raw["drift_model"]
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"noise": self.noise, "drift": self.drift, "quantization_bits": self.quantization_bits}
+        return {"noise": self.noise, "drift": self.drift, "quantization_bits": self.quantization_bits,
+                "noise_tau": self.noise_tau, "drift_model": self.drift_model}
 
 
 class SensorBank:
@@ -72,14 +91,25 @@ class SensorBank:
         self.options = options
         self.scan_period = scan_period
         self.noise_rngs = list(noise_rngs)
+        self.drift_rngs = list(drift_rngs)
         self.sigma = np.array([t.noise for t in sensors]) * options.noise
         per_day = np.array([t.drift for t in sensors]) * options.drift
-        # Drift: each instance's sensor gets a fixed rate drawn once, in units per second.
+        # Linear drift: each instance's sensor gets a fixed rate drawn once, in units per second.
         self.drift_rate = (
             np.stack([rng.standard_normal(len(sensors)) for rng in drift_rngs], axis=-1)
             * per_day[:, None]
             / SECONDS_PER_DAY
         )
+        self.walk = options.drift_model == "random_walk"
+        # Random walk: std per scan so that the spread after one day is the tag's drift figure.
+        self.walk_sigma = per_day * np.sqrt(scan_period / SECONDS_PER_DAY)
+        self.phi = float(np.exp(-scan_period / options.noise_tau)) if options.noise_tau > 0 else 0.0
+        # AR(1) innovations scaled so the stationary std stays the tag's noise figure.
+        self.innovation = np.sqrt(1.0 - self.phi**2)
+        self.noise_state: np.ndarray | None = None  # (sensors, instances), carried across blocks
+        self.walk_state = np.zeros((len(sensors), len(self.noise_rngs)))
+        self.low = [t.low for t in sensors]
+        self.high = [t.high for t in sensors]
         self.has_noise = bool(np.any(self.sigma > 0))
         self.has_drift = bool(np.any(per_day > 0))
         bits = options.quantization_bits
@@ -97,8 +127,30 @@ class SensorBank:
         out = np.zeros((count, k, n))
         if self.has_noise:
             noise = np.stack([rng.standard_normal((count, k)) for rng in self.noise_rngs], axis=-1)
+            if self.phi:
+                noise = self._recurse(noise, self.phi, self.innovation, "noise_state")
             out += noise * self.sigma[None, :, None]
-        if self.has_drift:
+        if self.has_drift and self.walk:
+            steps = np.stack([rng.standard_normal((count, k)) for rng in self.drift_rngs], axis=-1)
+            out += self._recurse(steps * self.walk_sigma[None, :, None], 1.0, 1.0, "walk_state")
+        elif self.has_drift:
             t = (first_scan + np.arange(count)) * self.scan_period
             out += t[:, None, None] * self.drift_rate[None, :, :]
+        return out
+
+    def _recurse(self, e: np.ndarray, phi: float, gain: float, attr: str) -> np.ndarray:
+        """x[k] = phi x[k-1] + gain e[k], scan by scan with the state carried between blocks, so the
+        values are the same whatever the block size (a cumsum or lfilter would round differently)."""
+        state = getattr(self, attr)
+        out = np.empty_like(e)
+        if state is None:  # AR(1) starts from its stationary distribution: the first draw as is
+            state = e[0]
+            out[0] = state
+            first = 1
+        else:
+            first = 0
+        for i in range(first, len(e)):
+            state = phi * state + gain * e[i]
+            out[i] = state
+        setattr(self, attr, state)
         return out
