@@ -38,7 +38,7 @@ from typing import Any
 from appliance.jobs.lifecycle import TERMINAL
 from appliance.store import jobs as jobs_store
 from appliance.store import scada as scada_store
-from appliance.store import scada_alarms as alarms_store
+from appliance.store import scada_alarms as scada_alarms_store
 from appliance.store.db import db_path, open_connection
 
 log = logging.getLogger("sealforge.streams")
@@ -149,7 +149,7 @@ class Hub:
 
     def follow_tenant(self, conn: Any, tenant_id: str) -> Subscription:
         """Every job's status and progress in the tenant, and its alarm counts when they change."""
-        counts = alarms_store.active_counts(conn, tenant_id)
+        counts = scada_alarms_store.active_counts(conn, tenant_id)
         sub = self._subscribe(conn, tenant_id, "", None, tenant_wide=True)
         with self._lock:
             self._alarm_counts.setdefault(tenant_id, counts)
@@ -277,7 +277,7 @@ class Hub:
         if now - self._alarms_at >= ALARMS_EVERY_S:
             self._alarms_at = now
             for tenant_id in sorted(tenants):
-                counts = alarms_store.active_counts(conn, tenant_id)
+                counts = scada_alarms_store.active_counts(conn, tenant_id)
                 with self._lock:
                     changed = tenant_id in self._alarm_counts and self._alarm_counts[tenant_id] != counts
                     if tenant_id in self._by_tenant:

@@ -20,7 +20,7 @@ from appliance import errors
 from appliance.clock import iso, now_iso
 from appliance.errors import AppError
 from appliance.ids import new_id
-from appliance.store import scada_alarms as store
+from appliance.store import scada_alarms as scada_alarms_store
 from appliance.store.db import transaction
 
 PRIORITIES = {1: "urgent", 2: "high", 3: "low"}
@@ -62,7 +62,7 @@ def record(conn: sqlite3.Connection, tenant_id: str, run_id: str, changes: Itera
     for change in changes:
         at = change.get("at") or now_iso()
         if change["state"] == "raised":
-            store.raise_alarm(
+            scada_alarms_store.raise_alarm(
                 conn,
                 {
                     "id": new_id("alm"),
@@ -77,12 +77,12 @@ def record(conn: sqlite3.Connection, tenant_id: str, run_id: str, changes: Itera
                 },
             )
         else:
-            store.clear_alarm(conn, run_id, change["tag"], at)
+            scada_alarms_store.clear_alarm(conn, run_id, change["tag"], at)
 
 
 def end_run(conn: sqlite3.Connection, run_id: str) -> None:
     with transaction(conn):
-        store.clear_run(conn, run_id, now_iso())
+        scada_alarms_store.clear_run(conn, run_id, now_iso())
 
 
 def view(row: dict[str, Any], now: str | None = None) -> dict[str, Any]:
@@ -122,14 +122,14 @@ def view(row: dict[str, Any], now: str | None = None) -> dict[str, Any]:
 def active(conn: sqlite3.Connection, tenant_id: str, run_id: str | None = None) -> dict[str, Any]:
     """Alarms to act on, by priority; shelved ones apart (they are still listed, marked shelved)."""
     now = now_iso()
-    rows = [view(row, now) for row in store.active(conn, tenant_id, run_id, ACTIVE_SHOWN)]
+    rows = [view(row, now) for row in scada_alarms_store.active(conn, tenant_id, run_id, ACTIVE_SHOWN)]
     shown = [a for a in rows if not a["shelved"]]
     return {"data": shown, "count": len(shown), "shelved": [a for a in rows if a["shelved"]]}
 
 
 def active_counts(conn: sqlite3.Connection, tenant_id: str) -> dict[str, int]:
     """How many alarms each of the tenant's runs has on its active list (the overview shows it)."""
-    return store.active_counts(conn, tenant_id)
+    return scada_alarms_store.active_counts(conn, tenant_id)
 
 
 def _check_filters(filters: dict[str, Any]) -> None:
@@ -147,7 +147,8 @@ def history(
 ) -> dict[str, Any]:
     """Every alarm, newest first, filtered by run, tag, priority and time raised."""
     _check_filters(filters)
-    rows = store.history(conn, tenant_id, filters, filters.get("since"), filters.get("until"), limit, after)
+    since, until = filters.get("since"), filters.get("until")
+    rows = scada_alarms_store.history(conn, tenant_id, filters, since, until, limit, after)
     page = rows[:limit]
     has_more = len(rows) > limit
     now = now_iso()
@@ -162,7 +163,8 @@ def history(
 def history_csv(conn: sqlite3.Connection, tenant_id: str, filters: dict[str, Any]) -> str:
     """The filtered history as CSV (at most ``CSV_MAX`` rows, newest first)."""
     _check_filters(filters)
-    rows = store.history(conn, tenant_id, filters, filters.get("since"), filters.get("until"), CSV_MAX, None)
+    since, until = filters.get("since"), filters.get("until")
+    rows = scada_alarms_store.history(conn, tenant_id, filters, since, until, CSV_MAX, None)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -180,7 +182,8 @@ def _note(note: Any) -> str:
 
 
 def _require(conn: sqlite3.Connection, tenant_id: str, alarm_id: str) -> dict[str, Any]:
-    row = store.get(conn, tenant_id, alarm_id) if isinstance(alarm_id, str) and len(alarm_id) <= 64 else None
+    well_formed = isinstance(alarm_id, str) and len(alarm_id) <= 64
+    row = scada_alarms_store.get_alarm(conn, tenant_id, alarm_id) if well_formed else None
     if row is None:
         raise errors.not_found("alarm", str(alarm_id)[:64])
     return row
@@ -193,7 +196,7 @@ def ack(conn: sqlite3.Connection, tenant_id: str, alarm_id: str, caller: str, no
         row = _require(conn, tenant_id, alarm_id)
         if row["acked_at"] is not None:
             raise AppError(errors.CONFLICT, f"alarm {alarm_id} was acknowledged at {row['acked_at']}")
-        store.ack(conn, alarm_id, now_iso(), caller, text)
+        scada_alarms_store.ack(conn, alarm_id, now_iso(), caller, text)
     return view(_require(conn, tenant_id, alarm_id))
 
 
@@ -206,5 +209,5 @@ def shelve(
     text = _note(note)
     with transaction(conn):
         _require(conn, tenant_id, alarm_id)
-        store.shelve(conn, alarm_id, iso(time.time() + float(minutes) * 60), caller, text)
+        scada_alarms_store.shelve(conn, alarm_id, iso(time.time() + float(minutes) * 60), caller, text)
     return view(_require(conn, tenant_id, alarm_id))

@@ -23,7 +23,7 @@ from typing import Any
 
 from appliance import errors
 from appliance.clock import iso
-from appliance.store import scada_history as store
+from appliance.store import scada_history as scada_history_store
 from appliance.store.db import transaction
 
 MAX_POINTS = 2000
@@ -95,11 +95,11 @@ def record(
     attacks = str(snapshot.get("attack_id") or "") or None
     values = snapshot.get("values") or {}
     row = [float(values[n]) if n in values else float("nan") for n in names]
-    store.append(conn, run_id, t_ms, array("d", row).tobytes(), attacks, trim)
+    scada_history_store.append(conn, run_id, t_ms, array("d", row).tobytes(), attacks, trim)
     if rollup is not None:
         done = rollup.add(t_ms, row, attacks)
         if done is not None:
-            store.append_minute(conn, run_id, *done)
+            scada_history_store.append_minute(conn, run_id, *done)
 
 
 def prune(conn: sqlite3.Connection) -> int:
@@ -108,7 +108,7 @@ def prune(conn: sqlite3.Connection) -> int:
     import time
 
     with transaction(conn):
-        return store.prune_ended(conn, iso(time.time() - KEPT_AFTER_END_S))
+        return scada_history_store.prune_ended(conn, iso(time.time() - KEPT_AFTER_END_S))
 
 
 def _pens(tags: Sequence[dict[str, Any]], wanted: Sequence[str]) -> list[int]:
@@ -128,7 +128,7 @@ def _window(
 ) -> tuple[int, int]:
     """[start, end] as asked; a missing end is the latest sample held, a missing start is ``last_ms``
     (default ten minutes) before it, but not before the first sample held, so a young run fills the view."""
-    held = store.span(conn, run_id)
+    held = scada_history_store.span(conn, run_id)
     newest = int(held["last"]) if held else 0
     end = end_ms if end_ms is not None else newest
     if start_ms is not None:
@@ -145,7 +145,7 @@ def _window(
 
 
 def _rows(conn: sqlite3.Connection, run_id: str, start: int, end: int) -> list[tuple[int, bytes, str | None]]:
-    return store.window(conn, run_id, start, end, MAX_WINDOW_S * 1000 // EVERY_MS + 10)
+    return scada_history_store.window(conn, run_id, start, end, MAX_WINDOW_S * 1000 // EVERY_MS + 10)
 
 
 def _bands(times: Sequence[int], attacks: Sequence[str | None]) -> list[dict[str, Any]]:
@@ -211,7 +211,7 @@ def view(
         raise errors.validation("points", f"between 2 and {MAX_POINTS}")
     start, end = _window(conn, run["id"], start_ms, end_ms, last_ms)
     width = len(tags)
-    minutes = store.minutes(conn, run["id"], start, end) if end - start > ROLLUP_FROM_S * 1000 else []
+    minutes = scada_history_store.minutes(conn, run["id"], start, end) if end - start > ROLLUP_FROM_S * 1000 else []
     raw_from = minutes[-1][0] + MINUTE_MS if minutes else start
     rows = _rows(conn, run["id"], raw_from, end)
     times, matrix, samples = _raw_points(np, rows, width)

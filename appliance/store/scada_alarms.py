@@ -30,7 +30,7 @@ def clear_run(conn: sqlite3.Connection, run_id: str, at: str) -> None:
     conn.execute("UPDATE scada_alarms SET cleared_at = ? WHERE run_id = ? AND cleared_at IS NULL", (at, run_id))
 
 
-def get(conn: sqlite3.Connection, tenant_id: str, alarm_id: str) -> dict[str, Any] | None:
+def get_alarm(conn: sqlite3.Connection, tenant_id: str, alarm_id: str) -> dict[str, Any] | None:
     return fetch_one(conn, "SELECT * FROM scada_alarms WHERE id = ? AND tenant_id = ?", (alarm_id, tenant_id))
 
 

@@ -17,7 +17,7 @@ from appliance.jobs.fanout import Hub, Limits, StreamLimit
 from appliance.services import identity
 from appliance.store import jobs as jobs_store
 from appliance.store import scada as scada_store
-from appliance.store import scada_alarms as alarms_store
+from appliance.store import scada_alarms as scada_alarms_store
 from appliance.store.db import transaction
 from appliance.store.open import open_db
 from tests.conftest import mock_schema
@@ -226,7 +226,7 @@ def test_a_tenant_subscription_gets_its_jobs_states_and_alarm_counts(
                     "opcua_security": None, "created_at": now_iso(),
                 },
             )
-            alarms_store.raise_alarm(
+            scada_alarms_store.raise_alarm(
                 conn,
                 {
                     "id": "alm_t", "run_id": "run_t", "tenant_id": tenant_id, "tag": "LIT101", "description": "high",
