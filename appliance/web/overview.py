@@ -4,7 +4,8 @@ The page follows the tenant's event stream (``GET /v1/events``, one ``EventSourc
 the process's one poller): a job's progress is drawn in place from the event, and a change of what
 the page lists (a job's or a live run's state, a new job, alarm counts) re-fetches the live part
 once, marked as a background request so an open overview does not hold a session past its idle
-timeout. Nothing is fetched while nothing happens.
+timeout. Besides, once per idle timeout the page re-reads it anyway, so a session that has ended
+sends the tab to the login form rather than leaving it on stale figures.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def _live() -> dict[str, Any]:
 @requires("read")
 def overview() -> str:
     """The first page after login."""
-    return page("overview.html", **_live())
+    return page("overview.html", idle_s=int(context.config()["ui"]["idle_timeout_s"]), **_live())
 
 
 @blp.route("/overview/live")

@@ -214,6 +214,10 @@
     });
     source.addEventListener("status", refresh);
     source.addEventListener("alarms", refresh);
+    // Once per idle timeout the page asks anyway, as a background request: a session that has
+    // ended meanwhile (no request of the user's) sends the tab to the login form.
+    var idleMs = Number(el.dataset.idleS || 0) * 1000;
+    if (idleMs > 0) window.setInterval(refresh, idleMs + 1000);
   }
 
   function bind(root) {
