@@ -30,12 +30,14 @@ class Live:
     tenant_id: str
 
 
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[Live]:
-    """`sealforge api` on a free loopback port, with a tenant and a `generate` key."""
-    state = tmp_path / "var"
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """`sealforge api` on a free loopback port, with a tenant and a `generate` key. One for the
+    module: the spec test only reads, so the client test still starts from an empty tenant."""
+    work = tmp_path_factory.mktemp("openapi-live")
+    state = work / "var"
     tenant_id, key = tenant_with_key(state, "acme", ["generate"], credits=100)
-    with api_process(state, tmp_path / "api.log") as server:
+    with api_process(state, work / "api.log") as server:
         yield Live(server.url, key, tenant_id)
 
 
