@@ -140,3 +140,27 @@ def test_manual_holds_the_tap_until_the_operator_moves_it() -> None:
     assert np.all(tap[100:400] == tap[99])
     moves = np.nonzero(np.diff(tap[400:]))[0]
     assert tap[-1] > tap[399] and np.all(np.diff(moves) >= 10) and np.all(np.abs(np.diff(tap)) <= 1.0)
+
+
+def test_protection_and_tap_mechanism_agree_on_both_back_ends() -> None:
+    """The recloser, the tap mechanism and its lockout run the same on NumPy arrays as on floats."""
+    from .helpers import make
+
+    forced = attack("manipulation_of_control", 100, 300, ["OLTC.TAP"], -8.0)
+    writes = {50: {"OC.PICKUP": 100.0}, 450: {"OC.PICKUP": 600.0}, 500: {"RESET": True}}
+    params = {**FLAT, "tap_max_ops": 5, "reclose_delay": 20}
+    results = []
+    for vectorised in (False, True):
+        sim = make("power", params, scenarios=[forced], instances=1, vectorised=vectorised)
+        rows = []
+        for i in range(600):
+            for name, value in writes.get(i, {}).items():
+                sim.set_value(name, value)
+            rows.append(np.asarray(sim.scan(), dtype=float).reshape(len(sim.columns), -1)[:, 0])
+        results.append(np.asarray(rows))
+    scalar, vector = results
+    names = make("power").columns
+    for tag in ("truth:OLTC.TAP", "OLTC.LOCKOUT", "CB1", "CB1.LOCKOUT"):
+        j = names.index(tag)
+        assert np.array_equal(scalar[:, j], vector[:, j]), tag
+    assert scalar[:, names.index("CB1.LOCKOUT")].any() and scalar[:, names.index("OLTC.LOCKOUT")].any()
