@@ -91,13 +91,44 @@ def _page_paths(site: Site) -> dict[str, str]:
     }
 
 
+# Every visible piece of text against the background it sits on: WCAG 2 contrast, 4.5:1 (3:1 for
+# large text: 24 px, or 18.66 px bold). Backgrounds are the nearest opaque ancestor's.
+CONTRAST = """() => {
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b]
+    .map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+    .reduce((acc, v, i) => acc + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] === 1)) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const low = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !el.getClientRects().length) continue;
+    const s = getComputedStyle(el);
+    if (s.visibility === "hidden" || s.display === "none") continue;
+    const [a, b] = [lum(rgb(s.color).slice(0, 3)), lum(background(el))];
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const size = parseFloat(s.fontSize), bold = Number(s.fontWeight) >= 700;
+    const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    if (ratio < need) low.push(el.tagName + " '" + el.textContent.trim().slice(0, 30) + "' " + ratio.toFixed(2));
+  }
+  return low;
+}"""
+
+
 def _slug(path: str) -> str:
     return "page-" + (re.sub(r"[^a-z]+", "-", path.split("?")[0].lower()).strip("-") or "overview")
 
 
 def test_every_page_opens_clean(page: Any, watch: Watch, site: Site) -> None:
-    """One admin login, then every page: a 200, a heading that is not an error's, and nothing
-    outside the appliance or on the console (the guard checks at the end)."""
+    """One admin login, then every page: a 200, a heading that is not an error's, every text at a
+    readable contrast, and nothing outside the appliance or on the console (the guard checks at the
+    end)."""
     paths = _page_paths(site)
     log_in(page, watch, site, "admin")
     for route, path in paths.items():
@@ -106,6 +137,7 @@ def test_every_page_opens_clean(page: Any, watch: Watch, site: Site) -> None:
         heading = page.locator("h1").first
         expect(heading).to_be_visible()
         assert not re.match(r"\d{3} ·", heading.inner_text()), (route, heading.inner_text())
+        assert page.evaluate(CONTRAST) == [], f"text below the contrast minimum on {route}"
         if route not in PICTURED_BY_FLOWS:
             screenshot(page, _slug(route))
     # The two result pages, reached as a person does: the forms submit jobs that stay queued here.
