@@ -95,7 +95,7 @@ def _live_run(client: Any, headers: dict[str, str], db: Any, tenant_id: str) -> 
     from appliance.clock import now_iso
     from appliance.services import trends
     from appliance.store import scada as scada_store
-    from appliance.store import scada_alarms
+    from appliance.store import scada_alarms as scada_alarms_store
     from appliance.store.db import transaction
     from simulators.validation import format_ms
 
@@ -114,7 +114,7 @@ def _live_run(client: Any, headers: dict[str, str], db: Any, tenant_id: str) -> 
             snapshot = {"timestamp": format_ms(start_ms + i * 1000), "values": values, "attack_id": ""}
             trends.record(db, run_id, names, snapshot, False, rollup)
         scada_store.put_values(db, run_id, HISTORY_S, now_iso(), snapshot)
-        scada_alarms.raise_alarm(db, {
+        scada_alarms_store.raise_alarm(db, {
             "id": f"alm_{run_id}", "run_id": run_id, "tenant_id": tenant_id, "tag": "LIT101",
             "description": "tank high", "priority": 2, "raised_at": now_iso(), "scan": HISTORY_S,
             "active_attacks": "[]",
