@@ -256,7 +256,8 @@ def scenario_form() -> str:
 @requires("generate")
 @accepts_body("form")
 def scenario_run() -> BaseResponse:
-    """A `scenario_fabricate` job: the simulators plan the attacks over the run from the seed."""
+    """A `scenario_fabricate` job: the simulators plan the attacks over the run from the seed; with
+    no attack chosen, a `simulate` job of normal operation."""
     plants, techniques = _catalogue()
     plant = _choice("plant", tuple(p["name"] for p in plants), plants[0]["name"])
     mix = []
@@ -264,15 +265,18 @@ def scenario_run() -> BaseResponse:
         count = _int(f"count_{technique['key']}", 0, 0, MAX_ATTACKS_PER_TECHNIQUE)
         if count:
             mix.append({"technique": technique["key"], "count": count})
-    params = {
+    params: dict[str, Any] = {
         "plant": plant,
         "duration": _float("duration", 3600.0, 1.0, 366 * 86400.0),
         "sample_rate": _float("sample_rate", 1.0, 0.001, 100.0),
-        "intensity": _float("intensity", 0.5, 0.0, 1.0),
-        "mix": mix,
         "format": "csv",
     }
-    job = _submit({"kind": "scenario_fabricate", "seed": _int("seed", 0, 0, MAX_SEED), "params": params})
+    intensity = _float("intensity", 0.5, 0.0, 1.0)
+    # No attack asked for: a normal-operation run (the baseline a detector trains on), not a refusal.
+    kind = "scenario_fabricate" if mix else "simulate"
+    if mix:
+        params |= {"intensity": intensity, "mix": mix}
+    job = _submit({"kind": kind, "seed": _int("seed", 0, 0, MAX_SEED), "params": params})
     return redirect(url_for("ui.scenario_result", job_id=job["id"]), code=303)
 
 

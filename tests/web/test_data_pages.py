@@ -228,6 +228,21 @@ def test_a_scenario_result_draws_its_attack_windows(
     assert client.get("/generate/synthesize/" + job_id).status_code == 404
 
 
+def test_a_scenario_with_no_attack_is_a_normal_run(
+    app: Flask, users: Users, keys: dict[str, str], inline_jobs: Any
+) -> None:
+    """The form's defaults (every count 0) run normal operation instead of being refused."""
+    client, csrf = session_client(app, users["generate"])
+    run = client.post("/generate/scenario", data={"csrf_token": csrf, "plant": "water", "duration": "600", "seed": "3"})
+    assert run.status_code == 303, run.get_data(as_text=True)
+    job_id = run.headers["Location"].rsplit("/", 1)[1]
+    job = client.get(f"/v1/jobs/{job_id}", headers=auth(keys["read"])).get_json()
+    assert job["kind"] == "simulate" and "mix" not in job["params"]
+    inline_jobs.finish(client, auth(keys["read"]), job_id)
+    series = client.get(f"/generate/scenario/{job_id}/series").get_json()
+    assert len(series["t"]) == 600 and series["attacks"] == []
+
+
 def test_train_and_synthesize_shows_the_report_as_charts(
     app: Flask, users: Users, keys: dict[str, str], inline_jobs: Any
 ) -> None:
