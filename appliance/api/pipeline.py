@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 import blake3
@@ -19,6 +20,7 @@ from appliance.api import context, jsondepth
 from appliance.api.extensions import BODY_ATTR, SCOPE_ATTR
 from appliance.clock import now_iso
 from appliance.errors import AppError, FieldError
+from appliance.jobs.events import Recheck
 from appliance.services import audit, idempotency, identity, ratelimit, tokens, ui_sessions
 from appliance.services.principal import Principal
 
@@ -102,6 +104,48 @@ def _authenticate() -> Principal | None:
     if cookie:
         return _session_principal(conn, cookie)
     return None
+
+
+def credential_check() -> Callable[[], bool]:
+    """A check, callable after this request has returned, that the credential it came with still
+    opens the API. An event stream asks it every ``[streams] recheck_s``: without it a stream would
+    outlive a revoked key, an expired token, a logout or an idle web session by up to a day.
+    Web sessions are checked without counting as activity, so an open tab does not keep its
+    session alive by itself."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    pool = app.extensions["sealforge_db_pool"]
+    cfg = context.config()
+    keys_dir = context.keys_dir()
+    api_key = request.headers.get("X-API-Key")
+    bearer = request.headers.get("Authorization", "").partition(" ")[2].strip()
+    cookie = request.cookies.get(ui_sessions.COOKIE)
+
+    def still_opens(conn: Any) -> bool:
+        if api_key:
+            return app.extensions[KEY_CACHE].authenticate(conn, api_key, time.monotonic()) is not None
+        if bearer:
+            tokens.authenticate_bearer(conn, bearer, keys_dir, cfg["auth"]["issuer"])
+            return True
+        if cookie:
+            ui_sessions.authenticate(conn, cookie, cfg["ui"], activity=False)
+            return True
+        return False
+
+    def check() -> bool:
+        conn = pool.borrow()
+        try:
+            return still_opens(conn)
+        except AppError:
+            return False
+        finally:
+            pool.give_back(conn)
+
+    return check
+
+
+def stream_recheck() -> Recheck:
+    """What an event stream opened by this request asks, every ``[streams] recheck_s``, to go on."""
+    return Recheck(credential_check(), float(context.config()["streams"]["recheck_s"]))
 
 
 def _session_principal(conn: Any, cookie: str) -> Principal:

@@ -108,6 +108,23 @@ def _subscribe(follow: Callable[..., Subscription], *args: Any) -> Subscription:
     return sub
 
 
+class Recheck:
+    """The credential a stream was opened with, asked again at most every ``every_s`` seconds
+    (each ask is a database read, so not at every heartbeat)."""
+
+    def __init__(self, check: Callable[[], bool], every_s: float) -> None:
+        self._check = check
+        self._every_s = every_s
+        self._next = time.monotonic() + every_s
+
+    def holds(self) -> bool:
+        now = time.monotonic()
+        if now < self._next:
+            return True
+        self._next = now + self._every_s
+        return self._check()
+
+
 def job_stream(
     conn: sqlite3.Connection,
     hub: Hub,
@@ -117,6 +134,7 @@ def job_stream(
     heartbeat_s: float,
     client: socket.socket | None = None,
     max_seconds: float = 3600.0,
+    credential: Recheck | None = None,
 ) -> StreamBody:
     """A job's events after ``after_seq``: the journal so far (read here, with the request's
     connection), then what the hub delivers, until the job has ended."""
@@ -129,7 +147,7 @@ def job_stream(
     def backlog() -> list[dict[str, Any]]:
         return _journal(conn, job_id, after_seq, sub.live_from)
 
-    return _body(sub, backlog, render, after_seq, heartbeat_s, max_seconds, client)
+    return _body(sub, backlog, render, after_seq, heartbeat_s, max_seconds, client, credential)
 
 
 def _body(
@@ -140,6 +158,7 @@ def _body(
     heartbeat_s: float,
     max_seconds: float,
     client: socket.socket | None,
+    credential: Recheck | None = None,
 ) -> StreamBody:
     """The stream's body: its backlog read now (the subscription is freed if that fails), then live."""
     try:
@@ -147,7 +166,7 @@ def _body(
     except BaseException:
         sub.close()
         raise
-    return StreamBody(sub, _chunks(sub, rows, render, last, heartbeat_s, max_seconds), client)
+    return StreamBody(sub, _chunks(sub, rows, render, last, heartbeat_s, max_seconds, credential), client)
 
 
 def _journal(conn: sqlite3.Connection, job_id: str, after_seq: int, upto: int) -> list[dict[str, Any]]:
@@ -167,6 +186,7 @@ def _chunks(
     last: int,
     heartbeat_s: float,
     max_seconds: float,
+    credential: Recheck | None = None,
 ) -> Iterator[str]:
     """The stream's text: each row above ``last`` once, heartbeats while idle, then the end."""
     yield f"retry: {RETRY_MS}\n\n"
@@ -177,8 +197,8 @@ def _chunks(
             if row["seq"] > last:
                 last = row["seq"]
                 yield render(row)
-        if sub.gone or sub.overflowed:
-            return  # no `end`: the subject goes on, and the client reconnects with Last-Event-ID
+        if sub.gone or sub.overflowed or (credential is not None and not credential.holds()):
+            return  # no `end`: the subject goes on; the client reconnects (Last-Event-ID), or gets 401
         if ended or time.monotonic() > deadline:
             yield END
             return
@@ -196,6 +216,7 @@ def values_stream(
     heartbeat_s: float,
     client: socket.socket | None = None,
     max_seconds: float = 86400.0,
+    credential: Recheck | None = None,
 ) -> StreamBody:
     """A live run's values: its latest sample now, then every sample published, until its job ends."""
     sub = _subscribe(hub.follow_run, conn, tenant_id, run_id, job_id)
@@ -207,7 +228,7 @@ def values_stream(
         latest = scada_store.values(conn, run_id)
         return [latest] if latest else []
 
-    return _body(sub, backlog, render, -1, heartbeat_s, max_seconds, client)
+    return _body(sub, backlog, render, -1, heartbeat_s, max_seconds, client, credential)
 
 
 def tenant_stream(
@@ -217,6 +238,7 @@ def tenant_stream(
     heartbeat_s: float,
     client: socket.socket | None = None,
     max_seconds: float = 86400.0,
+    credential: Recheck | None = None,
 ) -> StreamBody:
     """The tenant's events from now on: ``status`` and ``progress`` of any of its jobs (each with
     ``job_id`` and ``kind``; a live run's state is its job's), and ``alarms`` (``{runs: {run id:
@@ -228,6 +250,8 @@ def tenant_stream(
         yield f"retry: {RETRY_MS}\n\n"
         deadline = time.monotonic() + max_seconds
         while not (sub.gone or sub.overflowed) and time.monotonic() < deadline:
+            if credential is not None and not credential.holds():
+                return
             rows, _ = sub.take(heartbeat_s)
             for row in rows:
                 yield f"event: {row['type']}\ndata: {jsonsafe.dumps(row['data'], separators=(',', ':'))}\n\n"

@@ -58,6 +58,7 @@ class Api:
 ENV = {
     "SEALFORGE_STREAMS_PER_TENANT": str(PER_TENANT),
     "SEALFORGE_STREAMS_HEARTBEAT_S": "1",
+    "SEALFORGE_STREAMS_RECHECK_S": "1",
     "SEALFORGE_RATELIMIT_ENABLED": "false",
 }
 
@@ -308,3 +309,26 @@ def test_the_tenant_stream_carries_its_own_jobs_changes_only(api: Api) -> None:
 def test_the_tenant_stream_needs_a_credential(api: Api) -> None:
     answer = httpx.get(f"{api.url}/v1/events", timeout=10)
     assert answer.status_code == 401 and answer.json()["error"]["code"], answer.text
+
+
+def test_streams_end_when_their_key_is_revoked(shared_server: tuple[Path, ApiProcess]) -> None:
+    """A job stream and the tenant stream opened with a key close within a recheck of the key's
+    revocation (not at their day-long limit), and reopening them is refused with 401."""
+    state, server = shared_server
+    _, admin_key = tenant_with_key(state, f"revoked-{next(_TENANTS)}", ["admin", "generate"])
+    headers = {"X-API-Key": admin_key}
+    job_id = _submit(Api(server.url, admin_key, admin_key, server.proc), admin_key)  # queued for good
+    readers = [Reader(f"{server.url}{path}", headers) for path in (f"/v1/jobs/{job_id}/events", "/v1/events")]
+    threads = [threading.Thread(target=reader.run, daemon=True) for reader in readers]
+    for thread in threads:
+        thread.start()
+    assert all(reader.opened.wait(30) and reader.status == 200 for reader in readers), readers
+
+    key_id = httpx.get(f"{server.url}/v1/keys", headers=headers, timeout=10).json()["data"][0]["id"]
+    assert httpx.delete(f"{server.url}/v1/keys/{key_id}", headers=headers, timeout=10).status_code == 200
+    for thread in threads:
+        thread.join(30)
+    assert not any(thread.is_alive() for thread in threads), "a stream outlived its revoked key"
+    assert all(reader.error == "" and "end" not in reader.events for reader in readers), readers
+    again = httpx.get(f"{server.url}/v1/events", headers=headers, timeout=10)
+    assert again.status_code == 401 and again.json()["error"]["code"] == "UNAUTHENTICATED"

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Response, request
 
 from appliance import errors
-from appliance.api import context
+from appliance.api import context, pipeline
 from appliance.api.extensions import Blueprint, requires
 from appliance.api.jobs.schemas import (
     JobListArgsSchema,
@@ -198,7 +198,12 @@ def tenant_events() -> Response:
     (with `job_id` and `kind`), and `alarms` (active alarms per live run) when the counts change."""
     heartbeat_s = float(context.config()["streams"]["heartbeat_s"])
     body = events.tenant_stream(
-        context.get_db(), context.streams(), context.principal().tenant_id, heartbeat_s, context.client_socket()
+        context.get_db(),
+        context.streams(),
+        context.principal().tenant_id,
+        heartbeat_s,
+        context.client_socket(),
+        credential=pipeline.stream_recheck(),
     )
     return Response(
         body, mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -212,7 +217,14 @@ def _events(job_id: str) -> Response:
         raise errors.validation("Last-Event-ID", "must be a non-negative integer")
     heartbeat_s = float(context.config()["streams"]["heartbeat_s"])
     body = events.job_stream(
-        context.get_db(), context.streams(), tenant_id, job_id, int(raw), heartbeat_s, context.client_socket()
+        context.get_db(),
+        context.streams(),
+        tenant_id,
+        job_id,
+        int(raw),
+        heartbeat_s,
+        context.client_socket(),
+        credential=pipeline.stream_recheck(),
     )
     return Response(
         body, mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

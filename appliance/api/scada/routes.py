@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Response
 
-from appliance.api import context
+from appliance.api import context, pipeline
 from appliance.api.extensions import Blueprint, requires
 from appliance.api.scada.schemas import (
     AckInSchema,
@@ -104,7 +104,14 @@ def stream_values(run_id: str) -> Response:
     row = scada.require(context.get_db(), tenant_id, run_id)
     heartbeat_s = float(context.config()["streams"]["heartbeat_s"])
     body = events.values_stream(
-        context.get_db(), context.streams(), tenant_id, run_id, row["job_id"], heartbeat_s, context.client_socket()
+        context.get_db(),
+        context.streams(),
+        tenant_id,
+        run_id,
+        row["job_id"],
+        heartbeat_s,
+        context.client_socket(),
+        credential=pipeline.stream_recheck(),
     )
     return Response(
         body, mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
