@@ -11,11 +11,38 @@ import hashlib
 import hmac
 import os
 import secrets
+from pathlib import Path
 
 import blake3
 
+from appliance.fsutil import write_atomic
+
 KEY_PREFIX = "sl_live_"
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+
+
+_state_secrets: dict[tuple[str, str], bytes] = {}
+
+
+def state_secret(keys_dir: Path, name: str, size: int = 32) -> bytes:
+    """A random secret kept in ``keys_dir/name`` (mode 0600, the dir 0700), made at first need.
+
+    Several processes may ask at once at first start: the exclusive atomic write lets the first
+    writer win and every other one read what it wrote. Cached per process, since it is read on
+    every token check or signature."""
+    cache_key = (str(keys_dir), name)
+    cached = _state_secrets.get(cache_key)
+    if cached:
+        return cached
+    path = keys_dir / name
+    if not path.exists():
+        keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        write_atomic(path, secrets.token_bytes(size), 0o600, exclusive=True)
+    secret = path.read_bytes()
+    if len(secret) != size:
+        raise ValueError(f"{path} must hold {size} bytes")
+    _state_secrets[cache_key] = secret
+    return secret
 
 
 def new_api_key() -> str:

@@ -19,32 +19,26 @@ import jwt
 from appliance import errors
 from appliance.clock import now_iso
 from appliance.errors import AppError
-from appliance.fsutil import write_atomic
 from appliance.ids import new_id
 from appliance.services.login_throttle import LoginThrottle
 from appliance.services.principal import Principal, effective_scopes
-from appliance.services.secrets import DUMMY_PASSWORD_HASH, check_password, new_opaque_token, token_hash
+from appliance.services.secrets import (
+    DUMMY_PASSWORD_HASH,
+    check_password,
+    new_opaque_token,
+    state_secret,
+    token_hash,
+)
 from appliance.store import identity as identity_store
 from appliance.store.db import transaction
 
 JWT_SECRET_FILE = "jwt.secret"
 _ALGORITHM = "HS256"
-_secret_cache: dict[str, bytes] = {}
 
 
 def jwt_secret(keys_dir: Path) -> bytes:
     """The signing secret, created on first use with mode 0600."""
-    cached = _secret_cache.get(str(keys_dir))
-    if cached:
-        return cached
-    path = keys_dir / JWT_SECRET_FILE
-    if not path.exists():
-        keys_dir.mkdir(parents=True, exist_ok=True)
-        # First writer wins; later ones read the same secret.
-        write_atomic(path, secrets.token_bytes(32), 0o600, exclusive=True)
-    secret = path.read_bytes()
-    _secret_cache[str(keys_dir)] = secret
-    return secret
+    return state_secret(keys_dir, JWT_SECRET_FILE)
 
 
 def _issue(conn: sqlite3.Connection, user: dict[str, Any], keys_dir: Path, cfg: dict[str, Any]) -> dict[str, Any]:

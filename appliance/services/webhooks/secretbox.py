@@ -13,31 +13,18 @@ from __future__ import annotations
 import base64
 import functools
 import os
-import secrets
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from appliance.fsutil import write_atomic
+from appliance.services.secrets import state_secret
 
 KEY_FILE = "webhooks.key"
 VERSION = "v1"
-_cache: dict[str, bytes] = {}
 
 
 def _key(keys_dir: Path) -> bytes:
-    cached = _cache.get(str(keys_dir))
-    if cached:
-        return cached
-    path = keys_dir / KEY_FILE
-    if not path.exists():
-        keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        write_atomic(path, secrets.token_bytes(32), 0o600, exclusive=True)  # first writer wins
-    key = path.read_bytes()
-    if len(key) != 32:
-        raise ValueError(f"{path} must hold 32 bytes")
-    _cache[str(keys_dir)] = key
-    return key
+    return state_secret(keys_dir, KEY_FILE)
 
 
 def seal(keys_dir: Path, endpoint_id: str, secret: str) -> str:

@@ -19,6 +19,7 @@ from sealforge_client.webhooks import verify
 from standardwebhooks.webhooks import Webhook
 
 from appliance.services import identity
+from appliance.services import secrets as secrets_service
 from appliance.services.tls import make_self_signed
 from appliance.services.webhooks import emit, endpoints, secretbox
 from appliance.services.webhooks.deliverer import Deliverer
@@ -308,7 +309,7 @@ def test_a_lost_sealing_key_fails_deliveries_visibly_until_the_secret_is_rotated
     with receiver() as hook:
         endpoint = register(conn, state_dir, tenant_id, hook.url, ["*"], cfg)
         (state_dir / "keys" / secretbox.KEY_FILE).unlink()  # as if the key dir were lost, then the process restarted
-        secretbox._cache.clear()
+        secrets_service._state_secrets.clear()
         secretbox.open_secret.cache_clear()
         emit_one(conn, tenant_id, "dataset.created", {"id": "ds_1"})
         running = run_deliverer(cfg)
