@@ -23,6 +23,10 @@ from appliance.store.open import open_db
 
 DEFAULT_EXAMPLES = 12
 SLOW_EXAMPLES = 100
+# Open-ended streams that answer any keyed request with 200 and stay open (no id in the path to
+# miss): read to the end in-process they would hold each draw for a whole stream. They get the
+# unauthenticated draws here; their keyed behaviour is tested live in tests/api/test_streams.py.
+OPEN_STREAMS = {"GET /v1/events"}
 
 
 def _operation_labels() -> list[str]:
@@ -73,6 +77,7 @@ def test_no_server_errors_and_errors_are_enveloped(
     operations, key = api
     examples = SLOW_EXAMPLES if request.config.getoption("--run-slow") else DEFAULT_EXAMPLES
     failures: list[str] = []
-    check_operation(operations[label], {"X-API-Key": key}, examples, failures)
+    if label not in OPEN_STREAMS:
+        check_operation(operations[label], {"X-API-Key": key}, examples, failures)
     check_operation(operations[label], {}, examples, failures)  # and without credentials
     assert failures == []
