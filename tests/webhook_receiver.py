@@ -54,7 +54,11 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            length = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(length)
+            if len(body) < length:  # the sender died mid-request (kill -9): no delivery was made
+                self.close_connection = True
+                return
             got = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.time())
             if receiver.on_request is not None:
                 receiver.on_request(got)
