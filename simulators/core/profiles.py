@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.signal import lfilter
 
 # Hour-of-day shapes (mean 1 over 24 h), linearly interpolated; index = hour 0..24.
 _SHAPES = {
@@ -63,6 +62,11 @@ class OUProcess:
         shocks = np.stack([rng.standard_normal((count, self.k)).T for rng in self.rngs], axis=-1)
         if self.sigma == 0.0:
             return np.zeros((self.k, count, len(self.rngs)))
+        # Imported here: scipy.signal is 1.2 s of CPU, three quarters of `import simulators`, paid
+        # by every API worker, CLI call and test process that never simulates (a sim worker loads
+        # it ahead, in appliance.kinds.simulation.live.prepare_worker).
+        from scipy.signal import lfilter
+
         out, _ = lfilter([self.b], [1.0, -self.a], shocks, axis=1, zi=(self.a * self.state)[:, None, :])
         self.state = out[:, -1, :]
         return np.asarray(out)
