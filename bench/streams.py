@@ -36,6 +36,19 @@ sys.path.insert(0, str(ROOT))
 from bench._load import free_port, percentile  # noqa: E402
 
 
+def wait_healthy(port: int) -> None:
+    """Wait until the API on ``port`` answers /healthz, about 30 s at most (the measurement's own
+    requests then fail if it never came up)."""
+    import httpx
+
+    for _ in range(300):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+
+
 def prepare(state: Path) -> tuple[str, str]:
     from appliance.cli.release import release
     from appliance.services import identity
@@ -282,14 +295,7 @@ def one(model: str, args: argparse.Namespace) -> dict[str, Any]:
     api = start_api(state, port, model, work / "api.log")
     sim = start_sim_worker(state, work / "sim.log")
     try:
-        import httpx
-
-        for _ in range(300):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_healthy(port)
         return asyncio.run(measure(port, key, args, worker_pids(api.pid)))
     finally:
         stop(sim)

@@ -33,7 +33,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._load import free_port  # noqa: E402
-from bench.streams import Stream, call, prepare, start_api, start_sim_worker, stop, wrk  # noqa: E402
+from bench.streams import (  # noqa: E402
+    Stream,
+    call,
+    prepare,
+    start_api,
+    start_sim_worker,
+    stop,
+    wait_healthy,
+    wrk,
+)
 
 BUDGET_P99_MS = 50.0
 
@@ -98,14 +107,7 @@ def main() -> None:
     api = start_api(state, port, "gevent", work / "api.log")
     sim = start_sim_worker(state, work / "sim.log")
     try:
-        import httpx
-
-        for _ in range(300):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_healthy(port)
         r = asyncio.run(measure(port, key, args))
     finally:
         stop(sim)
