@@ -109,12 +109,13 @@ def expired_leases(conn: sqlite3.Connection, now: float, queue: str | None) -> l
 
 
 def waiting_jobs(conn: sqlite3.Connection, queue: str, moved_before: str) -> list[dict[str, Any]]:
-    """Jobs on ``queue`` still `created` or `queued` whose last status move is older than
-    ``moved_before`` (RFC 3339): the candidates for a re-enqueue when their queue task is gone."""
+    """Jobs on ``queue`` still `created` or `queued` whose last status move is at or before
+    ``moved_before`` (RFC 3339, millisecond resolution, so the bound is inclusive: a move in the
+    sweep's own millisecond counts): the candidates for a re-enqueue when their queue task is gone."""
     return fetch_all(
         conn,
         "SELECT jobs.* FROM jobs WHERE status IN ('created', 'queued') AND queue = ?"
-        " AND (SELECT MAX(at) FROM job_events WHERE job_id = jobs.id AND type = 'status') < ?",
+        " AND (SELECT MAX(at) FROM job_events WHERE job_id = jobs.id AND type = 'status') <= ?",
         (queue, moved_before),
     )
 
