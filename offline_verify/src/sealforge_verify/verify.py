@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from sealforge_verify.bundle import ARTIFACT_PREFIX, Bundle, read_bundle
+from sealforge_verify.cosignature import WitnessKey
 from sealforge_verify.dsse import Envelope, EnvelopeError, parse_envelope, verify_envelope
 from sealforge_verify.encoding import parse_json_object
 from sealforge_verify.hashing import (
@@ -28,7 +29,14 @@ from sealforge_verify.hashing import (
     sha256_range,
     sha256_stream,
 )
-from sealforge_verify.merkle import BLAKE3, ProofError, verify_consistency, verify_inclusion
+from sealforge_verify.merkle import (
+    Hasher,
+    ProofError,
+    declared_tree_hash,
+    get_hasher,
+    verify_consistency,
+    verify_inclusion,
+)
 from sealforge_verify.note import (
     Checkpoint,
     NoteError,
@@ -38,6 +46,7 @@ from sealforge_verify.note import (
     verify_note,
 )
 from sealforge_verify.proofs import ConsistencyProof, InclusionProof
+from sealforge_verify.quorum import witnesses_check
 from sealforge_verify.report import FAIL, PASS, SKIP, Check, Report
 from sealforge_verify.statement import PAYLOAD_TYPE, PREDICATE_TYPE, Subject, subjects_of, validate_statement
 
@@ -55,6 +64,8 @@ def verify_bundle(
     consistency_proof: bytes | None = None,
     label: str | None = None,
     require_artifacts: bool = False,
+    witnesses: Sequence[WitnessKey] = (),
+    min_witnesses: int | None = None,
 ) -> Report:
     """Verify a bundle (path, open tar file, or :class:`Bundle`) against ``trusted_keys``.
 
@@ -62,16 +73,33 @@ def verify_bundle(
     checkpoint the auditor kept, older or newer than the bundle's; ``consistency_proof`` is a
     consistency-proof JSON from the appliance (between the two checkpoints' sizes, smaller first),
     used instead of (or besides) the bundle's ``consistency.json``. With ``require_artifacts`` an
-    artifact with no copy to check fails instead of being skipped.
+    artifact with no copy to check fails instead of being skipped. With ``witnesses`` (or
+    ``min_witnesses``) a ``witnesses`` check counts their cosignatures on the bundle's checkpoint.
     """
     name = label or (os.fspath(source) if isinstance(source, str | os.PathLike) else "<bundle>")
     if isinstance(source, Bundle):
         return verify_opened(
-            source, trusted_keys, artifacts_dir, prev_checkpoint, consistency_proof, name, require_artifacts
+            source,
+            trusted_keys,
+            artifacts_dir,
+            prev_checkpoint,
+            consistency_proof,
+            name,
+            require_artifacts,
+            witnesses=witnesses,
+            min_witnesses=min_witnesses,
         )
     with read_bundle(source) as bundle:
         return verify_opened(
-            bundle, trusted_keys, artifacts_dir, prev_checkpoint, consistency_proof, name, require_artifacts
+            bundle,
+            trusted_keys,
+            artifacts_dir,
+            prev_checkpoint,
+            consistency_proof,
+            name,
+            require_artifacts,
+            witnesses=witnesses,
+            min_witnesses=min_witnesses,
         )
 
 
@@ -83,6 +111,9 @@ def verify_opened(
     consistency_proof: bytes | None = None,
     label: str = "<bundle>",
     require_artifacts: bool = False,
+    *,
+    witnesses: Sequence[WitnessKey] = (),
+    min_witnesses: int | None = None,
 ) -> Report:
     """Run all checks on an already opened bundle."""
     checks: list[Check] = []
@@ -96,11 +127,13 @@ def verify_opened(
     for subject in subjects:
         checks.append(_artifact_digest(bundle, subject, artifacts_dir, require_artifacts))
     checkpoint, cp_detail = _read_checkpoint(bundle.checkpoint, trusted_keys)
-    checks.append(_inclusion_proof(bundle, checkpoint))
+    hasher, check = _inclusion_proof(bundle, checkpoint)
+    checks.append(check)
     checks.append(Check("checkpoint_signature", PASS if cp_detail[0] else FAIL, cp_detail[1]))
-    checks.append(
-        _consistency(bundle, trusted_keys, checkpoint if cp_detail[0] else None, prev_checkpoint, consistency_proof)
-    )
+    logged = _Logged(checkpoint if cp_detail[0] else None, hasher)
+    checks.append(_consistency(bundle, trusted_keys, logged, prev_checkpoint, consistency_proof))
+    if witnesses or min_witnesses is not None:
+        checks.append(witnesses_check(bundle.checkpoint, witnesses, min_witnesses))
     listed = {s.name for s in subjects}
     problems = list(bundle.problems)
     if statement is not None:
@@ -261,32 +294,54 @@ def _read_checkpoint(data: bytes, trusted: Sequence[VerifierKey]) -> tuple[Check
     )
 
 
-def _inclusion_proof(bundle: Bundle, checkpoint: Checkpoint | None) -> Check:
+def _log_hasher(declared: str, checkpoint: Checkpoint, source: str) -> Hasher | str:
+    """The tree hash of the log, from the proof's declaration and the checkpoint's (if it makes
+    one, in its signed text, they must agree); a string says why no hasher applies."""
+    in_checkpoint = declared_tree_hash(checkpoint.extensions)
+    if in_checkpoint is not None and in_checkpoint != declared:
+        return f"{source} says the tree hash is {declared}, the signed checkpoint says {in_checkpoint}"
+    try:
+        return get_hasher(declared)
+    except ValueError as exc:
+        return f"{source}: {exc}"
+
+
+def _inclusion_proof(bundle: Bundle, checkpoint: Checkpoint | None) -> tuple[Hasher | None, Check]:
+    """The inclusion check, and the log's tree hash it established (``None`` if it could not)."""
     try:
         proof = InclusionProof.from_json_bytes(bundle.inclusion)
     except ValueError as exc:
-        return Check("inclusion_proof", FAIL, f"inclusion.json: {exc}")
-    if proof.hash != BLAKE3.name:
-        return Check("inclusion_proof", FAIL, f"inclusion.json: the seal log hashes with blake3, not {proof.hash}")
+        return None, Check("inclusion_proof", FAIL, f"inclusion.json: {exc}")
     if checkpoint is None:
-        return Check("inclusion_proof", FAIL, "no root to check against: checkpoint.txt is malformed")
+        return None, Check("inclusion_proof", FAIL, "no root to check against: checkpoint.txt is malformed")
+    hasher = _log_hasher(proof.hash, checkpoint, "inclusion.json")
+    if isinstance(hasher, str):
+        return None, Check("inclusion_proof", FAIL, hasher)
     if proof.tree_size != checkpoint.size:
-        return Check(
+        return hasher, Check(
             "inclusion_proof",
             FAIL,
             f"proof is for tree size {proof.tree_size}, checkpoint is size {checkpoint.size}",
         )
-    leaf = BLAKE3.leaf(bundle.envelope)
+    leaf = hasher.leaf(bundle.envelope)
     try:
-        verify_inclusion(BLAKE3, proof.leaf_index, proof.tree_size, leaf, proof.hashes, checkpoint.root_hash)
+        verify_inclusion(hasher, proof.leaf_index, proof.tree_size, leaf, proof.hashes, checkpoint.root_hash)
     except ProofError as exc:
-        return Check("inclusion_proof", FAIL, f"envelope is NOT proven in the log: {exc}")
-    return Check(
+        return hasher, Check("inclusion_proof", FAIL, f"envelope is NOT proven in the log: {exc}")
+    return hasher, Check(
         "inclusion_proof",
         PASS,
-        f"envelope is leaf {proof.leaf_index} of {proof.tree_size} (leaf hash {leaf.hex()[:16]}…), "
-        "its path leads to the checkpoint root",
+        f"envelope is leaf {proof.leaf_index} of {proof.tree_size} (leaf hash {leaf.hex()[:16]}…, "
+        f"{hasher.name} tree), its path leads to the checkpoint root",
     )
+
+
+@dataclass(frozen=True)
+class _Logged:
+    """The bundle's checkpoint once its signature verified, and the log's tree hash."""
+
+    checkpoint: Checkpoint | None
+    hasher: Hasher | None
 
 
 _CONSISTENCY = "consistency"
@@ -295,7 +350,7 @@ _CONSISTENCY = "consistency"
 def _consistency(
     bundle: Bundle,
     trusted: Sequence[VerifierKey],
-    bundle_cp: Checkpoint | None,
+    logged: _Logged,
     kept_checkpoint: bytes | None,
     consistency_proof: bytes | None,
 ) -> Check:
@@ -312,8 +367,16 @@ def _consistency(
         verify_note(note, trusted)
     except NoteError as exc:
         return Check(_CONSISTENCY, FAIL, f"kept checkpoint: {exc}")
+    bundle_cp, hasher = logged.checkpoint, logged.hasher
     if bundle_cp is None:
         return Check(_CONSISTENCY, FAIL, "the bundle's checkpoint is not verified, so nothing to compare with")
+    if hasher is None:
+        return Check(_CONSISTENCY, FAIL, "the log's tree hash is not established (see inclusion_proof)")
+    in_kept = declared_tree_hash(kept.extensions)
+    if in_kept is not None and in_kept != hasher.name:
+        return Check(
+            _CONSISTENCY, FAIL, f"kept checkpoint declares tree hash {in_kept}, the bundle's log {hasher.name}"
+        )
     verdict = _compare_checkpoints(kept, bundle_cp)
     if verdict is not None:
         return verdict
@@ -322,7 +385,7 @@ def _consistency(
     else:
         growth = _Growth(bundle_cp, kept, "the bundle's checkpoint", "your kept one")
     candidates = [("--consistency-proof", consistency_proof), ("consistency.json", bundle.consistency)]
-    return _proven_growth(growth, candidates)
+    return _proven_growth(growth, hasher, candidates)
 
 
 @dataclass(frozen=True)
@@ -349,7 +412,7 @@ def _compare_checkpoints(kept: Checkpoint, ours: Checkpoint) -> Check | None:
     return None
 
 
-def _proven_growth(growth: _Growth, candidates: list[tuple[str, bytes | None]]) -> Check:
+def _proven_growth(growth: _Growth, hasher: Hasher, candidates: list[tuple[str, bytes | None]]) -> Check:
     """Check the first usable proof among ``(source, data)`` candidates; FAIL with what was found
     (and where to get a proof) when none is usable."""
     old, new = growth.old, growth.new
@@ -357,12 +420,12 @@ def _proven_growth(growth: _Growth, candidates: list[tuple[str, bytes | None]]) 
     for source, data in candidates:
         if data is None:
             continue
-        proof = _usable_proof(source, data, old, new)
+        proof = _usable_proof(source, data, old, new, hasher)
         if isinstance(proof, str):
             found.append(proof)
             continue
         try:
-            verify_consistency(BLAKE3, old.size, new.size, proof.hashes, old.root_hash, new.root_hash)
+            verify_consistency(hasher, old.size, new.size, proof.hashes, old.root_hash, new.root_hash)
         except ProofError as exc:
             return Check(
                 _CONSISTENCY, FAIL, f"NOT consistent ({source}): {exc}; the log may have been forked or rewritten"
@@ -383,14 +446,15 @@ def _proven_growth(growth: _Growth, candidates: list[tuple[str, bytes | None]]) 
     return Check(_CONSISTENCY, FAIL, hint)
 
 
-def _usable_proof(source: str, data: bytes, old: Checkpoint, new: Checkpoint) -> ConsistencyProof | str:
-    """The parsed proof when it is a BLAKE3 proof between the two sizes, else why it is not usable."""
+def _usable_proof(source: str, data: bytes, old: Checkpoint, new: Checkpoint, hasher: Hasher) -> ConsistencyProof | str:
+    """The parsed proof when it is a proof in the log's tree hash between the two sizes, else why
+    it is not usable."""
     try:
         proof = ConsistencyProof.from_json_bytes(data)
     except ValueError as exc:
         return f"{source} is malformed: {exc}"
     if (proof.from_size, proof.to_size) != (old.size, new.size):
         return f"{source} is from size {proof.from_size} to {proof.to_size}"
-    if proof.hash != BLAKE3.name:
-        return f"{source} uses {proof.hash}, not blake3"
+    if proof.hash != hasher.name:
+        return f"{source} uses {proof.hash}, the log hashes with {hasher.name}"
     return proof
