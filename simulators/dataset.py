@@ -5,10 +5,11 @@ stays flat however long the run. Output is deterministic: the same request gives
 (seeded generators, fixed chunking, fixed Parquet writer options, no wall-clock values anywhere).
 
 Columns, in order: `timestamp` (UTC, ms), `instance` (only when instances > 1; rows are
-time-major), every tag of the plant (float64; booleans as int8 0/1), the `truth:` columns when
-asked for, then the labels `attack` (int8 0/1), `attack_id`, `technique` (ATT&CK id) and
-`attack_type` (catalogue key); the three strings are null on normal rows and `;`-joined where
-attacks overlap.
+time-major), every tag of the plant (float64; booleans as int8 0/1), a `quality:<tag>` column
+per sensor (int8: 0 good, 1 uncertain - pinned at a range end, 2 uncertain - stale, 3 bad; see
+`core.sensors`), the `truth:` columns when asked for, then the labels `attack` (int8 0/1),
+`attack_id`, `technique` (ATT&CK id) and `attack_type` (catalogue key); the three strings are null
+on normal rows and `;`-joined where attacks overlap.
 """
 
 from __future__ import annotations
@@ -93,8 +94,12 @@ def arrow_schema(req: SimulationRequest, sim: Simulation) -> pa.Schema:
     if req.instances > 1:
         fields.append(pa.field("instance", pa.int32(), nullable=False))
     for name, is_bool in zip(sim.columns, sim.bool_columns, strict=True):
-        tag = table.by_name[name.removeprefix("truth:")]
-        meta = {"unit": tag.unit, "kind": tag.kind, "role": "truth" if name.startswith("truth:") else tag.role}
+        prefix = next((p for p in ("truth", "quality") if name.startswith(p + ":")), "")
+        tag = table.by_name[name.removeprefix(prefix + ":") if prefix else name]
+        if prefix == "quality":
+            meta = {"unit": "", "kind": "quality", "role": "quality"}
+        else:
+            meta = {"unit": tag.unit, "kind": tag.kind, "role": "truth" if prefix == "truth" else tag.role}
         fields.append(pa.field(name, pa.int8() if is_bool else pa.float64(), nullable=False, metadata=meta))
     fields += LABEL_FIELDS
     request = canonical_json(req.contract()).decode()

@@ -6,6 +6,10 @@ writable, analog/bool), read every current value, write setpoints and commands b
 stored at once (a read returns them) and act from the next scan; an actuator written while its
 loop is in AUTO is overwritten by the loop on that scan.
 
+A plant can be *paused* (`pause()` / `resume()`): its owner stops stepping it, reads keep returning
+the last values, and every write is refused with `PlantPausedError`, whichever protocol it comes
+from, so a frozen process never takes a setpoint it would only act on later.
+
 All methods are thread-safe: a protocol server may read and write from its own threads while
 another thread steps the plant.
 """
@@ -21,7 +25,13 @@ from simulators.attacks.scenario import AttackScenario, parse_scenarios
 from simulators.core.params import resolve_params
 from simulators.core.sensors import SensorOptions
 from simulators.core.tags import TagSpec
-from simulators.errors import ReadOnlyTagError, SimulationParamError, TagValueError, UnknownTagError
+from simulators.errors import (
+    PlantPausedError,
+    ReadOnlyTagError,
+    SimulationParamError,
+    TagValueError,
+    UnknownTagError,
+)
 from simulators.plants.registry import get_plant
 from simulators.runtime import Simulation
 from simulators.validation import DEFAULT_START, format_ms, parse_time
@@ -65,7 +75,9 @@ class LivePlant:
         )
         self.scan_period = self._sim.scan_period
         self._values: dict[str, Value] = {}
+        self._quality: dict[str, int] = {}
         self._time = 0.0
+        self._paused = False
         self._scan()
 
     # -- metadata ----------------------------------------------------------------------------------
@@ -92,6 +104,19 @@ class LivePlant:
         with self._lock:
             return format_ms(self.start_ms + round(self._time * 1000))
 
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def pause(self) -> None:
+        """Refuse writes from now on (the owner stops stepping); the values stay readable."""
+        with self._lock:
+            self._paused = True
+
+    def resume(self) -> None:
+        with self._lock:
+            self._paused = False
+
     def step(self, scans: int = 1) -> float:
         """Advance `scans` PLC scans (scan_period each); returns the new simulated time."""
         if isinstance(scans, bool) or not isinstance(scans, int) or scans < 0:
@@ -109,9 +134,10 @@ class LivePlant:
         sim = self._sim
         self._time = sim.time
         row = sim.scan()
-        self._values = {
-            t.name: (bool(v) if t.is_bool else float(v)) for t, v in zip(self.table.columns, row, strict=False)
-        }
+        columns = self.table.columns
+        self._values = {t.name: (bool(v) if t.is_bool else float(v)) for t, v in zip(columns, row, strict=False)}
+        # The quality codes follow the tags in the row, one per sensor (core.sensors).
+        self._quality = {t.name: int(q) for t, q in zip(self.table.sensors, row[len(columns):], strict=False)}
 
     # -- reads and writes --------------------------------------------------------------------------
     def read(self, names: Iterable[str] | None = None) -> dict[str, Value]:
@@ -131,6 +157,8 @@ class LivePlant:
             raise ReadOnlyTagError(name, f"{name} is a read-only {spec.role} tag")
         stored = self._coerce(spec, value)
         with self._lock:
+            if self._paused:
+                raise PlantPausedError(name, f"the {self.name} plant is paused: resume it before writing")
             self._sim.set_value(name, stored)
             if spec.role != "actuator":
                 self._values[name] = stored
@@ -144,7 +172,8 @@ class LivePlant:
             if not spec.writable:
                 raise ReadOnlyTagError(name, f"{name} is a read-only {spec.role} tag")
             checked[name] = self._coerce(spec, value)
-        return {name: self.write(name, value) for name, value in checked.items()}
+        with self._lock:  # paused or not for the whole request: no partial writes
+            return {name: self.write(name, value) for name, value in checked.items()}
 
     def snapshot(self) -> dict[str, Any]:
         """Time, values and which attacks are active now (for adapters and the UI)."""
@@ -155,6 +184,7 @@ class LivePlant:
                 i = self._sim.i - 1
                 active = sorted({e.scenario.attack_id for e in atk.effects if e.s0 <= i < e.e0})
             return {"time": self._time, "timestamp": self.timestamp, "values": dict(self._values),
+                    "quality": dict(self._quality),
                     "active_attacks": active}
 
     def _spec(self, name: str) -> TagSpec:

@@ -41,6 +41,10 @@ def _labelled_rows(req: SimulationRequest, s0: int, e0: int) -> int:
     return max(0, last - first + 1)
 
 
+QUALITY_DOC = ("0 good, 1 uncertain (pinned at a range end: OPC UA Uncertain_EngineeringUnitsExceeded), "
+               "2 uncertain (stale, last usable value), 3 bad")
+
+
 def build_manifest(req: SimulationRequest, schema: pa.Schema | None, attack_rows: int) -> dict[str, Any]:
     cls = req.plant_cls
     table = cls.tag_table()
@@ -48,8 +52,13 @@ def build_manifest(req: SimulationRequest, schema: pa.Schema | None, attack_rows
     columns: list[dict[str, Any]] = []
     for field in schema or []:
         entry: dict[str, Any] = {"name": field.name, "type": str(field.type)}
-        tag = table.by_name.get(field.name.removeprefix("truth:"))
-        if tag is not None:
+        quality = table.by_name.get(field.name.removeprefix("quality:")) if field.name.startswith("quality:") else None
+        tag = None if quality else table.by_name.get(field.name.removeprefix("truth:"))
+        if quality is not None:
+            entry.update({"role": "quality", "unit": "", "kind": "quality", "writable": False, "tag": quality.name,
+                          "low": 0, "high": 3, "normal_low": 0, "normal_high": 0,
+                          "description": f"quality of {quality.name}: {QUALITY_DOC}"})
+        elif tag is not None:
             entry.update(tag.info())
             entry["name"] = field.name
             if field.name.startswith("truth:"):

@@ -30,7 +30,7 @@ import numpy as np
 from simulators.attacks.apply import AttackRuntime
 from simulators.attacks.scenario import AttackScenario
 from simulators.core.ops import make_ops
-from simulators.core.sensors import SensorBank, SensorOptions
+from simulators.core.sensors import QUALITY_STALE, RangeCheck, SensorBank, SensorOptions
 from simulators.errors import SimulationCancelled
 from simulators.plants.base import PlantModel
 
@@ -82,10 +82,12 @@ class Simulation:
             scan_period,
         )
         self.quantised = self.sensor_bank.quantised
-        self._low, self._high = self.sensor_bank.low, self.sensor_bank.high
+        self.range_check = RangeCheck(table.sensors)
+        self.quality: list[Any] = list(self.range_check.good)
         self.include_truth = include_truth
-        self.columns: list[str] = list(table.names)
-        self.bool_columns: list[bool] = [t.is_bool for t in table.columns]
+        # Tags, then one quality code per sensor (`quality:<tag>`, see core.sensors), then the truth.
+        self.columns: list[str] = list(table.names) + [f"quality:{t.name}" for t in table.sensors]
+        self.bool_columns: list[bool] = [t.is_bool for t in table.columns] + [True] * len(table.sensors)
         if include_truth:
             self.columns += [f"truth:{t.name}" for t in table.sensors] + [f"truth:{t.name}" for t in table.actuators]
             self.bool_columns += [False] * len(table.sensors) + [t.is_bool for t in table.actuators]
@@ -143,12 +145,13 @@ class Simulation:
             for j, q in self.quantised:
                 readings[j] = q * rnd(readings[j] / q)
         # The transmitter saturates at its range: nothing below 0 with a pump stopped or a breaker
-        # open, nothing above the top of scale however high the true value goes.
+        # open, nothing above the top of scale however high the true value goes; a reading pinned
+        # there well past the NE 43 margins is marked Uncertain.
         if self.ops.vector:
-            clip = np.clip
-            return [clip(v, lo, hi) for v, lo, hi in zip(readings, self._low, self._high, strict=True)]
-        return [lo if v < lo else (hi if v > hi else v)
-                for v, lo, hi in zip(readings, self._low, self._high, strict=True)]
+            readings, self.quality = self.range_check.vector(readings)
+            return readings
+        readings, self.quality = self.range_check.scalar(readings)
+        return readings
 
     def _attacks_before_control(self, scan_index: int, readings: list[Any]) -> tuple[list[Any], list[Any]]:
         """Steps 2-3 for attacks: field effects change `readings` in place; the operator's input and manual
@@ -164,8 +167,8 @@ class Simulation:
             return inputs, manual
         for recorder in attacks.recorders:
             recorder.record(readings)
-        for effect in attacks.field:
-            effect.apply(readings, scan_index)
+        if attacks.field:
+            self._field_attacks(attacks.field, scan_index, readings)
         if attacks.input:
             inputs = list(inputs)
             for effect in attacks.input:
@@ -175,6 +178,18 @@ class Simulation:
             for effect in attacks.manual:
                 effect.apply(manual, scan_index)
         return inputs, manual
+
+    def _field_attacks(self, effects: list[Any], scan_index: int, readings: list[Any]) -> None:
+        """Field effects change `readings`; what they forge still passes the PLC's input card, so it
+        saturates at the range (Uncertain beyond it), and a device that stopped answering is stale."""
+        quality = list(self.quality)
+        check = self.range_check
+        for effect in effects:
+            effect.apply(readings, scan_index)
+            for j, _ in effect.slots:
+                readings[j], code = check.one(j, readings[j])
+                quality[j] = QUALITY_STALE if effect.stale else code
+        self.quality = quality
 
     def _command_stage(self, scan_index: int, commands: list[Any]) -> tuple[list[Any], list[Any]]:
         """Step 5: (what the devices apply, what the historian is shown); the same list when no attack acts."""
@@ -217,7 +232,7 @@ class Simulation:
         # Before the row is built: with no input attack `inputs` is the operator's list itself, and
         # the recorded row has always shown a released push button.
         self._release_momentary()
-        row = self._historian_row(scan_index, readings + inputs + shown + statuses, true, applied)
+        row = self._historian_row(scan_index, readings + inputs + shown + statuses + self.quality, true, applied)
         self.rd_prev = readings
         self.app = applied
         self.x = plant.integrate(self.x, applied, exogenous, self.step, self.substeps)

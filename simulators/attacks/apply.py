@@ -30,6 +30,7 @@ class Effect(ABC):
     """One scenario's action on one stage (`field`, `input`, `manual`, `command` or `view`)."""
 
     stage = ""
+    stale = False  # a field effect whose device stopped answering: the PLC marks the reading stale
 
     def __init__(self, scenario: AttackScenario, s0: int, e0: int, slots: list[tuple[int, Any]]) -> None:
         self.scenario = scenario
@@ -237,7 +238,11 @@ def _sensor_effect(t: _StageTargets, scan: float) -> Effect:
         return Pulse(t.scenario, t.s0, t.e0, t.offsets, scan)
     if key == "replay":
         return Replay(t.scenario, t.s0, t.e0, t.offsets)
-    return HoldReading(t.scenario, t.s0, t.e0, t.offsets)
+    hold = HoldReading(t.scenario, t.s0, t.e0, t.offsets)
+    # A frozen transmitter still answers (the PLC sees a Good value); one that stopped answering
+    # leaves the input card holding its last value and flagging it.
+    hold.stale = key == "denial_of_service"
+    return hold
 
 
 def _command_effect(t: _StageTargets, ops: Ops) -> Effect:

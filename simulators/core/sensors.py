@@ -13,6 +13,7 @@ an attacked run with its baseline row by row.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -154,3 +155,70 @@ class SensorBank:
             out[i] = state
         setattr(self, attr, state)
         return out
+
+
+# -- reading quality ----------------------------------------------------------------------------
+# One code per reading, recorded in the dataset's `quality:<tag>` columns (int8) and published as the
+# OPC UA StatusCode of the tag's node. The codes order by severity, so the worst of two is the max.
+QUALITY_GOOD = 0  # OPC UA Good
+QUALITY_RANGE = 1  # Uncertain_EngineeringUnitsExceeded: the transmitter is pinned at a range end
+QUALITY_STALE = 2  # Uncertain_LastUsableValue: the device stopped answering, the value is held
+QUALITY_BAD = 3  # Bad_SensorFailure: no usable value (not a finite number)
+QUALITY_NAMES = {QUALITY_GOOD: "good", QUALITY_RANGE: "uncertain_range", QUALITY_STALE: "uncertain_stale",
+                 QUALITY_BAD: "bad"}
+# NAMUR NE 43: a 4-20 mA transmitter still measures down to 3.8 mA and up to 20.5 mA; only beyond
+# that does its reading stop following the process (the input card flags under/over-range). As a
+# fraction of the 16 mA span: 0.2/16 below the range, 0.5/16 above it.
+UNDER_RANGE = 0.2 / 16.0
+OVER_RANGE = 0.5 / 16.0
+
+
+class RangeCheck:
+    """Saturation at the transmitter range and the quality that goes with it, for the sensor tags."""
+
+    def __init__(self, sensors: Sequence[TagSpec]) -> None:
+        self.low = [t.low for t in sensors]
+        self.high = [t.high for t in sensors]
+        self.ulow = [t.low - UNDER_RANGE * (t.high - t.low) for t in sensors]
+        self.uhigh = [t.high + OVER_RANGE * (t.high - t.low) for t in sensors]
+        self.good = [QUALITY_GOOD] * len(sensors)
+
+    def scalar(self, readings: list[float]) -> tuple[list[float], list[int]]:
+        """Clipped readings and their quality, one instance (plain floats)."""
+        quality = None
+        for j, v in enumerate(readings):
+            if self.ulow[j] <= v <= self.uhigh[j]:
+                if v < self.low[j]:
+                    readings[j] = self.low[j]
+                elif v > self.high[j]:
+                    readings[j] = self.high[j]
+                continue
+            if quality is None:
+                quality = list(self.good)
+            if v != v or v in (math.inf, -math.inf):
+                quality[j] = QUALITY_BAD
+            else:
+                quality[j] = QUALITY_RANGE
+                readings[j] = self.low[j] if v < self.low[j] else self.high[j]
+        return readings, quality if quality is not None else self.good
+
+    def vector(self, readings: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Clipped readings and their quality, arrays over instances."""
+        out, quality = [], []
+        for j, v in enumerate(readings):
+            q = np.where((v >= self.ulow[j]) & (v <= self.uhigh[j]), QUALITY_GOOD, QUALITY_RANGE)
+            q = np.where(np.isfinite(v), q, QUALITY_BAD).astype(np.int8)
+            out.append(np.clip(v, self.low[j], self.high[j]))
+            quality.append(q)
+        return out, quality
+
+    def one(self, j: int, v: Any) -> tuple[Any, Any]:
+        """One reading again after a field-stage attack changed it (scalar or array)."""
+        if isinstance(v, np.ndarray):
+            q = np.where((v >= self.ulow[j]) & (v <= self.uhigh[j]), QUALITY_GOOD, QUALITY_RANGE)
+            return np.clip(v, self.low[j], self.high[j]), np.where(np.isfinite(v), q, QUALITY_BAD).astype(np.int8)
+        if self.ulow[j] <= v <= self.uhigh[j]:
+            return min(max(v, self.low[j]), self.high[j]), QUALITY_GOOD
+        if not math.isfinite(v):
+            return v, QUALITY_BAD
+        return (self.low[j] if v < self.low[j] else self.high[j]), QUALITY_RANGE

@@ -2,12 +2,15 @@
 
 What a client gets:
 
-* a variable per tag (Double with EURange/EngineeringUnits, or Boolean) whose StatusCode is Good,
-  Uncertain_EngineeringUnitsExceeded outside the EURange, or Bad when the value is not finite,
+* a variable per tag (Double with EURange/EngineeringUnits, or Boolean) whose StatusCode is the
+  reading's quality from the engine (`core.sensors`): Good, Uncertain_EngineeringUnitsExceeded when
+  the transmitter is pinned at a range end, Uncertain_LastUsableValue when the device stopped
+  answering, Bad_SensorFailure when the value is not finite (other tags: Good inside the EURange),
   with the plant's simulated time as SourceTimestamp;
 * writes to setpoints, parameters, modes, commands and manual outputs (AccessLevel CurrentWrite).
   They go to `LivePlant.write_many` before the address space stores them, so a value outside the
-  tag's range is refused (BadOutOfRange) and nothing of that request is written;
+  tag's range is refused (BadOutOfRange) and nothing of that request is written; while the plant
+  is paused every write and method call is refused with BadInvalidState;
 * a method per command (Start/Stop, On/Off, Reset), and an AlarmEventType event from the plant object
   whenever a status tag (alarm, trip) goes true, and again when it clears.
 
@@ -35,7 +38,8 @@ from asyncua import Node, Server, ua
 from asyncua.common.callback import CallbackType, ServerItemCallback
 from asyncua.server.event_generator import EventGenerator
 
-from simulators.errors import SimulationParamError
+from simulators.core.sensors import QUALITY_BAD, QUALITY_GOOD, QUALITY_RANGE, QUALITY_STALE
+from simulators.errors import PlantPausedError, SimulationParamError
 from simulators.live import LivePlant
 from simulators.protocols.certs import CertificatePair, ensure_server_certificate
 from simulators.protocols.node_map import UNECE_NAMESPACE, NodeMap, VariableNode
@@ -64,6 +68,12 @@ def _code(code: int) -> ua.StatusCode:
 GOOD = _code(ua.StatusCodes.Good)
 UNCERTAIN_RANGE = _code(ua.StatusCodes.UncertainEngineeringUnitsExceeded)
 BAD = _code(ua.StatusCodes.BadSensorFailure)
+# The engine's reading quality (core.sensors codes) as OPC UA StatusCodes.
+QUALITY_STATUS = {
+    QUALITY_RANGE: UNCERTAIN_RANGE,
+    QUALITY_STALE: _code(ua.StatusCodes.UncertainLastUsableValue),
+    QUALITY_BAD: BAD,
+}
 SECURE_POLICIES = (
     ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt,
     ua.SecurityPolicyType.Aes128Sha256RsaOaep_SignAndEncrypt,
@@ -128,6 +138,15 @@ class OpcUaPlantServer:
     @property
     def running(self) -> bool:
         return self._server is not None
+
+    @property
+    def clients(self) -> int:
+        """Sessions activated now (a client's connection may carry none while it logs in)."""
+        server = self._server
+        if server is None:
+            return 0
+        sessions = getattr(server.iserver, "_external_sessions", {})  # asyncua keeps no public count
+        return sum(1 for session in list(sessions.values()) if session.is_activated())
 
     @property
     def logins(self) -> dict[str, int]:
@@ -263,6 +282,8 @@ class OpcUaPlantServer:
         for served, values in batches.values():
             try:
                 stored = served.plant.write_many(values)
+            except PlantPausedError as exc:
+                raise ua.UaStatusCodeError(ua.StatusCodes.BadInvalidState) from exc
             except SimulationParamError as exc:
                 log.info("OPC UA write refused: %s", exc)
                 raise ua.UaStatusCodeError(ua.StatusCodes.BadOutOfRange) from exc
@@ -280,24 +301,27 @@ class OpcUaPlantServer:
         changed = 0
         for served in self.served:
             snap = served.plant.snapshot()  # values and time of the same scan
-            values, sim_time = snap["values"], snap["time"]
+            values, sim_time, quality = snap["values"], snap["time"], snap["quality"]
             source = datetime.fromtimestamp(served.plant.start_ms / 1000.0 + sim_time, UTC)
             last = served.last
             edges: list[tuple[str, bool]] = []
             for k, (tag, node_id, vtype, alarm, lo, hi) in enumerate(served.points):
                 value = values[tag]
-                if last[k] == value:
+                code = quality.get(tag, QUALITY_GOOD)
+                if last[k] == (value, code):
                     continue
                 if vtype is ua.VariantType.Boolean:
                     status = GOOD
                     if alarm and served.published:
                         edges.append((tag, bool(value)))
+                elif code != QUALITY_GOOD:
+                    status = QUALITY_STATUS[code]
                 elif lo <= value <= hi:
                     status = GOOD
                 else:
                     status = UNCERTAIN_RANGE if math.isfinite(value) else BAD
                 await write(node_id, ua.DataValue(ua.Variant(value, vtype), status, source, now))  # type: ignore[arg-type]
-                last[k] = value
+                last[k] = (value, code)
                 changed += 1
             served.published = True
             if served.time_node is not None:

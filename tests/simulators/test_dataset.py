@@ -40,7 +40,8 @@ REQUEST = {"plant": "water", "duration": 900, "seed": 42,
 def test_columns_and_manifest(plant: str) -> None:
     ds = simulate({"plant": plant, "duration": 120, "sample_rate": 1, "seed": 1})
     tags = [t["name"] for t in describe_plant(plant)["tags"]]
-    assert ds.table.column_names == ["timestamp", *tags, "attack", "attack_id", "technique", "attack_type"]
+    quality = [f"quality:{t['name']}" for t in describe_plant(plant)["tags"] if t["role"] == "sensor"]
+    assert ds.table.column_names == ["timestamp", *tags, *quality, "attack", "attack_id", "technique", "attack_type"]
     assert ds.table.num_rows == 120
     assert ds.table.schema.field("timestamp").type == pa.timestamp("ms", tz="UTC")
     ts = ds.table.column("timestamp").cast(pa.int64()).to_numpy()
@@ -51,7 +52,7 @@ def test_columns_and_manifest(plant: str) -> None:
     for col in m["columns"][1:-4]:
         assert {"unit", "kind", "role", "writable", "low", "high", "normal_low", "normal_high"} <= set(col)
         field = ds.table.schema.field(col["name"])
-        assert field.type == (pa.int8() if col["kind"] == "bool" else pa.float64())
+        assert field.type == (pa.int8() if col["kind"] in ("bool", "quality") else pa.float64())
         assert field.metadata[b"unit"].decode() == col["unit"]
     assert m["request"]["params"] == {p["name"]: p["default"] for p in describe_plant(plant)["params"]}
     json.dumps(m, allow_nan=False)
