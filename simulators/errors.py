@@ -36,5 +36,10 @@ class TagValueError(SimulationParamError):
     """A written value that is not a number, not 0/1 for a boolean tag, or outside the tag's range."""
 
 
+class PlantPausedError(SimulationParamError):
+    """A write to a paused plant: a frozen process takes no input until it resumes (Modbus answers
+    exception 6, Server Device Busy; OPC UA BadInvalidState; the appliance's API 409)."""
+
+
 class SimulationCancelled(SimulationError):
     """The caller's cancel check returned True; the run stopped and wrote nothing final."""

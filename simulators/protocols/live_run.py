@@ -12,6 +12,12 @@ by how much), serves both protocols, publishes OPC UA changes once per tick, app
 the recording and calls the per-scan callbacks. Calls from other threads (`inject_attack`) are
 handed to that loop, so no step ever runs halfway through an injection. A step takes 15-35 us, so
 even x100 speed costs a few ms of CPU per second.
+
+`pause()` freezes the process between two ticks: no scan is stepped (simulated time stands still,
+nothing is recorded and no scan callback runs), both servers keep their clients and answer reads
+with the last values, and the plant refuses every write (`PlantPausedError`: Modbus exception 6,
+OPC UA BadInvalidState). `resume()` steps on from the scan it froze at, on a schedule re-anchored
+to the moment it resumed, so the pause is not caught up in a burst.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ MIN_TICK_S = 0.01  # shortest sleep between ticks; faster scan rates step severa
 MAX_BURST = 1000  # most scans stepped in one tick when catching up
 START_TIMEOUT_S = 30.0
 PROBE_TIMEOUT_S = 2.0
+PAUSED_TICK_S = 0.1  # how often a paused loop looks whether to resume (or stop)
 WILDCARD_PROBE = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 
 
@@ -235,6 +242,37 @@ class LiveRun:
     def scenarios(self) -> list[dict[str, Any]]:
         return [s.to_dict() for s, _, _ in self._scenarios]
 
+    @property
+    def paused(self) -> bool:
+        return self.plant.paused
+
+    def pause(self) -> dict[str, Any]:
+        """Freeze the process after the tick in progress; returns the values it froze at."""
+        self._on_loop(self.plant.pause)
+        return self.values()
+
+    def resume(self) -> dict[str, Any]:
+        """Step on from the frozen scan (the loop re-anchors its schedule on its next tick)."""
+        self._on_loop(self.plant.resume)
+        return self.values()
+
+    def clients(self) -> dict[str, int]:
+        """Clients connected now, per served protocol: Modbus TCP connections, OPC UA sessions."""
+        served = {"modbus": self.modbus, "opcua": self.opcua}
+        return {name: server.clients for name, server in served.items() if server is not None}
+
+    def _on_loop(self, action: Callable[[], None]) -> None:
+        """Run ``action`` on the run's loop between two ticks (directly when the loop is not running)."""
+        loop = self._loop
+        if loop is None or self._thread is None or not self._thread.is_alive():
+            action()
+            return
+
+        async def in_loop() -> None:
+            action()
+
+        asyncio.run_coroutine_threadsafe(in_loop(), loop).result(timeout=10)
+
     def inject_attack(self, spec: Mapping[str, Any]) -> dict[str, Any]:
         """Start an attack now (or after `delay` s, or at run second `start`); returns the scenario.
         Raises `SimulationParamError` (with the field) for a bad spec."""
@@ -309,6 +347,11 @@ class LiveRun:
         t0 = loop.time()
         done = 0
         while not stop.is_set():
+            if self.plant.paused:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), PAUSED_TICK_S)
+                t0 = loop.time() - done * period  # on resume: the next scan is one period away
+                continue
             next_due = t0 + (done + 1) * period
             wait = max(next_due - loop.time(), 0.0)
             if wait > 0:
@@ -318,6 +361,8 @@ class LiveRun:
                     break
             else:
                 await asyncio.sleep(0)  # behind schedule: still let the servers answer between ticks
+            if self.plant.paused:
+                continue  # paused while waiting: step nothing more
             due = math.floor((loop.time() - t0) / period) - done
             for _ in range(min(due, MAX_BURST)):
                 self.plant.step()

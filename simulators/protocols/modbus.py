@@ -17,7 +17,10 @@ Exception codes: an unmapped address, a read or write across a gap, a write that
 pair -> 2 (ILLEGAL DATA ADDRESS); a value outside the tag's range, not finite, or written twice in
 one request -> 3 (ILLEGAL DATA VALUE); a function code the map does not serve -> 1; a request
 for another unit id -> 0x0B (gateway target failed to respond); any write to a read-only server
--> 1 (ILLEGAL FUNCTION: "not an allowable action for this server").
+-> 1 (ILLEGAL FUNCTION: "not an allowable action for this server"); any write while the plant is
+paused -> 6 (SERVER DEVICE BUSY: "retry later"), reads answer the frozen values.
+
+`clients` counts the TCP connections open now (for the appliance's overview).
 
 Modbus has no authentication: whoever reaches the port may use every function the server serves.
 `read_only` is therefore the only way to keep writes away from a network the operator does not
@@ -41,7 +44,7 @@ from pymodbus.pdu.device import ModbusDeviceIdentification
 from pymodbus.pdu.register_message import ReadHoldingRegistersRequest, ReadInputRegistersRequest
 from pymodbus.server import ModbusTcpServer
 
-from simulators.errors import SimulationParamError, UnknownTagError
+from simulators.errors import PlantPausedError, SimulationParamError, UnknownTagError
 from simulators.live import LivePlant
 from simulators.protocols.register_map import (
     COIL,
@@ -204,6 +207,9 @@ class PlantDatastore(ModbusServerContext):
             else:
                 decoded = self.map.decode_registers(table, address, [int(v) for v in values])
             stored = self.plant.write_many(decoded)
+        except PlantPausedError:
+            self.refused_writes += 1
+            return ExcCodes.DEVICE_BUSY
         except (MapAddressError, UnknownTagError):
             return ExcCodes.ILLEGAL_ADDRESS
         except (MapValueError, SimulationParamError):
@@ -248,6 +254,12 @@ class ModbusPlantServer:
     @property
     def running(self) -> bool:
         return self._server is not None
+
+    @property
+    def clients(self) -> int:
+        """TCP connections open now (pymodbus keeps one protocol object per connection)."""
+        server = self._server
+        return len(server.active_connections) if server is not None else 0
 
     async def start(self) -> tuple[str, int]:
         if self._server is not None:
