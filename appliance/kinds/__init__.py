@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from appliance.kinds import analyze, fabricate, fit, lift, mock, simulation, verify
+from appliance.kinds import analyze, fabricate, fit, ics_benchmark, lift, mock, simulation, verify
 from appliance.kinds.base import Kind
 from appliance.kinds.synth import synthesize, train
 
@@ -17,6 +17,7 @@ REGISTRY: dict[str, Kind] = {
         simulation.SIMULATE,
         simulation.SCENARIO_FABRICATE,
         lift.KIND,
+        ics_benchmark.KIND,
         synthesize.KIND,
         train.KIND,
     )

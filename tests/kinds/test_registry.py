@@ -27,6 +27,7 @@ MINIMAL_PARAMS: dict[str, dict[str, Any]] = {
     "fabricate": {"description": "a few sensors with temperature and pressure"},
     "simulate": {"plant": "water", "duration": 60},
     "scenario_fabricate": {"plant": "water", "duration": 3600, "mix": [{"technique": "T0831", "count": 1}]},
+    "ics_benchmark": {"plant": "water"},
 }
 
 # Tiers an estimate may name: the CPU default and the training tiers pricing hands out.
