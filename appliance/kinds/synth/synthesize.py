@@ -253,7 +253,10 @@ def run(ctx: JobContext) -> None:
 
     ctx.progress(start, rows=0, message=f"sampling {total:,} rows on {model.device}")
     with job_errors():
-        kept, written = write_rows(model, total, ctx.seed, fmt, path, params.get("conditions"), on_chunk=progress)
+        kept, written = write_rows(
+            model, total, ctx.seed, fmt, path, params.get("conditions"), on_chunk=progress,
+            restore=table_metadata.restore,
+        )
     ctx.progress(0.9, message="scoring quality and privacy")
     about = {
         "model_id": got.model_id,

@@ -84,16 +84,22 @@ def _real(
     return holdout, train, source.dataset_id
 
 
-def _align_dates(real: Any, synthetic: Any) -> Any:
-    """Text dates in a real set parsed where the synthetic column is a timestamp."""
+def _as_dates(frame: Any, other: Any) -> Any:
+    """Text dates in ``frame`` parsed where ``other``'s column is a timestamp (naive UTC)."""
     import pandas as pd
 
-    real = real.copy()
-    for name in synthetic.columns:
-        wants_dates = name in real.columns and pd.api.types.is_datetime64_any_dtype(synthetic[name])
-        if wants_dates and not pd.api.types.is_datetime64_any_dtype(real[name]):
-            real[name] = pd.to_datetime(real[name], errors="coerce", format="mixed")
-    return real
+    frame = frame.copy()
+    for name in other.columns:
+        wants_dates = name in frame.columns and pd.api.types.is_datetime64_any_dtype(other[name])
+        if wants_dates and not pd.api.types.is_datetime64_any_dtype(frame[name]):
+            frame[name] = pd.to_datetime(frame[name], errors="coerce", format="mixed", utc=True).dt.tz_localize(None)
+    return frame
+
+
+def _align_dates(real: Any, synthetic: Any) -> tuple[Any, Any]:
+    """Both sides with a timestamp where either has one: synthetic text dates (written back in the
+    source's text layout) and real text dates compare as timestamps."""
+    return _as_dates(real, synthetic), _as_dates(synthetic, real)
 
 
 def create(
@@ -113,9 +119,10 @@ def create(
         if target not in frame.columns:
             known = ", ".join(map(str, list(frame.columns)[:20]))
             raise errors.validation("target", f"unknown column {target!r} in the {name}; columns: {known}")
-    real_test = sample_rows(_align_dates(real_test, synthetic), MAX_ROWS, SEED)
+    real_test, synthetic = _align_dates(real_test, synthetic)
+    real_test = sample_rows(real_test, MAX_ROWS, SEED)
     if real_train is not None:
-        real_train = sample_rows(_align_dates(real_train, synthetic), MAX_ROWS, SEED + 1)
+        real_train = sample_rows(_align_dates(real_train, synthetic)[0], MAX_ROWS, SEED + 1)
     try:
         metrics = evaluate(synthetic, real_test, target, body.get("task") or "auto", SEED, real_train)
     except SynthesisError as exc:

@@ -3,7 +3,10 @@ sdmetrics and scikit-learn take), with the dtype fixes each side needs.
 
 Arrow dates become ``datetime64`` (not Python ``date`` objects, which SDV would call categorical),
 time zones are dropped to UTC wall time (SDV handles naive timestamps only), decimals become floats,
-and dictionary columns become plain strings (SDV rejects pandas ``category``).
+and dictionary columns become plain strings (SDV rejects pandas ``category``). What each date or
+timestamp column was in Arrow is noted in ``frame.attrs["temporal"]`` (``{"kind": "date"}`` or
+``{"kind": "timestamp", "unit": ..., "tz": ...}``), so synthetic rows can be written back with the
+same type, unit and time zone (see ``datetimes``).
 """
 
 from __future__ import annotations
@@ -40,6 +43,19 @@ def _plain_type(name: str, kind: pa.DataType) -> pa.DataType | None:
     return None
 
 
+def temporal_types(table: pa.Table) -> dict[str, dict[str, str | None]]:
+    """How each date or timestamp column is typed in Arrow (the dictionary's value type for a
+    dictionary column)."""
+    out: dict[str, dict[str, str | None]] = {}
+    for field in table.schema:
+        kind = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
+        if pa.types.is_date(kind):
+            out[field.name] = {"kind": "date"}
+        elif pa.types.is_timestamp(kind):
+            out[field.name] = {"kind": "timestamp", "unit": kind.unit, "tz": kind.tz}
+    return out
+
+
 def to_frame(table: pa.Table) -> pd.DataFrame:
     """The dataset as a DataFrame that SDV accepts."""
     columns = []
@@ -47,7 +63,9 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
         target = _plain_type(name, column.type)
         columns.append(column.cast(target) if target is not None else column)
     plain = pa.table(columns, names=table.column_names)
-    return plain.to_pandas(date_as_object=False, timestamp_as_object=False)
+    frame = plain.to_pandas(date_as_object=False, timestamp_as_object=False)
+    frame.attrs["temporal"] = temporal_types(table)
+    return frame
 
 
 def to_arrow(frame: pd.DataFrame, schema: pa.Schema | None = None) -> pa.Table:

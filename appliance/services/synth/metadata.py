@@ -2,8 +2,10 @@
 
 SDV detects each column's sdtype from the data; ``params.metadata`` may override any of them, as a
 bare sdtype (``{"zip": "categorical"}``) or a column spec (``{"day": {"sdtype": "datetime",
-"datetime_format": "%d/%m/%Y"}}``). Date columns are parsed to ``datetime64`` here, once, so
-every synthesizer, the report and the written rows see real timestamps rather than strings.
+"datetime_format": "%d/%m/%Y"}}``; a numeric column declared ``datetime`` is read as epoch
+time, ``"unit"`` s/ms/us/ns or guessed). Date columns are made naive UTC ``datetime64[ns]`` here,
+once, so every synthesizer and the report see real timestamps; ``TableMetadata.restore`` writes
+synthetic rows back in each column's source form (see ``datetimes``).
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ import copy
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from appliance.services.synth import datetimes
 from appliance.services.synth.interface import SynthesisError
 
 if TYPE_CHECKING:
     import pandas as pd
 
 TABLE = "table"
-MAX_BAD_EXAMPLES = 3
 
 
 @dataclass
@@ -29,13 +31,24 @@ class TableMetadata:
     date_formats: dict[str, str | None] = field(default_factory=dict)
     """Columns that were text dates in the source, with the format they were parsed with (None:
     guessed); used to parse the same source again the same way."""
+    datetimes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """How each datetime column came in (``datetimes.describe``): type, unit, zone, resolution,
+    text layout; synthetic rows are written back that way."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"sdv": self.spec, "date_formats": self.date_formats}
+        return {"sdv": self.spec, "date_formats": self.date_formats, "datetimes": self.datetimes}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TableMetadata:
-        return cls(copy.deepcopy(data["sdv"]), dict(data.get("date_formats") or {}))
+        return cls(
+            copy.deepcopy(data["sdv"]),
+            dict(data.get("date_formats") or {}),
+            copy.deepcopy(data.get("datetimes") or {}),
+        )
+
+    def restore(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Synthetic rows with each datetime column in its source form (type, zone, resolution)."""
+        return datetimes.restore_frame(frame, self.datetimes)
 
     @property
     def columns(self) -> dict[str, dict[str, Any]]:
@@ -94,51 +107,29 @@ def _detect(frame: pd.DataFrame) -> dict[str, Any]:
 
 def _apply(spec: dict[str, Any], overrides: dict[str, dict[str, Any]]) -> None:
     for name, override in overrides.items():
-        spec["columns"][name] = dict(override)
+        spec["columns"][name] = {key: value for key, value in override.items() if key != "unit"}
         if spec.get("primary_key") == name and override["sdtype"] != "id":
             spec.pop("primary_key")
 
 
-def _parse_dates(frame: pd.DataFrame, spec: dict[str, Any]) -> dict[str, str | None]:
-    """Turn datetime columns held as text into ``datetime64``; a value that does not parse is an
-    error naming the column (silently turning it into a null would hide a wrong format)."""
+def _parse_dates(
+    frame: pd.DataFrame, spec: dict[str, Any], overrides: dict[str, dict[str, Any]]
+) -> tuple[dict[str, str | None], dict[str, dict[str, Any]]]:
+    """Turn datetime columns held as text or epoch numbers into ``datetime64[ns]``; returns the text
+    columns' formats and every parsed column's source description (``datetimes.describe``)."""
     import pandas as pd
 
-    parsed: dict[str, str | None] = {}
+    formats: dict[str, str | None] = {}
+    infos: dict[str, dict[str, Any]] = {}
     for name, col in spec["columns"].items():
         if col["sdtype"] != "datetime" or pd.api.types.is_datetime64_any_dtype(frame[name]):
             continue
         fmt = col.get("datetime_format")
-        source = frame[name]
-        try:
-            values = pd.to_datetime(source, format=fmt, errors="coerce") if fmt else _guess_dates(source)
-        except (ValueError, TypeError) as exc:
-            raise SynthesisError(f"metadata.{name}", f"cannot read the values as dates: {exc}") from exc
-        bad = source[values.isna() & source.notna()]
-        if len(bad):
-            examples = ", ".join(repr(v) for v in bad.astype(str).unique()[:MAX_BAD_EXAMPLES])
-            how = f"the format {fmt!r}" if fmt else "a date format it recognises"
-            raise SynthesisError(
-                f"metadata.{name}", f"{len(bad)} value(s) do not match {how} ({examples}); set datetime_format"
-            )
-        if getattr(values.dt, "tz", None) is not None:
-            values = values.dt.tz_convert(None)
-        frame[name] = values
-        parsed[name] = fmt
-    return parsed
-
-
-def _guess_dates(source: pd.Series) -> pd.Series:
-    import warnings
-
-    import pandas as pd
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return pd.to_datetime(source, format="ISO8601", errors="coerce")
-        except ValueError:
-            return pd.to_datetime(source, errors="coerce")
+        unit = overrides.get(name, {}).get("unit")
+        frame[name], infos[name] = datetimes.describe(name, frame[name], None, fmt, unit)
+        if infos[name]["kind"] == "text":
+            formats[name] = fmt
+    return formats, infos
 
 
 def _validate(metadata: TableMetadata, frame: pd.DataFrame) -> None:
@@ -157,38 +148,44 @@ def _validate(metadata: TableMetadata, frame: pd.DataFrame) -> None:
 
 def detect(frame: pd.DataFrame, overrides: dict[str, Any] | None = None) -> tuple[pd.DataFrame, TableMetadata]:
     """The frame (dates parsed) and its metadata: SDV's detection, then the caller's overrides."""
+    import pandas as pd
+
     wanted = normalise_overrides(overrides)
     unknown = [name for name in wanted if name not in frame.columns]
     if unknown:
         known = ", ".join(map(str, frame.columns[:20]))
         raise SynthesisError(f"metadata.{unknown[0]}", f"unknown column {unknown[0]!r}; the columns are {known}")
+    temporal = dict(frame.attrs.get("temporal") or {})
     frame = frame.copy()
+    frame.attrs = {}
     frame.columns = [str(c) for c in frame.columns]
+    infos: dict[str, dict[str, Any]] = {}
+    for name in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[name]):
+            frame[name], infos[name] = datetimes.describe(name, frame[name], temporal.get(name), None)
     spec = _detect(frame)
     _apply(spec, wanted)
-    parsed = _parse_dates(frame, spec)
-    if parsed:
-        redetected = _detect(frame[list(parsed)])["columns"]
-        for name in parsed:
+    parsed, more = _parse_dates(frame, spec, wanted)
+    if more:
+        redetected = _detect(frame[list(more)])["columns"]
+        for name in more:
             again = redetected[name]
             spec["columns"][name] = again if again["sdtype"] == "datetime" else {"sdtype": "datetime"}
-    metadata = TableMetadata(spec, parsed)
+    infos.update(more)
+    kept = {name: info for name, info in infos.items() if spec["columns"][name]["sdtype"] == "datetime"}
+    metadata = TableMetadata(spec, parsed, kept)
     _validate(metadata, frame)
     return frame, metadata
 
 
 def align_like(frame: pd.DataFrame, metadata: TableMetadata) -> pd.DataFrame:
     """Real rows read again later (for a report or an evaluation) with the model's date columns
-    parsed the same way, so they compare like with like; values that do not parse become nulls."""
-    import pandas as pd
-
+    converted the same way, so they compare like with like; values that do not parse become nulls."""
     frame = frame.copy()
+    frame.attrs = {}
     for name, col in metadata.columns.items():
         if name not in frame.columns or col["sdtype"] != "datetime":
             continue
-        if not pd.api.types.is_datetime64_any_dtype(frame[name]):
-            fmt = metadata.date_formats.get(name)
-            frame[name] = pd.to_datetime(frame[name], format=fmt, errors="coerce") if fmt else _guess_dates(frame[name])
-        if getattr(frame[name].dt, "tz", None) is not None:
-            frame[name] = frame[name].dt.tz_convert(None)
+        info = metadata.datetimes.get(name) or {"kind": "text", "format": metadata.date_formats.get(name)}
+        frame[name] = datetimes.to_model(frame[name], info)
     return frame

@@ -55,9 +55,12 @@ def write_rows(
     conditions: dict[str, Any] | None = None,
     on_chunk: Callable[[int], None] | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    restore: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, int]:
-    """Sample ``rows`` rows into ``path``; returns the first ``KEEP_ROWS`` of them and the count
-    written (fewer than ``rows`` only when conditions could not be met for every row)."""
+    """Sample ``rows`` rows into ``path``; returns the first ``KEEP_ROWS`` of them (as the model
+    made them, for the report) and the count written (fewer than ``rows`` only when conditions could
+    not be met for every row). ``restore`` turns a chunk into its written form (datetime columns
+    back in their source type, zone and resolution: ``TableMetadata.restore``)."""
     import pandas as pd
 
     from appliance.services.synth.frames import to_arrow
@@ -67,7 +70,7 @@ def write_rows(
     kept_rows = done = 0
     try:
         for chunk in model.sample_chunks(rows, seed, chunk_rows, conditions):
-            writer.write(to_arrow(chunk, writer.schema))
+            writer.write(to_arrow(restore(chunk) if restore is not None else chunk, writer.schema))
             if kept_rows < KEEP_ROWS:
                 kept.append(chunk.iloc[: KEEP_ROWS - kept_rows])
                 kept_rows += len(kept[-1])
