@@ -1,8 +1,11 @@
 """RFC 9162 Merkle tree: hashing, inclusion and consistency proofs, and their verification.
 
 Why: the seal log is an append-only Merkle tree hashed like Certificate Transparency v2 (RFC 9162
-§2.1) but with BLAKE3. The hash is pluggable so that this exact code is checked against the
-published SHA-256 vectors and then runs in production with BLAKE3.
+§2.1). Logs created since issue #18 hash with SHA-256, exactly as RFC 6962/9162 and C2SP
+tlog-checkpoint define the root, so standard witnesses and monitors verify them; logs created
+before hash with BLAKE3 and keep doing so. The hash is pluggable and always *declared* (the log's
+state, the proof documents' ``hash`` field, and for BLAKE3 logs a checkpoint extension line, see
+:func:`checkpoint_extensions`), never guessed from the data.
 
 The writer side (:class:`MerkleTree` and the ``*_proof`` functions) works from leaf hashes, which
 is what the appliance stores; the verifier side (``verify_*``) follows the RFC algorithms step by
@@ -21,10 +24,16 @@ __all__ = [
     "BLAKE3",
     "HASHERS",
     "SHA256",
+    "TREE_HASH_EXTENSION",
     "Hasher",
     "MerkleTree",
     "ProofError",
+    "SubtreeHash",
+    "audit_path",
+    "checkpoint_extensions",
+    "consistency_path",
     "consistency_proof",
+    "declared_tree_hash",
     "get_hasher",
     "inclusion_proof",
     "leaf_hash",
@@ -81,9 +90,76 @@ def get_hasher(name: str) -> Hasher:
         raise ValueError(f"unsupported tree hash {name!r} (known: {', '.join(HASHERS)})") from None
 
 
+TREE_HASH_EXTENSION = "sealforge-tree-hash "
+"""Start of the checkpoint extension line by which a non-SHA-256 log declares its tree hash.
+
+C2SP tlog-checkpoint defines the root as an RFC 6962 (SHA-256) tree and does not recommend
+extension lines, so a SHA-256 log's checkpoints carry none and stay exactly standard. Only a log
+that hashes otherwise (the BLAKE3 logs made before issue #18) says so, inside the signed text."""
+
+
+def checkpoint_extensions(hasher: Hasher) -> tuple[str, ...]:
+    """Extension lines a checkpoint of a log hashed with ``hasher`` carries: none for SHA-256."""
+    return () if hasher.name == SHA256.name else (TREE_HASH_EXTENSION + hasher.name,)
+
+
+def declared_tree_hash(extensions: Iterable[str]) -> str | None:
+    """The tree hash a checkpoint's extension lines declare, or ``None`` when they declare none.
+
+    ``None`` means the C2SP default (SHA-256), or a BLAKE3 checkpoint signed before logs declared
+    their hash; the proof's own ``hash`` field then decides, and only the right hash can lead to the
+    signed root, so a wrong declaration there can only make a proof fail, never pass."""
+    for line in extensions:
+        if line.startswith(TREE_HASH_EXTENSION):
+            return line[len(TREE_HASH_EXTENSION) :]
+    return None
+
+
 def _split(n: int) -> int:
     """Largest power of two strictly below ``n`` (n > 1): where RFC 9162 splits a tree."""
     return 1 << ((n - 1).bit_length() - 1)
+
+
+SubtreeHash = Callable[[int, int], bytes]
+"""``MTH(D[start:end])`` for the ranges the RFC 9162 recursion visits (``start`` is always a
+multiple of the range's largest power-of-two part). A tree held in memory and the appliance's
+stored tiles both provide one, and share the proof recursion below."""
+
+
+def audit_path(subtree: SubtreeHash, index: int, size: int) -> list[bytes]:
+    """PATH(index, D[0:size]) of RFC 9162 §2.1.3.1, from a subtree-hash provider."""
+    out: list[bytes] = []
+    start, end, m = 0, size, index
+    right: list[bytes] = []
+    while end - start > 1:
+        k = _split(end - start)
+        if m < k:
+            right.append(subtree(start + k, end))
+            end = start + k
+        else:
+            right.append(subtree(start, start + k))
+            start, m = start + k, m - k
+    out.extend(reversed(right))
+    return out
+
+
+def consistency_path(subtree: SubtreeHash, old_size: int, new_size: int) -> list[bytes]:
+    """PROOF(old_size, D[0:new_size]) of RFC 9162 §2.1.4.1 (``0 < old_size <= new_size``)."""
+    if old_size == new_size:
+        return []
+    hashes: list[bytes] = []
+    start, end, m, whole = 0, new_size, old_size, True
+    while m != end - start:
+        k = _split(end - start)
+        if m <= k:
+            hashes.append(subtree(start + k, end))
+            end = start + k
+        else:
+            hashes.append(subtree(start, start + k))
+            start, m, whole = start + k, m - k, False
+    if not whole:
+        hashes.append(subtree(start, end))
+    return list(reversed(hashes))
 
 
 class MerkleTree:
@@ -152,21 +228,7 @@ class MerkleTree:
         n = self._size(size)
         if not 0 <= index < n:
             raise ValueError(f"leaf index {index} out of range for tree size {n}")
-        out: list[bytes] = []
-        self._path(index, 0, n, out)
-        return out
-
-    def _path(self, m: int, start: int, end: int, out: list[bytes]) -> None:
-        n = end - start
-        if n == 1:
-            return
-        k = _split(n)
-        if m < k:
-            self._path(m, start, start + k, out)
-            out.append(self._subtree(start + k, end))
-        else:
-            self._path(m - k, start + k, end, out)
-            out.append(self._subtree(start, start + k))
+        return audit_path(self._subtree, index, n)
 
     def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[bytes]:
         """Proof that the tree of ``old_size`` leaves is a prefix of ``new_size`` (RFC 9162 §2.1.4.1).
@@ -176,24 +238,7 @@ class MerkleTree:
         n = self._size(new_size)
         if not 0 < old_size <= n:
             raise ValueError(f"old size {old_size} must be in 1..{n}")
-        out: list[bytes] = []
-        if old_size < n:
-            self._subproof(old_size, 0, n, True, out)
-        return out
-
-    def _subproof(self, m: int, start: int, end: int, whole: bool, out: list[bytes]) -> None:
-        n = end - start
-        if m == n:
-            if not whole:
-                out.append(self._subtree(start, end))
-            return
-        k = _split(n)
-        if m <= k:
-            self._subproof(m, start, start + k, whole, out)
-            out.append(self._subtree(start + k, end))
-        else:
-            self._subproof(m - k, start + k, end, False, out)
-            out.append(self._subtree(start, start + k))
+        return consistency_path(self._subtree, old_size, n)
 
 
 def leaf_hash(data: bytes, hasher: Hasher = BLAKE3) -> bytes:

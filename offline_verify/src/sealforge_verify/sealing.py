@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 
 from sealforge_verify.bundle import Source, write_bundle
 from sealforge_verify.dsse import sign_envelope
-from sealforge_verify.merkle import BLAKE3, MerkleTree
+from sealforge_verify.merkle import BLAKE3, Hasher, MerkleTree, checkpoint_extensions
 from sealforge_verify.note import Checkpoint, SignerKey, sign_checkpoint
 from sealforge_verify.proofs import ConsistencyProof, InclusionProof
 from sealforge_verify.statement import PAYLOAD_TYPE, statement_bytes
@@ -38,15 +38,16 @@ def seal_statement(statement: Mapping[str, Any], signer: SignerKey) -> bytes:
     return env.to_json_bytes()
 
 
-def log_leaf_hash(envelope: bytes) -> bytes:
-    """The seal-log leaf hash of an envelope: BLAKE3(0x00 ‖ envelope bytes)."""
-    return BLAKE3.leaf(envelope)
+def log_leaf_hash(envelope: bytes, hasher: Hasher = BLAKE3) -> bytes:
+    """The seal-log leaf hash of an envelope: H(0x00 ‖ envelope bytes), with the log's tree hash
+    (SHA-256 for logs made since issue #18; the default is BLAKE3, what older logs hash with)."""
+    return hasher.leaf(envelope)
 
 
 def make_checkpoint(origin: str, tree: MerkleTree, signer: SignerKey, size: int | None = None) -> bytes:
     """Signed checkpoint (``checkpoint.txt`` bytes) for the first ``size`` leaves (default: all)."""
     n = len(tree) if size is None else size
-    return sign_checkpoint(Checkpoint(origin, n, tree.root(n)), [signer])
+    return sign_checkpoint(Checkpoint(origin, n, tree.root(n), checkpoint_extensions(tree.hasher)), [signer])
 
 
 def build_bundle(
@@ -68,7 +69,7 @@ def build_bundle(
     an auditor who kept a checkpoint of that size can check the log did not fork.
     """
     size = len(tree) if tree_size is None else tree_size
-    if tree.leaf_hash(leaf_index) != log_leaf_hash(envelope):
+    if tree.leaf_hash(leaf_index) != log_leaf_hash(envelope, tree.hasher):
         raise ValueError(f"leaf {leaf_index} of the tree is not this envelope")
     inclusion = InclusionProof(leaf_index, size, tuple(tree.inclusion_proof(leaf_index, size)), tree.hasher.name)
     consistency = None
