@@ -134,6 +134,10 @@ def test_the_witness_cosigns_only_a_log_that_grew_consistently(log: Log, tmp_pat
     assert "grew from 3 to 8" in grown.relation
     assert load_state(state)[ORIGIN].size == 8 and load_state(state)[ORIGIN].hash == "blake3"
 
+    log.grow(2)
+    other_hash = ConsistencyProof(8, 10, tuple(log.tree.consistency_proof(8, 10)), "sha256").to_json_bytes()
+    with pytest.raises(WitnessRefusal, match="uses sha256, but this log's tree hash is blake3"):
+        witness(log.checkpoint(), keys, signer, state, other_hash, NOW + 3)
     again = witness(grown.note.encode(), keys, signer, state, None, NOW + 3)
     assert "same size 8" in again.relation
     assert len(parse_note(again.note).signatures) == 2, "its own older cosignature is replaced, not repeated"

@@ -8,7 +8,7 @@ and before it signs a new checkpoint it checks, in this order:
 2. against the state: a smaller size is a rollback, the same size with another root is a fork
    (both refused); a larger size needs a consistency proof from the old size to the new one
    (``GET /v1/seals/proof/consistency?from=OLD&to=NEW``) that links the two roots, with the tree
-   hash the log used before (the first proof pins it);
+   hash the log used before (the first proof, or the checkpoint's declaration, pins it);
 3. only then it signs, writes the new state (temp file + rename, so a crash leaves the old state
    whole) and hands back the cosigned checkpoint.
 
@@ -27,7 +27,7 @@ from typing import Any
 from sealforge_verify.cosignature import WitnessSigner, cosign, cosignature_line
 from sealforge_verify.encoding import b64decode_strict, b64encode, canonical_json
 from sealforge_verify.files import atomic_open
-from sealforge_verify.merkle import ProofError, verify_consistency
+from sealforge_verify.merkle import ProofError, declared_tree_hash, verify_consistency
 from sealforge_verify.note import Checkpoint, NoteError, VerifierKey, parse_checkpoint, parse_note, verify_note
 from sealforge_verify.proofs import ConsistencyProof
 
@@ -137,9 +137,9 @@ def witness(
 def _check_growth(new: Checkpoint, old: LogView | None, proof: bytes | None) -> tuple[str, str | None]:
     """How ``new`` relates to the last cosigned view (a sentence) and the tree hash to pin;
     raises :class:`WitnessRefusal` for a rollback, a fork, or growth without a valid proof."""
-    origin = new.origin
+    origin, declared = new.origin, declared_tree_hash(new.extensions)
     if old is None:
-        return f"first checkpoint of {origin!r} this witness has seen (trusted on first use)", None
+        return f"first checkpoint of {origin!r} this witness has seen (trusted on first use)", declared
     if new.size < old.size:
         raise WitnessRefusal(
             f"ROLLBACK: {origin!r} is at size {new.size}, but this witness already cosigned size {old.size}"
@@ -168,8 +168,9 @@ def _check_growth(new: Checkpoint, old: LogView | None, proof: bytes | None) -> 
             f"the consistency proof is from size {parsed.from_size} to {parsed.to_size}, "
             f"but {old.size} to {new.size} is needed ({fetch})"
         )
-    if old.hash is not None and parsed.hash != old.hash:
-        raise WitnessRefusal(f"the consistency proof uses {parsed.hash}, but this log's tree hash is {old.hash}")
+    for expected in (old.hash, declared):
+        if expected is not None and parsed.hash != expected:
+            raise WitnessRefusal(f"the consistency proof uses {parsed.hash}, but this log's tree hash is {expected}")
     try:
         verify_consistency(parsed.hasher, old.size, new.size, parsed.hashes, old.root, new.root_hash)
     except ProofError as exc:
