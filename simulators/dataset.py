@@ -9,7 +9,8 @@ time-major), every tag of the plant (float64; booleans as int8 0/1), a `quality:
 per sensor (int8: 0 good, 1 uncertain - pinned at a range end, 2 uncertain - stale, 3 bad; see
 `core.sensors`), the `truth:` columns when asked for, then the labels `attack` (int8 0/1),
 `attack_id`, `technique` (ATT&CK id) and `attack_type` (catalogue key); the three strings are null
-on normal rows and `;`-joined where attacks overlap.
+on normal rows and `;`-joined where attacks overlap. That is the `native` profile; `profile: swat`
+or `hai` rewrites every batch in the shape of those public datasets (`profiles`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import pyarrow.parquet as pq
 from simulators.attacks.apply import scan_window
 from simulators.fsutil import publish
 from simulators.manifest import build_manifest, canonical_json
+from simulators.profiles import ProfileWriter
 from simulators.runtime import Simulation
 from simulators.validation import SimulationRequest, prepare_scenario_fabricate, prepare_simulate
 
@@ -167,8 +169,13 @@ def generate(req: SimulationRequest, progress: ProgressFn | None = None, cancel:
     labels = _Labels(req)
     batches = list(iter_batches(req, progress, cancel, labels))
     schema = batches[0].schema
-    table = pa.Table.from_batches(batches, schema=schema)
-    return Dataset(table, build_manifest(req, schema, labels.attack_rows * req.instances))
+    manifest = build_manifest(req, schema, labels.attack_rows * req.instances)
+    if req.profile != "native":
+        shaper = ProfileWriter(req, schema)
+        batches = [shaper.convert(b) for b in batches]
+        schema = shaper.schema
+        manifest["profile"] = shaper.info()
+    return Dataset(pa.Table.from_batches(batches, schema=schema), manifest)
 
 
 def write_dataset(
@@ -190,12 +197,18 @@ def write_dataset(
     labels = _Labels(req)
     schema: pa.Schema | None = None
     writer: Any = None
+    shaper: ProfileWriter | None = None
     try:
-        for batch in iter_batches(req, progress, cancel, labels):
+        for native in iter_batches(req, progress, cancel, labels):
+            if schema is None:
+                schema = native.schema
+                shaper = ProfileWriter(req, schema) if req.profile != "native" else None
+            batch = shaper.convert(native) if shaper is not None else native
             if writer is None:
-                schema = batch.schema
                 if fmt == "parquet":
                     writer = pq.ParquetWriter(part, schema, **PARQUET_OPTIONS)
+                elif shaper is not None:
+                    writer = shaper.csv_writer(part)
                 else:
                     writer = pacsv.CSVWriter(part, schema)
             if fmt == "parquet":
@@ -215,6 +228,8 @@ def write_dataset(
     manifest["data"] = {"format": fmt}
     if fmt == "parquet":
         manifest["data"]["parquet"] = dict(PARQUET_OPTIONS)
+    if shaper is not None:
+        manifest["profile"] = shaper.info()
     return manifest
 
 

@@ -20,6 +20,7 @@ from simulators.core.sensors import SensorOptions
 from simulators.errors import SimulationParamError
 from simulators.plants.base import PlantModel
 from simulators.plants.registry import get_plant
+from simulators.profiles import PROFILES
 
 DEFAULT_START = "2024-01-01T00:00:00Z"
 MAX_DURATION_S = 366 * 86400.0
@@ -31,7 +32,7 @@ SCAN_COST_S = {"water": 4e-5, "chemical": 3e-5, "power": 8e-5}  # pessimistic wa
 
 COMMON_FIELDS = frozenset({
     "plant", "duration", "sample_rate", "scan_period", "seed", "params", "sensors", "instances",
-    "start_time", "include_truth", "format",
+    "start_time", "include_truth", "format", "profile",
 })
 SIMULATE_FIELDS = COMMON_FIELDS | {"attacks"}
 FABRICATE_FIELDS = COMMON_FIELDS | {"mix", "intensity"}
@@ -55,6 +56,7 @@ class SimulationRequest:
     format: str
     mix: tuple[dict[str, Any], ...] | None = None
     intensity: float | None = None
+    profile: str = "native"
 
     @property
     def plant_cls(self) -> type[PlantModel]:
@@ -114,6 +116,8 @@ class SimulationRequest:
             "format": self.format,
             "params": dict(self.params),
         }
+        if self.profile != "native":  # absent when native, so native contracts stay as they were
+            out["profile"] = self.profile
         if self.mix is not None:
             out["mix"] = [dict(m) for m in self.mix]
             out["intensity"] = self.intensity
@@ -197,9 +201,14 @@ def _common(raw: Mapping[str, Any], kind: str, allowed: frozenset[str]) -> dict[
     truth = raw.get("include_truth", False)
     if not isinstance(truth, bool):
         raise SimulationParamError("include_truth", "must be true or false")
-    fmt = raw.get("format", "parquet")
+    profile = raw.get("profile", "native")
+    if profile not in PROFILES:
+        raise SimulationParamError("profile", f"must be one of {', '.join(PROFILES)}")
+    fmt = raw.get("format", "parquet" if profile == "native" else "csv")
     if fmt not in DATASET_FORMATS:
         raise SimulationParamError("format", f"must be one of {', '.join(DATASET_FORMATS)}")
+    if profile != "native" and fmt != "csv":
+        raise SimulationParamError("format", f"the {profile} profile writes CSV, as the public {profile} files are")
     out = {
         "kind": kind,
         "plant": plant.name,
@@ -214,6 +223,7 @@ def _common(raw: Mapping[str, Any], kind: str, allowed: frozenset[str]) -> dict[
         "sensors": SensorOptions.parse(raw.get("sensors")),
         "include_truth": truth,
         "format": fmt,
+        "profile": profile,
     }
     rows = math.ceil(duration * 1000.0 / sample_ms - 1e-9) * instances
     if rows > MAX_ROWS:

@@ -14,6 +14,9 @@ from appliance.api.jobs.schemas import JobSchema
 from appliance.jobs import operations
 from appliance.services.datasets import cached
 
+# simulators.profiles.PROFILES, named here so the API's import stays free of numpy (a test keeps them equal)
+DATASET_PROFILES = ("native", "swat", "hai")
+
 blp = Blueprint("ics", __name__, url_prefix="/v1/ics", description="SCADA/ICS scenario packs.")
 
 
@@ -24,6 +27,11 @@ class ScenarioInSchema(ma.Schema):
         unknown = ma.INCLUDE
 
     seed = ma.fields.Integer(load_default=None, allow_none=True, validate=ma.validate.Range(min=0, max=2**63 - 1))
+    profile = ma.fields.String(
+        validate=ma.validate.OneOf(DATASET_PROFILES),
+        metadata={"description": "dataset shape: native (default), swat (SWaT-like CSV: mm levels, 1/2 on-off "
+                                 "codes, Normal/Attack) or hai (HAI-like CSV: P<n>_ names, attack and attack_P<n>)"},
+    )
     description = ma.fields.String(load_default="", validate=ma.validate.Length(max=500))
 
 

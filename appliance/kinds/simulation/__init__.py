@@ -71,9 +71,10 @@ def _run(kind: str) -> Callable[[JobContext], None]:
             return
         from simulators.dataset import write_dataset, write_manifest
         from simulators.errors import SimulationCancelled, SimulationParamError
+        from simulators.profiles import file_name
 
         req = _request(kind, ctx.params, ctx.seed)
-        out = ctx.work_dir / f"{req.plant}-telemetry.{req.format}"
+        out = ctx.work_dir / file_name(req)
 
         def progress(done: int, total: int) -> None:
             ctx.progress(done / total if total else 1.0, rows=done, message=f"{done:,} of {total:,} rows")
