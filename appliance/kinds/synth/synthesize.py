@@ -39,9 +39,10 @@ from appliance.kinds.synth.train import (
     training_seconds,
 )
 from appliance.services.synth import offline
-from appliance.services.synth.interface import DEFAULT_SYNTHESIZER, SYNTHESIZERS
+from appliance.services.synth.interface import DEFAULT_SYNTHESIZER, SYNTHESIZERS, SynthesisError
 from appliance.services.synth.multi import HMA, is_multi
 from appliance.services.synth.pricing import training_price
+from appliance.services.synth.rules import validate as validate_rules
 from appliance.services.synth.sampling import MEDIA_TYPES, SAMPLE_FORMATS
 from appliance.services.synth.split import DEFAULT_HOLDOUT
 
@@ -65,6 +66,8 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "metadata": {},
     "max_rows": DEFAULT_MAX_ROWS,
     "holdout": DEFAULT_HOLDOUT,
+    "rules": None,
+    "detect_rules": True,
 }
 
 
@@ -88,6 +91,15 @@ class SynthesizeParams(ma.Schema):
     metadata = ma.fields.Dict(keys=ma.fields.String(), load_default=None)
     max_rows = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=1, max=MAX_ROWS))
     holdout = ma.fields.Float(load_default=None, validate=ma.validate.Range(min=0.0, max=0.5))
+    rules = ma.fields.List(
+        ma.fields.Dict(keys=ma.fields.String()),
+        load_default=None,
+        metadata={"description": "Without model_id: rules between columns (see the train kind)"},
+    )
+    detect_rules = ma.fields.Boolean(
+        load_default=None,
+        metadata={"description": "Without model_id: also find the rules the rows obey (default true)"},
+    )
 
 
 def check(params: dict[str, Any]) -> None:
@@ -123,6 +135,10 @@ def check_inputs(
             raise errors.validation("inputs", "without model_id, give one input dataset to train on")
         known = column_names(datasets[0].get("columns"))
         require_known(params.get("metadata") or {}, known, "metadata")
+        try:
+            validate_rules(params.get("rules"), set(known) or None)
+        except SynthesisError as exc:
+            raise ParamError(exc.field, exc.message) from exc
     require_known(params.get("conditions") or {}, known, "conditions")
 
 
@@ -255,7 +271,7 @@ def run(ctx: JobContext) -> None:
     with job_errors():
         kept, written = write_rows(
             model, total, ctx.seed, fmt, path, params.get("conditions"), on_chunk=progress,
-            restore=table_metadata.restore,
+            table_metadata=table_metadata,
         )
     ctx.progress(0.9, message="scoring quality and privacy")
     about = {
@@ -286,6 +302,8 @@ def run(ctx: JobContext) -> None:
             "privacy_risk": privacy.get("risk"),
             "dcr_ratio": (privacy.get("dcr") or {}).get("ratio"),
             "exact_copy_rate": privacy.get("exact_copy_rate"),
+            "rules_held": report["rules"]["held"],
+            "rules_total": report["rules"]["total"],
             "source": source.as_dict(),
             "date_formats": table_metadata.date_formats,
         }

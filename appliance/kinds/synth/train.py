@@ -43,6 +43,8 @@ from appliance.services.synth.interface import (
 from appliance.services.synth.metadata import normalise_overrides
 from appliance.services.synth.multi import HMA, MAX_TABLES
 from appliance.services.synth.pricing import training_price
+from appliance.services.synth.rules import RULE_TYPES
+from appliance.services.synth.rules import validate as validate_rules
 from appliance.services.synth.split import DEFAULT_HOLDOUT
 
 if TYPE_CHECKING:
@@ -96,6 +98,19 @@ class TrainingParams(ma.Schema):
             '"datetime", "datetime_format": "%d/%m/%Y"}}'
         },
     )
+    rules = ma.fields.List(
+        ma.fields.Dict(keys=ma.fields.String()),
+        load_default=None,
+        metadata={
+            "description": 'Rules between columns, enforced on every sampled row, e.g. {"type": "null_when", '
+            '"column": "attack_id", "when": {"attack": 0}}; types: ' + ", ".join(RULE_TYPES)
+        },
+    )
+    detect_rules = ma.fields.Boolean(
+        load_default=True,
+        metadata={"description": "Also find the rules every training row obeys (fixed combinations, conditional "
+                  "nulls and values, inequalities, ranges)"},
+    )
     max_rows = ma.fields.Integer(load_default=DEFAULT_MAX_ROWS, validate=ma.validate.Range(min=1, max=MAX_ROWS))
     holdout = ma.fields.Float(
         load_default=DEFAULT_HOLDOUT,
@@ -107,10 +122,13 @@ class TrainingParams(ma.Schema):
 def check_training(params: dict[str, Any]) -> None:
     if params.get("relationships") and params["synthesizer"] != HMA:
         raise ParamError("relationships", "relationships apply to synthesizer hma (several input datasets)")
+    if params["synthesizer"] == HMA and (params.get("rules") or params.get("detect_rules") is False):
+        raise ParamError("rules", "rules apply to single-table synthesizers, not hma")
     if params.get("epochs") is not None and params["synthesizer"] not in NEURAL:
         raise ParamError("epochs", f"applies to {', '.join(sorted(NEURAL))}; {params['synthesizer']} has no epochs")
     try:
         normalise_overrides(params.get("metadata"))
+        validate_rules(params.get("rules"))
     except SynthesisError as exc:
         raise ParamError(exc.field, exc.message) from exc
 
@@ -127,7 +145,12 @@ def check_inputs(
         raise ParamError(
             "synthesizer", f"{len(datasets)} input datasets need synthesizer hma; {params['synthesizer']} models one"
         )
-    require_known(params.get("metadata") or {}, column_names(datasets[0].get("columns")), "metadata")
+    known = column_names(datasets[0].get("columns"))
+    require_known(params.get("metadata") or {}, known, "metadata")
+    try:
+        validate_rules(params.get("rules"), set(known) or None)
+    except SynthesisError as exc:
+        raise ParamError(exc.field, exc.message) from exc
 
 
 def training_seconds(synthesizer: str, epochs: int | None, rows: int | None = None) -> float:
@@ -200,6 +223,8 @@ def train_in_job(ctx: JobContext, params: dict[str, Any], check: bool, share: fl
             synthesizer=params["synthesizer"],
             epochs=params.get("epochs"),
             overrides=params.get("metadata"),
+            rules=params.get("rules"),
+            detect_rules=params.get("detect_rules", True),
             holdout=params["holdout"],
             seed=ctx.seed,
             dataset_id=ref.dataset_id,

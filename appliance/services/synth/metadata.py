@@ -35,8 +35,12 @@ class TableMetadata:
     """How each datetime column came in (``datetimes.describe``): type, unit, zone, resolution,
     text layout; synthetic rows are written back that way."""
 
+    rules: list[dict[str, Any]] = field(default_factory=list)
+    """Rules between columns (``rules``): detected in the training rows and declared by the caller;
+    every sampled chunk is repaired to obey them."""
+
     def to_json(self) -> dict[str, Any]:
-        return {"sdv": self.spec, "date_formats": self.date_formats, "datetimes": self.datetimes}
+        return {"sdv": self.spec, "date_formats": self.date_formats, "datetimes": self.datetimes, "rules": self.rules}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TableMetadata:
@@ -44,7 +48,14 @@ class TableMetadata:
             copy.deepcopy(data["sdv"]),
             dict(data.get("date_formats") or {}),
             copy.deepcopy(data.get("datetimes") or {}),
+            copy.deepcopy(data.get("rules") or []),
         )
+
+    def enforce(self, frame: pd.DataFrame, conditions: dict[str, Any] | None = None) -> pd.DataFrame:
+        """Sampled rows repaired to obey the rules (columns fixed by ``conditions`` untouched)."""
+        from appliance.services.synth import rules
+
+        return rules.repair(frame, self.rules, conditions)
 
     def restore(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Synthetic rows with each datetime column in its source form (type, zone, resolution)."""
@@ -105,6 +116,14 @@ def _detect(frame: pd.DataFrame) -> dict[str, Any]:
     return spec
 
 
+def _repeated_ids(spec: dict[str, Any], frame: pd.DataFrame) -> None:
+    """A column SDV calls ``id`` (from its name: ``attack_id``) whose values repeat is a label, not
+    a key: modelled as an id it is sampled as fresh unique strings, breaking the rows' labels."""
+    for name, col in spec["columns"].items():
+        if col["sdtype"] == "id" and spec.get("primary_key") != name and frame[name].dropna().duplicated().any():
+            spec["columns"][name] = {"sdtype": "categorical"}
+
+
 def _apply(spec: dict[str, Any], overrides: dict[str, dict[str, Any]]) -> None:
     for name, override in overrides.items():
         spec["columns"][name] = {key: value for key, value in override.items() if key != "unit"}
@@ -146,8 +165,11 @@ def _validate(metadata: TableMetadata, frame: pd.DataFrame) -> None:
         raise SynthesisError("metadata", detail or lines[0] if lines else str(exc)) from exc
 
 
-def detect(frame: pd.DataFrame, overrides: dict[str, Any] | None = None) -> tuple[pd.DataFrame, TableMetadata]:
-    """The frame (dates parsed) and its metadata: SDV's detection, then the caller's overrides."""
+def detect(
+    frame: pd.DataFrame, overrides: dict[str, Any] | None = None, keys: bool = False
+) -> tuple[pd.DataFrame, TableMetadata]:
+    """The frame (dates parsed) and its metadata: SDV's detection, then the caller's overrides.
+    ``keys``: repeated-value ``id`` columns stay ids (foreign keys of a multi-table model)."""
     import pandas as pd
 
     wanted = normalise_overrides(overrides)
@@ -164,6 +186,8 @@ def detect(frame: pd.DataFrame, overrides: dict[str, Any] | None = None) -> tupl
         if pd.api.types.is_datetime64_any_dtype(frame[name]):
             frame[name], infos[name] = datetimes.describe(name, frame[name], temporal.get(name), None)
     spec = _detect(frame)
+    if not keys:
+        _repeated_ids(spec, frame)
     _apply(spec, wanted)
     parsed, more = _parse_dates(frame, spec, wanted)
     if more:

@@ -169,7 +169,7 @@ def detect(
     for i, (name, frame) in enumerate(frames.items()):
         if len(frame) == 0 or len(frame.columns) == 0:
             raise SynthesisError(f"inputs.{i}", "the dataset holds no rows")
-        parsed[name], single = table_meta.detect(frame)
+        parsed[name], single = table_meta.detect(frame, keys=True)
         specs[name], formats[name] = single.spec, single.date_formats
     columns = {name: list(frame.columns) for name, frame in parsed.items()}
     if relationships:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from appliance.services.synth import rules
 from appliance.services.synth.metadata import TableMetadata
 from appliance.services.synth.privacy import privacy_report
 from appliance.services.synth.quality import fidelity
@@ -45,6 +46,7 @@ def build_report(
     report: dict[str, Any] = {"version": REPORT_VERSION, **about, "versions": versions()}
     if about.get("conditions"):
         notes.append("rows were sampled under conditions, so they are compared with unconditioned real rows")
+    report["rules"] = rules.check(synthetic, metadata.rules)
     if train is None or len(train) == 0:
         notes.append("the training dataset is no longer available; fidelity and privacy were not computed")
         report.update(quality={"score": None}, diagnostic={"score": None}, privacy=None, notes=notes)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from appliance.services.synth.interface import Synthesizer
+from appliance.services.synth.metadata import TableMetadata
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -55,12 +56,12 @@ def write_rows(
     conditions: dict[str, Any] | None = None,
     on_chunk: Callable[[int], None] | None = None,
     chunk_rows: int = CHUNK_ROWS,
-    restore: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    table_metadata: TableMetadata | None = None,
 ) -> tuple[pd.DataFrame, int]:
-    """Sample ``rows`` rows into ``path``; returns the first ``KEEP_ROWS`` of them (as the model
-    made them, for the report) and the count written (fewer than ``rows`` only when conditions could
-    not be met for every row). ``restore`` turns a chunk into its written form (datetime columns
-    back in their source type, zone and resolution: ``TableMetadata.restore``)."""
+    """Sample ``rows`` rows into ``path``; returns the first ``KEEP_ROWS`` of them (in model form,
+    for the report) and the count written (fewer than ``rows`` only when conditions could not be met
+    for every row). With ``table_metadata`` each chunk is repaired to obey its rules, then written
+    with datetime columns back in their source type, zone and resolution."""
     import pandas as pd
 
     from appliance.services.synth.frames import to_arrow
@@ -69,8 +70,12 @@ def write_rows(
     kept: list[pd.DataFrame] = []
     kept_rows = done = 0
     try:
-        for chunk in model.sample_chunks(rows, seed, chunk_rows, conditions):
-            writer.write(to_arrow(restore(chunk) if restore is not None else chunk, writer.schema))
+        for sampled in model.sample_chunks(rows, seed, chunk_rows, conditions):
+            chunk, written = sampled, sampled
+            if table_metadata is not None:
+                chunk = table_metadata.enforce(sampled, conditions)
+                written = table_metadata.restore(chunk)
+            writer.write(to_arrow(written, writer.schema))
             if kept_rows < KEEP_ROWS:
                 kept.append(chunk.iloc[: KEEP_ROWS - kept_rows])
                 kept_rows += len(kept[-1])

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from appliance.services.synth import engines, metadata, split
+from appliance.services.synth import engines, metadata, rules, split
 from appliance.services.synth.device import pick_device
 from appliance.services.synth.interface import CancelCallback, FitSummary, ProgressCallback, SynthesisError, Synthesizer
 from appliance.services.synth.quality import fidelity
@@ -49,6 +49,8 @@ class TrainingConfig:
     seed: int
     epochs: int | None = None
     overrides: dict[str, Any] | None = None
+    rules: list[dict[str, Any]] | None = None
+    detect_rules: bool = True
     progress_cb: ProgressCallback | None = None
     cancel_cb: CancelCallback | None = None
     check: bool = True
@@ -71,13 +73,15 @@ def train(frame: pd.DataFrame, config: TrainingConfig) -> Trained:
         raise SynthesisError("inputs.0", "the dataset holds no rows")
     synthesizer, holdout, seed = config.synthesizer, config.holdout, config.seed
     parsed, table_metadata = metadata.detect(frame, config.overrides)
+    found = rules.detect(parsed, table_metadata.sdtypes()) if config.detect_rules else []
+    table_metadata.rules = rules.combine(found, rules.declared(config.rules, parsed))
     train_rows, holdout_rows = split.split(parsed, holdout, seed)
     model = engines.create(synthesizer, pick_device(synthesizer))
     seed_globals(seed)
     summary = model.fit(train_rows, table_metadata, config.epochs, config.progress_cb, config.cancel_cb)
     quality: dict[str, Any] = {}
     if config.check:
-        sample = model.sample(min(len(train_rows), CHECK_ROWS), seed)
+        sample = table_metadata.enforce(model.sample(min(len(train_rows), CHECK_ROWS), seed))
         quality = fidelity(train_rows, sample, table_metadata, seed)
     source = split.Source(
         dataset_id=config.dataset_id,

@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from simulators import simulate
 from tests.conftest import auth
 from tests.kinds.synth.test_jobs import artifacts, download
+from tests.synth_data import adult_frame, upload_frame
 
 SCENARIO = {
     "plant": "water",
@@ -42,7 +43,8 @@ def _upload(client: FlaskClient, key: str, table: pa.Table) -> dict[str, Any]:
     return body
 
 
-def test_scenario_telemetry_keeps_its_timestamps(
+@pytest.mark.heavy
+def test_scenario_telemetry_keeps_its_timestamps_and_label_rules(
     client: FlaskClient, keys: dict[str, str], inline_jobs: Any, telemetry: pa.Table
 ) -> None:
     gen = auth(keys["generate"])
@@ -61,3 +63,28 @@ def test_scenario_telemetry_keeps_its_timestamps(
     assert len(np.unique(synthetic)) > 100
     report = json.loads(download(client, gen, files["report.json"]))
     assert report["quality"]["score"] is not None
+    held = report["rules"]
+    assert held["total"] > 0 and held["held"] == held["total"], [r for r in held["rules"] if r["violations"]]
+    assert job["result"]["rules_held"] == job["result"]["rules_total"] == held["total"]
+    assert any(r["type"] == "fixed_combinations" and "attack_id" in r["rule"] for r in held["rules"])
+    labels = rows.select(["attack", "attack_id", "technique"]).to_pandas()
+    assert labels.loc[labels["attack"] == 0, ["attack_id", "technique"]].isna().all().all()
+    assert labels.loc[labels["attack"] == 1, "attack_id"].eq("A001").all() and (labels["attack"] == 1).any()
+
+
+def test_bad_rules_are_400_naming_the_field(client: FlaskClient, keys: dict[str, str]) -> None:
+    gen = auth(keys["generate"])
+    ds = upload_frame(client, keys["generate"], adult_frame(40))
+    ghost = {"type": "null_when", "column": "ghost", "when": {"income": ">50K"}}
+    cases = [
+        ({"kind": "train", "inputs": [ds["id"]], "params": {"rules": [{"type": "nope"}]}}, "params.rules.0"),
+        ({"kind": "train", "inputs": [ds["id"]], "params": {"rules": [ghost]}}, "params.rules.0"),
+        ({"kind": "synthesize", "inputs": [ds["id"]], "params": {"rules": [{"type": "range", "column": "age"}]}},
+         "params.rules.0.min"),
+        ({"kind": "synthesize", "inputs": [ds["id"]], "params": {"rules": [ghost]}}, "params.rules.0"),
+        ({"kind": "train", "inputs": [ds["id"]], "params": {"rules": {"type": "range"}}}, "params.rules"),
+    ]
+    for body, field in cases:
+        response = client.post("/v1/jobs", json=body, headers=gen)
+        assert response.status_code == 400, (body, response.get_json())
+        assert response.get_json()["error"]["details"][0]["field"] == field, (body, response.get_json())
