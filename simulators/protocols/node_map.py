@@ -159,6 +159,8 @@ class NodeMap:
 
 
 def _resolve(row: dict[str, Any], ns: int) -> dict[str, Any]:
+    """A CSV row as a client pastes it: the full NodeId (`ns=2;s=LIT101`), not the bare string id."""
+    row["node_id"] = f"ns={ns};s={row['node_id']}"
     row["browse_path"] = row["browse_path"].replace("{ns}", str(ns))
     return row
 
