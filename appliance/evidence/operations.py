@@ -44,7 +44,7 @@ def seal_job(
     head = seal_log.ensure_head(conn)
     sealed_at = now_iso()
     envelope = seal_statement(job_statement(job, artifacts, sealed_at, head["origin"]), signer)
-    leaf = log_leaf_hash(envelope)
+    leaf = log_leaf_hash(envelope, seal_log.hasher_of(head))
     appended = seal_log.append(conn, leaf, signer)
     row = {
         "id": new_id("seal"),
@@ -104,6 +104,7 @@ def checkpoint_view(conn: sqlite3.Connection) -> dict[str, Any]:
     assert head is not None
     return {
         "origin": head["origin"],
+        "tree_hash": head["tree_hash"],
         "tree_size": row["tree_size"],
         "root": b64encode(bytes(row["root"])),
         "note": row["note"],

@@ -1,4 +1,4 @@
-"""Queries for the seal log: signing keys, the log head, seals and checkpoints.
+"""Queries for the seal log: signing keys, the log head, seals, checkpoints and tiles.
 
 Writers call these inside the caller's ``BEGIN IMMEDIATE`` transaction, which is what serialises
 appends: the head row is read and rewritten under the database write lock.
@@ -47,11 +47,13 @@ def log_head(conn: sqlite3.Connection) -> dict[str, Any] | None:
     return fetch_one(conn, "SELECT * FROM seal_log WHERE id = 1")
 
 
-def insert_log_head(conn: sqlite3.Connection, appliance_id: str, origin: str, root: bytes, at: str) -> None:
+def insert_log_head(
+    conn: sqlite3.Connection, appliance_id: str, origin: str, tree_hash: str, root: bytes, at: str
+) -> None:
     conn.execute(
-        "INSERT INTO seal_log (id, appliance_id, origin, tree_size, frontier, root, updated_at)"
-        " VALUES (1, ?, ?, 0, x'', ?, ?)",
-        (appliance_id, origin, root, at),
+        "INSERT INTO seal_log (id, appliance_id, origin, tree_hash, tree_size, frontier, root, updated_at)"
+        " VALUES (1, ?, ?, ?, 0, x'', ?, ?)",
+        (appliance_id, origin, tree_hash, root, at),
     )
 
 
@@ -109,3 +111,27 @@ def latest_checkpoint(conn: sqlite3.Connection) -> dict[str, Any] | None:
 
 def checkpoint_at(conn: sqlite3.Connection, size: int) -> dict[str, Any] | None:
     return fetch_one(conn, "SELECT * FROM checkpoints WHERE tree_size = ?", (size,))
+
+
+# tiles (C2SP tlog-tiles rows: up to 256 hashes of 32 bytes each)
+
+
+def tile_hashes(conn: sqlite3.Connection, level: int, index: int) -> bytes | None:
+    """The stored row of tile ``index`` at ``level`` (the widest it has grown to), or ``None``."""
+    row = conn.execute("SELECT hashes FROM seal_tiles WHERE level = ? AND idx = ?", (level, index)).fetchone()
+    return None if row is None else bytes(row[0])
+
+
+def append_tile_hash(conn: sqlite3.Connection, level: int, index: int, position: int, value: bytes) -> None:
+    """Put ``value`` at ``position`` of tile ``index`` at ``level``, which must hold exactly
+    ``position`` hashes now; fails loudly otherwise (a tile row only ever grows by one hash)."""
+    if position == 0:
+        conn.execute("INSERT INTO seal_tiles (level, idx, hashes) VALUES (?, ?, ?)", (level, index, value))
+        return
+    cur = conn.execute(
+        "UPDATE seal_tiles SET hashes = CAST(hashes || ? AS BLOB)"  # `||` gives TEXT; the row stays a BLOB
+        " WHERE level = ? AND idx = ? AND length(hashes) = ?",
+        (value, level, index, position * len(value)),
+    )
+    if cur.rowcount != 1:
+        raise RuntimeError(f"tile {level}/{index} does not hold {position} hashes")

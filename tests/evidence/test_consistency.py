@@ -171,8 +171,10 @@ def test_checkpoint_of_another_appliance_fails(
 def test_an_edited_leaf_is_refused_by_the_appliance(
     client: FlaskClient, db: Any, keys: dict[str, str], make_sealed_job: Callable[..., dict[str, Any]]
 ) -> None:
+    """Proofs come from the stored tiles: a leaf hash edited there no longer gives the signed root."""
     jobs = [make_sealed_job() for _ in range(4)]
-    db.execute("UPDATE seals SET leaf_hash = ? WHERE leaf_index = 1", (b"\x11" * 32,))
+    row = bytes(db.execute("SELECT hashes FROM seal_tiles WHERE level = 0 AND idx = 0").fetchone()[0])
+    db.execute("UPDATE seal_tiles SET hashes = ? WHERE level = 0 AND idx = 0", (row[:32] + b"\x11" * 32 + row[64:],))
     headers = auth(keys["read"])
     for url in ("/v1/seals/proof/consistency?from=2", f"/v1/evidence/{jobs[0]['id']}"):
         response = client.get(url, headers=headers)

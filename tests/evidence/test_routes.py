@@ -59,7 +59,7 @@ def test_seal_list_detail_and_pagination(
     text = client.get("/v1/seals/checkpoint?format=text", headers=headers)
     assert text.mimetype == "text/plain" and text.get_data(as_text=True) == checkpoint["note"]
     proof = client.get("/v1/seals/proof/consistency?from=1&to=3", headers=headers).get_json()
-    assert proof["from_size"] == 1 and proof["to_size"] == 3 and proof["hash"] == "blake3"
+    assert proof["from_size"] == 1 and proof["to_size"] == 3 and proof["hash"] == checkpoint["tree_hash"] == "sha256"
     assert len(proof["hashes"]) == 2
     assert client.get("/v1/seals/proof/consistency?from=2", headers=headers).get_json()["to_size"] == 3
     same = client.get("/v1/seals/proof/consistency?from=3&to=3", headers=headers).get_json()

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from sealforge_verify import (
     BLAKE3,
+    SHA256,
+    Hasher,
     MerkleTree,
     canonical_json,
     parse_checkpoint,
@@ -33,14 +35,15 @@ from appliance.store.open import open_db
 from tests.evidence.conftest import sealed_job
 
 
+@pytest.mark.parametrize("hasher", [SHA256, BLAKE3], ids=["sha256", "blake3"])
 @pytest.mark.parametrize("count", [1, 2, 3, 7, 8, 9, 64, 100, 257])
-def test_frontier_root_matches_the_reference_tree(count: int) -> None:
-    tree, frontier = MerkleTree(), []
+def test_frontier_root_matches_the_reference_tree(count: int, hasher: Hasher) -> None:
+    tree, frontier = MerkleTree(hasher=hasher), []
     for i in range(count):
-        leaf = BLAKE3.leaf(b"seal %d" % i)
-        frontier = seal_log.push(frontier, i, leaf)
+        leaf = hasher.leaf(b"seal %d" % i)
+        frontier = seal_log.push(frontier, i, leaf, hasher)
         tree.append(leaf)
-        assert seal_log.fold(frontier) == tree.root()
+        assert seal_log.fold(frontier, hasher) == tree.root()
     assert len(frontier) == bin(count).count("1")
 
 
@@ -51,7 +54,8 @@ def test_each_append_publishes_a_checkpoint_signed_by_the_active_key(
     key = parse_verifier_key(signing.list_public(db)[0]["verifier_key"])
     head = seals_store.log_head(db)
     assert head is not None and head["tree_size"] == 5 and len(head["frontier"]) == 2 * 32
-    tree = MerkleTree(seals_store.leaf_hashes(db, 5))
+    assert head["tree_hash"] == "sha256"  # a log created now is an RFC 6962 tree
+    tree = MerkleTree(seals_store.leaf_hashes(db, 5), SHA256)
     for size in range(1, 6):
         row = seals_store.checkpoint_at(db, size)
         assert row is not None
@@ -62,7 +66,7 @@ def test_each_append_publishes_a_checkpoint_signed_by_the_active_key(
         assert (checkpoint.size, checkpoint.root_hash) == (size, tree.root(size))
     seal = seals_store.seal_of_job(db, jobs[2]["id"], jobs[2]["tenant_id"])
     assert seal is not None and seal["leaf_index"] == 2
-    assert BLAKE3.leaf(bytes(seal["envelope"])) == bytes(seal["leaf_hash"]) == tree.leaf_hash(2)
+    assert SHA256.leaf(bytes(seal["envelope"])) == bytes(seal["leaf_hash"]) == tree.leaf_hash(2)
 
 
 def test_statement_names_artifacts_contract_job_and_software(
@@ -135,5 +139,5 @@ def test_appends_from_several_processes_are_serialised(db: Any, state_dir: Path,
     assert indexes == list(range(75))
     head = seals_store.log_head(db)
     assert head is not None and head["tree_size"] == 75
-    assert bytes(head["root"]) == MerkleTree(seals_store.leaf_hashes(db, 75)).root()
+    assert bytes(head["root"]) == MerkleTree(seals_store.leaf_hashes(db, 75), SHA256).root()
     assert seal_log.tree(db, 75).root() == bytes(head["root"])

@@ -41,6 +41,11 @@ class CheckpointArgsSchema(ma.Schema):
 
 class CheckpointSchema(ma.Schema):
     origin = ma.fields.String(metadata={"description": "The log's origin line"})
+    tree_hash = ma.fields.String(
+        metadata={
+            "description": "Tree hash the log declared when created: sha256 (RFC 6962), or blake3 (older logs)"
+        }
+    )
     tree_size = ma.fields.Integer()
     root = ma.fields.String(metadata={"description": "Base64 root hash, as in the note"})
     note = ma.fields.String(metadata={"description": "The C2SP signed note, exactly as signed"})
@@ -67,4 +72,4 @@ class ConsistencyProofSchema(ma.Schema):
     from_size = ma.fields.Integer()
     to_size = ma.fields.Integer()
     hashes = ma.fields.List(ma.fields.String(), metadata={"description": "Base64 node hashes (RFC 9162 §2.1.4)"})
-    hash = ma.fields.String(metadata={"description": "Tree hash function: blake3"})
+    hash = ma.fields.String(metadata={"description": "The log's tree hash: sha256 (RFC 6962), or blake3 (older logs)"})
