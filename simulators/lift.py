@@ -6,10 +6,14 @@ SCADA logs, HAI/SWaT-style datasets, or this package's own output). Output: a JS
 * the time base: start/end, sample period and rate, regularity, gaps, duplicates;
 * every tag: type (analog, bool, discrete, text), unit (from Arrow field metadata, the column
   name, or the matched plant), range and summary statistics, first/last value;
-* label columns (attack/label/Normal-Attack) recognised and kept apart from tags;
-* the closest plant model, by tag-name overlap (with a range sanity check) or, failing that, by
-  the mix of measurement kinds in the names; and, when one fits, `seed`: plant parameters
-  initialised from the last observed values plus a ready `simulate` request continuing the data.
+* label columns (attack/label/Normal-Attack, HAI's attack_P<n>) recognised and kept apart from tags;
+* the dataset convention (`swat`, `hai` or `native`, see `lift_conventions`): SWaT- and HAI-shaped
+  names are read as those sets mean them, and units are inferred from value ranges (a SWaT LIT101
+  near 800 is millimetres, its AIT201 conductivity);
+* the closest plant model, by tag-name overlap (with a range check in the inferred units) or,
+  failing that, by the mix of measurement kinds in the names; and, when one fits, `seed`: plant
+  parameters initialised from the last observed values (converted to the plant's units) plus a
+  ready `simulate` request continuing the data.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from simulators import lift_conventions as conv
 from simulators.core.tags import TagSpec
 from simulators.errors import SimulationParamError
 from simulators.plants.registry import PLANTS
@@ -47,8 +52,7 @@ CLASS_PREFIXES = (
 MATCH_THRESHOLD = 0.3
 
 
-def _norm(name: str) -> str:
-    return re.sub(r"[^A-Z0-9]", "", name.upper())
+_norm = conv.norm
 
 
 def _load(data: Any) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -89,10 +93,20 @@ def _find_time(df: pd.DataFrame) -> tuple[str, pd.Series]:
             unit = "ms" if values.abs().median() > 1e11 else "s"
             parsed = pd.to_datetime(values, unit=unit, utc=True, errors="coerce")
         else:
-            parsed = pd.to_datetime(series.astype(str).str.strip(), utc=True, errors="coerce", format="mixed")
+            text = series.astype(str).str.strip()
+            parsed = pd.to_datetime(text, utc=True, errors="coerce", format="mixed", dayfirst=_day_first(text))
         if parsed.notna().mean() >= 0.95:
             return str(col), parsed
     raise SimulationParamError("table", "no timestamp column: name one timestamp/time or give it a datetime type")
+
+
+def _day_first(text: pd.Series) -> bool:
+    """Whether d/m/y dates are day first: SWaT writes 22/12/2015; a first field above 12 settles it, and a
+    second field above 12 settles it the other way (US order). Ambiguous tables read day first."""
+    parts = text.head(5000).str.extract(r"^(\d{1,2})/(\d{1,2})/\d{4}").dropna().astype(int)
+    if parts.empty:
+        return False
+    return not (parts[1] > 12).any() or bool((parts[0] > 12).any())
 
 
 def _time_base(ts: pd.Series) -> dict[str, Any]:
@@ -191,20 +205,36 @@ def _class_of(name: str) -> str | None:
     return None
 
 
-def _plant_scores(tags: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    by_norm = {_norm(t["name"]): t for t in tags}
+def _name_map(tags: list[dict[str, Any]], table: Any, convention: str) -> dict[str, str]:
+    """Column -> plant tag, each plant tag taken by the first column whose aliases name it."""
+    plant_norm = {_norm(t.name): t.name for t in table.columns}
+    mapping: dict[str, str] = {}
+    taken: set[str] = set()
+    for t in tags:
+        for key in conv.aliases(t["name"], convention):
+            tag_name = plant_norm.get(key)
+            if tag_name is not None and tag_name not in taken:
+                mapping[t["name"]] = tag_name
+                taken.add(tag_name)
+                break
+    return mapping
+
+
+def _plant_scores(tags: list[dict[str, Any]], convention: str = "native") -> list[dict[str, Any]]:
+    by_name = {t["name"]: t for t in tags}
     observed = Counter(c for t in tags if (c := _class_of(t["name"])))
     out: list[dict[str, Any]] = []
     for cls in PLANTS.values():
         table = cls.tag_table()
-        plant_norm = {_norm(t.name): t for t in table.columns}
-        mapping = {by_norm[k]["name"]: spec.name for k, spec in plant_norm.items() if k in by_norm}
+        mapping = _name_map(tags, table, convention)
         in_range = [
-            spec.low <= (by_norm[_norm(col)].get("mean") or 0.0) <= spec.high
+            conv.fit_conversion(spec, by_name[col]) is not None
             for col, tag_name in mapping.items()
-            if (spec := table.by_name[tag_name]).kind == "analog" and by_norm[_norm(col)].get("mean") is not None
+            if (spec := table.by_name[tag_name]).kind == "analog" and by_name[col].get("mean") is not None
         ]
-        coverage = len(mapping) / len(table.columns)
+        # SWaT publishes sensors and actuators only: judge its coverage on those, not on setpoints and alarms.
+        universe = [*table.sensors, *table.actuators] if convention == "swat" else table.columns
+        coverage = len({tag for tag in mapping.values() if tag in {u.name for u in universe}}) / len(universe)
         precision = len(mapping) / max(1, len(tags))
         range_ok = float(np.mean(in_range)) if in_range else 0.0
         score = 0.6 * coverage + 0.25 * precision + 0.15 * range_ok if mapping else 0.0
@@ -234,6 +264,9 @@ def _seed(plant: str, tags: list[dict[str, Any]], tag_map: dict[str, str], time:
         last = by_name[col].get("last")
         if last is None or isinstance(last, str):
             continue
+        to_plant = by_name[col].get("to_plant")
+        if to_plant is not None:
+            last = float(last) * to_plant["scale"] + to_plant["offset"]
         initial[tag_name] = last
         if spec.init_param and spec.init_param in specs:
             p = specs[spec.init_param]
@@ -296,7 +329,7 @@ def _labels_and_tags(df: pd.DataFrame, skip: tuple[Any, ...],
         if col in skip:
             continue
         name = str(col)
-        if name.strip().lower() in LABEL_NAMES:
+        if name.strip().lower() in LABEL_NAMES or conv.is_label(name):
             labels.append(_label_info(name, df[col]))
         else:
             tags.append(_tag_info(name, df[col], meta_units))
@@ -313,16 +346,33 @@ def _accepted_match(candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def _annotate_with_plant(tags: list[dict[str, Any]], match: dict[str, Any]) -> None:
-    """Give each tag its plant tag, role and writability, and the plant's unit where the data had none."""
+    """Give each tag its plant tag, role and writability; where the data stated no unit, the unit its
+    values fit the plant tag's range in (with `to_plant`, the conversion, when it is not the plant's)."""
     table = PLANTS[match["plant"]].tag_table()
     for t in tags:
         tag_name = match["tag_map"].get(t["name"])
         t["plant_tag"] = tag_name
-        if tag_name:
-            spec = table.by_name[tag_name]
-            t["role"], t["writable"] = spec.role, spec.writable
-            if t["unit"] is None:
+        if not tag_name:
+            continue
+        spec = table.by_name[tag_name]
+        t["role"], t["writable"] = spec.role, spec.writable
+        fit = conv.fit_conversion(spec, t)
+        if fit is not None and (fit["scale"], fit["offset"]) != (1.0, 0.0):
+            t["to_plant"] = {"unit": spec.unit, "scale": fit["scale"], "offset": fit["offset"]}
+        if t["unit"] is None:
+            if fit is not None and t.get("to_plant"):
+                t["unit"], t["unit_source"] = fit["unit"], "range"
+            else:
                 t["unit"], t["unit_source"] = spec.unit or None, "plant"
+
+
+def _units_by_range(tags: list[dict[str, Any]], convention: str) -> None:
+    """Units for the columns still without one, from the dataset's convention and the values' range."""
+    for t in tags:
+        if t.get("unit") is None and not t.get("plant_tag"):
+            found = conv.unit_by_range(t["name"], t, convention)
+            if found is not None:
+                t["unit"], t["quantity"], t["unit_source"] = found[0], found[1], "range"
 
 
 def _plant_summary(match: dict[str, Any] | None, candidates: list[dict[str, Any]]) -> dict[str, Any]:
@@ -342,12 +392,15 @@ def lift(data: Any) -> dict[str, Any]:
     time_col, ts = _find_time(df)
     df, time, instance_col = _first_instance(df, ts, time_col)
     labels, tags = _labels_and_tags(df, (time_col, instance_col), meta_units)
-    candidates = _plant_scores([t for t in tags if not t["name"].startswith("truth:")])
+    convention = conv.detect(time_col, [lb["name"] for lb in labels], [t["name"] for t in tags])
+    candidates = _plant_scores([t for t in tags if not t["name"].startswith("truth:")], convention)
     match = _accepted_match(candidates)
     if match is not None:
         _annotate_with_plant(tags, match)
+    _units_by_range(tags, convention)
     return {
         "format": "sealforge.world/1",
+        "convention": convention,
         "rows": int(df.shape[0]),
         "time": time,
         "tags": tags,
