@@ -35,6 +35,7 @@ from appliance.api.scada.routes import blp as scada_blp
 from appliance.api.seals.routes import blp as seals_blp
 from appliance.api.tenants.routes import blp as tenants_blp
 from appliance.api.webhooks.routes import blp as webhooks_blp
+from appliance.api.witnesses.routes import blp as witnesses_blp
 from appliance.config import api_workers, load_config, state_dir
 from appliance.jobs.fanout import Hub, Limits
 from appliance.store.open import open_pool
@@ -53,6 +54,7 @@ BLUEPRINTS = (
     ics_blp,
     scada_blp,
     seals_blp,
+    witnesses_blp,
     evidence_blp,
     models_blp,
     evaluations_blp,

@@ -1,4 +1,4 @@
-"""`sealforge admin …`: tenants, keys, users, the audit chain and blob gc, straight on the state dir."""
+"""`sealforge admin …`: tenants, keys, witnesses, users, the audit chain and blob gc, straight on the state dir."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import click
 
 from appliance.cli.output import cli_errors, emit, resolve_config, state_dir_option, state_path
 from appliance.evidence import keys as signing
+from appliance.evidence import witnessing
 from appliance.services import audit, identity, tls
 from appliance.store import identity as identity_store
 from appliance.store.open import open_db
@@ -145,6 +146,30 @@ def keys_signing(trust_file: bool, state_dir: str | None) -> None:
         click.echo(signing.trust_file(conn), nl=False)
     else:
         emit(signing.list_with_fingerprints(conn))
+
+
+@admin.group()
+def witnesses() -> None:
+    """Witnesses whose cosignatures of the seal log's checkpoints the appliance accepts and serves."""
+
+
+@witnesses.command("add")
+@click.argument("verifier_key")
+@click.option("--description", default="", help="Who runs the witness, for the list.")
+@state_dir_option
+def witnesses_add(verifier_key: str, description: str, state_dir: str | None) -> None:
+    """Register a witness by its vkey (`sealforge-verify witness keygen` prints it)."""
+    cfg = resolve_config(state_dir)
+    with cli_errors():
+        emit(witnessing.register_witness(open_db(state_path(cfg)), verifier_key, description))
+
+
+@witnesses.command("list")
+@state_dir_option
+def witnesses_list(state_dir: str | None) -> None:
+    """The registered witnesses."""
+    cfg = resolve_config(state_dir)
+    emit(witnessing.list_witnesses(open_db(state_path(cfg))))
 
 
 @admin.group()

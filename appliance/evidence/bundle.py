@@ -21,7 +21,7 @@ from sealforge_verify.bundle import ARTIFACT_PREFIX, CHECKPOINT, CONSISTENCY, EN
 
 from appliance import errors
 from appliance.errors import AppError
-from appliance.evidence import seal_log
+from appliance.evidence import seal_log, witnessing
 from appliance.evidence.statement import CONTRACT_SUBJECT
 from appliance.evidence.tarstream import Source, TarStream
 from appliance.store import jobs as jobs_store
@@ -74,9 +74,14 @@ def assemble(
     *,
     include_artifacts: bool = False,
     prev_size: int | None = None,
+    witnessed: bool = False,
 ) -> Bundle:
-    """Build the bundle of ``seal`` (the seal row of ``job``) against the latest checkpoint."""
-    checkpoint = seal_log.require_checkpoint(conn)
+    """Build the bundle of ``seal`` (the seal row of ``job``) against the latest checkpoint, or with
+    ``witnessed`` the newest one that witnesses cosigned."""
+    if witnessed:
+        checkpoint = witnessing.witnessed_checkpoint(conn, int(seal["leaf_index"]))
+    else:
+        checkpoint = seal_log.require_checkpoint(conn)
     size = int(checkpoint["tree_size"])
     if prev_size is not None and not 1 <= prev_size <= size:
         raise errors.validation("prev_size", f"must be between 1 and the log's size, {size}")
@@ -84,7 +89,7 @@ def assemble(
     members: dict[str, Source] = {
         ENVELOPE: bytes(seal["envelope"]),
         INCLUSION: seal_log.inclusion(built, int(seal["leaf_index"]), size).to_json_bytes(),
-        CHECKPOINT: checkpoint["note"].encode("utf-8"),
+        CHECKPOINT: witnessing.cosigned_note(conn, checkpoint).encode("utf-8"),
         KEY_ID: seal["signing_key_id"].encode("utf-8") + b"\n",
     }
     if prev_size is not None:

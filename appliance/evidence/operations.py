@@ -17,7 +17,7 @@ from sealforge_verify import b64encode, log_leaf_hash, seal_statement
 from appliance import errors
 from appliance.clock import now_iso
 from appliance.errors import AppError
-from appliance.evidence import keys, seal_log
+from appliance.evidence import keys, seal_log, witnessing
 from appliance.evidence.bundle import Bundle, assemble
 from appliance.evidence.statement import job_statement
 from appliance.ids import new_id
@@ -98,7 +98,8 @@ def get_seal(conn: sqlite3.Connection, tenant_id: str, seal_id: str) -> dict[str
 
 
 def checkpoint_view(conn: sqlite3.Connection) -> dict[str, Any]:
-    """The latest signed checkpoint; ``note`` is the exact text to keep for ``--prev-checkpoint``."""
+    """The latest signed checkpoint; ``note`` is the exact text to keep for ``--prev-checkpoint``,
+    with the cosignatures witnesses sent back as extra signature lines."""
     row = seal_log.require_checkpoint(conn)
     head = seals_store.log_head(conn)
     assert head is not None
@@ -107,7 +108,7 @@ def checkpoint_view(conn: sqlite3.Connection) -> dict[str, Any]:
         "tree_hash": head["tree_hash"],
         "tree_size": row["tree_size"],
         "root": b64encode(bytes(row["root"])),
-        "note": row["note"],
+        "note": witnessing.cosigned_note(conn, row),
         "signing_key_id": row["signing_key_id"],
         "created_at": row["created_at"],
     }
@@ -155,9 +156,12 @@ def evidence_bundle(
     *,
     include_artifacts: bool = False,
     prev_size: int | None = None,
+    witnessed: bool = False,
 ) -> Bundle:
     job, seal = require_sealed_job(conn, tenant_id, job_id)
-    return assemble(conn, state_dir, job, seal, include_artifacts=include_artifacts, prev_size=prev_size)
+    return assemble(
+        conn, state_dir, job, seal, include_artifacts=include_artifacts, prev_size=prev_size, witnessed=witnessed
+    )
 
 
 def job_evidence(conn: sqlite3.Connection, tenant_id: str, job_id: str) -> dict[str, Any]:

@@ -26,7 +26,8 @@ def get_evidence(args: dict[str, Any], job_id: str) -> Response:
     """The job's evidence bundle (.tar) for `sealforge-verify`. Streamed, never built in memory.
 
     404 for an unknown job (or another tenant's), 409 for a job that has not succeeded.
-    `include_artifacts=true` embeds the artifacts; `prev_size=N` adds a consistency proof from N."""
+    `include_artifacts=true` embeds the artifacts; `prev_size=N` adds a consistency proof from N;
+    `witnessed=true` proves the seal against the newest checkpoint witnesses cosigned."""
     bundle = operations.evidence_bundle(
         context.get_db(),
         context.state_dir(),
@@ -34,6 +35,7 @@ def get_evidence(args: dict[str, Any], job_id: str) -> Response:
         job_id,
         include_artifacts=args["include_artifacts"],
         prev_size=args["prev_size"],
+        witnessed=args["witnessed"],
     )
     stream = bundle.stream()
     return Response(

@@ -14,6 +14,13 @@ class EvidenceArgsSchema(ma.Schema):
         validate=ma.validate.Range(min=1),
         metadata={"description": "Add consistency.json: a proof from this older tree size to the bundle's"},
     )
+    witnessed = ma.fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Prove the seal against the newest checkpoint that witnesses cosigned (409 while "
+            "none that holds it is), instead of the latest one"
+        },
+    )
 
 
 class SigningKeySchema(ma.Schema):

@@ -1,0 +1,1 @@
+"""Witnesses of the seal log and their cosignatures on its checkpoints."""
