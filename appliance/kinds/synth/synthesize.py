@@ -66,9 +66,11 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "metadata": {},
     "max_rows": DEFAULT_MAX_ROWS,
     "holdout": DEFAULT_HOLDOUT,
-    "rules": None,
-    "detect_rules": True,
 }
+# Training params added later, kept apart so a published-form request's model reuse (which compares
+# TRAINING_DEFAULTS with a model's settings) is unchanged; with model_id they are refused as well.
+TRAINING_EXTRAS: dict[str, Any] = {"rules": None, "detect_rules": True}
+TRAINING_PARAMS = {**TRAINING_DEFAULTS, **TRAINING_EXTRAS}
 
 
 class SynthesizeParams(ma.Schema):
@@ -104,11 +106,11 @@ class SynthesizeParams(ma.Schema):
 
 def check(params: dict[str, Any]) -> None:
     if params["model_id"] is None:
-        check_training({**TRAINING_DEFAULTS, **{k: params[k] for k in TRAINING_DEFAULTS if params.get(k) is not None}})
+        check_training({**TRAINING_PARAMS, **{k: params[k] for k in TRAINING_PARAMS if params.get(k) is not None}})
         return
     if not is_id(params["model_id"], "mdl"):
         raise ParamError("model_id", "not a model id (mdl_…)")
-    for name in TRAINING_DEFAULTS:
+    for name in TRAINING_PARAMS:
         if params.get(name) is not None:
             raise ParamError(name, "give either model_id or training params (synthesizer and an input), not both")
 
@@ -145,8 +147,8 @@ def check_inputs(
 def prepare(params: dict[str, Any], _seed: int) -> dict[str, Any]:
     """Fill the training defaults when the job trains its own model, so the contract shows them."""
     if params["model_id"] is not None:
-        return {k: v for k, v in params.items() if k not in TRAINING_DEFAULTS}
-    return {**params, **{k: params[k] if params.get(k) is not None else v for k, v in TRAINING_DEFAULTS.items()}}
+        return {k: v for k, v in params.items() if k not in TRAINING_PARAMS}
+    return {**params, **{k: params[k] if params.get(k) is not None else v for k, v in TRAINING_PARAMS.items()}}
 
 
 def estimate(params: dict[str, Any]) -> Estimate:
@@ -298,6 +300,8 @@ def run(ctx: JobContext) -> None:
             "synthesizer": model.synthesizer,
             "device": model.device,
             "quality_score": report["quality"].get("score"),
+            "quality_reference": (report["quality"].get("reference") or {}).get("score"),
+            "quality_verdict": report["summary"][0]["verdict"],
             "diagnostic_score": report["diagnostic"].get("score"),
             "privacy_risk": privacy.get("risk"),
             "dcr_ratio": (privacy.get("dcr") or {}).get("ratio"),

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from appliance.services.synth import rules
+from appliance.services.synth import reading, rules
 from appliance.services.synth.metadata import TableMetadata
 from appliance.services.synth.privacy import privacy_report
-from appliance.services.synth.quality import fidelity
+from appliance.services.synth.quality import fidelity, sample_rows
 
 if TYPE_CHECKING:
     import pandas as pd
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2
 
 
 def versions() -> dict[str, str]:
@@ -50,11 +50,22 @@ def build_report(
     if train is None or len(train) == 0:
         notes.append("the training dataset is no longer available; fidelity and privacy were not computed")
         report.update(quality={"score": None}, diagnostic={"score": None}, privacy=None, notes=notes)
+        report["summary"] = reading.summary(report, 0)
         return report
     scores = fidelity(train, synthetic, metadata, seed)
     report.update(scores)
+    holdout_rows = 0 if holdout is None else len(holdout)
+    if holdout_rows and report["quality"].get("score") is not None:
+        report["quality"]["reference"] = _headline(fidelity(train, holdout, metadata, seed)["quality"])
+        matched = sample_rows(synthetic, holdout_rows, seed + 2)
+        report["quality"]["at_holdout_size"] = _headline(fidelity(train, matched, metadata, seed)["quality"])
     report["privacy"] = privacy_report(synthetic, train, holdout, seed)
     if holdout is None or len(holdout) == 0:
         notes.append("the model kept no holdout rows, so DCR has no baseline (risk: unknown)")
     report["notes"] = notes
+    report["summary"] = reading.summary(report, holdout_rows)
     return report
+
+
+def _headline(quality: dict[str, Any]) -> dict[str, Any]:
+    return {key: quality.get(key) for key in ("score", "column_shapes", "column_pair_trends")}
