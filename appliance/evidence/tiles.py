@@ -151,50 +151,48 @@ def tile_bytes(conn: sqlite3.Connection, size: int, ref: TileRef) -> bytes:
 class TileTree:
     """The tree of the first ``size`` leaves, read from stored tiles; roots and proofs from it.
 
-    Tile rows and computed nodes are cached for the life of the object (one request), so the
-    nodes a proof shares with its neighbours are read and hashed once."""
+    Each tile row a proof touches is read once and hashed up once for the life of the object (one
+    request): a proof reads about two rows per tile level, O(log n) in all."""
 
     def __init__(self, conn: sqlite3.Connection, hasher: Hasher, size: int) -> None:
         self.conn = conn
         self.hasher = hasher
         self.size = size
-        self._rows: dict[tuple[int, int], bytes] = {}
-        self._nodes: dict[tuple[int, int], bytes] = {}
+        self._tiles: dict[tuple[int, int], list[list[bytes]]] = {}
 
     def __len__(self) -> int:
         return self.size
 
-    def _row(self, level: int, index: int) -> bytes:
+    def _levels(self, level: int, index: int) -> list[list[bytes]]:
+        """Every node inside tile ``index`` of ``level``: its stored hashes, then each height above
+        them as far as its hashes pair up (255 hashes for a full tile, computed once a request)."""
         key = (level, index)
-        row = self._rows.get(key)
-        if row is None:
+        levels = self._tiles.get(key)
+        if levels is None:
             row = seals_store.tile_hashes(self.conn, level, index) or b""
-            self._rows[key] = row
-        return row
-
-    def _stored(self, level: int, j: int) -> bytes:
-        """Hash ``j`` of tile level ``level`` (a leaf hash, or the root of a full tile below)."""
-        row = self._row(level, j >> TILE_HEIGHT)
-        at = (j & (TILE_WIDTH - 1)) * HASH_SIZE
-        value = row[at : at + HASH_SIZE]
-        if len(value) != HASH_SIZE:
-            raise AppError(
-                errors.UNAVAILABLE,
-                f"the seal log's stored tiles lack hash {j} of level {level}",
-                hint="The database was altered. Keep a copy of the state dir and tell your administrator.",
-            )
-        return value
+            hashes = [row[i : i + HASH_SIZE] for i in range(0, len(row), HASH_SIZE)]
+            levels = [hashes]
+            node = self.hasher.node
+            while len(hashes) > 1:
+                hashes = [node(hashes[i], hashes[i + 1]) for i in range(0, len(hashes) - 1, 2)]
+                levels.append(hashes)
+            self._tiles[key] = levels
+        return levels
 
     def node(self, height: int, k: int) -> bytes:
-        """MTH of the perfect subtree of ``2**height`` leaves starting at leaf ``k * 2**height``."""
-        if height % TILE_HEIGHT == 0:
-            return self._stored(height // TILE_HEIGHT, k)
-        key = (height, k)
-        value = self._nodes.get(key)
-        if value is None:
-            value = self.hasher.node(self.node(height - 1, 2 * k), self.node(height - 1, 2 * k + 1))
-            self._nodes[key] = value
-        return value
+        """MTH of the perfect subtree of ``2**height`` leaves starting at leaf ``k * 2**height``:
+        a node inside one tile of level ``height // 8``."""
+        level, rise = divmod(height, TILE_HEIGHT)
+        tile = (k << rise) >> TILE_HEIGHT
+        levels = self._levels(level, tile)
+        at = k - (tile << (TILE_HEIGHT - rise))
+        if rise >= len(levels) or at >= len(levels[rise]):
+            raise AppError(
+                errors.UNAVAILABLE,
+                f"the seal log's stored tiles lack the node of height {height} at {k}",
+                hint="The database was altered. Keep a copy of the state dir and tell your administrator.",
+            )
+        return levels[rise][at]
 
     def subtree(self, start: int, end: int) -> bytes:
         """MTH(D[start:end]) for a range of the RFC 9162 recursion (see ``SubtreeHash``)."""
