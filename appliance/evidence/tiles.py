@@ -99,11 +99,6 @@ def _latest(conn: sqlite3.Connection) -> dict[str, Any]:
     return checkpoint
 
 
-def checkpoint_note(conn: sqlite3.Connection) -> str:
-    """The latest signed checkpoint, exactly as signed: the tlog-tiles ``<prefix>/checkpoint``."""
-    return str(_latest(conn)["note"])
-
-
 def serve_tile(conn: sqlite3.Connection, path: str) -> bytes:
     """A tlog-tiles resource by its path after ``tile/``, as the latest checkpoint has it (a
     partial tile is a prefix of the stored row, so every width a past checkpoint needed stays

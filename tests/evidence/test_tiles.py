@@ -138,6 +138,7 @@ def test_a_tile_client_rebuilds_the_checkpoint_root_over_http(
     response = client.get("/v1/seals/log/checkpoint", headers=headers)
     assert response.status_code == 200 and response.headers["Content-Type"] == "text/plain; charset=utf-8"
     assert response.headers["Cache-Control"] == "no-cache"
+    assert response.get_data() == _get(client, "/v1/seals/checkpoint?format=text", headers)  # cosignatures too
     origin, size_text, root_b64, *extensions = parse_note(response.get_data()).text.splitlines()
     assert extensions == []  # a SHA-256 log's checkpoint is a plain standard one
     size = int(size_text)

@@ -72,9 +72,9 @@ CHECKPOINT_CACHE = "no-cache"
 @blp.response(200, content_type="text/plain")
 @requires("read")
 def get_log_checkpoint() -> Response:
-    """The latest signed checkpoint as C2SP tlog-tiles serves it: the signed note alone,
-    `text/plain; charset=utf-8`. 404 while the log is empty."""
-    note = tiles.checkpoint_note(context.get_db())
+    """The latest signed checkpoint as C2SP tlog-tiles serves it: the signed note with the
+    witnesses' stored cosignatures, `text/plain; charset=utf-8`. 404 while the log is empty."""
+    note = operations.checkpoint_view(context.get_db())["note"]
     return Response(note, content_type="text/plain; charset=utf-8", headers={"Cache-Control": CHECKPOINT_CACHE})
 
 
