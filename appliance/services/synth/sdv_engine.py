@@ -50,6 +50,11 @@ class SDVSynthesizer(Synthesizer):
         self.device = device
         self.model = model
 
+    @property
+    def zero_inflated(self) -> list[str]:
+        """Columns fitted with the zero mixture marginal (kept on SDV's object, so in its file)."""
+        return list(getattr(self.model, "_sf_zero_inflated", []) or [])
+
     def _new_model(self, metadata: TableMetadata, epochs: int | None, data: pd.DataFrame | None = None) -> Any:
         import_sdv()
         from sdv import single_table
@@ -72,7 +77,13 @@ class SDVSynthesizer(Synthesizer):
     ) -> FitSummary:
         """Fit on ``data``; neural synthesizers report each epoch and stop between batches on cancel."""
         started = time.perf_counter()
+        mixture: list[str] = []
+        if self.synthesizer == "gaussian_copula":
+            mixture = marginals.zero_inflated(data, metadata)
+            data = marginals.split_zeros(data, mixture)
+            metadata = marginals.mixture_metadata(metadata, mixture, data)
         model = self._new_model(metadata, epochs, data)
+        model._sf_zero_inflated = mixture
         curve: list[dict[str, float]] = []
         if self.synthesizer in NEURAL:
             run_epochs = epochs or DEFAULT_EPOCHS
@@ -94,6 +105,10 @@ class SDVSynthesizer(Synthesizer):
         )
 
     def _sample_once(self, rows: int, conditions: dict[str, Any] | None) -> pd.DataFrame:
+        mixture = self.zero_inflated
+        return marginals.join_zeros(self._sample_model(rows, marginals.zero_conditions(conditions, mixture)), mixture)
+
+    def _sample_model(self, rows: int, conditions: dict[str, Any] | None) -> pd.DataFrame:
         if not conditions:
             out = self.model.sample(rows)
             return out[TABLE] if isinstance(out, dict) else out
