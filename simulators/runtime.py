@@ -3,14 +3,16 @@
 Order of one scan at time t (row timestamps are these t):
 
 1. the plant's true sensor values at t (state x(t), actuators applied since t - scan);
-2. plus sensor noise/drift (precomputed per block), quantised, saturated at the transmitter
-   range, then field-stage attacks;
-3. operator values of writable tags, then input-stage attacks (rogue writes);
+2. plus sensor noise/drift (precomputed per block), quantised, analysers' samples held and
+   delayed, saturated at the transmitter range with a quality code per reading, then field-stage
+   attacks (what they forge saturates too);
+3. operator values of writable tags (with the plant's scheduled operator writes: setpoint
+   schedules, duty rotation, operator actions), then input-stage attacks (rogue writes);
 4. the PLC program: alarms, interlocks, loops -> actuator commands and statuses;
 5. command-stage attacks turn commands into what reaches the devices; the plant's device models
    (mechanisms with their own delays and lockouts, e.g. a tap changer) give what they apply;
-6. the row the historian records: readings, inputs, actuators as reported, statuses, then
-   view-stage attacks (plus the hidden true values when `include_truth`);
+6. the row the historian records: readings, inputs, actuators as reported, statuses, quality
+   codes, then view-stage attacks (plus the hidden true values when `include_truth`);
 7. the physics integrates from t to t + scan with RK4 under the applied actuators.
 
 Batch datasets (`dataset`) and live stepping (`live`) both drive this class, so they cannot drift
@@ -30,7 +32,7 @@ import numpy as np
 from simulators.attacks.apply import AttackRuntime
 from simulators.attacks.scenario import AttackScenario
 from simulators.core.ops import make_ops
-from simulators.core.sensors import QUALITY_STALE, RangeCheck, SensorBank, SensorOptions
+from simulators.core.sensors import QUALITY_STALE, RangeCheck, SampleHold, SensorBank, SensorOptions
 from simulators.errors import SimulationCancelled
 from simulators.plants.base import PlantModel
 
@@ -82,6 +84,13 @@ class Simulation:
             scan_period,
         )
         self.quantised = self.sensor_bank.quantised
+        self.analysers = [
+            (table.sensor(tag), SampleHold(round(self.plant.p[every] / scan_period),
+                                           round(self.plant.p[late] / scan_period)))
+            for tag, every, late in plant.ANALYSERS
+            if self.plant.p[every] > scan_period or self.plant.p[late] > 0
+        ]
+        self._events: dict[int, list[tuple[int, str, float]]] = {}
         self.range_check = RangeCheck(table.sensors)
         self.quality: list[Any] = list(self.range_check.good)
         self.include_truth = include_truth
@@ -127,6 +136,8 @@ class Simulation:
         self._exogenous = ops.column(self.plant.exogenous(first, self.block))
         bank = self.sensor_bank
         self._noise = ops.column(bank.offsets(first, self.block)) if bank.active else None
+        for scan, instance, name, value in self.plant.events(first, self.block):
+            self._events.setdefault(scan, []).append((instance, name, value))
 
     def _block_row(self, scan_index: int) -> int:
         """Row of `scan_index` in the current block, generating the next block when this one is used up."""
@@ -136,14 +147,17 @@ class Simulation:
             row = 0
         return row
 
-    def _readings(self, true: Sequence[Any], block_row: int) -> list[Any]:
-        """What the sensors report for the true values: plus noise and drift, then quantised (step 2)."""
+    def _readings(self, true: Sequence[Any], block_row: int, scan_index: int) -> list[Any]:
+        """What the sensors report for the true values: plus noise and drift, quantised, analysers'
+        samples held and delayed, then saturated at the range (step 2)."""
         noise = self._noise
         readings = [v + e for v, e in zip(true, noise[block_row], strict=True)] if noise is not None else list(true)
         if self.quantised:
             rnd = self.ops.round
             for j, q in self.quantised:
                 readings[j] = q * rnd(readings[j] / q)
+        for j, analyser in self.analysers:
+            readings[j] = analyser(scan_index, readings[j])
         # The transmitter saturates at its range: nothing below 0 with a pump stopped or a breaker
         # open, nothing above the top of scale however high the true value goes; a reading pinned
         # there well past the NE 43 margins is marked Uncertain.
@@ -201,6 +215,20 @@ class Simulation:
             effect.apply2(applied, shown, scan_index)
         return applied, shown
 
+    def _operator_events(self, events: list[tuple[int, str, float]]) -> None:
+        """The plant's scheduled writes for this scan, each for one instance, as the operator's own."""
+        ops = self.ops
+        for instance, name, value in events:
+            group, idx = self.table.group_index[name]
+            target = self.op_inp if group == "input" else self.op_man
+            stored = bool(value) if self.table.by_name[name].is_bool else float(value)
+            if ops.vector:
+                column = np.array(target[idx], copy=True)
+                column[instance] = stored
+                target[idx] = column
+            else:
+                target[idx] = stored
+
     def _release_momentary(self) -> None:
         """Momentary inputs (push buttons) act for one scan: the operator's value goes back to False."""
         for j in self.momentary:
@@ -224,7 +252,9 @@ class Simulation:
         exogenous = self._exogenous[block_row]
         plant = self.plant
         true = plant.measure(self.x, self.app, exogenous)
-        readings = self._readings(true, block_row)
+        readings = self._readings(true, block_row, scan_index)
+        if scan_index in self._events:
+            self._operator_events(self._events.pop(scan_index))
         inputs, manual = self._attacks_before_control(scan_index, readings)
         commands, statuses = plant.control(readings, inputs, manual, exogenous)
         applied, shown = self._command_stage(scan_index, commands)

@@ -222,3 +222,27 @@ class RangeCheck:
         if not math.isfinite(v):
             return v, QUALITY_BAD
         return (self.low[j] if v < self.low[j] else self.high[j]), QUALITY_RANGE
+
+
+class SampleHold:
+    """An analyser: it samples every `interval` scans and reports each sample `delay` scans later
+    (sample transport and analysis time), holding it until the next one arrives. A chlorine DPD
+    analyser or an on-line chromatograph reports a few times an hour, minutes late; interval 1 and
+    delay 0 pass every reading through."""
+
+    __slots__ = ("delay", "interval", "pending", "value")
+
+    def __init__(self, interval: int, delay: int) -> None:
+        self.interval = max(1, interval)
+        self.delay = max(0, delay)
+        self.pending: list[tuple[int, Any]] = []
+        self.value: Any = None
+
+    def __call__(self, scan: int, reading: Any) -> Any:
+        if self.value is None:  # the analyser shows its last result from before the run
+            self.value = reading
+        if scan % self.interval == 0:
+            self.pending.append((scan + self.delay, reading.copy() if isinstance(reading, np.ndarray) else reading))
+        while self.pending and self.pending[0][0] <= scan:
+            self.value = self.pending.pop(0)[1]
+        return self.value

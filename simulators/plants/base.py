@@ -34,6 +34,8 @@ class PlantModel(ABC):
     TAGS: ClassVar[tuple[TagSpec, ...]]
     PARAMS: ClassVar[tuple[ParamSpec, ...]]
     EXOGENOUS: ClassVar[tuple[tuple[str, str], ...]]  # (name, unit) of each exogenous channel
+    # Analysers: (sensor tag, sample interval parameter, dead time parameter), both in seconds.
+    ANALYSERS: ClassVar[tuple[tuple[str, str, str], ...]] = ()
     _tables: ClassVar[dict[str, TagTable]] = {}
 
     def __init__(
@@ -88,6 +90,13 @@ class PlantModel(ABC):
             value = self.p[t.init_param] if t.init_param else t.default
             out.append(self.ops.full_bool(value) if t.is_bool else self.ops.full(value))
         return out
+
+    def events(self, first_scan: int, count: int) -> list[tuple[int, int, str, float]]:
+        """Operator-level writes the plant's operating modes make in scans first_scan .. +count
+        (schedules, duty rotation, operator actions, maintenance): (scan, instance, tag, value),
+        sorted by scan. They land where an operator's write would, so the recorded setpoint and mode
+        columns show them and input-stage attacks still override them. Default: none."""
+        return []
 
     def integrate(self, x: State, app: list[Any], w: Any, h: float, steps: int) -> State:
         return rk4(self.rhs, x, app, w, h, steps)

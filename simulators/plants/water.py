@@ -16,9 +16,12 @@ Process (all SI inside, engineering units on tags):
 * Overflow weirs spill above the tank height; three totalisers (intake, delivered, spilled)
   integrate with the levels so the water balance can be checked exactly.
 
-PLC: LIC101 (T101 level -> P101 speed), LIC102 (T102 level -> FCV102), AIC201 (chlorine ->
-dosing pump), level alarms, and two latched interlocks: T101 high-high stops P101 (overflow
-protection), T102 low-low stops P201 (dry-run protection).
+PLC: LIC101 (T101 level -> intake pumps), LIC102 (T102 level -> FCV102), either on/off between
+bands (default) or continuous PI (`water_modes`); AIC201 (chlorine -> dosing pump, flow-paced in
+on/off mode, stopped without transfer flow); level alarms; two latching interlocks (RESET once the
+cause has cleared): T101 high-high stops the intake (overflow protection), T102 low-low stops P201
+(dry-run protection). Duty/standby intake pumps P101/P102 share one speed reference; AIT201 is a
+sampling analyser (sample interval and dead time).
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ from simulators.core.plc import Alarm, Interlock
 from simulators.core.profiles import OUProcess, daily_profile
 from simulators.core.tags import TagSpec
 from simulators.plants.base import PlantModel
+from simulators.plants.water_modes import PARAMS as MODE_PARAMS
+from simulators.plants.water_modes import WaterSchedule
 
 G = 9.81
 BAR_PER_M = 1000.0 * G / 1e5  # bar per metre of water column
@@ -90,8 +95,14 @@ PARAMS = (
     ParamSpec("chlorine_low", 0.5, "mg/L", 0.0, 10.0, "AIT201 low alarm."),
     ParamSpec("pressure_low", 3.5, "bar", 0.0, 20.0, "PIT201 low alarm."),
     ParamSpec("interlock_enabled", 1.0, "", 0.0, 1.0, "Whether the PLC interlocks act.", "bool"),
-    ParamSpec("interlock_auto_reset", 300.0, "s", 0.0, 86400.0,
-              "Release a trip once its condition has been clear this long (0 = only RESET)."),
+    ParamSpec("interlock_auto_reset", 0.0, "s", 0.0, 86400.0,
+              "Release a trip once its condition has been clear this long (0 = only RESET, latching)."),
+    ParamSpec("ait201_interval", 60.0, "s", 0.0, 3600.0, "AIT201 analyser sample interval (0 = continuous)."),
+    ParamSpec("ait201_dead_time", 60.0, "s", 0.0, 3600.0,
+              "AIT201 dead time: sample transport and analysis before a result shows."),
+    ParamSpec("dose_permissive", 10.0, "m3/h", 0.0, 1000.0,
+              "DP201 runs only while FIT102 reads above this (no dosing into a stopped line)."),
+    *MODE_PARAMS,
 )
 
 TAGS = (
@@ -128,6 +139,7 @@ TAGS = (
     TagSpec("P101.RUN", "", "command", "Run command of intake pump P101", kind="bool", default=1.0),
     TagSpec("P201.RUN", "", "command", "Run command of distribution pump P201", kind="bool", default=1.0),
     TagSpec("RESET", "", "command", "Interlock reset (momentary)", kind="bool", momentary=True),
+    TagSpec("P101.DUTY", "", "mode", "P101 is the duty intake pump (else P102)", kind="bool", default=1.0),
     TagSpec("P101.SPEED", "%", "actuator", "P101 VFD speed", 0.0, 100.0, normal=(40.0, 100.0),
             writable_actuator=True),
     TagSpec("FCV102.POS", "%", "actuator", "Transfer valve FCV102 opening", 0.0, 100.0, normal=(10.0, 80.0),
@@ -136,6 +148,7 @@ TAGS = (
             writable_actuator=True),
     TagSpec("P101", "", "actuator", "P101 running (run command and not tripped)", kind="bool", default=1.0),
     TagSpec("P201", "", "actuator", "P201 running (run command and not tripped)", kind="bool", default=1.0),
+    TagSpec("P102", "", "actuator", "P102 running (standby intake pump, when it has duty)", kind="bool"),
     TagSpec("LIT101.HI", "", "status", "T101 high level alarm", kind="bool"),
     TagSpec("LIT101.LO", "", "status", "T101 low level alarm", kind="bool"),
     TagSpec("LIT102.HI", "", "status", "T102 high level alarm", kind="bool"),
@@ -156,6 +169,7 @@ class WaterPlant(PlantModel):
     TAGS = TAGS
     PARAMS = PARAMS
     EXOGENOUS = (("demand", "m3/s"),)
+    ANALYSERS = (("AIT201", "ait201_interval", "ait201_dead_time"),)
 
     def __init__(
         self,
@@ -172,6 +186,12 @@ class WaterPlant(PlantModel):
         enabled = p["interlock_enabled"] > 0.5
         self.il1 = Interlock(ops, scan_period, p["interlock_auto_reset"], enabled)
         self.il2 = Interlock(ops, scan_period, p["interlock_auto_reset"], enabled)
+        self.schedule = WaterSchedule(p, self.substreams(), scan_period, start_hour)
+        self.onoff = p["level_control"] > 0.5
+        self.inv_q_mean = 1.0 / max(p["demand_base"], 1e-9)
+        self.pace_alpha = scan_period / (p["aic201_filter"] + scan_period)
+        self.q12_f: Any = None
+        self.dose_out: Any = None
         self.alarms = [Alarm(ops, high, db) for high, db in (
             (True, 0.05), (False, 0.05), (True, 0.05), (False, 0.05), (True, 0.05), (False, 0.05), (False, 0.1))]
         self.limits = [p["level1_high"], p["level1_low"], p["level2_high"], p["level2_low"],
@@ -182,7 +202,11 @@ class WaterPlant(PlantModel):
         """Intake, transfer and delivered flows (m3/s)."""
         ops, p = self.ops, self.p
         s = app[0] * 0.01
-        q1 = app[3] * ops.sqrt(ops.maximum(p["pump1_head"] * s * s - p["intake_static_head"], 0.0) * self.inv_kr)
+        # P101 and P102 are identical and in parallel: n running pumps deliver n q each at q / n,
+        # n q = n sqrt((H0 s^2 - Hs) / (k + n^2 r)).
+        n = app[3] + app[5]
+        lift = ops.maximum(p["pump1_head"] * s * s - p["intake_static_head"], 0.0)
+        q1 = n * ops.sqrt(lift / ops.maximum(p["pump1_k"] + n * n * p["intake_pipe_r"], 1e-9))
         q12 = p["outlet_cda"] * (app[1] * 0.01) * ops.sqrt((2.0 * G) * ops.maximum(h1, 0.0))
         qd = app[4] * w[0] * ops.clip(h2 * 5.0, 0.0, 1.0)  # suction lost below 0.2 m
         return q1, q12, qd
@@ -248,7 +272,13 @@ class WaterPlant(PlantModel):
         self.held_speed = speed
         on = ops.full_bool(True)
         zero = ops.full(0.0)
-        app = [speed, fcv, dose, on, on]
+        if self.onoff:  # start mid-band, filling both tanks
+            speed = ops.full(p["p101_onoff_speed"])
+            fcv = ops.full(p["fcv102_onoff_pos"])
+        self.fill1, self.fill2 = on, on
+        self.fcv_step = 100.0 * dt / p["fcv102_stroke"] if p["fcv102_stroke"] > 0 else 100.0
+        self.fcv = fcv
+        app = [speed, fcv, dose, on, on, ops.full_bool(False)]
         return [h1, h2, c2, zero, zero, zero], list(app), app
 
     # -- PLC ---------------------------------------------------------------------------------------
@@ -261,11 +291,19 @@ class WaterPlant(PlantModel):
         run1 = inp[8] & ops.not_(trip1)
         run2 = inp[9] & ops.not_(trip2)
         auto1 = inp[5]
-        # A stopped pump holds its speed reference instead of winding the loop up.
-        speed = self.pid1.update(inp[0], h1, auto1 & run1, ops.where(auto1, self.held_speed, man[0]))
-        self.held_speed = speed
-        fcv = self.pid2.update(inp[1], h2, inp[6], man[1])
+        if self.onoff:
+            run1, speed, fcv = self.onoff_control(h1, h2, run1, inp, man)
+        else:
+            # A stopped pump holds its speed reference instead of winding the loop up.
+            speed = self.pid1.update(inp[0], h1, auto1 & run1, ops.where(auto1, self.held_speed, man[0]))
+            self.held_speed = speed
+            fcv = self.pid2.update(inp[1], h2, inp[6], man[1])
         dose = self.pid3.update(inp[2], c2, inp[7], man[2])
+        q12 = rd[3]
+        if self.onoff:
+            dose = self.paced(dose, q12, inp[7])
+        dose = ops.where(q12 > self.p["dose_permissive"], dose, 0.0)
+        duty = inp[11]
         a, lim = self.alarms, self.limits
         statuses = [
             a[0].update(h1, lim[0]),
@@ -278,4 +316,34 @@ class WaterPlant(PlantModel):
             trip1,
             trip2,
         ]
-        return [speed, fcv, dose, run1, run2], statuses
+        return [speed, fcv, dose, run1 & duty, run2, run1 & ops.not_(duty)], statuses
+
+    def onoff_control(self, h1: Any, h2: Any, run1: Any, inp: list[Any], man: list[Any]) -> tuple[Any, Any, Any]:
+        """On/off level control between bands (`water_modes`): (intake run, VFD speed, FCV102)."""
+        ops, p = self.ops, self.p
+        h1f, h2f = self.pid1.filtered(h1), self.pid2.filtered(h2)
+        half1, half2 = 0.5 * p["level1_band"], 0.5 * p["level2_band"]
+        self.fill1 = (h1f <= inp[0] - half1) | (self.fill1 & (h1f < inp[0] + half1))
+        self.fill2 = (h2f <= inp[1] - half2) | (self.fill2 & (h2f < inp[1] + half2))
+        auto1, auto2 = inp[5], inp[6]
+        # In manual the pump runs on its run command alone, at the operator's speed.
+        run1 = run1 & (self.fill1 | ops.not_(auto1))
+        speed = ops.where(auto1, p["p101_onoff_speed"], man[0])
+        target = ops.where(self.fill2, p["fcv102_onoff_pos"], 0.0)
+        stroked = self.fcv + ops.clip(target - self.fcv, -self.fcv_step, self.fcv_step)
+        self.fcv = ops.where(auto2, stroked, man[1])
+        return run1, speed, self.fcv
+
+    def paced(self, trim: Any, q12: Any, auto: Any) -> Any:
+        """Flow-paced dosing: the AIC201 output is the dose at the mean flow, scaled by the filtered
+        transfer flow; the positioner deadband keeps the pump from following the meter's noise."""
+        ops = self.ops
+        self.q12_f = q12 if self.q12_f is None else self.q12_f + self.pace_alpha * (q12 - self.q12_f)
+        dose = ops.clip(trim * self.q12_f * self.inv_q_mean, 0.0, 100.0)
+        if self.p["output_deadband"] > 0 and self.dose_out is not None:
+            dose = ops.where(abs(dose - self.dose_out) < self.p["output_deadband"], self.dose_out, dose)
+        self.dose_out = dose
+        return ops.where(auto, dose, trim)
+
+    def events(self, first_scan: int, count: int) -> list[tuple[int, int, str, float]]:
+        return self.schedule.events(first_scan, count)

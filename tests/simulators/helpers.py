@@ -14,6 +14,10 @@ from simulators.plants.registry import get_plant
 from simulators.runtime import Simulation
 
 QUIET = SensorOptions(noise=0.0)
+# The water plant with its operating modes off: PI level loops, P101 always on duty, fixed setpoints,
+# no operator actions or maintenance (the behaviour before the modes, which tests of the loops need).
+SMOOTH_WATER: dict[str, Any] = {"level_control": 0, "duty_rotation": 0, "setpoint_schedule": False,
+                                "operator_actions": 0, "maintenance_rate": 0}
 
 
 def make(
@@ -26,6 +30,7 @@ def make(
     instances: int = 1,
     vectorised: bool | None = None,
     scan_period: float = 1.0,
+    start_ms: int = 0,
 ) -> Simulation:
     cls = get_plant(plant)
     return Simulation(
@@ -38,6 +43,7 @@ def make(
         instances=instances,
         vectorised=vectorised,
         scan_period=scan_period,
+        start_ms=start_ms,
     )
 
 

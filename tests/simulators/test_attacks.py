@@ -16,16 +16,17 @@ from simulators.core.sensors import SensorOptions
 from simulators.dataset import simulate
 from simulators.errors import SimulationParamError
 
-from .helpers import attack, run
+from .helpers import SMOOTH_WATER, attack, run
 
 NOISY = SensorOptions(noise=1.0, drift=1.0)
 START, DURATION, SCANS = 600, 300, 1500
 WINDOW = slice(START, START + DURATION)
 
 
-def pair(plant: str, scenario, scans: int = SCANS) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    base = run(plant, scans, sensors=NOISY, seed=11)
-    hit = run(plant, scans, sensors=NOISY, seed=11, scenarios=[scenario])
+def pair(plant: str, scenario, scans: int = SCANS,
+         params: dict | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    base = run(plant, scans, params, sensors=NOISY, seed=11)
+    hit = run(plant, scans, params, sensors=NOISY, seed=11, scenarios=[scenario])
     first = int(scenario.start)
     for name in base:  # nothing differs before the attack starts
         assert np.array_equal(base[name][:first], hit[name][:first]), name
@@ -62,7 +63,8 @@ def test_spoofed_report_drives_control() -> None:
 
 
 def test_manipulation_of_control_forces_actuator() -> None:
-    base, hit = pair("water", attack("manipulation_of_control", START, DURATION, ["P101.SPEED"], 0.0))
+    base, hit = pair("water", attack("manipulation_of_control", START, DURATION, ["P101.SPEED"], 0.0),
+                     params=SMOOTH_WATER)
     assert np.all(hit["P101.SPEED"][WINDOW] == 0.0) and np.all(hit["truth:P101.SPEED"][WINDOW] == 0.0)
     assert np.all(hit["truth:FIT101"][START + 1: START + DURATION] == 0.0)
     assert hit["truth:LIT101"][START + DURATION - 1] < base["truth:LIT101"][START + DURATION - 1] - 0.5

@@ -146,7 +146,8 @@ def test_quantisation_and_noise() -> None:
 
 
 def test_drift_grows_linearly() -> None:
-    sim = make("water", sensors=SensorOptions(noise=0.0, drift=50.0))
+    # A continuous analyser: sampling would hold the reading while the truth moves on.
+    sim = make("water", {"ait201_interval": 0, "ait201_dead_time": 0}, sensors=SensorOptions(noise=0.0, drift=50.0))
     rows = np.array([sim.scan() for _ in range(600)])
     j, k = sim.columns.index("AIT201"), sim.columns.index("truth:AIT201")
     err = rows[:, j] - rows[:, k]

@@ -16,6 +16,8 @@ from simulators import (
     simulate,
 )
 
+from .helpers import SMOOTH_WATER
+
 
 def test_tags_describe_units_ranges_and_writability() -> None:
     plant = LivePlant("water")
@@ -39,7 +41,7 @@ def test_live_matches_batch() -> None:
 
 
 def test_write_setpoint_takes_effect() -> None:
-    plant = LivePlant("water", {"demand_variability": 0.0}, sensors={"noise": 0})
+    plant = LivePlant("water", {"demand_variability": 0.0, **SMOOTH_WATER}, sensors={"noise": 0})
     assert plant.write("LIC101.SP", 3.6) == 3.6
     assert plant.read_tag("LIC101.SP") == 3.6  # readable at once
     plant.advance(1200)

@@ -7,9 +7,9 @@ import pytest
 
 from simulators.plants.water import G
 
-from .helpers import attack, run
+from .helpers import SMOOTH_WATER, attack, run
 
-FLAT = {"demand_amplitude": 0.0, "demand_variability": 0.0}
+FLAT = {**SMOOTH_WATER, "demand_amplitude": 0.0, "demand_variability": 0.0}
 
 
 def test_mass_balance_closes() -> None:
@@ -59,7 +59,7 @@ def test_level_pid_settles() -> None:
 
 
 def test_daily_demand_held_by_loops() -> None:
-    d = run("water", 86400 // 4, {"demand_variability": 0.05}, seed=3)
+    d = run("water", 86400 // 4, {**SMOOTH_WATER, "demand_variability": 0.05}, seed=3)
     assert np.all(np.abs(d["LIT101"] - 3.0) < 0.2)
     assert np.all(np.abs(d["LIT102"] - 4.0) < 0.3)
     assert np.all(np.abs(d["AIT201"][3600:] - 1.0) < 0.15)

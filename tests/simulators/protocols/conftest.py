@@ -15,10 +15,12 @@ from typing import Any, TypeVar
 import pytest
 
 from simulators import LivePlant
+from tests.simulators.helpers import SMOOTH_WATER
 
 T = TypeVar("T")
 QUIET = {"noise": 0.0}
-STEADY = {"demand_variability": 0.0}
+# PI level loops (the water plant's smooth mode): these tests watch a level follow its setpoint.
+STEADY = {"demand_variability": 0.0, **SMOOTH_WATER}
 
 
 class LoopThread:

@@ -70,7 +70,7 @@ def test_browse_address_space(served: Served) -> None:
             assert children == {"SimulationTime", *nodes.folders}
             folder = await obj.get_child(f"{ns}:P101")
             names = {(await c.read_browse_name()).Name for c in await folder.get_children()}
-            assert names == {"P101", "P101.RUN", "P101.SPEED", "P101.TRIP", "Start", "Stop"}
+            assert names == {"P101", "P101.DUTY", "P101.RUN", "P101.SPEED", "P101.TRIP", "Start", "Stop"}
             values = plant.read()
             for var in nodes.variables:
                 node = await obj.get_child([f"{ns}:{var.folder}", f"{ns}:{var.tag}"])
