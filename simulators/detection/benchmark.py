@@ -35,6 +35,10 @@ MAX_DURATION_S = 7 * 86400.0
 MIN_DURATION_S = 3600.0
 MAX_COUNT = 10
 TEST_SEED_OFFSET = 1  # the attack run uses seed + 1, so its noise differs from the training run's
+# The runs have an operator: a latched trip is released this long after its cause clears, as an
+# operator would reset it, so one attack does not leave the plant shut down for the rest of the run
+# (every later row would be "normal" yet abnormal). A request's own params override it.
+OPERATOR_DEFAULTS = {"interlock_auto_reset": 600.0}
 ATTACK_KEYS = ("attack_id", "technique", "attack_type", "targets", "start_time", "end_time")
 ProgressFn = Callable[[float, str], None]
 
@@ -109,6 +113,8 @@ def prepare(raw: Mapping[str, Any]) -> BenchmarkRequest:
     params = raw.get("params") or {}
     if not isinstance(params, Mapping):
         raise SimulationParamError("params", "must be an object of plant parameters")
+    known = {p.name for p in plant.PARAMS}
+    params = {**{k: v for k, v in OPERATOR_DEFAULTS.items() if k in known}, **params}
     return BenchmarkRequest(
         plant=plant.name, duration=duration, train_duration=train, sample_rate=rate, intensity=intensity,
         count=count, detectors=_names(raw.get("detectors"), "detectors", list(DETECTORS)),
