@@ -77,6 +77,10 @@ PARAMS = (
               "(and PT101 below PT101.HH) before the trip can be released."),
     ParamSpec("interlock_auto_reset", 0.0, "s", 0.0, 86400.0,
               "Release the trip once clear this long (0 = only RESET, as a safety trip should)."),
+    ParamSpec("at101_interval", 120.0, "s", 0.0, 3600.0,
+              "AT101 analyser sample interval (an on-line analyser's cycle; 0 = continuous)."),
+    ParamSpec("at101_dead_time", 180.0, "s", 0.0, 3600.0,
+              "AT101 dead time: sample line transport and analysis before a result shows."),
     ParamSpec("vessel_rating", 10.0, "bar", 1.0, 200.0, "Reactor design pressure (absolute), for reference."),
     ParamSpec("relief_set", 8.0, "bar", 1.0, 200.0, "PSV101 set pressure (absolute); full lift 10 % above."),
     ParamSpec("relief_capacity", 1.0e7, "W", 0.0, 1e9,
@@ -137,6 +141,7 @@ class ChemicalPlant(PlantModel):
     TAGS = TAGS
     PARAMS = PARAMS
     EXOGENOUS = (("feed_temp", "K"), ("feed_conc", "mol/m3"), ("coolant_temp", "K"))
+    ANALYSERS = (("AT101", "at101_interval", "at101_dead_time"),)
 
     def __init__(
         self,

@@ -132,3 +132,12 @@ def test_sis_reads_its_own_transmitter() -> None:
     d = run("chemical", 3000, FLAT, scenarios=[spoof])
     first = int(np.argmax(d["SIS.TRIP"]))
     assert d["SIS.TRIP"].any() and d["TT111"][first] >= 380.0 and d["TT101"][first] < 350.0
+
+
+def test_analyser_reports_samples_late() -> None:
+    """AT101 samples every 120 s and shows each result 180 s after its sample was drawn (defaults)."""
+    d = run("chemical", 1200, writes={0: {"TIC101.SP": 345.0}})
+    reading, truth = d["AT101"], d["truth:AT101"]
+    for i in range(180, 1200):
+        assert reading[i] == truth[120 * ((i - 180) // 120)]
+    assert np.ptp(truth[180:]) > 1.0  # the concentration did move meanwhile
