@@ -35,6 +35,7 @@ from appliance.kinds.synth.train import (
     check_training,
     input_rows,
     job_errors,
+    require_class_column,
     train_in_job,
     training_seconds,
 )
@@ -69,7 +70,7 @@ TRAINING_DEFAULTS: dict[str, Any] = {
 }
 # Training params added later, kept apart so a published-form request's model reuse (which compares
 # TRAINING_DEFAULTS with a model's settings) is unchanged; with model_id they are refused as well.
-TRAINING_EXTRAS: dict[str, Any] = {"rules": None, "detect_rules": True}
+TRAINING_EXTRAS: dict[str, Any] = {"rules": None, "detect_rules": True, "class_column": None}
 TRAINING_PARAMS = {**TRAINING_DEFAULTS, **TRAINING_EXTRAS}
 
 
@@ -84,6 +85,15 @@ class SynthesizeParams(ma.Schema):
         load_default=None,
         metadata={"description": 'Fixed column values for every row, e.g. {"income": ">50K"}'},
     )
+    class_proportions = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Float(validate=ma.validate.Range(min=0.0)),
+        load_default=None,
+        metadata={
+            "description": 'With a model trained with class_column: the share of rows per class, e.g. {"0": 0.5, '
+            '"1": 0.5}; default the real proportions. A condition on the class column samples that class only'
+        },
+    )
     synthesizer = ma.fields.String(
         load_default=None,
         validate=ma.validate.OneOf(SYNTHESIZERS),
@@ -97,6 +107,9 @@ class SynthesizeParams(ma.Schema):
         ma.fields.Dict(keys=ma.fields.String()),
         load_default=None,
         metadata={"description": "Without model_id: rules between columns (see the train kind)"},
+    )
+    class_column = ma.fields.String(
+        load_default=None, metadata={"description": "Without model_id: one model per class of this column"}
     )
     detect_rules = ma.fields.Boolean(
         load_default=None,
@@ -132,16 +145,28 @@ def check_inputs(
                 raise ParamError("conditions", "conditions are not supported for multi-table (hma) models")
             return
         known = column_names(model["columns"])
+        if params.get("class_proportions") and not _stratified(model):
+            raise ParamError("class_proportions", "the model was not trained with a class_column")
     else:
         if len(datasets) != 1:
             raise errors.validation("inputs", "without model_id, give one input dataset to train on")
         known = column_names(datasets[0].get("columns"))
         require_known(params.get("metadata") or {}, known, "metadata")
+        if params.get("class_column"):
+            require_class_column(params["class_column"], known)
         try:
             validate_rules(params.get("rules"), set(known) or None)
         except SynthesisError as exc:
             raise ParamError(exc.field, exc.message) from exc
+        if params.get("class_proportions") and not params.get("class_column"):
+            raise ParamError("class_proportions", "give class_column too (the column the proportions are of)")
     require_known(params.get("conditions") or {}, known, "conditions")
+
+
+def _stratified(model: dict[str, Any]) -> bool:
+    from appliance.services.synth.stratified import ENGINE
+
+    return bool(model.get("engine") == ENGINE)
 
 
 def prepare(params: dict[str, Any], _seed: int) -> dict[str, Any]:
@@ -263,6 +288,8 @@ def run(ctx: JobContext) -> None:
         return
     model, table_metadata, source = got.model, got.metadata, got.source
     _check_conditions(params.get("conditions"), table_metadata.columns)
+    if params.get("class_proportions"):
+        model.asked = params["class_proportions"]  # type: ignore[attr-defined]  # checked at submit: stratified
     total, start, fmt = params["rows"], got.start, params["format"]
     path = ctx.work_dir / f"rows.{fmt}"
 
@@ -283,6 +310,7 @@ def run(ctx: JobContext) -> None:
         "seed": ctx.seed,
         "rows": written,
         "conditions": params.get("conditions"),
+        "class_proportions": params.get("class_proportions"),
         "source": source.as_dict(),
     }
     report = build_report(kept, got.train, got.holdout, table_metadata, ctx.seed, about)

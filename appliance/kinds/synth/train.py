@@ -106,6 +106,11 @@ class TrainingParams(ma.Schema):
             '"column": "attack_id", "when": {"attack": 0}}; types: ' + ", ".join(RULE_TYPES)
         },
     )
+    class_column = ma.fields.String(
+        load_default=None,
+        metadata={"description": "Fit one model per class of this column (a label, an attack technique, a plant "
+                  "mode): keeps class-conditional structure; sample by class with conditions or class_proportions"},
+    )
     detect_rules = ma.fields.Boolean(
         load_default=True,
         metadata={"description": "Also find the rules every training row obeys (fixed combinations, conditional "
@@ -124,6 +129,8 @@ def check_training(params: dict[str, Any]) -> None:
         raise ParamError("relationships", "relationships apply to synthesizer hma (several input datasets)")
     if params["synthesizer"] == HMA and (params.get("rules") or params.get("detect_rules") is False):
         raise ParamError("rules", "rules apply to single-table synthesizers, not hma")
+    if params["synthesizer"] == HMA and params.get("class_column"):
+        raise ParamError("class_column", "class_column applies to single-table synthesizers, not hma")
     if params.get("epochs") is not None and params["synthesizer"] not in NEURAL:
         raise ParamError("epochs", f"applies to {', '.join(sorted(NEURAL))}; {params['synthesizer']} has no epochs")
     try:
@@ -147,10 +154,18 @@ def check_inputs(
         )
     known = column_names(datasets[0].get("columns"))
     require_known(params.get("metadata") or {}, known, "metadata")
+    if params.get("class_column"):
+        require_class_column(params["class_column"], known)
     try:
         validate_rules(params.get("rules"), set(known) or None)
     except SynthesisError as exc:
         raise ParamError(exc.field, exc.message) from exc
+
+
+def require_class_column(name: str, known: list[str]) -> None:
+    if known and name not in known:
+        shown = ", ".join(known[:20])
+        raise ParamError("class_column", f"unknown column {name!r}; the columns are: {shown}")
 
 
 def training_seconds(synthesizer: str, epochs: int | None, rows: int | None = None) -> float:
@@ -225,6 +240,7 @@ def train_in_job(ctx: JobContext, params: dict[str, Any], check: bool, share: fl
             overrides=params.get("metadata"),
             rules=params.get("rules"),
             detect_rules=params.get("detect_rules", True),
+            class_column=params.get("class_column"),
             holdout=params["holdout"],
             seed=ctx.seed,
             dataset_id=ref.dataset_id,

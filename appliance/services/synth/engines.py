@@ -16,11 +16,21 @@ DEFAULT_ENGINE = "sdv"
 
 def _classes() -> dict[str, type[Synthesizer]]:
     from appliance.services.synth.sdv_engine import SDVSynthesizer
+    from appliance.services.synth.stratified import ENGINE, StratifiedSynthesizer
 
-    return {"sdv": SDVSynthesizer}
+    return {"sdv": SDVSynthesizer, ENGINE: StratifiedSynthesizer}
 
 
-def create(synthesizer: str, device: str, engine: str = DEFAULT_ENGINE) -> Synthesizer:
+def create(
+    synthesizer: str, device: str, engine: str = DEFAULT_ENGINE, class_column: str | None = None
+) -> Synthesizer:
+    """A new model; with ``class_column``, one SDV model per class of that column (``stratified``)."""
+    if class_column is not None:
+        from appliance.services.synth.sdv_engine import SDVSynthesizer
+        from appliance.services.synth.stratified import StratifiedSynthesizer
+
+        SDVSynthesizer(synthesizer, device)  # the synthesizer name is checked here
+        return StratifiedSynthesizer(synthesizer, device, class_column)
     classes = _classes()
     if engine not in classes:
         raise SynthesisError("engine", f"one of {', '.join(classes)}")

@@ -51,6 +51,7 @@ class TrainingConfig:
     overrides: dict[str, Any] | None = None
     rules: list[dict[str, Any]] | None = None
     detect_rules: bool = True
+    class_column: str | None = None
     progress_cb: ProgressCallback | None = None
     cancel_cb: CancelCallback | None = None
     check: bool = True
@@ -76,7 +77,9 @@ def train(frame: pd.DataFrame, config: TrainingConfig) -> Trained:
     found = rules.detect(parsed, table_metadata.sdtypes()) if config.detect_rules else []
     table_metadata.rules = rules.combine(found, rules.declared(config.rules, parsed))
     train_rows, holdout_rows = split.split(parsed, holdout, seed)
-    model = engines.create(synthesizer, pick_device(synthesizer))
+    if config.class_column is not None and config.class_column not in parsed.columns:
+        raise SynthesisError("class_column", f"unknown column {config.class_column!r}")
+    model = engines.create(synthesizer, pick_device(synthesizer), class_column=config.class_column)
     seed_globals(seed)
     summary = model.fit(train_rows, table_metadata, config.epochs, config.progress_cb, config.cancel_cb)
     quality: dict[str, Any] = {}

@@ -1,0 +1,63 @@
+"""A model per class (``class_column``): real class proportions, sampling by class, and the TSTR gap
+it closes against one model of the whole table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from appliance.services.synth import engines, metadata, tstr
+from appliance.services.synth.interface import SynthesisError
+from appliance.services.synth.stratified import StratifiedSynthesizer, allocate
+from tests.synth_data import adult_frame
+
+
+def test_allocation_sums_to_the_rows_and_follows_the_shares() -> None:
+    assert allocate(10, {"a": 0.679, "b": 0.321}) == {"a": 7, "b": 3}
+    assert sum(allocate(1001, {"a": 1, "b": 1, "c": 1}).values()) == 1001
+    with pytest.raises(SynthesisError):
+        allocate(5, {"a": 0.0})
+
+
+def test_per_class_models_keep_proportions_sample_by_class_and_round_trip(sdv_home: Path, tmp_path: Path) -> None:
+    real = adult_frame(400, seed=1)
+    real.loc[:4, "workclass"] = "Never-worked"  # a class too small for its own model
+    frame, meta = metadata.detect(real)
+    model = engines.create("gaussian_copula", "cpu", class_column="workclass")
+    assert isinstance(model, StratifiedSynthesizer)
+    model.fit(frame, meta)
+    assert set(model.models) == {"Private", "Self-emp", "Local-gov", "State-gov"} and model.pooled is not None
+    rows = pd.concat(model.sample_chunks(1000, 3, 300), ignore_index=True)
+    expected = allocate(1000, model.proportions)
+    assert rows["workclass"].value_counts().to_dict() == {k: v for k, v in expected.items() if v}
+    only = model.sample(50, 4, conditions={"workclass": "Never-worked"})
+    assert (only["workclass"] == "Never-worked").all() and len(only) == 50
+    model.asked = {"State-gov": 1, "Private": 3}
+    asked = model.sample(400, 5)
+    assert asked["workclass"].value_counts().to_dict() == {"Private": 300, "State-gov": 100}
+    model.asked = None
+
+    model.save(tmp_path / "m.pkl")
+    loaded = engines.load(tmp_path / "m.pkl", "sdv_stratified")
+    pd.testing.assert_frame_equal(loaded.sample(300, 6), model.sample(300, 6))
+    with pytest.raises(SynthesisError) as caught:
+        model.sample(10, 1, conditions={"workclass": "Pirate"})
+    assert caught.value.field == "conditions.workclass"
+    with pytest.raises(SynthesisError) as unknown:
+        engines.create("gaussian_copula", "cpu", class_column="nope").fit(frame, meta)
+    assert unknown.value.field == "class_column"
+
+
+def test_a_model_per_class_closes_most_of_the_tstr_gap(sdv_home: Path) -> None:
+    real, test = adult_frame(600, seed=1), adult_frame(400, seed=2)
+    frame, meta = metadata.detect(real)
+    scores = {}
+    for class_column in (None, "income"):
+        model = engines.create("gaussian_copula", "cpu", class_column=class_column)
+        model.fit(frame, meta)
+        result = tstr.evaluate(model.sample(600, 3), test, "income", "classification", 0, real_train=frame)
+        scores[class_column] = result["tstr"]["f1"]
+        ceiling = result["trtr"]["f1"]
+    assert ceiling - scores["income"] <= (ceiling - scores[None]) / 2, (scores, ceiling)
