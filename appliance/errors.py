@@ -162,6 +162,12 @@ LIVE_RUN_LIMIT = _spec(
     "As many live runs as the appliance allows are already starting or running.",
     "Stop a run, or ask the administrator to raise [scada] max_runs / max_runs_per_tenant.",
 )
+LIVE_RUN_STATE = _spec(
+    "LIVE_RUN_STATE",
+    409,
+    "The live run's state does not allow this: pause or resume at the wrong time, or a write or attack while paused.",
+    "Read the run's status: pause a running run, resume a paused one, and resume before writing.",
+)
 INTERNAL = _spec(
     "INTERNAL", 500, "Something failed inside the appliance.", "Quote the correlation id to your administrator."
 )

@@ -241,8 +241,10 @@ def tenant_stream(
     credential: Recheck | None = None,
 ) -> StreamBody:
     """The tenant's events from now on: ``status`` and ``progress`` of any of its jobs (each with
-    ``job_id`` and ``kind``; a live run's state is its job's), and ``alarms`` (``{runs: {run id:
-    active count}}``) when the counts change. No replay and no ids: a client that reconnects reads
+    ``job_id`` and ``kind``; a live run's state is its job's), ``alarms`` (``{runs: {run id:
+    active count}}``) when the counts change, and ``runs`` (``{runs: {run id: {paused_at,
+    endpoints: {protocol: [state, clients]}}}}``) when a running run is paused or resumed or its
+    endpoints' clients change. No replay and no ids: a client that reconnects reads
     the current state from a page or the API, then follows again."""
     sub = _subscribe(hub.follow_tenant, conn, tenant_id)
 

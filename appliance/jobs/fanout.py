@@ -17,7 +17,9 @@ a job ended, the rows of that same pass are its last, and the subscription then 
 
 A tenant-wide subscription (`follow_tenant`, the overview's stream) gets, from the same pass, the
 status and progress rows of every job of its tenant, and, at most once a second, the tenant's count
-of active alarms per run whenever it has changed. It has no end: it lasts until its client goes.
+of active alarms per run whenever it has changed, and its live runs' states (paused or not, and the
+clients each endpoint has connected) whenever they have changed. It has no end: it lasts until its
+client goes.
 
 Limits: the hub counts open subscriptions in all and per tenant; over a limit `subscribe` raises
 `StreamLimit` (the API answers 429). A reader too slow to take what was delivered (more than
@@ -132,6 +134,7 @@ class Hub:
         self._by_run: dict[str, set[Subscription]] = {}
         self._by_tenant: dict[str, set[Subscription]] = {}
         self._alarm_counts: dict[str, dict[str, int]] = {}
+        self._run_states: dict[str, dict[str, Any]] = {}
         self._alarms_at = 0.0
         self._tenants: Counter[str] = Counter()
         self._open = 0
@@ -148,11 +151,14 @@ class Hub:
         return self._subscribe(conn, tenant_id, job_id, run_id)
 
     def follow_tenant(self, conn: Any, tenant_id: str) -> Subscription:
-        """Every job's status and progress in the tenant, and its alarm counts when they change."""
+        """Every job's status and progress in the tenant, and its alarm counts and live runs' states
+        when they change."""
         counts = scada_alarms_store.active_counts(conn, tenant_id)
+        states = scada_store.live_states(conn, tenant_id)
         sub = self._subscribe(conn, tenant_id, "", None, tenant_wide=True)
         with self._lock:
             self._alarm_counts.setdefault(tenant_id, counts)
+            self._run_states.setdefault(tenant_id, states)
         return sub
 
     def _subscribe(
@@ -196,6 +202,7 @@ class Hub:
                     del followers[subject]
                     if sub.tenant_wide:
                         self._alarm_counts.pop(subject, None)
+                        self._run_states.pop(subject, None)
             self._open -= 1
             self._tenants[sub.tenant_id] -= 1
             if self._tenants[sub.tenant_id] <= 0:
@@ -264,7 +271,7 @@ class Hub:
 
     def _tenant_rows(self, conn: Any, tenants: set[str], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """What this pass gives the tenant-wide streams, each row with its ``tenant_id``:
-        status and progress rows of their tenants' jobs, and alarm counts that have changed."""
+        status and progress rows of their tenants' jobs, and alarm counts and run states that have changed."""
         wanted = [row for row in rows if row["type"] in TENANT_TYPES]
         owners = jobs_store.owners(conn, sorted({row["job_id"] for row in wanted})) if wanted else {}
         out: list[dict[str, Any]] = []
@@ -284,4 +291,11 @@ class Hub:
                         self._alarm_counts[tenant_id] = counts
                 if changed:
                     out.append({"tenant_id": tenant_id, "type": "alarms", "data": {"runs": counts}})
+                states = scada_store.live_states(conn, tenant_id)
+                with self._lock:
+                    moved = tenant_id in self._run_states and self._run_states[tenant_id] != states
+                    if tenant_id in self._by_tenant:
+                        self._run_states[tenant_id] = states
+                if moved:
+                    out.append({"tenant_id": tenant_id, "type": "runs", "data": {"runs": states}})
         return out

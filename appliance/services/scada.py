@@ -8,6 +8,10 @@ operator allows), its ports (free, and held by no other active run) and a slot (
 active runs, `max_runs_per_tenant` per tenant). Those checks and the insert of the run share one
 write transaction, so concurrent submits cannot overshoot a limit or share a port; a request over
 a limit is refused at once (409), never left waiting behind other runs.
+
+A running run can be paused and resumed (docs/live-scada.md): the transition is checked and
+recorded (`scada_runs.paused_at`) in one write transaction with the command for the worker, so it
+is never applied twice; while paused, the API refuses writes and attacks as the protocols do.
 """
 
 from __future__ import annotations
@@ -200,7 +204,8 @@ def require(conn: sqlite3.Connection, tenant_id: str, run_id: str) -> dict[str, 
 
 
 def _endpoints(conn: sqlite3.Connection, run_id: str, ended: bool) -> list[dict[str, Any]]:
-    """Each endpoint as the worker last saw it; `closed` once the run has ended."""
+    """Each endpoint as the worker last saw it, with its clients connected now; `closed` (and no
+    client) once the run has ended."""
     out = []
     for ep in scada_store.endpoints(conn, run_id):
         state = "closed" if ended and ep["state"] != "failed" else ep["state"]
@@ -212,6 +217,7 @@ def _endpoints(conn: sqlite3.Connection, run_id: str, ended: bool) -> list[dict[
                 "state": state,
                 "error": ep["error"],
                 "since": ep["updated_at"],
+                "clients": 0 if ended else int(ep["clients"] or 0),
             }
         )
     return out
@@ -224,15 +230,23 @@ def _job(conn: sqlite3.Connection, row: dict[str, Any]) -> dict[str, Any]:
     return job
 
 
+def _status(job: dict[str, Any], row: dict[str, Any], endpoints: list[dict[str, Any]]) -> str:
+    """`running` only once the job runs and every endpoint accepts; `paused` while it is paused."""
+    status = _STATUS[job["status"]]
+    if status == "running" and any(ep["state"] != "accepting" for ep in endpoints):
+        return "starting"
+    if status == "running" and row.get("paused_at"):
+        return "paused"
+    return status
+
+
 def view(conn: sqlite3.Connection, row: dict[str, Any]) -> dict[str, Any]:
-    """The run as the API shows it: `running` only once the job runs and every endpoint accepts."""
+    """The run as the API shows it (its status: see ``_status``)."""
     job = _job(conn, row)
     latest = scada_store.values(conn, row["id"])
     base = f"/v1/scada/runs/{row['id']}"
     endpoints = _endpoints(conn, row["id"], job["status"] in ("succeeded", "failed", "canceled"))
-    status = _STATUS[job["status"]]
-    if status == "running" and any(ep["state"] != "accepting" for ep in endpoints):
-        status = "starting"
+    status = _status(job, row, endpoints)
     return {
         "id": row["id"],
         "job_id": row["job_id"],
@@ -256,6 +270,7 @@ def view(conn: sqlite3.Connection, row: dict[str, Any]) -> dict[str, Any]:
         else None,
         "created_at": row["created_at"],
         "started_at": job["started_at"],
+        "paused_at": row.get("paused_at") if status == "paused" else None,
         "finished_at": job["finished_at"],
         "result": json.loads(job["result"]) if job["result"] else None,
         "error": {"code": job["error_code"], "message": job["error_message"]} if job["error_code"] else None,
@@ -263,6 +278,8 @@ def view(conn: sqlite3.Connection, row: dict[str, Any]) -> dict[str, Any]:
         "_links": {
             "self": base,
             "stop": f"{base}/stop",
+            "pause": f"{base}/pause",
+            "resume": f"{base}/resume",
             "writes": f"{base}/writes",
             "trend": f"{base}/trend",
             "attacks": f"{base}/attacks",
@@ -289,6 +306,39 @@ def live_job(conn: sqlite3.Connection, row: dict[str, Any]) -> dict[str, Any]:
     return job
 
 
+def _not_paused(row: dict[str, Any], doing: str) -> None:
+    if row.get("paused_at"):
+        raise AppError(
+            errors.LIVE_RUN_STATE,
+            f"run {row['id']} is paused: it takes no {doing} until it is resumed",
+            hint=f"POST /v1/scada/runs/{row['id']}/resume first.",
+        )
+
+
+def set_paused(conn: sqlite3.Connection, tenant_id: str, run_id: str, pause: bool) -> tuple[dict[str, Any], bool]:
+    """Pause or resume a running run: check the transition and record it with the command for the
+    worker in one transaction, then wait up to 5 s for the worker to apply it. Returns the run and
+    whether the worker has applied it (False: handed over, not applied yet)."""
+    verb = "pause" if pause else "resume"
+    with transaction(conn):
+        row = require(conn, tenant_id, run_id)
+        job = _job(conn, row)
+        status = _status(job, row, _endpoints(conn, run_id, job["status"] in ("succeeded", "failed", "canceled")))
+        wanted = "running" if pause else "paused"
+        if status != wanted:
+            why = {"running": "it is running", "paused": "it is already paused", "starting": "it has not started yet"}
+            raise AppError(
+                errors.LIVE_RUN_STATE,
+                f"cannot {verb} run {run_id}: {why.get(status, f'it has ended ({status})')}",
+                hint="Pause a running run; resume a paused one.",
+            )
+        at = now_iso()
+        scada_store.set_paused(conn, run_id, at if pause else None)
+        seq = scada_store.add_command(conn, run_id, verb, {}, at)
+    applied = _answer(conn, seq) is not None
+    return view(conn, require(conn, tenant_id, run_id)), applied
+
+
 def request_stop(conn: sqlite3.Connection, run_id: str) -> None:
     """Ask the running plant to stop at its next tick (it keeps its recording)."""
     with transaction(conn):
@@ -303,6 +353,7 @@ def attack(conn: sqlite3.Connection, tenant_id: str, run_id: str, spec: dict[str
     row = require(conn, tenant_id, run_id)
     if live_job(conn, row)["status"] != "running":
         raise AppError(errors.CONFLICT, f"run {run_id} is not running yet", hint="Retry once its status is running.")
+    _not_paused(row, "attack")
     with transaction(conn):
         seq = scada_store.add_command(conn, run_id, "attack", spec, now_iso())
     done = _answer(conn, seq)
@@ -320,6 +371,8 @@ def _answer(conn: sqlite3.Connection, seq: int) -> Any:
         if done and done["done_at"]:
             if done["error"]:
                 problem = json.loads(done["error"])
+                if problem.get("paused"):  # paused between the API's check and the worker's turn
+                    raise AppError(errors.LIVE_RUN_STATE, problem["message"], hint="Resume the run first.")
                 field = problem["field"].replace("attack", "", 1).lstrip(".") or "body"
                 raise errors.validation(field, problem["message"])
             return json.loads(done["result"])
@@ -357,6 +410,7 @@ def write(conn: sqlite3.Connection, tenant_id: str, run_id: str, tag: Any, value
     check_write(row["plant"], tag, value)
     if live_job(conn, row)["status"] != "running":
         raise AppError(errors.CONFLICT, f"run {run_id} is not running yet", hint="Retry once its status is running.")
+    _not_paused(row, "write")
     with transaction(conn):
         seq = scada_store.add_command(conn, run_id, "write", {"tag": tag, "value": value}, now_iso())
     done = _answer(conn, seq)

@@ -87,10 +87,40 @@ def set_endpoint(
 def endpoints(conn: sqlite3.Connection, run_id: str) -> list[dict[str, Any]]:
     return fetch_all(
         conn,
-        "SELECT protocol, address, port, state, error, updated_at FROM scada_endpoints WHERE run_id = ?"
+        "SELECT protocol, address, port, state, error, updated_at, clients FROM scada_endpoints WHERE run_id = ?"
         " ORDER BY protocol",
         (run_id,),
     )
+
+
+def set_clients(conn: sqlite3.Connection, run_id: str, counts: dict[str, int]) -> None:
+    """How many clients each endpoint has connected now (the worker writes it when it changes)."""
+    conn.executemany(
+        "UPDATE scada_endpoints SET clients = ? WHERE run_id = ? AND protocol = ?",
+        [(count, run_id, protocol) for protocol, count in counts.items()],
+    )
+
+
+def live_states(conn: sqlite3.Connection, tenant_id: str) -> dict[str, Any]:
+    """Per running run of the tenant: since when it is paused (or None), and each
+    endpoint's state and clients connected (what the overview shows besides the job's status)."""
+    rows = conn.execute(
+        "SELECT r.id, r.paused_at, e.protocol, e.state, e.clients FROM scada_runs r"
+        " JOIN scada_endpoints e ON e.run_id = r.id"
+        " WHERE r.tenant_id = ? AND EXISTS (SELECT 1 FROM jobs j WHERE j.id = r.job_id AND j.status = 'running')"
+        " ORDER BY r.id, e.protocol",
+        (tenant_id,),
+    ).fetchall()
+    out: dict[str, Any] = {}
+    for run_id, paused_at, protocol, state, clients in rows:
+        run = out.setdefault(str(run_id), {"paused_at": paused_at, "endpoints": {}})
+        run["endpoints"][str(protocol)] = [str(state), int(clients)]
+    return out
+
+
+def set_paused(conn: sqlite3.Connection, run_id: str, at: str | None) -> None:
+    """Mark the run paused since ``at`` (None: stepping)."""
+    conn.execute("UPDATE scada_runs SET paused_at = ? WHERE id = ?", (at, run_id))
 
 
 def add_command(conn: sqlite3.Connection, run_id: str, command: str, payload: dict[str, Any], at: str) -> int:

@@ -20,7 +20,7 @@ from appliance.web.blueprint import blp, page
 
 RECENT_JOBS = 10
 LIVE_RUNS = 20
-LIVE_STATES = frozenset({"starting", "running"})
+LIVE_STATES = frozenset({"starting", "running", "paused"})
 
 
 def _live() -> dict[str, Any]:

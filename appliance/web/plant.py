@@ -1,5 +1,5 @@
-"""The plant pages: live runs (start, stop), a run's mimic with faceplates, setpoint writes and
-attack injection, its trends, and its point map.
+"""The plant pages: live runs (start, stop, pause, resume), a run's mimic with faceplates, setpoint
+writes and attack injection, its trends, and its point map.
 
 The pages render once on the server; live values then come from the API's own stream
 (``/v1/scada/runs/{id}/values``, one EventSource per tab, no polling), and the writes the page makes
@@ -25,7 +25,7 @@ from appliance.web.blueprint import blp, page
 
 MIMICS = {"water": "_mimic_water.html", "chemical": "_mimic_chemical.html", "power": "_mimic_power.html"}
 ROLES_SHOWN = ("sensor", "setpoint", "parameter", "mode", "command", "actuator", "status")
-LIVE = frozenset({"starting", "running"})
+LIVE = frozenset({"starting", "running", "paused"})
 
 
 def _run(run_id: str) -> dict[str, Any]:
@@ -130,6 +130,24 @@ def plant_run(run_id: str) -> str:
 def plant_stop(run_id: str) -> BaseResponse:
     """Stop, as ``POST /v1/scada/runs/{id}/stop`` does (an ended run is a 409 page)."""
     live_runs.stop(context.get_db(), context.principal().tenant_id, run_id)
+    return redirect(url_for("ui.plant_run", run_id=run_id), code=303)
+
+
+@blp.route("/plant/<string:run_id>/pause", methods=["POST"])
+@requires("generate")
+@accepts_body("form")
+def plant_pause(run_id: str) -> BaseResponse:
+    """Pause, as ``POST /v1/scada/runs/{id}/pause`` does (a run not running is a 409 page)."""
+    scada.set_paused(context.get_db(), context.principal().tenant_id, run_id, True)
+    return redirect(url_for("ui.plant_run", run_id=run_id), code=303)
+
+
+@blp.route("/plant/<string:run_id>/resume", methods=["POST"])
+@requires("generate")
+@accepts_body("form")
+def plant_resume(run_id: str) -> BaseResponse:
+    """Resume, as ``POST /v1/scada/runs/{id}/resume`` does (a run not paused is a 409 page)."""
+    scada.set_paused(context.get_db(), context.principal().tenant_id, run_id, False)
     return redirect(url_for("ui.plant_run", run_id=run_id), code=303)
 
 

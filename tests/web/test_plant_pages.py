@@ -259,3 +259,47 @@ def test_history_of_a_run_ended_over_a_day_ago_is_pruned(app: Flask, db: Any, ke
     url = "/v1/scada/runs/{}/trend?tags=LIT101&last=600"
     assert client.get(url.format(ended), headers=auth(keys["read"])).get_json()["samples"] == 0
     assert client.get(url.format(live), headers=auth(keys["read"])).get_json()["samples"] == 120
+
+
+def test_pause_and_resume_forms_refuse_scope_csrf_and_bad_transitions(
+    app: Flask, db: Any, users: Users, keys: dict[str, str]
+) -> None:
+    run_id = _run(app, keys)  # no worker: it stays `starting`
+    writer, token = session_client(app, users["generate"])
+    reader, rtoken = session_client(app, users["read"])
+    for verb in ("pause", "resume"):
+        assert writer.post(f"/plant/{run_id}/{verb}").status_code == 403  # no CSRF token
+        refused = reader.post(f"/plant/{run_id}/{verb}", data={"csrf_token": rtoken})
+        assert refused.status_code == 403 and "INSUFFICIENT_SCOPE" in refused.get_data(as_text=True)
+        early = writer.post(f"/plant/{run_id}/{verb}", data={"csrf_token": token})
+        assert early.status_code == 409 and "LIVE_RUN_STATE" in early.get_data(as_text=True)
+        assert writer.post(f"/plant/run_nope/{verb}", data={"csrf_token": token}).status_code == 404
+    page = writer.get(f"/plant/{run_id}").get_data(as_text=True)
+    assert 'data-testid="pause-run"' not in page and 'data-testid="resume-run"' not in page  # not running yet
+
+
+def test_a_paused_run_shows_its_state_and_clients_and_no_write_controls(
+    app: Flask, db: Any, users: Users, keys: dict[str, str]
+) -> None:
+    """The state a worker records for a paused run with clients (the browser tests drive a real one)."""
+    run_id = _run(app, keys)
+    with transaction(db):
+        db.execute(
+            "UPDATE jobs SET status = 'running' WHERE id = (SELECT job_id FROM scada_runs WHERE id = ?)", (run_id,)
+        )
+        db.execute("UPDATE scada_endpoints SET state = 'accepting', clients = 2 WHERE run_id = ?", (run_id,))
+    writer, _ = session_client(app, users["generate"])
+    page = writer.get(f"/plant/{run_id}").get_data(as_text=True)
+    assert 'data-testid="pause-run"' in page and 'data-testid="write-form"' in page
+    assert 'data-testid="clients-modbus">2</b> clients' in page
+    with transaction(db):
+        db.execute("UPDATE scada_runs SET paused_at = '2026-12-01T02:00:00.000Z' WHERE id = ?", (run_id,))
+    page = writer.get(f"/plant/{run_id}").get_data(as_text=True)
+    assert 'data-testid="resume-run"' in page and 'data-testid="paused-note"' in page
+    assert 'data-testid="write-form"' not in page and 'data-testid="attack-form"' not in page
+    assert 'data-testid="stop-run"' in page
+    overview = writer.get("/").get_data(as_text=True)
+    assert "state-paused" in overview and 'data-clients="modbus">2</b> clients' in overview
+    reader, _ = session_client(app, users["read"])
+    page = reader.get(f"/plant/{run_id}").get_data(as_text=True)
+    assert 'data-testid="resume-run"' not in page and 'data-testid="pause-run"' not in page

@@ -195,7 +195,9 @@ def job_events(job_id: str) -> Response:
 @requires("read")
 def tenant_events() -> Response:
     """Server-sent events for the whole tenant from now on: `status` and `progress` of every job
-    (with `job_id` and `kind`), and `alarms` (active alarms per live run) when the counts change."""
+    (with `job_id` and `kind`), `alarms` (active alarms per live run) when the counts change, and
+    `runs` (each running live run's `paused_at` and its endpoints' state and clients connected)
+    when they change."""
     heartbeat_s = float(context.config()["streams"]["heartbeat_s"])
     body = events.tenant_stream(
         context.get_db(),

@@ -1,4 +1,4 @@
-"""/v1/scada/runs: start, list, read, stop, attack, values (SSE) and the register/node maps."""
+"""/v1/scada/runs: start, list, read, stop, pause, resume, attack, values (SSE) and the register/node maps."""
 
 from __future__ import annotations
 
@@ -81,6 +81,31 @@ def get_run(run_id: str) -> dict[str, Any]:
 def stop_run(run_id: str) -> dict[str, Any]:
     """Stop: the recording becomes artifacts and is sealed. A finished run answers 409."""
     return live_runs.stop(context.get_db(), context.principal().tenant_id, run_id)
+
+
+@blp.route("/runs/<string:run_id>/pause", methods=["POST"])
+@blp.response(200, RunSchema)
+@blp.alt_response(202, schema=RunSchema, description="Handed to the run, not applied yet")
+@requires("generate")
+def pause_run(run_id: str) -> Any:
+    """Pause a running run: the plant freezes (simulated time stands still, no new samples or trend
+    history), its Modbus and OPC UA servers keep their clients and serve the last values, and every
+    write is refused until it resumes: here 409 `LIVE_RUN_STATE`, over Modbus exception 6 (Server
+    Device Busy), over OPC UA BadInvalidState. 200 once the run's worker has frozen it, 202 if it
+    has not answered within 5 s. Pausing a run that is not running is 409 `LIVE_RUN_STATE`."""
+    run, applied = scada.set_paused(context.get_db(), context.principal().tenant_id, run_id, True)
+    return run, (200 if applied else 202)
+
+
+@blp.route("/runs/<string:run_id>/resume", methods=["POST"])
+@blp.response(200, RunSchema)
+@blp.alt_response(202, schema=RunSchema, description="Handed to the run, not applied yet")
+@requires("generate")
+def resume_run(run_id: str) -> Any:
+    """Resume a paused run from the scan it froze at (the pause is not caught up). Resuming a run
+    that is not paused is 409 `LIVE_RUN_STATE`."""
+    run, applied = scada.set_paused(context.get_db(), context.principal().tenant_id, run_id, False)
+    return run, (200 if applied else 202)
 
 
 @blp.route("/runs/<string:run_id>/attacks", methods=["POST"])

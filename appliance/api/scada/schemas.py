@@ -75,6 +75,12 @@ class EndpointSchema(ma.Schema):
     )
     error = ma.fields.String(allow_none=True)
     since = ma.fields.String(metadata={"description": "When the state was last set"})
+    clients = ma.fields.Integer(
+        metadata={
+            "description": "Clients connected now: Modbus TCP connections, or activated OPC UA sessions"
+            " (as the run's worker counted them within the last 0.1 s; 0 once the run has ended)"
+        }
+    )
 
 
 class RunSchema(ma.Schema):
@@ -82,8 +88,9 @@ class RunSchema(ma.Schema):
     job_id = ma.fields.String()
     status = ma.fields.String(
         metadata={
-            "enum": ["starting", "running", "stopped", "failed", "canceled"],
-            "description": "`running` once the worker runs the plant and every endpoint accepts connections",
+            "enum": ["starting", "running", "paused", "stopped", "failed", "canceled"],
+            "description": "`running` once the worker runs the plant and every endpoint accepts connections;"
+            " `paused` while it is frozen (POST …/pause, …/resume)",
         }
     )
     plant = ma.fields.String()
@@ -93,6 +100,7 @@ class RunSchema(ma.Schema):
     opcua = ma.fields.Dict(allow_none=True)
     created_at = ma.fields.String()
     started_at = ma.fields.String(allow_none=True)
+    paused_at = ma.fields.String(allow_none=True, metadata={"description": "Since when it is paused"})
     finished_at = ma.fields.String(allow_none=True)
     result = ma.fields.Dict(allow_none=True)
     error = ma.fields.Dict(allow_none=True)

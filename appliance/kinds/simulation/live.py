@@ -9,7 +9,12 @@ which are sealed like any job's.
 The job is `running` as soon as a worker claims it, but clients must not be told to connect before
 the servers listen: once they have started, the worker connects to each endpoint over TCP and
 records it in `scada_endpoints` as `accepting` (or `failed`, with the reason); the API shows the
-run as `running` only when every endpoint accepts.
+run as `running` only when every endpoint accepts. From then on the tick also counts the clients
+each endpoint has connected and records the count in `scada_endpoints` when it changes.
+
+A `pause` command freezes the plant (`LiveRun.pause`) and publishes the values it froze at (if the
+last sample is older), before the API hears the answer; while paused the tick applies commands but
+publishes no sample and writes no trend history, since nothing changes.
 """
 
 from __future__ import annotations
@@ -135,18 +140,28 @@ class _Commands:
         self.last_history = 0.0
         self.history_rows = 0
         self.rollup = trends.MinuteRollup()
+        self.clients: dict[str, int] = {}
+        self.published_scan = -1
 
     def tick(self, run: Any) -> None:
         from simulators.errors import SimulationParamError
 
         conn = open_db(self.ctx.state_dir)
         for cmd in scada_store.pending_commands(conn, self.run_id):
-            result, error = None, None
+            result, error, event = None, None, None
             if cmd["command"] == "stop":
                 self.stop = True
                 result = {"stopping": True}
             elif cmd["command"] == "write":
                 result, error = _write(run, json.loads(cmd["payload"]))
+            elif cmd["command"] in ("pause", "resume"):
+                snap = run.pause() if cmd["command"] == "pause" else run.resume()
+                if run.paused and self.published_scan != snap["scan"]:
+                    self._publish(conn, run, False)  # the values it froze at, before the API hears it
+                result = {"paused": run.paused, "scan": snap["scan"], "timestamp": snap["timestamp"]}
+                event = f"scada.run.{cmd['command']}d"
+            elif run.paused:
+                error = json.dumps({"paused": True, "message": f"run {self.run_id} is paused: it takes no attack"})
             else:
                 try:
                     result = run.inject_attack(json.loads(cmd["payload"]))
@@ -154,38 +169,61 @@ class _Commands:
                     error = json.dumps({"field": exc.field, "message": exc.message})
             with transaction(conn):
                 scada_store.finish_command(conn, cmd["seq"], now_iso(), result, error)
+                if event is not None:
+                    webhooks.emit(conn, self.ctx.tenant_id, event, self._view(conn))
+        clients = run.clients()
+        if clients != self.clients:
+            self.clients = clients
+            with transaction(conn):
+                scada_store.set_clients(conn, self.run_id, clients)
+        if run.paused:
+            self.ctx.progress(self._fraction(), rows=run.scans, message=f"live: paused at scan {run.scans:,}")
+            return
         now = time.monotonic()
         if now - self.last_values >= VALUES_EVERY_S:
             self.last_values = now
-            self.seq += 1
-            snapshot = run.values()
-            if self.alarms is None:
-                self.alarms = _Alarms(self.run_id, run.plant.plant_cls)
-                self.tag_names = [c.name for c in run.plant.table.columns]
-            history_due = now - self.last_history >= HISTORY_EVERY_S
-            with transaction(conn):
-                scada_store.put_values(conn, self.run_id, self.seq, now_iso(), snapshot)
-                changes = self.alarms.changes(snapshot)
-                for event, alarm in changes:
-                    webhooks.emit(conn, self.ctx.tenant_id, event, alarm)
-                alarms.record(conn, self.ctx.tenant_id, self.run_id, (alarm for _, alarm in changes))
-                if history_due:
-                    self.last_history = now
-                    self.history_rows += 1
-                    trim = self.history_rows % 60 == 0
-                    trends.record(conn, self.run_id, self.tag_names, snapshot, trim, self.rollup)
-        elapsed = now - self.started
-        fraction = min(0.99, elapsed / self.duration) if self.duration else 0.0
-        self.ctx.progress(fraction, rows=run.scans, message=f"live: {run.scans:,} scans")
+            self._publish(conn, run, now - self.last_history >= HISTORY_EVERY_S)
+        self.ctx.progress(self._fraction(), rows=run.scans, message=f"live: {run.scans:,} scans")
+
+    def _publish(self, conn: Any, run: Any, history: bool) -> None:
+        """A sample for the values streams and alarms, and (``history``) a second of trend history."""
+        self.seq += 1
+        snapshot = run.values()
+        self.published_scan = snapshot["scan"]
+        if self.alarms is None:
+            self.alarms = _Alarms(self.run_id, run.plant.plant_cls)
+            self.tag_names = [c.name for c in run.plant.table.columns]
+        with transaction(conn):
+            scada_store.put_values(conn, self.run_id, self.seq, now_iso(), snapshot)
+            changes = self.alarms.changes(snapshot)
+            for event, alarm in changes:
+                webhooks.emit(conn, self.ctx.tenant_id, event, alarm)
+            alarms.record(conn, self.ctx.tenant_id, self.run_id, (alarm for _, alarm in changes))
+            if history:
+                self.last_history = time.monotonic()
+                self.history_rows += 1
+                trim = self.history_rows % 60 == 0
+                trends.record(conn, self.run_id, self.tag_names, snapshot, trim, self.rollup)
+
+    def _view(self, conn: Any) -> Any:
+        """The run as the API shows it, built only if a webhook endpoint wants the event."""
+        return lambda: _run_view(conn, self.ctx.tenant_id, self.run_id)
+
+    def _fraction(self) -> float:
+        """How much of the duration has passed (wall time: a paused run holds its ports meanwhile)."""
+        elapsed = time.monotonic() - self.started
+        return min(0.99, elapsed / self.duration) if self.duration else 0.0
 
 
 def _write(run: Any, payload: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
     """A setpoint write from the API: the value the plant stored and the value read back, or the
     plant's refusal (unknown or read-only tag: field `tag`; bad value: field `value`)."""
-    from simulators.errors import SimulationParamError, TagValueError
+    from simulators.errors import PlantPausedError, SimulationParamError, TagValueError
 
     try:
         stored = run.plant.write(payload["tag"], payload["value"])
+    except PlantPausedError as exc:
+        return None, json.dumps({"paused": True, "message": exc.message})
     except SimulationParamError as exc:
         field = "value" if isinstance(exc, TagValueError) else "tag"
         return None, json.dumps({"field": field, "message": exc.message})

@@ -32,6 +32,8 @@ EVENT_TYPES = (
     "seal.appended",
     "scada.run.started",
     "scada.run.stopped",
+    "scada.run.paused",
+    "scada.run.resumed",
     "scada.alarm.raised",
     "scada.alarm.cleared",
     "dataset.created",

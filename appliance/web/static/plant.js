@@ -123,7 +123,9 @@
     var last = 0, ended = false, current = null, fp = null, bands = [];
     var quality = document.getElementById("quality");
     function setQuality() {
-      var q = ended ? "ended" : !last ? "waiting" : (Date.now() - last > STALE_MS ? "stale" : "good");
+      // paused: the plant is frozen, so no sample comes and the last ones are the plant's values
+      var q = ended ? "ended" : !last ? "waiting" : cfg.status === "paused" ? "paused"
+        : (Date.now() - last > STALE_MS ? "stale" : "good");
       quality.textContent = q;
       quality.className = "q-" + q;
       root.classList.toggle("stale", q === "stale" || q === "ended");
@@ -157,7 +159,7 @@
         listBands(document.getElementById("fp-bands"), bands.filter(function (b) { return b.end >= d[0][0]; }));
       }
     }
-    if (cfg.status === "starting" || cfg.status === "running") follow(cfg.stream, onSample);
+    if (cfg.status === "starting" || cfg.status === "running" || cfg.status === "paused") follow(cfg.stream, onSample);
     else { ended = true; setQuality(); }
 
     function pick(name) {

@@ -182,8 +182,9 @@
   }
 
   // The overview follows the tenant's event stream (GET /v1/events): a job's progress is drawn in
-  // place; anything that changes what the page lists (a state, a new job, alarm counts) fetches
-  // the live part again, once for a burst of events. Nothing is fetched while nothing happens.
+  // place; anything that changes what the page lists (a state, a new job, alarm counts, a live run
+  // paused or resumed, its clients) fetches the live part again, once for a burst of events.
+  // Nothing is fetched while nothing happens.
   var REFRESH_GAP_MS = 1000;
   function followTenant(el) {
     var source = new EventSource(el.dataset.tenantStream);
@@ -214,6 +215,7 @@
     });
     source.addEventListener("status", refresh);
     source.addEventListener("alarms", refresh);
+    source.addEventListener("runs", refresh);  // a run paused or resumed, clients (dis)connected
     // Once per idle timeout the page asks anyway, as a background request: a session that has
     // ended meanwhile (no request of the user's) sends the tab to the login form.
     var idleMs = Number(el.dataset.idleS || 0) * 1000;

@@ -1,8 +1,9 @@
 """The plant pages end to end in chromium, on one live water run shared by the module (a real API
 process and a real `sim` worker serving Modbus): start a run from the form and watch its values
 change, write a setpoint and see the plant take it, an out-of-range write refused, an attack
-injected and its band on the faceplate trend, an alarm acknowledged with a note, and a read-only
-user who sees no write control and whose crafted write is refused."""
+injected and its band on the faceplate trend, an alarm acknowledged with a note, the run paused
+(values stop, the overview says so and counts a Modbus client) and resumed (values move again), and
+a read-only user who sees no write or pause control and whose crafted write and pause are refused."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import expect
+from pymodbus.client import ModbusTcpClient
 
 from tests.conftest import forget_worker_log, free_port, spawn_worker, stop_worker
 from tests.live_appliance import api_process
@@ -163,6 +165,19 @@ def test_a_read_only_user_sees_no_write_controls_and_a_crafted_write_is_refused(
     expect(page.get_by_test_id("write-form")).to_have_count(0)
     expect(page.get_by_test_id("attack-form")).to_have_count(0)
     expect(page.get_by_test_id("stop-run")).to_have_count(0)
+    expect(page.get_by_test_id("pause-run")).to_have_count(0)
+    expect(page.get_by_test_id("resume-run")).to_have_count(0)
+    crafted = page.evaluate(
+        """async ([form, api]) => {
+            const token = JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRF-Token'];
+            const body = new URLSearchParams({csrf_token: token});
+            const viaForm = await fetch(form, {method: 'POST', body: body});
+            const viaApi = await fetch(api, {method: 'POST', headers: {'X-CSRF-Token': token}});
+            return [viaForm.status, viaApi.status, (await viaApi.json()).error.code];
+        }""",
+        [f"/plant/{run_id}/pause", f"/v1/scada/runs/{run_id}/pause"],
+    )
+    assert crafted == [403, 403, "INSUFFICIENT_SCOPE"]
     status = page.evaluate(
         """async (url) => {
             const token = JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRF-Token'];
@@ -246,3 +261,44 @@ def test_log_in_and_write_a_setpoint_by_keyboard_only(
     page.keyboard.press("Enter")
     expect(result).to_have_attribute("data-state", "applied", timeout=15_000)
     expect(result).to_contain_text("the plant took 4.60")
+
+
+def test_pause_a_live_run_and_resume_it(page: Any, watch: Watch, site: Site, shared: dict[str, str]) -> None:
+    """Paused, the plant's values stop (scan and values stay), the page and the overview say so, and
+    the overview counts a Modbus client that connects and leaves; resumed, the values move again."""
+    run_id = _open_run(page, watch, site, shared, "generate")
+    scan = page.locator("#scan")
+    expect(scan).not_to_have_text("–")
+    page.get_by_test_id("pause-run").click()
+    expect(page.get_by_test_id("run-status")).to_have_text("paused", timeout=15_000)
+    expect(page.get_by_test_id("quality")).to_have_text("paused", timeout=15_000)
+    expect(page.get_by_test_id("paused-note")).to_be_visible()
+    expect(page.get_by_test_id("write-form")).to_have_count(0)
+    expect(scan).not_to_have_text("–")
+    frozen = scan.text_content() or ""
+    time.sleep(3)  # three scan periods at 1x: a stepping plant would have moved on
+    assert scan.text_content() == frozen
+    served = httpx.get(
+        f"{site.url}/v1/scada/runs/{run_id}", headers={"X-API-Key": site.keys["read"]}, timeout=30
+    ).json()
+    assert served["status"] == "paused" and str(served["values"]["scan"]) == frozen
+    screenshot(page, "plant-paused")
+
+    page.goto(f"{site.url}/")
+    row = page.locator(f'tr[data-run-id="{run_id}"]')
+    expect(row.locator(".state")).to_have_text("paused")
+    clients = row.locator('[data-clients="modbus"]')
+    expect(clients).to_have_text("0", timeout=15_000)
+    modbus = ModbusTcpClient("127.0.0.1", port=served["modbus"]["port"], timeout=3, retries=0)
+    assert modbus.connect()
+    try:
+        expect(clients).to_have_text("1", timeout=15_000)  # the overview's event stream says so
+    finally:
+        modbus.close()
+    expect(clients).to_have_text("0", timeout=15_000)
+
+    page.goto(f"{site.url}/plant/{run_id}")
+    page.get_by_test_id("resume-run").click()
+    expect(page.get_by_test_id("run-status")).to_have_text("running", timeout=15_000)
+    expect(page.get_by_test_id("quality")).to_have_text("good", timeout=30_000)
+    expect(scan).not_to_have_text(frozen, timeout=15_000)  # the plant steps again
