@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from simulators.attacks.techniques import catalogue
-from simulators.core.params import coerce_number
+from simulators.core.params import coerce_number, resolve_params
 from simulators.detection.detectors import DETECTORS, feature_columns, fit_and_threshold
 from simulators.detection.metrics import DELTA, THETA_P, THETA_R, summary
 from simulators.errors import SimulationParamError
@@ -115,6 +115,7 @@ def prepare(raw: Mapping[str, Any]) -> BenchmarkRequest:
         raise SimulationParamError("params", "must be an object of plant parameters")
     known = {p.name for p in plant.PARAMS}
     params = {**{k: v for k, v in OPERATOR_DEFAULTS.items() if k in known}, **params}
+    resolve_params(plant.PARAMS, params, f"plant '{plant.name}'")  # refuse a bad name or value now, not in the run
     return BenchmarkRequest(
         plant=plant.name, duration=duration, train_duration=train, sample_rate=rate, intensity=intensity,
         count=count, detectors=_names(raw.get("detectors"), "detectors", list(DETECTORS)),

@@ -23,6 +23,7 @@ from simulators.errors import SimulationParamError
         ({"plant": "water", "sample_rate": 3}, "sample_rate"),
         ({"plant": "water", "bogus": 1}, "bogus"),
         ({"plant": "nuclear"}, "plant"),
+        ({"plant": "water", "params": {"no_such_param": 1}}, "params.no_such_param"),
     ],
 )
 def test_bad_requests_name_the_field(raw: dict, field: str) -> None:
@@ -36,6 +37,9 @@ def test_defaults_are_filled_in() -> None:
     assert req.duration == req.train_duration == 86400.0
     assert set(req.detectors) == set(DETECTORS)
     assert req.contract()["plant"] == "chemical"
+    assert req.params == {"interlock_auto_reset": 600.0}  # the runs' operator
+    assert prepare({"plant": "chemical", "params": {"interlock_auto_reset": 0}}).params["interlock_auto_reset"] == 0
+    assert prepare({"plant": "power"}).params == {}
 
 
 def test_small_run_scores_every_detector_and_technique_and_repeats_exactly() -> None:
