@@ -42,9 +42,7 @@ class CheckpointArgsSchema(ma.Schema):
 class CheckpointSchema(ma.Schema):
     origin = ma.fields.String(metadata={"description": "The log's origin line"})
     tree_hash = ma.fields.String(
-        metadata={
-            "description": "Tree hash the log declared when created: sha256 (RFC 6962), or blake3 (older logs)"
-        }
+        metadata={"description": "Tree hash the log declared when created: sha256 (RFC 6962), or blake3 (older logs)"}
     )
     tree_size = ma.fields.Integer()
     root = ma.fields.String(metadata={"description": "Base64 root hash, as in the note"})
