@@ -75,6 +75,24 @@ def _read_table(state_dir: Path, artifact: dict[str, Any], columns: list[str]) -
     return pacsv.read_csv(path, convert_options=options)
 
 
+def _profiled(state_dir: Path, artifact: dict[str, Any], manifest: dict[str, Any], profile: dict[str, Any],
+              chosen: list[str]) -> tuple[np.ndarray, list[np.ndarray], list[str], dict[str, str]]:
+    """A SWaT- or HAI-shaped file (`profile`): the pens by their output names, in the units written
+    (SWaT levels in mm), tags the shape left out dropped. Its rows are regular and time-major, so the
+    times come from the manifest's start and period rather than from the profile's text format."""
+    from datetime import datetime
+
+    columns = {c["source"]: c for c in profile.get("columns", [])}
+    kept = [p for p in chosen if p in columns]
+    table = _read_table(state_dir, artifact, [columns[p]["name"] for p in kept])
+    start = datetime.fromisoformat(manifest["time"]["start"].replace("Z", "+00:00")).timestamp()
+    rows = np.arange(table.num_rows) // max(1, int(manifest.get("instances", 1)))
+    stamps = start + rows * float(manifest["time"]["sample_period_s"])
+    values = [np.asarray(table.column(columns[p]["name"]).to_numpy(zero_copy_only=False), dtype="float64")
+              for p in kept]
+    return stamps, values, kept, {p: columns[p]["unit"] for p in kept}
+
+
 def scenario_series(
     conn: sqlite3.Connection, state_dir: Path, tenant_id: str, job_id: str, pens: list[str] | None = None
 ) -> dict[str, Any]:
@@ -102,13 +120,17 @@ def scenario_series(
     )
     if telemetry is None:
         raise AppError(errors.CONFLICT, f"job {job_id} has no telemetry artifact")
-    table = _read_table(state_dir, telemetry, ["timestamp", *chosen])
-    import pyarrow as pa
-
-    stamps = table.column("timestamp").cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64()).to_numpy() / 1000.0
-    values = [np.asarray(table.column(p).to_numpy(zero_copy_only=False), dtype="float64") for p in chosen]
-    times, series = decimate(stamps, values)
     units = {c["name"]: c.get("unit", "") for c in manifest.get("columns", [])}
+    profile = manifest.get("profile")
+    if profile:
+        stamps, values, chosen, units = _profiled(state_dir, telemetry, manifest, profile, chosen)
+    else:
+        table = _read_table(state_dir, telemetry, ["timestamp", *chosen])
+        import pyarrow as pa
+
+        stamps = table.column("timestamp").cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64()).to_numpy() / 1000.0
+        values = [np.asarray(table.column(p).to_numpy(zero_copy_only=False), dtype="float64") for p in chosen]
+    times, series = decimate(stamps, values)
     return {
         "job_id": job_id,
         "plant": manifest.get("plant", {}).get("name"),
