@@ -155,3 +155,40 @@ def test_the_migration_builds_the_tiles_an_existing_log_would_have(
     assert db.execute("SELECT level, idx, hashes FROM seal_tiles ORDER BY level, idx").fetchall() == written
     assert len(written) == (1 if count < 256 else 3)
     assert seal_log.tree(db, count).root() == bytes(seal_log.require_checkpoint(db)["root"])
+
+
+def test_a_log_from_before_the_migration_keeps_verifying(
+    client: FlaskClient,
+    db: Any,
+    state_dir: Path,
+    keys: dict[str, str],
+    tmp_path: Path,
+    make_sealed_job: Callable[..., dict[str, Any]],
+) -> None:
+    """The state an upgraded appliance starts from: a BLAKE3 log whose checkpoints have no
+    extension line, no ``tree_hash`` column and no tiles. m0015 declares it BLAKE3 and builds its
+    tiles; its old checkpoints, new ones and the proofs between them all verify."""
+    with transaction(db):
+        seal_log.ensure_head(db, BLAKE3)
+    jobs = [make_sealed_job() for _ in range(5)]
+    with transaction(db):
+        _row, signer = signing.active_signer(db, state_dir / "keys")
+        origin = seal_log.ensure_head(db)["origin"]
+        for size, root in db.execute("SELECT tree_size, root FROM checkpoints").fetchall():
+            old_style = sign_checkpoint(Checkpoint(origin, size, bytes(root)), [signer]).decode()
+            db.execute("UPDATE checkpoints SET note = ? WHERE tree_size = ?", (old_style, size))
+        db.execute("DROP TABLE seal_tiles")
+        db.execute("ALTER TABLE seal_log DROP COLUMN tree_hash")
+    with transaction(db):
+        m0015_seal_tiles.up(db)
+    assert seal_log.ensure_head(db)["tree_hash"] == "blake3"
+    kept = db.execute("SELECT note FROM checkpoints WHERE tree_size = 2").fetchone()[0]
+    assert parse_checkpoint(parse_note(kept).text).extensions == ()
+    make_sealed_job()  # sealed after the upgrade: a checkpoint that declares blake3
+    headers = auth(keys["read"])
+    bundle = fetch(client, f"/v1/evidence/{jobs[0]['id']}?prev_size=2", headers, tmp_path / "upgraded.tar")
+    report = verify_bundle(bundle, signing.trusted_verifiers(db), prev_checkpoint=kept.encode())
+    assert [c for c in report.checks if c.status == "fail"] == []
+    assert next(c for c in report.checks if c.name == "consistency").status == "pass"
+    proof = client.get("/v1/seals/proof/consistency?from=2&to=6", headers=headers).get_json()
+    assert proof["hash"] == "blake3" and len(proof["hashes"]) >= 1
