@@ -246,11 +246,13 @@ class OpcUaPlantServer:
         served.last = [_MISSING] * len(served.points)
 
     def _method(self, plant: LivePlant, tag: str, value: bool) -> Callable[..., Any]:
-        async def call(parent: ua.NodeId, *args: Any) -> list[ua.Variant]:
+        async def call(parent: ua.NodeId, *args: Any) -> list[ua.Variant] | ua.StatusCode:
             try:
                 stored = {tag: plant.write(tag, value)}
-            except SimulationParamError as exc:
-                raise ua.UaStatusCodeError(ua.StatusCodes.BadInvalidState) from exc
+            except SimulationParamError as exc:  # e.g. the plant is paused
+                log.info("OPC UA method call refused: %s", exc)
+                # returned, not raised: asyncua answers any exception from a method with BadUnexpectedError
+                return _code(ua.StatusCodes.BadInvalidState)
             self._notify(stored)
             return []
 

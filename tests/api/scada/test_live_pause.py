@@ -1,13 +1,16 @@
 """Pause and resume a live run through the API with a real `sim` worker, watched by real Modbus and
 OPC UA clients over loopback: the plant freezes, both servers keep their clients and serve the last
-values, a write is refused on the API (409) and over Modbus (exception 6); the bad transitions are
-409 `LIVE_RUN_STATE`; webhooks tell `scada.run.paused` / `resumed`. And each endpoint reports the
+values, a write is refused on the API (409), over Modbus (exception 6) and over OPC UA
+(BadInvalidState, from an appliance user allowed to write); the bad transitions are 409
+`LIVE_RUN_STATE`; webhooks tell `scada.run.paused` / `resumed`. And each endpoint reports the
 clients connected now."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,9 +18,15 @@ from asyncua import Client
 from flask.testing import FlaskClient
 from pymodbus.client import ModbusTcpClient
 
+from appliance.services import identity
 from appliance.store.db import fetch_all
+from simulators.protocols.certs import make_certificate
 from tests.api.scada.test_live_runs import running, start_run, until
 from tests.conftest import auth, free_port, wait_for
+from tests.simulators.protocols.opcua_client import configured_client, read_write_call
+
+CLIENT_URI = "urn:sealforge:test-hmi"
+PASSWORD = "a long operator password"
 
 
 def _get(client: FlaskClient, headers: dict[str, str], run_id: str) -> dict[str, Any]:
@@ -147,3 +156,48 @@ def test_pause_and_resume_on_missing_foreign_or_unstarted_runs(
         assert _code(early) == (409, "LIVE_RUN_STATE") and "has not started" in early.get_json()["error"]["message"]
         assert client.post(f"/v1/scada/runs/{run['id']}/{verb}", headers=auth(keys["read"])).status_code == 403
     assert client.post(f"/v1/scada/runs/{run['id']}/stop", headers=headers).get_json()["status"] == "canceled"
+
+
+@pytest.mark.heavy
+def test_an_opcua_write_while_paused_is_bad_invalid_state(
+    client: FlaskClient, db: Any, keys: dict[str, str], tenant: dict[str, Any], start_worker: Any, tmp_path: Path
+) -> None:
+    """An appliance user with `generate` (OPC UA operator) stays logged in through the pause, reads
+    the frozen values, and has a write and a method call refused with BadInvalidState; after resume
+    both go through."""
+    identity.create_user(db, tenant["id"], "operator@plant.example", PASSWORD, "generate")
+    make_certificate(
+        tmp_path / "client.der",
+        tmp_path / "client.pem",
+        CLIENT_URI,
+        "test hmi",
+        [socket.gethostname(), "localhost"],
+        client=True,
+    )
+    trusted = tmp_path / "var" / "pki" / "opcua" / "trusted" / "certs"  # the state dir's trust list
+    trusted.mkdir(parents=True)
+    (trusted / "hmi.der").write_bytes((tmp_path / "client.der").read_bytes())
+    start_worker("sim")
+    headers = auth(keys["generate"])
+    run = running(
+        client, headers, start_run(client, headers, opcua={"port": free_port(), "security": "sign_encrypt"})["id"]
+    )
+    base = f"/v1/scada/runs/{run['id']}"
+
+    async def session() -> list[dict[str, object]]:
+        hmi = await configured_client(
+            run["opcua"]["endpoint"], CLIENT_URI, tmp_path, "operator@plant.example", PASSWORD
+        )
+        async with hmi:
+            assert (await asyncio.to_thread(client.post, f"{base}/pause", headers=headers)).status_code == 200
+            paused = await read_write_call(hmi, "Start")
+            assert (await asyncio.to_thread(client.post, f"{base}/resume", headers=headers)).status_code == 200
+            return [paused, await read_write_call(hmi, "Start")]
+
+    try:
+        paused, resumed = asyncio.run(session())
+        assert paused["write"] == paused["call"] == "BadInvalidState", paused
+        assert resumed["write"] == resumed["call"] == "ok", resumed
+    finally:
+        client.post(f"{base}/stop", headers=headers)
+        wait_for(client, headers, run["job_id"], {"succeeded", "failed", "canceled"}, timeout=60)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from asyncua import Client, ua
+from asyncua import Client
 from pymodbus.client import ModbusTcpClient
 
 from simulators import LivePlant
@@ -21,6 +21,7 @@ from simulators.protocols import LiveRun, LiveRunConfig
 from simulators.protocols.opcua_auth import OpcUaSecurity, Role
 from simulators.protocols.register_map import RegisterMap
 from tests.simulators.protocols.conftest import QUIET, STEADY
+from tests.simulators.protocols.opcua_client import read_write_call
 
 
 def wait_until(predicate: Any, timeout: float = 15.0) -> Any:
@@ -78,19 +79,12 @@ def test_pause_freezes_the_run_and_refuses_writes_on_every_protocol(tmp_path: Pa
         busy = modbus.write_register(setpoint["address"], int(3.1 * setpoint["scale"]), device_id=1)
         assert busy.isError() and busy.exception_code == 6  # SERVER DEVICE BUSY
 
-        async def opcua_write() -> str:
+        async def opcua_while_paused() -> dict[str, object]:
             async with Client(run.opcua_endpoint or "") as client:
-                ns = await client.get_namespace_index("urn:sealforge:sim:water")
-                level = await client.get_node(ua.NodeId("LIT101", ns)).read_value()  # type: ignore[arg-type]
-                assert level == frozen["values"]["LIT101"]
-                node = client.get_node(ua.NodeId("LIC101.SP", ns))  # type: ignore[arg-type]
-                try:
-                    await node.write_value(ua.DataValue(ua.Variant(3.1, ua.VariantType.Double)))
-                except ua.UaStatusCodeError as exc:
-                    return type(exc).__name__
-                return "written"
+                return await read_write_call(client, "Start")  # read LIT101, write LIC101.SP, call P101 Start
 
-        assert asyncio.run(opcua_write()) == "BadInvalidState"
+        answers = asyncio.run(opcua_while_paused())
+        assert answers == {"read": frozen["values"]["LIT101"], "write": "BadInvalidState", "call": "BadInvalidState"}
         assert run.plant.read_tag("LIC101.SP") == frozen["values"]["LIC101.SP"]  # nothing written
 
         run.resume()
