@@ -10,8 +10,14 @@ On one adult-census-shaped table of 32,000 rows x 15 columns, generated here fro
    same way for both. Goal: Sealforge >= raw SDV.
 3. CTGAN seconds per epoch on the CPU (and on CUDA when this machine has it), from the engine's
    per-epoch events, so data preparation is not counted.
+4. ``--only tstr``: on small tables (<= 1,000 rows) of several domains with a class column, the
+   TSTR F1 (train on synthetic, test on held-out real rows) of raw SDV's GaussianCopula, of
+   Sealforge's (one model of the table), and of Sealforge's with ``class_column`` (a model per
+   class, sampled in the real class proportions), beside TRTR (train on real); the share of the
+   one-model gap to TRTR that the per-class model closes (goal >= 0.5), and fit times beside raw
+   SDV's (goal <= 1.5x).
 
-    .venv/bin/python bench/synth.py [--rows 32000] [--repeat 3] [--ctgan-epochs 3]
+    .venv/bin/python bench/synth.py [--rows 32000] [--repeat 3] [--ctgan-epochs 3] [--only gc|ctgan|tstr]
 """
 
 from __future__ import annotations
@@ -171,13 +177,16 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=32_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--ctgan-epochs", type=int, default=3)
-    parser.add_argument("--only", choices=["gc", "ctgan"], default=None, help="run one part")
+    parser.add_argument("--only", choices=["gc", "ctgan", "tstr"], default=None, help="run one part")
     args = parser.parse_args()
     offline.prepare(Path(tempfile.mkdtemp(prefix="sf-bench-synth-")))
     offline.import_sdv()
     warnings.filterwarnings("ignore")
     import torch
 
+    if args.only == "tstr":
+        class_tstr(args.repeat)
+        return
     real = adult(args.rows)
     shape = f"{len(real):,} rows x {len(real.columns)} columns"
     print(f"table: {shape} (seed {SEED}); torch threads {torch.get_num_threads()}")
@@ -230,6 +239,115 @@ def ctgan(real: pd.DataFrame, epochs: int) -> None:
         print(f"  CPU / CUDA: {results['cpu'] / results['cuda']:.1f}x")
     else:
         print("  cuda  (no GPU on this machine)")
+
+
+def wine(rows: int, seed: int = SEED) -> pd.DataFrame:
+    """A wine-quality-shaped table: chemistry measurements, quality low/mid/high from a non-linear
+    mix of alcohol, acidity and sulphates."""
+    rng = np.random.default_rng(seed)
+    alcohol = rng.normal(10.4, 1.1, rows).round(1)
+    acidity = rng.gamma(9.0, 0.9, rows).round(2)
+    volatile = rng.gamma(4.0, 0.13, rows).round(3)
+    sulphates = rng.lognormal(-0.5, 0.2, rows).round(2)
+    sugar = np.where(rng.random(rows) < 0.7, rng.gamma(2, 1.2, rows), rng.gamma(6, 2.0, rows)).round(1)
+    ph = (3.9 - 0.06 * acidity + rng.normal(0, 0.1, rows)).round(2)
+    score = 0.9 * (alcohol - 10.4) - 3.0 * (volatile - 0.5) + 2.5 * (sulphates - 0.62) - 0.15 * np.abs(ph - 3.3) * 10
+    score = score + rng.normal(0, 0.6, rows)
+    quality_band = np.where(score > 0.8, "high", np.where(score < -0.6, "low", "mid"))
+    return pd.DataFrame(
+        {"alcohol": alcohol, "fixed_acidity": acidity, "volatile_acidity": volatile, "sulphates": sulphates,
+         "residual_sugar": sugar, "ph": ph, "quality": quality_band}
+    )
+
+
+def plant(rows: int, seed: int = SEED) -> pd.DataFrame:
+    """A water plant's telemetry (the appliance's simulator) with two attacks, one row a second,
+    timestamps dropped: the class is ``attack``."""
+    from simulators import simulate
+
+    attacks = [
+        {"technique": "T0856", "start": rows // 4, "duration": rows // 8, "targets": ["LIT101"], "magnitude": 0.3},
+        {"technique": "T0831", "start": rows // 2 + rows // 8, "duration": rows // 8, "targets": ["P101"],
+         "magnitude": 0},
+    ]
+    from appliance.services.synth.frames import to_frame
+
+    table = simulate({"plant": "water", "duration": rows, "sample_rate": 1, "seed": seed % 1000,
+                      "attacks": attacks}).table
+    frame = to_frame(table)
+    keep = [c for c in frame.columns if c not in ("timestamp", "attack_id", "technique", "attack_type")
+            and frame[c].nunique(dropna=False) > 1]
+    out = frame[keep].copy()
+    out["attack"] = out["attack"].astype(str)
+    return out
+
+
+def _tstr_f1(rows: pd.DataFrame, test: pd.DataFrame, target: str, train: pd.DataFrame | None) -> tuple[float, float]:
+    from appliance.services.synth.tstr import evaluate
+
+    result = evaluate(rows[test.columns], test, target, "classification", 0, real_train=train)
+    return float(result["tstr"]["f1"]), float(result["trtr"]["f1"]) if result["trtr"] else float("nan")
+
+
+def _raw_sdv_rows(train: pd.DataFrame, rows: int) -> tuple[float, pd.DataFrame]:
+    from sdv.metadata import Metadata
+    from sdv.single_table import GaussianCopulaSynthesizer
+
+    started = time.perf_counter()
+    synth = GaussianCopulaSynthesizer(Metadata.detect_from_dataframes({"table": train}))
+    synth.fit({"table": train})
+    fitted = time.perf_counter() - started
+    out = synth.sample(rows)
+    return fitted, out["table"] if isinstance(out, dict) else out
+
+
+def _ours_rows(train: pd.DataFrame, rows: int, class_column: str | None, seed: int) -> tuple[float, pd.DataFrame]:
+    started = time.perf_counter()
+    frame, meta = metadata.detect(train)
+    model = engines.create("gaussian_copula", "cpu", class_column=class_column)
+    model.fit(frame, meta)
+    fitted = time.perf_counter() - started
+    return fitted, model.sample(rows, seed)
+
+
+def class_tstr(repeat: int) -> None:
+    tables = {
+        "adult (income)": (adult(800), "income"),
+        "wine (quality band)": (wine(900), "quality"),
+        "water plant (attack)": (plant(900), "attack"),
+    }
+    print("TSTR F1 on small tables: 70 % train / 30 % real test rows, synthetic rows = train rows;")
+    print(f"mean over {repeat} job seeds (raw SDV samples with its fixed seed); fit seconds best of {repeat}")
+    header = f"{'table':24}{'rows':>6}{'TRTR':>8}{'raw SDV':>9}{'one model':>10}{'per class':>10}{'closed':>8}"
+    print(header + f"{'fit raw':>9}{'one':>7}{'per cls':>8}{'ratio':>7}")
+    for name, (real, target) in tables.items():
+        split = int(len(real) * 0.7)
+        shuffled = real.sample(frac=1.0, random_state=1).reset_index(drop=True)
+        train, test = shuffled.iloc[:split].reset_index(drop=True), shuffled.iloc[split:].reset_index(drop=True)
+        raw_fit, raw_rows = _raw_sdv_rows(train, len(train))
+        raw_f1, trtr = _tstr_f1(raw_rows, test, target, train)
+        one_f1: list[float] = []
+        per_f1: list[float] = []
+        one_fit: list[float] = []
+        per_fit: list[float] = []
+        raw_fits = [raw_fit]
+        for attempt in range(repeat):
+            fit_s, rows = _ours_rows(train, len(train), None, SEED + attempt)
+            one_fit.append(fit_s)
+            one_f1.append(_tstr_f1(rows, test, target, None)[0])
+            fit_s, rows = _ours_rows(train, len(train), target, SEED + attempt)
+            per_fit.append(fit_s)
+            per_f1.append(_tstr_f1(rows, test, target, None)[0])
+            if attempt:
+                raw_fits.append(_raw_sdv_rows(train, 10)[0])
+        one, per = statistics.mean(one_f1), statistics.mean(per_f1)
+        closed = (per - one) / (trtr - one) if trtr > one else float("nan")
+        raw_best, per_best = min(raw_fits), min(per_fit)
+        print(
+            f"{name:24}{len(real):6d}{trtr:8.3f}{raw_f1:9.3f}{one:10.3f}{per:10.3f}{closed:8.2f}"
+            f"{raw_best:9.2f}{min(one_fit):7.2f}{per_best:8.2f}{per_best / raw_best:6.2f}x"
+        )
+    print("closed: (per class - one model) / (TRTR - one model), goal >= 0.5; ratio: per-class fit / raw SDV fit")
 
 
 if __name__ == "__main__":

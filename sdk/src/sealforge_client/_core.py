@@ -144,6 +144,25 @@ def submit_body(
     return body
 
 
+def synthesize_params(
+    model_id: str | None,
+    rows: int,
+    conditions: dict[str, Any] | None,
+    class_column: str | None,
+    class_proportions: dict[str, float] | None,
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    """The ``synthesize`` kind's params: from a model (``model_id``) or trained on the input first
+    (``synthesizer`` and the like in ``extra``); by class with ``conditions`` on the class column
+    (one class) or ``class_proportions`` (a share per class; the real proportions by default)."""
+    params: dict[str, Any] = {"rows": rows, **extra}
+    for name, value in (("model_id", model_id), ("conditions", conditions), ("class_column", class_column),
+                        ("class_proportions", class_proportions)):
+        if value is not None:
+            params[name] = value
+    return params
+
+
 class SseParser:
     """Server-sent events, one line at a time; `feed` returns an event when a blank line ends one."""
 

@@ -23,6 +23,7 @@ from sealforge_client._core import (
     dropped,
     error_of,
     submit_body,
+    synthesize_params,
     with_idempotency,
 )
 from sealforge_client.tables import read_table_bytes
@@ -130,6 +131,26 @@ class AsyncClient:
         body = submit_body(kind, params, seed, inputs, description, rows, queue)
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         return dict(await self._json("POST", "/v1/jobs", json=body, headers=headers))
+
+    async def synthesize(
+        self,
+        rows: int,
+        *,
+        model_id: str | None = None,
+        dataset_id: str | None = None,
+        conditions: dict[str, Any] | None = None,
+        class_column: str | None = None,
+        class_proportions: dict[str, float] | None = None,
+        seed: int | None = None,
+        **params: Any,
+    ) -> dict[str, Any]:
+        """Submit a ``synthesize`` job: ``rows`` from ``model_id``, or trained on ``dataset_id``
+        first (``synthesizer=...`` and other training params as keywords). By class: a condition
+        on the class column samples one class (``conditions={"attack": 1}``); ``class_column`` (when
+        training here) fits a model per class and ``class_proportions`` sets each class's share."""
+        body = synthesize_params(model_id, rows, conditions, class_column, class_proportions, params)
+        inputs = [dataset_id] if dataset_id else None
+        return await self.submit("synthesize", body, seed=seed, inputs=inputs)
 
     async def job(self, job_id: str) -> dict[str, Any]:
         return dict(await self._json("GET", f"/v1/jobs/{job_id}"))
