@@ -88,12 +88,6 @@ def seal_of_job(conn: sqlite3.Connection, job_id: str, tenant_id: str) -> dict[s
     return fetch_one(conn, "SELECT * FROM seals WHERE job_id = ? AND tenant_id = ?", (job_id, tenant_id))
 
 
-def leaf_hashes(conn: sqlite3.Connection, size: int) -> list[bytes]:
-    """The first ``size`` leaf hashes in log order (leaves below a published size never change)."""
-    rows = conn.execute("SELECT leaf_hash FROM seals WHERE leaf_index < ? ORDER BY leaf_index", (size,)).fetchall()
-    return [bytes(r[0]) for r in rows]
-
-
 # checkpoints
 
 
