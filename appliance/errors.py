@@ -215,6 +215,20 @@ WEBHOOK_LIMIT = _spec(
     "The tenant already has as many webhook endpoints as the appliance allows.",
     "Delete an endpoint you no longer use, or raise `[webhooks] max_endpoints`.",
 )
+CONNECTOR_TARGET_NOT_ALLOWED = _spec(
+    "CONNECTOR_TARGET_NOT_ALLOWED",
+    400,
+    "A connector's server or folder is outside what connectors may reach.",
+    "Use a host on `[webhooks] allowed_networks` (or named in `allowed_hosts`), or a folder under "
+    "`[connectors] folder_roots`.",
+)
+CONNECTOR_FAILED = _spec(
+    "CONNECTOR_FAILED",
+    502,
+    "The connector's server could not be used; the message starts with the diagnosis (dns, refused, timeout, "
+    "tls, auth, permission, not_found...).",
+    "Run POST /v1/connectors/{id}/test, fix what its diagnosis names, and retry.",
+)
 UNAVAILABLE = _spec("UNAVAILABLE", 503, "A dependency of this route is not available.", "Retry later; see /livez.")
 
 

@@ -25,9 +25,11 @@ APPLIANCE = ROOT / "appliance"
 ABOVE_STORE = ("api", "services", "jobs", "kinds", "evidence", "cli", "web")
 SQL_CALLS = frozenset({"execute", "executemany", "executescript"})
 
-# SQL outside appliance/store, each by a recorded decision (docs/decisions.md).
-# None today: the rate-limit buckets, once the one exception, are a mapped file now, not SQLite.
-SQL_ALLOWED: frozenset[str] = frozenset()
+# SQL outside appliance/store, each by a recorded decision (docs/decisions.md). The connectors'
+# SQL goes to the plant's own databases (their protocol), never to the appliance's store.
+SQL_ALLOWED: frozenset[str] = frozenset(
+    {"appliance/services/connectors/postgresql.py", "appliance/services/connectors/sqlite_file.py"}
+)
 
 # The API may open the database for the request (the app factory and the per-request context);
 # everything else a route needs comes from a service.

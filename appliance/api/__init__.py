@@ -17,6 +17,7 @@ from appliance.api import aliases, context, docs_assets, envelope, pipeline
 from appliance.api.artifacts.routes import blp as artifacts_blp
 from appliance.api.auth.routes import blp as auth_blp
 from appliance.api.billing.routes import blp as billing_blp
+from appliance.api.connectors.routes import blp as connectors_blp
 from appliance.api.datasets.routes import blp as datasets_blp
 from appliance.api.evaluations.routes import blp as evaluations_blp
 from appliance.api.evidence.routes import blp as evidence_blp
@@ -60,6 +61,7 @@ BLUEPRINTS = (
     evaluations_blp,
     leaderboards_blp,
     webhooks_blp,
+    connectors_blp,
 )
 
 API_DESCRIPTION = """Sealforge appliance API.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from appliance.kinds import analyze, fabricate, fit, ics_benchmark, lift, mock, simulation, verify
+from appliance.kinds import analyze, connectors, fabricate, fit, ics_benchmark, lift, mock, simulation, verify
 from appliance.kinds.base import Kind
 from appliance.kinds.synth import synthesize, train
 
@@ -20,6 +20,8 @@ REGISTRY: dict[str, Kind] = {
         ics_benchmark.KIND,
         synthesize.KIND,
         train.KIND,
+        connectors.IMPORT,
+        connectors.DELIVER,
     )
 }
 

@@ -28,6 +28,15 @@ MINIMAL_PARAMS: dict[str, dict[str, Any]] = {
     "simulate": {"plant": "water", "duration": 60},
     "scenario_fabricate": {"plant": "water", "duration": 3600, "mix": [{"technique": "T0831", "count": 1}]},
     "ics_benchmark": {"plant": "water"},
+    "connector_import": {
+        "connector": {"id": "con_01JD0000000000000000000000", "type": "folder", "settings": {"path": "/mnt"}},
+        "source": {"path": "flows.csv"},
+    },
+    "connector_deliver": {
+        "connector": {"id": "con_01JD0000000000000000000000", "type": "folder", "settings": {"path": "/mnt"}},
+        "target": {},
+        "job_id": "job_01JD0000000000000000000000",
+    },
 }
 
 # Tiers an estimate may name: the CPU default and the training tiers pricing hands out.

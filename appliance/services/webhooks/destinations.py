@@ -101,6 +101,11 @@ class Policy:
     def check(self, url: str) -> Target:
         """Parse, resolve and check ``url``; raises `DestinationRefused` naming the reason."""
         scheme, host, port, path = _parse(url)
+        return Target(url, scheme, host, port, self.check_host(host, port), path)
+
+    def check_host(self, host: str, port: int) -> str:
+        """Resolve and check ``host``; the checked address to connect to. Connectors (issue #21)
+        check their servers' hosts with this same rule."""
         try:
             literal: Address | None = ipaddress.ip_address(host)
         except ValueError:
@@ -122,7 +127,7 @@ class Policy:
                 raise DestinationRefused(
                     f"{shown} is outside the allowed networks ({', '.join(str(n) for n in self.networks)})"
                 )
-        return Target(url, scheme, host, port, addresses[0], path)
+        return addresses[0]
 
 
 def _parse(url: str) -> tuple[str, str, int, str]:
@@ -145,4 +150,3 @@ def _parse(url: str) -> tuple[str, str, int, str]:
     if parts.query:
         path += "?" + parts.query
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80), path
-

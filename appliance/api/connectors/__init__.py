@@ -1,0 +1,1 @@
+"""/v1/connectors: sources and destinations on the plant network (issue #21)."""

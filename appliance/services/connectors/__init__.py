@@ -1,0 +1,48 @@
+"""Connectors (issue #21): the registry of types behind one interface (`base.Connector`).
+
+Every type the published API names is listed, so the catalogue (`GET /v1/connectors/types`)
+tells a client what exists and what this appliance can use today; a listed type without a module
+yet answers "not available" on create instead of an unknown-type error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from appliance.services.connectors import folder, postgresql, sqlite_file
+from appliance.services.connectors.base import ConnectorType, Environment
+from appliance.services.webhooks.destinations import Policy
+
+_BUILT = (folder.TYPE, sqlite_file.TYPE, postgresql.TYPE)
+_PLANNED = (
+    ConnectorType("mysql", "MySQL or MariaDB: read tables or queries, write tables"),
+    ConnectorType("s3", "S3-compatible object storage: read objects, write artifacts as objects"),
+    ConnectorType("sftp", "SFTP: read and write files over SSH"),
+    ConnectorType("ftp", "FTP or FTPS: read and write files"),
+    ConnectorType("smb", "An SMB (Windows) share: read and write files"),
+    ConnectorType("http", "HTTP(S) file download"),
+    ConnectorType("mqtt", "MQTT: record topics for a window, publish artifacts"),
+    ConnectorType("sparkplug_b", "MQTT Sparkplug B: record metrics of edge nodes for a window"),
+    ConnectorType("opcua", "OPC UA: browse the address space, HistoryRead tags, subscribe for a window"),
+    ConnectorType("modbus", "Modbus TCP: poll a register map at a rate, recorded into a dataset"),
+    ConnectorType("influxdb", "InfluxDB 1.x (InfluxQL) and 2.x (Flux): read measurements, write points"),
+)
+TYPES: dict[str, ConnectorType] = {t.name: t for t in (*_BUILT, *_PLANNED)}
+
+DEFAULT_FOLDER_ROOTS = ("/media", "/mnt")
+
+
+def environment(cfg: Mapping[str, Any]) -> Environment:
+    """What connectors may reach, from the config: the webhooks' network allowlist, the
+    `[connectors]` folder roots and timeout."""
+    section: Mapping[str, Any] = cfg.get("connectors", {})
+    raw = section.get("folder_roots", DEFAULT_FOLDER_ROOTS)
+    names = raw.split(",") if isinstance(raw, str) else raw  # an environment variable gives a string
+    roots = tuple(Path(str(p).strip()).resolve() for p in names if str(p).strip())
+    return Environment(
+        policy=Policy.from_config(cfg.get("webhooks", {})),
+        folder_roots=roots,
+        timeout_s=float(section.get("timeout_s", 10.0)),
+    )
