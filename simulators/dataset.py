@@ -66,6 +66,7 @@ class _Labels:
     def __init__(self, req: SimulationRequest) -> None:
         self.windows = [(s, *scan_window(s, req.scan_period)) for s in req.scenarios]
         self.attack_rows = 0
+        self.outcomes: dict[str, dict[str, Any]] = {}  # per attack id, from the run (attacks.outcome)
 
     def chunk(self, idx: np.ndarray) -> tuple[np.ndarray, list[str | None], list[str | None], list[str | None]]:
         n = len(idx)
@@ -160,6 +161,7 @@ def iter_batches(
         columns += [pa.array(flag), pa.array(ids, pa.string()), pa.array(techs, pa.string()),
                     pa.array(types, pa.string())]
         yield pa.RecordBatch.from_arrays(columns, schema=schema)
+    labels.outcomes = sim.attack_outcomes()
     if progress is not None:
         progress(total, total)
 
@@ -169,7 +171,7 @@ def generate(req: SimulationRequest, progress: ProgressFn | None = None, cancel:
     labels = _Labels(req)
     batches = list(iter_batches(req, progress, cancel, labels))
     schema = batches[0].schema
-    manifest = build_manifest(req, schema, labels.attack_rows * req.instances)
+    manifest = build_manifest(req, schema, labels.attack_rows * req.instances, labels.outcomes)
     if req.profile != "native":
         shaper = ProfileWriter(req, schema)
         batches = [shaper.convert(b) for b in batches]
@@ -224,7 +226,7 @@ def write_dataset(
             writer.close()
         if part.exists():
             part.unlink()
-    manifest = build_manifest(req, schema, labels.attack_rows * req.instances)
+    manifest = build_manifest(req, schema, labels.attack_rows * req.instances, labels.outcomes)
     manifest["data"] = {"format": fmt}
     if fmt == "parquet":
         manifest["data"]["parquet"] = dict(PARQUET_OPTIONS)

@@ -8,11 +8,13 @@ manifest bytes (`canonical_json`) as well as the same data.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pyarrow as pa
 
 from simulators.attacks.apply import scan_window
+from simulators.attacks.outcome import intended_effect, view_outcome
 from simulators.validation import SimulationRequest, format_ms
 
 FORMAT = "sealforge.simulation/1"
@@ -45,7 +47,10 @@ QUALITY_DOC = ("0 good, 1 uncertain (pinned at a range end: OPC UA Uncertain_Eng
                "2 uncertain (stale, last usable value), 3 bad")
 
 
-def build_manifest(req: SimulationRequest, schema: pa.Schema | None, attack_rows: int) -> dict[str, Any]:
+def build_manifest(req: SimulationRequest, schema: pa.Schema | None, attack_rows: int,
+                   outcomes: Mapping[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The manifest of a run; `outcomes` (per attack id, `attacks.outcome`) adds each attack's intended
+    physical effect and whether the run reached it."""
     cls = req.plant_cls
     table = cls.tag_table()
     substeps = max(1, -(-req.scan_ms // round(cls.dt_max * 1000)))
@@ -81,6 +86,8 @@ def build_manifest(req: SimulationRequest, schema: pa.Schema | None, attack_rows
         info["start_time"] = format_ms(req.start_ms + s0 * req.scan_ms)
         info["end_time"] = format_ms(req.start_ms + e0 * req.scan_ms)
         info["labelled_rows"] = rows
+        info["effect"] = (outcomes or {}).get(sc.attack_id) or (view_outcome(sc) if sc.spec.stage == "view" else
+                                                                 {"intended": intended_effect(sc), "reached": None})
         attacks.append(info)
         by_technique[sc.spec.attck_id] = by_technique.get(sc.spec.attck_id, 0) + rows
     last_ms = req.start_ms + (req.rows_per_instance - 1) * req.sample_ms

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from simulators.attacks.apply import AttackRuntime
+from simulators.attacks.outcome import OutcomeTracker
 from simulators.attacks.scenario import AttackScenario
 from simulators.core.ops import make_ops
 from simulators.core.sensors import QUALITY_STALE, RangeCheck, SampleHold, SensorBank, SensorOptions
@@ -109,6 +110,9 @@ class Simulation:
         self.op_inp = self.plant.input_defaults()
         self.rd_prev: list[Any] | None = None
         self.attacks = AttackRuntime(scenarios, table, scan_period, ops) if scenarios else None
+        self.tracker = (OutcomeTracker(scenarios, table, scan_period, plant.PROCESS_VARIABLES)
+                        if scenarios else None)
+        self.true: list[Any] = []  # true sensor values of the last scan (for the outcome tracker)
         self.row: list[Any] | None = None
 
     def set_value(self, name: str, value: Any) -> None:
@@ -251,24 +255,35 @@ class Simulation:
         block_row = self._block_row(scan_index)
         exogenous = self._exogenous[block_row]
         plant = self.plant
+        if self.tracker is not None:
+            self.tracker.fork(scan_index, self)
         true = plant.measure(self.x, self.app, exogenous)
+        self.true = true
         readings = self._readings(true, block_row, scan_index)
         if scan_index in self._events:
             self._operator_events(self._events.pop(scan_index))
         inputs, manual = self._attacks_before_control(scan_index, readings)
         commands, statuses = plant.control(readings, inputs, manual, exogenous)
+        if self.tracker is not None:
+            self.tracker.observe(scan_index, true, statuses)
         applied, shown = self._command_stage(scan_index, commands)
         applied = plant.devices(applied)
         # Before the row is built: with no input attack `inputs` is the operator's list itself, and
         # the recorded row has always shown a released push button.
         self._release_momentary()
         row = self._historian_row(scan_index, readings + inputs + shown + statuses + self.quality, true, applied)
+        for instance, name, value in plant.operator_writes():  # what the operator does about this scan
+            self._operator_events([(instance, name, value)])
         self.rd_prev = readings
         self.app = applied
         self.x = plant.integrate(self.x, applied, exogenous, self.step, self.substeps)
         self.i = scan_index + 1
         self.row = row
         return row
+
+    def attack_outcomes(self) -> dict[str, dict[str, Any]]:
+        """Per attack id: its intended physical effect and whether it was reached so far."""
+        return self.tracker.outcomes() if self.tracker is not None else {}
 
     def run(
         self,

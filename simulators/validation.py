@@ -35,7 +35,7 @@ COMMON_FIELDS = frozenset({
     "start_time", "include_truth", "format", "profile",
 })
 SIMULATE_FIELDS = COMMON_FIELDS | {"attacks"}
-FABRICATE_FIELDS = COMMON_FIELDS | {"mix", "intensity"}
+FABRICATE_FIELDS = COMMON_FIELDS | {"mix", "intensity", "stealthy"}
 
 
 @dataclass(frozen=True)
@@ -248,12 +248,17 @@ def prepare_scenario_fabricate(raw: Mapping[str, Any]) -> SimulationRequest:
         raise SimulationParamError("intensity", "must be between 0 and 1")
     if "mix" not in raw:
         raise SimulationParamError("mix", "is required: a list of {technique, count, intensity}")
-    items = parse_mix(raw["mix"], table, intensity)
+    stealthy = raw.get("stealthy", False)
+    if not isinstance(stealthy, bool):
+        raise SimulationParamError("stealthy", "must be true or false")
+    items = parse_mix(raw["mix"], table, intensity, default_stealthy=stealthy)
     grid = base["sample_ms"] / 1000.0
-    scenarios = plan_scenarios(table, items, base["duration"], base["seed"], grid)
+    plant = get_plant(base["plant"])
+    scenarios = plan_scenarios(table, items, base["duration"], base["seed"], grid,
+                               control_sensors=frozenset(plant.CONTROL_SENSORS))
     mix = tuple(
         {"technique": i.technique.key, "count": i.count, "intensity": i.intensity,
-         **({"targets": list(i.targets)} if i.targets else {})}
+         **({"targets": list(i.targets)} if i.targets else {}), **({"stealthy": True} if i.stealthy else {})}
         for i in items
     )
     return SimulationRequest(scenarios=tuple(scenarios), mix=mix, intensity=intensity, **base)

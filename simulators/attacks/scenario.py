@@ -25,7 +25,8 @@ MAX_SCENARIOS = 1000
 WARMUP_S = 600.0  # normal operation before the first planned attack (capped at 20 % of the run)
 RECOVERY_S = 300.0  # minimum normal operation after each planned attack
 SCENARIO_FIELDS = {"id", "technique", "start", "duration", "targets", "magnitude", "options"}
-MIX_FIELDS = {"technique", "count", "intensity", "targets"}
+MIX_FIELDS = {"technique", "count", "intensity", "targets", "stealthy"}
+STEALTHY_DURATION = 2.0  # a stealthy attack works slower: its planned duration is this much longer
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class AttackScenario:
     targets: tuple[str, ...]
     magnitude: tuple[float | None, ...]
     options: tuple[tuple[str, float], ...] = ()
+    stealthy: bool = False  # planned to stay inside the normal ranges and raise no alarm
 
     @property
     def spec(self) -> Technique:
@@ -63,6 +65,7 @@ class AttackScenario:
             "targets": list(self.targets),
             "magnitude": list(self.magnitude),
             "options": dict(self.options),
+            "stealthy": self.stealthy,
         }
 
 
@@ -218,10 +221,11 @@ class MixItem:
     count: int
     intensity: float
     targets: tuple[str, ...] | None
+    stealthy: bool = False
 
 
 def _parse_mix_item(raw_entry: Any, index: int, table: TagTable, default_intensity: float,
-                    field: str) -> MixItem:
+                    field: str, default_stealthy: bool = False) -> MixItem:
     """One mix entry; a bare string is a technique with the default count and intensity."""
     where = f"{field}[{index}]"
     entry = _object_fields({"technique": raw_entry} if isinstance(raw_entry, str) else raw_entry, where, MIX_FIELDS)
@@ -238,16 +242,21 @@ def _parse_mix_item(raw_entry: Any, index: int, table: TagTable, default_intensi
         for j, name in enumerate(names):
             _target_tag(spec, table, name, f"{where}.targets[{j}]")
         targets = tuple(names)
-    return MixItem(spec, count, intensity, targets)
+    stealthy = entry.get("stealthy", default_stealthy)
+    if not isinstance(stealthy, bool):
+        raise SimulationParamError(f"{where}.stealthy", "must be true or false")
+    return MixItem(spec, count, intensity, targets, stealthy)
 
 
-def parse_mix(raw: Any, table: TagTable, default_intensity: float, field: str = "mix") -> list[MixItem]:
-    """`[{technique, count, intensity, targets?}, ...]` or `{technique: count}`."""
+def parse_mix(raw: Any, table: TagTable, default_intensity: float, field: str = "mix",
+              default_stealthy: bool = False) -> list[MixItem]:
+    """`[{technique, count, intensity, targets?, stealthy?}, ...]` or `{technique: count}`."""
     if isinstance(raw, Mapping):
         raw = [{"technique": k, "count": v} for k, v in raw.items()]
     if not isinstance(raw, Sequence) or isinstance(raw, str | bytes) or not raw:
         raise SimulationParamError(field, "must be a non-empty list of {technique, count, intensity}")
-    items = [_parse_mix_item(entry, i, table, default_intensity, field) for i, entry in enumerate(raw)]
+    items = [_parse_mix_item(entry, i, table, default_intensity, field, default_stealthy)
+             for i, entry in enumerate(raw)]
     total = sum(item.count for item in items)
     if total == 0:
         raise SimulationParamError(field, "asks for no attacks (all counts are 0)")
@@ -256,13 +265,18 @@ def parse_mix(raw: Any, table: TagTable, default_intensity: float, field: str = 
     return items
 
 
-def candidate_targets(spec: Technique, table: TagTable) -> list[TagSpec]:
-    """Tags the planner may pick for `spec`: meaningful ones only (no totalisers, no momentary reset)."""
+def candidate_targets(spec: Technique, table: TagTable,
+                      control_sensors: frozenset[str] = frozenset()) -> list[TagSpec]:
+    """Tags the planner may pick for `spec`: meaningful ones only (no totalisers, no momentary reset).
+    A reading attack at the PLC (field stage) picks among `control_sensors` when the plant names them: a
+    forged reading the PLC program never reads changes nothing in the process."""
     out = []
     for tag in table.columns:
         if _targets_ok(spec, tag) or tag.momentary:
             continue
         if tag.role == "sensor" and tag.normal is None:
+            continue
+        if tag.role == "sensor" and "field" in spec.stage and control_sensors and tag.name not in control_sensors:
             continue
         if spec.stage == "view" and (tag.is_bool or tag.role not in ("sensor", "actuator")):
             continue
@@ -272,20 +286,35 @@ def candidate_targets(spec: Technique, table: TagTable) -> list[TagSpec]:
     return out
 
 
-def _planned_magnitude(spec: Technique, tag: TagSpec, intensity: float, rng: np.random.Generator) -> float | None:
+def _planned_magnitude(spec: Technique, tag: TagSpec, intensity: float, rng: np.random.Generator,
+                       stealthy: bool = False) -> float | None:
+    """The intensity scale (docs/simulators.md, attacks): intensity i in 0..1 sets how far from normal.
+
+    Visible (default): offsets of (10 + 30 i) % of the transmitter span; written or forced values
+    (0.4 + 0.6 i) of the way from the middle of the normal range to an end of the tag's range, and
+    a trip limit moved across the normal operating point (a nuisance trip).
+    Stealthy: offsets of (10 + 30 i) % of the normal band's width; values (0.3 + 0.6 i) of the way
+    to the edge of the normal range, never past it; a trip limit moved away from the process (the
+    protection silently disabled)."""
     if spec.magnitude == "none" or (spec.key == "man_in_the_middle" and tag.is_bool):
         rng.random()  # keep the stream aligned whatever the technique
         return None
     side = rng.random()
     if tag.is_bool:
         return 0.0 if tag.default >= 0.5 else 1.0
+    lo, hi = tag.normal_range
     if spec.magnitude == "offset":
         sign = 1.0 if side < 0.5 else -1.0
-        return round(sign * (0.05 + 0.25 * intensity) * (tag.high - tag.low), 6)
-    lo, hi = tag.normal_range
+        if stealthy:
+            return round(sign * (0.1 + 0.3 * intensity) * (hi - lo), 6)
+        return round(sign * (0.1 + 0.3 * intensity) * (tag.high - tag.low), 6)
     mid = 0.5 * (lo + hi)
-    extreme = tag.low if side < 0.5 else tag.high
-    return round(mid + (0.4 + 0.6 * intensity) * (extreme - mid), 6)
+    low_side = side < 0.5
+    if tag.role == "parameter":  # trip limits: a low-low limit trips when raised, the others when lowered
+        low_side = tag.name.endswith(".LL") == stealthy
+    if stealthy:
+        return round(mid + (0.3 + 0.6 * intensity) * ((lo if low_side else hi) - mid), 6)
+    return round(mid + (0.4 + 0.6 * intensity) * ((tag.low if low_side else tag.high) - mid), 6)
 
 
 def plan_scenarios(
@@ -295,6 +324,7 @@ def plan_scenarios(
     seed: int,
     grid: float,
     field: str = "mix",
+    control_sensors: frozenset[str] = frozenset(),
 ) -> list[AttackScenario]:
     """Lay the mix out over the run: warm-up, then each attack followed by at least its recovery time,
     the slack spread at random; starts and durations land on the sample grid `grid` (s)."""
@@ -309,7 +339,8 @@ def plan_scenarios(
     durations = []
     for item in jobs:
         lo, hi = item.technique.duration_range
-        durations.append(snap((lo + item.intensity * (hi - lo)) * rng.uniform(0.8, 1.2)))
+        slow = STEALTHY_DURATION if item.stealthy else 1.0
+        durations.append(snap((lo + item.intensity * (hi - lo)) * slow * rng.uniform(0.8, 1.2)))
     recoveries = [snap(max(RECOVERY_S, d)) for d in durations]
     warmup = snap(min(WARMUP_S, 0.2 * duration))
     need = warmup + sum(durations) + sum(recoveries)
@@ -325,15 +356,18 @@ def plan_scenarios(
         start = math.floor(t / grid + 1e-9) * grid
         spec = item.technique
         candidates = (
-            [table.by_name[name] for name in item.targets] if item.targets else candidate_targets(spec, table)
+            [table.by_name[name] for name in item.targets] if item.targets
+            else candidate_targets(spec, table, control_sensors)
         )
         if not candidates:
             raise SimulationParamError(f"{field}", f"this plant has no tag that {spec.key} can target")
         tag = candidates[int(rng.integers(len(candidates)))]
-        magnitude = _planned_magnitude(spec, tag, item.intensity, rng)
-        scenarios.append(AttackScenario("", spec.key, float(start), float(durations[k]), (tag.name,), (magnitude,)))
+        magnitude = _planned_magnitude(spec, tag, item.intensity, rng, item.stealthy)
+        scenarios.append(AttackScenario("", spec.key, float(start), float(durations[k]), (tag.name,), (magnitude,),
+                                        stealthy=item.stealthy))
         t = start + durations[k] + recoveries[k] + slack[k + 1]
     return [
-        AttackScenario(f"A{i + 1:03d}", s.technique, s.start, s.duration, s.targets, s.magnitude, s.options)
+        AttackScenario(f"A{i + 1:03d}", s.technique, s.start, s.duration, s.targets, s.magnitude, s.options,
+                       s.stealthy)
         for i, s in enumerate(sorted(scenarios, key=lambda s: s.start))
     ]

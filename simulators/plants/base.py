@@ -36,6 +36,12 @@ class PlantModel(ABC):
     EXOGENOUS: ClassVar[tuple[tuple[str, str], ...]]  # (name, unit) of each exogenous channel
     # Analysers: (sensor tag, sample interval parameter, dead time parameter), both in seconds.
     ANALYSERS: ClassVar[tuple[tuple[str, str, str], ...]] = ()
+    # Sensors the PLC's loops and interlocks act on: a forged reading of one of them moves the process
+    # (the attack planner aims reading attacks at these).
+    CONTROL_SENSORS: ClassVar[tuple[str, ...]] = ()
+    # The process state as sensors show it (levels, temperatures, concentrations, voltages): what an
+    # attack's physical effect is measured on (`attacks.outcome`).
+    PROCESS_VARIABLES: ClassVar[tuple[str, ...]] = ()
     _tables: ClassVar[dict[str, TagTable]] = {}
 
     def __init__(
@@ -96,6 +102,12 @@ class PlantModel(ABC):
         (schedules, duty rotation, operator actions, maintenance): (scan, instance, tag, value),
         sorted by scan. They land where an operator's write would, so the recorded setpoint and mode
         columns show them and input-stage attacks still override them. Default: none."""
+        return []
+
+    def operator_writes(self) -> list[tuple[int, str, float]]:
+        """Writes an operator makes after this scan in response to what the PLC shows (e.g. RESET once a
+        trip's cause has cleared): (instance, tag, value), applied as operator writes for the next scan.
+        Default: none."""
         return []
 
     def integrate(self, x: State, app: list[Any], w: Any, h: float, steps: int) -> State:

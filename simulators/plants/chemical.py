@@ -142,6 +142,8 @@ class ChemicalPlant(PlantModel):
     PARAMS = PARAMS
     EXOGENOUS = (("feed_temp", "K"), ("feed_conc", "mol/m3"), ("coolant_temp", "K"))
     ANALYSERS = (("AT101", "at101_interval", "at101_dead_time"),)
+    CONTROL_SENSORS = ("TT101", "TT111", "PT111")
+    PROCESS_VARIABLES = ("TT101", "AT101", "PT101", "TT102")
 
     def __init__(
         self,

@@ -163,6 +163,8 @@ class PowerPlant(PlantModel):
     TAGS = TAGS
     PARAMS = PARAMS
     EXOGENOUS = (("grid_voltage", "pu"), ("ambient", "degC"), *((f"load{k}_scale", "1") for k in range(1, 5)))
+    CONTROL_SENSORS = ("V_B1", "V_B4", "I_FDR")
+    PROCESS_VARIABLES = ("V_B1", "V_B4", "I_FDR", "TT_OIL")
 
     def __init__(
         self,

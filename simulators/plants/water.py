@@ -35,7 +35,7 @@ from simulators.core.integrator import State
 from simulators.core.ops import Ops
 from simulators.core.params import ParamSpec
 from simulators.core.pid import PID, PIDTuning
-from simulators.core.plc import Alarm, Interlock
+from simulators.core.plc import Alarm, Interlock, OnDelay
 from simulators.core.profiles import OUProcess, daily_profile
 from simulators.core.tags import TagSpec
 from simulators.plants.base import PlantModel
@@ -106,13 +106,13 @@ PARAMS = (
 )
 
 TAGS = (
-    TagSpec("LIT101", "m", "sensor", "T101 level", 0.0, 5.5, normal=(2.5, 3.5), noise=0.005, drift=0.01,
+    TagSpec("LIT101", "m", "sensor", "T101 level", 0.0, 5.5, normal=(2.0, 4.0), noise=0.005, drift=0.01,
             init_param="level1_init"),
-    TagSpec("LIT102", "m", "sensor", "T102 level", 0.0, 6.5, normal=(3.0, 5.0), noise=0.005, drift=0.01,
+    TagSpec("LIT102", "m", "sensor", "T102 level", 0.0, 6.5, normal=(3.0, 5.2), noise=0.005, drift=0.01,
             init_param="level2_init"),
-    TagSpec("FIT101", "m3/h", "sensor", "Intake flow (P101)", 0.0, 600.0, normal=(100.0, 450.0), noise=1.0,
+    TagSpec("FIT101", "m3/h", "sensor", "Intake flow (P101 or P102)", 0.0, 600.0, normal=(0.0, 600.0), noise=1.0,
             drift=0.5),
-    TagSpec("FIT102", "m3/h", "sensor", "Transfer flow T101 to T102", 0.0, 1000.0, normal=(100.0, 450.0),
+    TagSpec("FIT102", "m3/h", "sensor", "Transfer flow T101 to T102", 0.0, 1000.0, normal=(0.0, 650.0),
             noise=1.0, drift=0.5),
     TagSpec("FIT201", "m3/h", "sensor", "Distribution flow (P201)", 0.0, 800.0, normal=(100.0, 500.0),
             noise=1.0, drift=0.5),
@@ -144,7 +144,7 @@ TAGS = (
             writable_actuator=True),
     TagSpec("FCV102.POS", "%", "actuator", "Transfer valve FCV102 opening", 0.0, 100.0, normal=(10.0, 80.0),
             writable_actuator=True),
-    TagSpec("DP201.SPEED", "%", "actuator", "Chlorine dosing pump speed", 0.0, 100.0, normal=(5.0, 60.0),
+    TagSpec("DP201.SPEED", "%", "actuator", "Chlorine dosing pump speed", 0.0, 100.0, normal=(0.0, 60.0),
             writable_actuator=True),
     TagSpec("P101", "", "actuator", "P101 running (run command and not tripped)", kind="bool", default=1.0),
     TagSpec("P201", "", "actuator", "P201 running (run command and not tripped)", kind="bool", default=1.0),
@@ -170,6 +170,8 @@ class WaterPlant(PlantModel):
     PARAMS = PARAMS
     EXOGENOUS = (("demand", "m3/s"),)
     ANALYSERS = (("AIT201", "ait201_interval", "ait201_dead_time"),)
+    CONTROL_SENSORS = ("LIT101", "LIT102")  # AIC201 is too slow to show within an attack
+    PROCESS_VARIABLES = ("LIT101", "LIT102", "AIT201", "PIT201")
 
     def __init__(
         self,
@@ -187,6 +189,9 @@ class WaterPlant(PlantModel):
         self.il1 = Interlock(ops, scan_period, p["interlock_auto_reset"], enabled)
         self.il2 = Interlock(ops, scan_period, p["interlock_auto_reset"], enabled)
         self.schedule = WaterSchedule(p, self.substreams(), scan_period, start_hour)
+        delay = p["operator_reset"]
+        self.op_reset = (OnDelay(ops, scan_period, delay), OnDelay(ops, scan_period, delay)) if delay > 0 else None
+        self.reset_due: Any = False
         self.onoff = p["level_control"] > 0.5
         self.inv_q_mean = 1.0 / max(p["demand_base"], 1e-9)
         self.pace_alpha = scan_period / (p["aic201_filter"] + scan_period)
@@ -286,8 +291,11 @@ class WaterPlant(PlantModel):
         ops = self.ops
         h1, h2, pressure, c2 = rd[0], rd[1], rd[5], rd[6]
         reset = inp[10]
-        trip1 = self.il1.update(h1 >= inp[3], h1 < inp[3] - 0.3, reset)
-        trip2 = self.il2.update(h2 <= inp[4], h2 > inp[4] + 0.5, reset)
+        clear1, clear2 = h1 < inp[3] - 0.3, h2 > inp[4] + 0.5
+        trip1 = self.il1.update(h1 >= inp[3], clear1, reset)
+        trip2 = self.il2.update(h2 <= inp[4], clear2, reset)
+        if self.op_reset is not None:  # the operator's eye on a trip whose cause has cleared
+            self.reset_due = self.op_reset[0].update(trip1 & clear1) | self.op_reset[1].update(trip2 & clear2)
         run1 = inp[8] & ops.not_(trip1)
         run2 = inp[9] & ops.not_(trip2)
         auto1 = inp[5]
@@ -344,6 +352,13 @@ class WaterPlant(PlantModel):
             dose = ops.where(abs(dose - self.dose_out) < self.p["output_deadband"], self.dose_out, dose)
         self.dose_out = dose
         return ops.where(auto, dose, trim)
+
+    def operator_writes(self) -> list[tuple[int, str, float]]:
+        """The operator presses RESET once a trip's cause has been clear for `operator_reset` seconds."""
+        if self.op_reset is None or not self.ops.any(self.reset_due):
+            return []
+        due = np.atleast_1d(np.asarray(self.reset_due, dtype=bool))
+        return [(int(k), "RESET", 1.0) for k in np.flatnonzero(due)]
 
     def events(self, first_scan: int, count: int) -> list[tuple[int, int, str, float]]:
         return self.schedule.events(first_scan, count)

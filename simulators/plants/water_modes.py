@@ -13,6 +13,8 @@ behaviour (PI level loops, one pump, fixed setpoints) stays one switch away:
   `level2_night_boost`) for the morning peak.
 * `operator_actions` per day: small setpoint changes an operator makes on day shift (LIC101.SP,
   AIC201.SP), at Poisson-distributed times.
+* `operator_reset` seconds: the trips latch in the PLC; an operator presses RESET once a trip's
+  cause has been clear that long (the trip tag drops on the next scan). 0 leaves a trip latched.
 * `maintenance_rate` per day: the duty intake pump is taken out for one to four hours on day
   shift and the other pump runs meanwhile.
 
@@ -46,6 +48,8 @@ PARAMS = (
     ParamSpec("level2_night_boost", 0.5, "m", 0.0, 5.0, "Night raise of LIC102.SP."),
     ParamSpec("operator_actions", 4.0, "1/d", 0.0, 200.0,
               "Mean number of operator setpoint changes per day (LIC101.SP, AIC201.SP)."),
+    ParamSpec("operator_reset", 600.0, "s", 0.0, 86400.0,
+              "The operator presses RESET once a trip's cause has been clear this long (0 = nobody does)."),
     ParamSpec("maintenance_rate", 0.25, "1/d", 0.0, 10.0,
               "Mean number of duty pump maintenance outages per day (the other pump runs)."),
 )

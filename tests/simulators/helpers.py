@@ -17,7 +17,7 @@ QUIET = SensorOptions(noise=0.0)
 # The water plant with its operating modes off: PI level loops, P101 always on duty, fixed setpoints,
 # no operator actions or maintenance (the behaviour before the modes, which tests of the loops need).
 SMOOTH_WATER: dict[str, Any] = {"level_control": 0, "duty_rotation": 0, "setpoint_schedule": False,
-                                "operator_actions": 0, "maintenance_rate": 0}
+                                "operator_actions": 0, "maintenance_rate": 0, "operator_reset": 0}
 
 
 def make(

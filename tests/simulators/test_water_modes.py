@@ -153,3 +153,16 @@ def test_busy_schedules_are_byte_identical_across_processes(tmp_path: Path) -> N
     sp = simulate({"plant": "water", "duration": 7200, "seed": 9, "start_time": "2024-01-01T08:00:00Z", "params": {
         "operator_actions": 100, "maintenance_rate": 5, "duty_rotation": 0.5}}).table.column("LIC101.SP")
     assert len(set(sp.to_pylist())) > 3  # the operator actions did happen
+
+
+def test_the_operator_resets_a_trip_once_its_cause_has_cleared() -> None:
+    """`operator_reset` (default 600 s): the trip latches in the PLC, and the operator's RESET comes
+    600 s after the T102 level is back above LL + 0.5 m, not before."""
+    scenario = attack("manipulation_of_control", 60, 2940, ["FCV102.POS"], 0.0)
+    d = run("water", 4800, {**FLAT, "operator_reset": 600}, scenarios=[scenario])
+    first = int(np.argmax(d["P201.TRIP"]))
+    cleared = first + int(np.argmax(d["LIT102"][first:] > 1.0))
+    released = first + int(np.argmin(d["P201.TRIP"][first:]))
+    assert first < 3000 and cleared > 3000
+    assert released == pytest.approx(cleared + 601, abs=2)
+    assert d["P201"][released:].all()
