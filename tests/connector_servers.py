@@ -125,3 +125,81 @@ def postgres_server() -> Iterator[PostgresServer]:
     finally:
         subprocess.run(_as_owner([ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True, timeout=60)
         shutil.rmtree(root, ignore_errors=True)
+
+
+INSTALL_MOTO = "pip install 'moto[server]' boto3  (an S3-compatible server from PyPI)"
+# moto counts the first requests as unauthenticated: these set up the two IAM users, and every
+# later request must carry a valid key and be allowed by the user's policy.
+_MOTO_SETUP_ACTIONS = 6
+
+
+@dataclass
+class S3Server:
+    url: str
+    admin: dict[str, str]
+    reader: dict[str, str]
+
+    def client(self, keys: dict[str, str] | None = None) -> object:
+        import boto3
+        from botocore.config import Config
+
+        keys = keys or self.admin
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id=keys["access_key_id"],
+            aws_secret_access_key=keys["secret_access_key"],
+            config=Config(s3={"addressing_style": "path"}),
+        )
+
+
+@contextlib.contextmanager
+def s3_server() -> Iterator[S3Server]:
+    """moto's S3 server on a free loopback port with IAM enforced: `admin` may do anything,
+    `reader` may list and get objects only."""
+    import json
+    import sys
+
+    try:
+        import boto3
+        import moto.server  # noqa: F401
+    except ImportError:
+        pytest.skip(f"moto's server or boto3 is not installed; install: {INSTALL_MOTO}")
+    port = _free_port()
+    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": str(_MOTO_SETUP_ACTIONS)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("moto's S3 server did not start") from None
+                time.sleep(0.1)
+        url = f"http://127.0.0.1:{port}"
+        iam = boto3.client(
+            "iam", endpoint_url=url, region_name="us-east-1", aws_access_key_id="setup", aws_secret_access_key="setup"
+        )
+        users = {}
+        for name, actions in (("admin", "*"), ("reader", ["s3:GetObject", "s3:ListBucket", "s3:ListAllMyBuckets"])):
+            iam.create_user(UserName=name)
+            policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}
+            iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(policy))
+            key = iam.create_access_key(UserName=name)["AccessKey"]
+            users[name] = {"access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"]}
+        yield S3Server(url, users["admin"], users["reader"])
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

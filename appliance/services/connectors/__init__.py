@@ -11,14 +11,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from appliance.services.connectors import folder, postgresql, sqlite_file
+from appliance.services.connectors import folder, postgresql, s3, sqlite_file
 from appliance.services.connectors.base import ConnectorType, Environment
 from appliance.services.webhooks.destinations import Policy
 
-_BUILT = (folder.TYPE, sqlite_file.TYPE, postgresql.TYPE)
+_BUILT = (folder.TYPE, sqlite_file.TYPE, postgresql.TYPE, s3.TYPE)
 _PLANNED = (
     ConnectorType("mysql", "MySQL or MariaDB: read tables or queries, write tables"),
-    ConnectorType("s3", "S3-compatible object storage: read objects, write artifacts as objects"),
     ConnectorType("sftp", "SFTP: read and write files over SSH"),
     ConnectorType("ftp", "FTP or FTPS: read and write files"),
     ConnectorType("smb", "An SMB (Windows) share: read and write files"),

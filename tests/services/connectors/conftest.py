@@ -1,4 +1,5 @@
-"""One PostgreSQL server per test session for the connector tests (tests/connector_servers.py)."""
+"""One PostgreSQL server and one S3 server per test session for the connector tests
+(tests/connector_servers.py)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.connector_servers import PostgresServer, postgres_server
+from tests.connector_servers import PostgresServer, S3Server, postgres_server, s3_server
 
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PostgresServer]:
     with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    with s3_server() as server:
         yield server
