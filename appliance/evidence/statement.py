@@ -1,13 +1,15 @@
 """What a seal attests: the in-toto Statement v1 of one succeeded job.
 
-Subjects are the job's artifacts by name with their SHA-256 and BLAKE3 digests: BLAKE3 is the blob
-store's key, SHA-256 is what standard in-toto consumers match by. Both are computed before the
-success transaction (BLAKE3 when the artifact entered the blob store, SHA-256 by the runner from
-the same file), so sealing never reads an artifact while it holds the write lock. The predicate carries what an auditor
-needs to judge the result without the appliance: the contract and its hash, the job record, the
-input digests, the software that ran and when it was sealed. A job with no artifact is sealed
-with its contract as the only subject (``contract.json``: BLAKE3 = ``contract_hash``, SHA-256 of
-the same canonical JSON), since a Statement needs at least one subject.
+Subjects are the job's artifacts by name with their SHA-256 in the digest set (what standard
+in-toto consumers match by, and the only algorithm some of them accept there) and their BLAKE3,
+the blob store's key, in the subject's ``annotations`` (see ``sealforge_verify.statement``). Both
+are computed before the success transaction (BLAKE3 when the artifact entered the blob store,
+SHA-256 by the runner from the same file), so sealing never reads an artifact while it holds the
+write lock. The predicate carries what an auditor needs to judge the result without the
+appliance: the contract and its hash, the job record, the input digests, the software that ran
+and when it was sealed. A job with no artifact is sealed with its contract as the only subject
+(``contract.json``: BLAKE3 = ``contract_hash``, SHA-256 of the same canonical JSON), since a
+Statement needs at least one subject.
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ def software_versions() -> dict[str, str]:
 
 
 def subjects(job: dict[str, Any], artifacts: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
-    """Subject name → digest set. Artifact rows must carry ``sha256`` (the runner adds it)."""
+    """Subject name → its ``sha256`` and ``blake3`` (``build_statement`` puts each in its place).
+    Artifact rows must carry ``sha256`` (the runner adds it)."""
     if not artifacts:
         contract = canonical_json(json.loads(job["contract"]))
         return {CONTRACT_SUBJECT: {"sha256": hashlib.sha256(contract).hexdigest(), "blake3": job["contract_hash"]}}

@@ -102,8 +102,13 @@ def test_a_job_without_artifacts_is_sealed_over_its_contract(
     assert seal is not None
     statement = json.loads(base64.b64decode(json.loads(bytes(seal["envelope"]))["payload"]))
     contract_sha256 = hashlib.sha256(canonical_json(json.loads(job["contract"]))).hexdigest()
-    digests = {"sha256": contract_sha256, "blake3": job["contract_hash"]}
-    assert statement["subject"] == [{"name": CONTRACT_SUBJECT, "digest": digests}]
+    assert statement["subject"] == [
+        {
+            "name": CONTRACT_SUBJECT,
+            "digest": {"sha256": contract_sha256},
+            "annotations": {"blake3": job["contract_hash"]},
+        }
+    ]
 
 
 def test_sealing_needs_the_callers_transaction(db: Any, state_dir: Path, tenant: dict[str, Any]) -> None:

@@ -15,7 +15,6 @@ import sys
 import tarfile
 from pathlib import Path
 from typing import Any
-from unittest.mock import ANY
 
 import pytest
 from click.testing import CliRunner
@@ -83,7 +82,11 @@ def test_succeeded_job_is_sealed_and_its_bundle_verifies_offline(
     parquet = (art_dir / "readings.parquet").read_bytes()
     statement = json.loads(base64.b64decode(seal["envelope"]["payload"]))
     assert statement["subject"] == [
-        {"name": "readings.parquet", "digest": {"sha256": hashlib.sha256(parquet).hexdigest(), "blake3": ANY}}
+        {
+            "name": "readings.parquet",
+            "digest": {"sha256": hashlib.sha256(parquet).hexdigest()},
+            "annotations": {"blake3": arts[0]["blake3"]},
+        }
     ]
     assert statuses["inclusion_proof"] == statuses["checkpoint_signature"] == "pass"
 

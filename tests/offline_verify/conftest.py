@@ -103,20 +103,23 @@ class BundleFactory:
         signer: SignerKey | None = None,
         tree: MerkleTree | None = None,
         consistency_from: int | None = None,
-        sha256: bool = True,
+        layout: str = "annotated",
         digests: dict[str, dict[str, str]] | None = None,
     ) -> Sealed:
         """A bundle whose envelope is leaf ``before`` of a tree of ``before + 1 + after`` leaves.
 
-        Subjects carry SHA-256 and BLAKE3 digests, or BLAKE3 only with ``sha256=False`` (bundles
-        sealed before SHA-256 was added); ``digests`` replaces the computed digest sets by name."""
+        Subjects are laid out as the appliance seals them now (``annotated``: SHA-256 in the digest
+        set, BLAKE3 in the annotations) or as older appliances did: ``digest_set`` (both in the
+        digest set) or ``blake3`` (BLAKE3 alone, before SHA-256 was added). ``digests`` replaces
+        the computed digests by name."""
+        assert layout in ("annotated", "digest_set", "blake3"), layout
         self._count += 1
         signer = signer or self.signer
         arts = (
             {"rows.csv": b"a,b\n1,2\n3,4\n", "report/summary.json": b'{"rows": 2}'} if artifacts is None else artifacts
         )
         subjects: dict[str, dict[str, str]] = {n: {"blake3": blake3_stream(io.BytesIO(d))} for n, d in arts.items()}
-        if sha256:
+        if layout != "blake3":
             for n, d in arts.items():
                 subjects[n]["sha256"] = hashlib.sha256(d).hexdigest()
         subjects.update(digests or {})
@@ -124,6 +127,9 @@ class BundleFactory:
             subjects,
             {"contract": {"kind": "mock", "seed": self._count}, "job": {"id": f"job_{self._count}"}},
         )
+        if layout == "digest_set":
+            for subject in statement["subject"]:
+                subject["digest"]["blake3"] = subject.pop("annotations")["blake3"]
         envelope = seal_statement(statement, signer)
         tree = tree if tree is not None else MerkleTree()
         self.filler(tree, before)

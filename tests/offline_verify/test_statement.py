@@ -17,6 +17,17 @@ from sealforge_verify.statement import (
 DIGEST = "ab" * 32
 
 
+def test_subjects_put_sha256_in_the_digest_set_and_blake3_in_the_annotations() -> None:
+    sha = "12" * 32
+    st = build_statement({"a.csv": {"sha256": sha, "blake3": DIGEST}}, {})
+    assert st["subject"] == [{"name": "a.csv", "digest": {"sha256": sha}, "annotations": {"blake3": DIGEST}}]
+    assert validate_statement(st) == []
+    assert subjects_of(st) == [Subject("a.csv", DIGEST, sha)]
+    assert Subject("a.csv", DIGEST, sha).digests() == {"sha256": sha, "blake3": DIGEST}
+    older = {**st, "subject": [{"name": "a.csv", "digest": {"sha256": sha, "blake3": DIGEST}}]}
+    assert validate_statement(older) == [] and subjects_of(older) == subjects_of(st)
+
+
 def test_build_statement_shape() -> None:
     st = build_statement({"b.csv": DIGEST, "a/x.bin": "cd" * 32}, {"contract": {"seed": 1}})
     assert st["_type"] == STATEMENT_TYPE == "https://in-toto.io/Statement/v1"

@@ -6,7 +6,7 @@ one definition of each, and the tests check that what is written verifies.
 
 The appliance's flow for one job:
 
-1. ``statement = build_statement({name: blake3_file(path)}, predicate)``
+1. ``statement = build_statement({name: {"sha256": sha256_file(path), "blake3": blake3_file(path)}}, predicate)``
 2. ``envelope = seal_statement(statement, signer)`` → the bytes to store and to log
 3. append ``log_leaf_hash(envelope)`` to the stored leaf hashes
 4. ``checkpoint = make_checkpoint(origin, tree, signer)`` after the append

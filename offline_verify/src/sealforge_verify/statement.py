@@ -1,12 +1,16 @@
 """in-toto Statement v1 for Sealforge evidence: build it, and check its shape.
 
-Why: the Statement is what a seal attests. Its subjects name each artifact with its SHA-256 and
-BLAKE3 digests: standard consumers (cosign, slsa-verifier, gh attestation) match subjects by SHA-2
-and ignore algorithms they do not know, and the appliance's blob store is keyed by BLAKE3. Bundles
-sealed before SHA-256 was added carry ``blake3`` only and still verify. Its predicate (type
-``https://sealforge.dev/evidence/v1``) holds the contract, job record, input digests and software
-versions. The verifier only needs the subjects to be well formed, so the predicate
-is checked to be an object and otherwise left to the appliance.
+Why: the Statement is what a seal attests. Each subject names an artifact with its SHA-256 in the
+in-toto digest set and its BLAKE3 in the subject's ``annotations`` (``{"blake3": hex}``, a
+ResourceDescriptor field). SHA-256 is what standard consumers (cosign, slsa-verifier, gh
+attestation, sigstore-python) match subjects by, and some of them (sigstore-python) refuse any
+digest set holding an algorithm they do not know; BLAKE3 is the appliance's blob-store key and is
+just as signed in an annotation. Older bundles keep verifying: those sealed before SHA-256 was
+added carry ``{"blake3": hex}`` as the digest set, those sealed before BLAKE3 moved to the
+annotations carry ``{"sha256": hex, "blake3": hex}``. Wherever it is, the verifier checks every
+digest a subject names. Its predicate (type ``https://sealforge.dev/evidence/v1``) holds the
+contract, job record, input digests and software versions. The verifier only needs the subjects
+to be well formed, so the predicate is checked to be an object and otherwise left to the appliance.
 
 Subject names double as file names (``artifacts/<name>`` in a bundle, ``DIR/<name>`` next to
 it), so they must be safe relative paths: no absolute paths, no ``..``, no backslashes.
@@ -22,6 +26,7 @@ from typing import Any
 from sealforge_verify.encoding import canonical_json
 
 __all__ = [
+    "BLAKE3_ANNOTATION",
     "PAYLOAD_TYPE",
     "PREDICATE_TYPE",
     "STATEMENT_TYPE",
@@ -37,7 +42,8 @@ STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://sealforge.dev/evidence/v1"
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-DIGEST_ALGORITHMS = ("sha256", "blake3")
+# The subject annotation that holds the artifact's BLAKE3 hex digest.
+BLAKE3_ANNOTATION = "blake3"
 MAX_NAME_BYTES = 1024
 
 
@@ -51,9 +57,16 @@ class Subject:
     sha256: str | None = None
 
     def digests(self) -> dict[str, str]:
-        """The in-toto digest set, SHA-256 first when there is one."""
+        """Every digest the subject names, by algorithm, SHA-256 first when there is one."""
         out = {"sha256": self.sha256} if self.sha256 is not None else {}
         return out | {"blake3": self.blake3}
+
+    def descriptor(self) -> dict[str, Any]:
+        """The subject as an in-toto ResourceDescriptor: SHA-256 in the digest set, BLAKE3 in the
+        annotations. Without a SHA-256 BLAKE3 stays in the digest set, which must not be empty."""
+        if self.sha256 is None:
+            return {"name": self.name, "digest": {"blake3": self.blake3}}
+        return {"name": self.name, "digest": {"sha256": self.sha256}, "annotations": {BLAKE3_ANNOTATION: self.blake3}}
 
 
 def check_subject_name(name: object) -> str | None:
@@ -77,7 +90,8 @@ def build_statement(
     predicate_type: str = PREDICATE_TYPE,
 ) -> dict[str, Any]:
     """Build a Statement dict; ``subjects`` is ``Subject`` items or a map from name to either a
-    BLAKE3 hex digest or a digest set ``{"sha256": hex, "blake3": hex}``.
+    BLAKE3 hex digest or the digests ``{"sha256": hex, "blake3": hex}`` (see :meth:`Subject.descriptor`
+    for where each goes).
 
     Subjects are sorted by name so the same inputs always give the same bytes. Raises
     ``ValueError`` if the result would not pass :func:`validate_statement`.
@@ -85,7 +99,7 @@ def build_statement(
     items = [_subject(n, d) for n, d in subjects.items()] if isinstance(subjects, Mapping) else list(subjects)
     statement = {
         "_type": STATEMENT_TYPE,
-        "subject": [{"name": s.name, "digest": s.digests()} for s in sorted(items, key=_by_name)],
+        "subject": [s.descriptor() for s in sorted(items, key=_by_name)],
         "predicateType": predicate_type,
         "predicate": dict(predicate),
     }
@@ -138,23 +152,43 @@ def validate_statement(obj: Any) -> list[str]:
             problems.append(f"subject[{i}]: duplicate name {name!r}")
         else:
             seen.add(name)  # type: ignore[arg-type]
-        problems += [f"subject[{i}]: {why}" for why in _digest_problems(item.get("digest"))]
+        problems += [f"subject[{i}]: {why}" for why in _digest_problems(item)]
     return problems
 
 
-def _digest_problems(digest: Any) -> list[str]:
-    """A digest set must hold a ``blake3`` hex string; a ``sha256``, when present, must be well
-    formed too. Other algorithms are ignored, as the in-toto digest-set spec asks of consumers."""
-    if not isinstance(digest, dict) or not isinstance(digest.get("blake3"), str):
-        return ["digest must hold a blake3 hex string"]
-    problems = []
-    for algorithm in DIGEST_ALGORITHMS:
-        value = digest.get(algorithm)
-        if value is None and algorithm == "sha256":
-            continue
-        if not isinstance(value, str) or not _HEX64.fullmatch(value):
-            problems.append(f"{algorithm} digest must be 64 lowercase hex digits")
+def _digest_problems(item: dict[str, Any]) -> list[str]:
+    """A subject's BLAKE3 must be an ``annotations.blake3`` hex string beside a ``digest.sha256``,
+    or (older bundles) a ``digest.blake3``; where both name a BLAKE3 they must agree. Every digest
+    present must be 64 lowercase hex digits. Other algorithms and annotations are ignored, as the
+    in-toto digest-set spec asks of consumers."""
+    digest, annotations = item.get("digest"), item.get("annotations", {})
+    if not isinstance(digest, dict):
+        return ["digest must be an object holding a sha256 (or, in older bundles, blake3) hex string"]
+    if not isinstance(annotations, dict):
+        return ["annotations must be an object"]
+    annotated = f"annotations.{BLAKE3_ANNOTATION}"
+    found = {f"digest.{alg}": digest[alg] for alg in ("sha256", "blake3") if alg in digest}
+    if BLAKE3_ANNOTATION in annotations:
+        found[annotated] = annotations[BLAKE3_ANNOTATION]
+    problems = [
+        f"{where} digest must be 64 lowercase hex digits"
+        for where, value in found.items()
+        if not isinstance(value, str) or not _HEX64.fullmatch(value)
+    ]
+    blake3 = [found[where] for where in ("digest.blake3", annotated) if where in found]
+    if not blake3:
+        problems.append(f"a blake3 digest is missing ({annotated}, or digest.blake3 in older bundles)")
+    elif "sha256" not in digest and "blake3" not in digest:
+        problems.append(f"digest must hold sha256 beside {annotated}")
+    elif len(blake3) == 2 and blake3[0] != blake3[1] and not problems:
+        problems.append(f"digest.blake3 and {annotated} differ")
     return problems
+
+
+def _blake3_of(item: dict[str, Any]) -> str:
+    """The BLAKE3 of a well-formed subject: its annotation, else its digest set's (older bundles)."""
+    annotations = item.get("annotations", {})
+    return str(annotations[BLAKE3_ANNOTATION] if BLAKE3_ANNOTATION in annotations else item["digest"]["blake3"])
 
 
 def subjects_of(obj: Any) -> list[Subject]:
@@ -166,11 +200,10 @@ def subjects_of(obj: Any) -> list[Subject]:
     for item in obj["subject"]:
         if not isinstance(item, dict):
             continue
-        name, digest = item.get("name"), item.get("digest")
+        name = item.get("name")
         if check_subject_name(name) is not None or not isinstance(name, str) or name in seen:
             continue
-        if not _digest_problems(digest):
-            assert isinstance(digest, dict)
+        if not _digest_problems(item):
             seen.add(name)
-            out.append(Subject(name, digest["blake3"], digest.get("sha256")))
+            out.append(Subject(name, _blake3_of(item), item["digest"].get("sha256")))
     return out

@@ -212,8 +212,8 @@ def _artifact_digest(
     bundle: Bundle, subject: Subject, artifacts_dir: str | os.PathLike[str] | None, required: bool
 ) -> Check:
     """Every copy of the artifact (in the bundle, in ``artifacts_dir``) must match every digest the
-    subject names: BLAKE3 always, SHA-256 too when the subject carries it (bundles sealed before
-    SHA-256 was added name BLAKE3 only)."""
+    subject names: SHA-256 from its digest set, BLAKE3 from its annotation (from its digest set in
+    older bundles); bundles sealed before SHA-256 was added name BLAKE3 only."""
     name, want = subject.name, subject.digests()
     check_name = f"artifact_digest:{name}"
     copies: list[tuple[str, dict[str, str] | None]] = []  # (where, digests or None when unreadable)
