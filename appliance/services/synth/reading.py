@@ -18,6 +18,7 @@ GOOD_GAP = 0.02
 FAIR_GAP = 0.07
 SMALL_HOLDOUT = 200
 SIZE_EFFECT = 0.02
+FAR_RATIO = 1.25
 
 
 def _fmt(value: float | None) -> str:
@@ -76,7 +77,12 @@ def privacy_verdict(privacy: dict[str, Any] | None) -> dict[str, Any]:
     ratio, risk = dcr.get("ratio"), privacy.get("risk")
     out.update(score=(dcr.get("synthetic_to_train") or {}).get("median"),
                reference=(dcr.get("holdout_to_train") or {}).get("median"), verdict=risk or "unknown")
-    if risk == "low":
+    if risk == "low" and ratio is not None and ratio >= FAR_RATIO:
+        out["text"] = (
+            f"synthetic rows sit further from the training rows than real holdout rows do (DCR ratio {_fmt(ratio)}): "
+            "no sign of copying"
+        )
+    elif risk == "low":
         copies, natural = _fmt(privacy.get("exact_copy_rate")), _fmt(privacy.get("holdout_exact_copy_rate"))
         out["text"] = (
             f"synthetic rows sit as far from the training rows as real holdout rows do (DCR ratio {_fmt(ratio)}, "

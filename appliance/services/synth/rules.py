@@ -161,13 +161,32 @@ def _assign(frame: pd.DataFrame, index: Any, name: str, values: Any) -> None:
     frame.loc[index, name] = items
 
 
+def _flip_condition(frame: pd.DataFrame, rule: dict[str, Any], bad: np.ndarray, fixed: set[str]) -> bool:
+    """Repair a conditional rule on its condition instead of its column (the column is fixed, or
+    tied to a fixed one): the condition's column takes its commonest other value (``otherwise``)."""
+    when = rule.get("when") or {}
+    if len(when) != 1 or "otherwise" not in rule:
+        return False
+    (column,) = when
+    if column in fixed:
+        return False
+    _assign(frame, frame.index[bad], column, [rule["otherwise"]] * int(bad.sum()))
+    return True
+
+
 def repair(frame: pd.DataFrame, rules: list[dict[str, Any]], conditions: dict[str, Any] | None = None) -> pd.DataFrame:
     """``frame`` with every rule's violations repaired, in a fixed order (combinations, conditional
-    values, ranges, inequalities); columns fixed by sampling conditions are never changed."""
+    values, ranges, inequalities). Columns in ``conditions`` (sampling conditions, a per-class
+    model's class column) are never changed; a conditional rule on a column fixed or tied to a fixed
+    one by a combination is repaired on its condition instead."""
     if not rules or not len(frame):
         return frame
     frame = frame.reset_index(drop=True).copy()
     fixed = set(conditions or {})
+    protected = set(fixed)
+    for rule in rules:
+        if rule["type"] == "fixed_combinations" and fixed & set(rule["columns"]):
+            protected |= set(rule["columns"])
     order = {"fixed_combinations": 0, "null_when": 1, "not_null_when": 1, "value_when": 1, "range": 2, "inequality": 3}
     for rule in sorted(rules, key=lambda r: order[r["type"]]):
         bad = violations(frame, rule)
@@ -176,7 +195,9 @@ def repair(frame: pd.DataFrame, rules: list[dict[str, Any]], conditions: dict[st
         kind = rule["type"]
         if kind == "fixed_combinations":
             _repair_combinations(frame, rule, bad, fixed)
-        elif rule.get("column") in fixed:
+        elif (rule.get("column") in protected and _flip_condition(frame, rule, bad, fixed)) or (
+            rule.get("column") in fixed
+        ):
             continue
         elif kind == "null_when":
             _assign(frame, frame.index[bad], rule["column"], None)
@@ -292,18 +313,24 @@ def _conditionals(frame: pd.DataFrame, levels: list[str], grouped: dict[str, int
             if len(rows) < support or len(rows) == len(frame):
                 continue
             when = {w: None if value == "\0null" else _plain(frame.loc[rows[0], w])}
+            others = frame.loc[frame.index.difference(rows), w]
+            otherwise = _plain(others.mode(dropna=False).iloc[0]) if len(others) else None
             part = frame.loc[rows]
             for c in varying:
                 if c == w or (c in grouped and grouped.get(c) == grouped.get(w)):
                     continue
                 column = part[c]
                 if column.isna().all():
-                    out.append({"type": "null_when", "column": c, "when": when})
+                    out.append({"type": "null_when", "column": c, "when": when, "otherwise": otherwise})
                 elif column.notna().all() and frame[c].isna().any():
                     fill = _plain(column.mode(dropna=True).iloc[0])
-                    out.append({"type": "not_null_when", "column": c, "when": when, "fill": fill})
+                    out.append(
+                        {"type": "not_null_when", "column": c, "when": when, "fill": fill, "otherwise": otherwise}
+                    )
                 elif column.nunique(dropna=False) == 1 and not pd.api.types.is_datetime64_any_dtype(column):
-                    out.append({"type": "value_when", "column": c, "value": _plain(column.iloc[0]), "when": when})
+                    value = _plain(column.iloc[0])
+                    rule = {"type": "value_when", "column": c, "value": value, "when": when}
+                    out.append({**rule, "otherwise": otherwise})
     return out
 
 
@@ -423,11 +450,15 @@ def combine(detected: list[dict[str, Any]], given: list[dict[str, Any]]) -> list
     """Declared rules first, then the detected ones a declared rule does not already cover."""
     import json
 
-    seen = {json.dumps({k: v for k, v in r.items() if k != "fill"}, sort_keys=True, default=str) for r in given}
+    def key(rule: dict[str, Any]) -> str:
+        kept = {k: v for k, v in rule.items() if k not in ("fill", "otherwise")}
+        return json.dumps(kept, sort_keys=True, default=str)
+
+    seen = {key(r) for r in given}
     out = list(given)
     for rule in detected:
-        key = json.dumps({k: v for k, v in rule.items() if k != "fill"}, sort_keys=True, default=str)
-        if key not in seen:
+        key_ = key(rule)
+        if key_ not in seen:
             out.append(rule)
-            seen.add(key)
+            seen.add(key_)
     return out

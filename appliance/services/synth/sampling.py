@@ -67,13 +67,16 @@ def write_rows(
     from appliance.services.synth.frames import to_arrow
 
     writer = _Writer(path, fmt)
+    # a per-class model's class column is as fixed as a condition: repairs never move rows across classes
+    class_column = getattr(model, "class_column", None)
+    fixed = {**(conditions or {}), **({class_column: None} if class_column else {})}
     kept: list[pd.DataFrame] = []
     kept_rows = done = 0
     try:
         for sampled in model.sample_chunks(rows, seed, chunk_rows, conditions):
             chunk, written = sampled, sampled
             if table_metadata is not None:
-                chunk = table_metadata.enforce(sampled, conditions)
+                chunk = table_metadata.enforce(sampled, fixed)
                 written = table_metadata.restore(chunk)
             writer.write(to_arrow(written, writer.schema))
             if kept_rows < KEEP_ROWS:

@@ -45,7 +45,7 @@ def test_detects_conditional_nulls_combinations_inequalities_and_ranges(sdv_home
     frame, meta = metadata.detect(plant_frame())
     assert meta.sdtypes()["attack_id"] == "categorical", "a repeated label is not an id"
     found = rules.detect(frame, meta.sdtypes())
-    assert {"type": "null_when", "column": "flow", "when": {"mode": "off"}} in found
+    assert {"type": "null_when", "column": "flow", "when": {"mode": "off"}, "otherwise": "low"} in found
     assert any(r["column"] == "flow" and r["when"] == {"mode": "low"} for r in by_type(found, "not_null_when"))
     combos = by_type(found, "fixed_combinations")
     assert [sorted(r["columns"]) for r in combos] == [["attack", "attack_id", "technique"]]
@@ -110,3 +110,23 @@ def test_bad_rules_name_the_field(raw: Any, field: str) -> None:
     with pytest.raises(SynthesisError) as caught:
         rules.declared(raw, plant_frame(20))
     assert caught.value.field == field, caught.value
+
+
+def test_a_fixed_class_is_kept_and_the_condition_repaired_instead(sdv_home: Path) -> None:
+    """A pump that never runs during an attack: a sampled attack row with the pump on keeps its
+    class (a per-class model's rows never change class) and its labels; the pump is switched off."""
+    rng = np.random.default_rng(3)
+    attack = np.r_[np.zeros(150, int), np.ones(50, int)]
+    frame = pd.DataFrame({
+        "pump": np.where(attack == 1, 0, rng.integers(0, 2, 200)),
+        "level": rng.normal(size=200),
+        "attack": attack,
+        "attack_id": np.where(attack == 1, "A001", None),
+    })
+    found = rules.detect(frame, metadata.detect(frame)[1].sdtypes())
+    assert any(r["type"] == "value_when" and r["column"] == "attack" and r["when"] == {"pump": 1} for r in found)
+    sampled = pd.DataFrame({"pump": [1, 1], "level": [0.1, 0.2], "attack": [1, 0], "attack_id": [None, None]})
+    fixed = rules.repair(sampled, found, {"attack": None})
+    assert fixed["attack"].tolist() == [1, 0] and fixed["attack_id"].tolist()[0] == "A001"
+    assert fixed["pump"].tolist() == [0, 1]
+    assert rules.check(fixed, found)["held"] == len(found)
