@@ -30,6 +30,13 @@ def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator
         yield buffer.getvalue().encode()
 
 
+def csv_line(row: Sequence[Any]) -> bytes:
+    """One CSV row, quoted as `csv_chunks` quotes it."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(["" if value is None else value for value in row])
+    return buffer.getvalue().encode()
+
+
 def artifact_batches(path: Path, fmt: str) -> Iterator[Any]:
     """Record batches of an artifact file, read as an upload of that format would be."""
     from appliance.services.datasets.formats import batches
