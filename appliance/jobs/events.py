@@ -1,12 +1,14 @@
 """The event streams: a job's events (replay the journal after ``Last-Event-ID``, then follow it
-live), a live SCADA run's values, and a tenant's own stream (every job's status and progress, the
+live), a live SCADA run's values and state, and a tenant's own stream (every job's status and progress, the
 alarm counts of its runs; the overview page follows it). Every server-sent event stream is produced here, fed by the
 process's fan-out hub (`appliance.jobs.fanout`).
 
 Server-sent events: each journal row is one event whose id is its sequence number, so a client
 that reconnects with ``Last-Event-ID`` misses nothing; each values sample is one event whose id is
-the run's sample number. Comments keep idle connections alive (and let the server notice a client
-that has gone), and a stream ends once its job is finished and everything has been sent.
+the run's sample number; a run's ``state`` event has no id (it is the whole state, so a client that
+reconnects is given the current one first and needs nothing replayed). Comments keep idle
+connections alive (and let the server notice a client that has gone), and a stream ends once its
+job is finished and everything has been sent.
 
 A stream is a `StreamBody`: the WSGI server iterates it and calls ``close`` when the response ends
 or the client goes away, which frees the subscription and its place in the stream limits even if
@@ -27,6 +29,7 @@ from typing import Any
 from appliance import errors, jsonsafe
 from appliance.errors import AppError
 from appliance.jobs.fanout import Hub, StreamLimit, Subscription
+from appliance.services import scada
 from appliance.store import jobs as jobs_store
 from appliance.store import scada as scada_store
 
@@ -188,13 +191,16 @@ def _chunks(
     max_seconds: float,
     credential: Recheck | None = None,
 ) -> Iterator[str]:
-    """The stream's text: each row above ``last`` once, heartbeats while idle, then the end."""
+    """The stream's text: each row above ``last`` once (a row without ``seq``, a run's state, always),
+    heartbeats while idle, then the end."""
     yield f"retry: {RETRY_MS}\n\n"
     deadline = time.monotonic() + max_seconds
     ended = False
     while True:
         for row in rows:
-            if row["seq"] > last:
+            if row["seq"] is None:
+                yield render(row)
+            elif row["seq"] > last:
                 last = row["seq"]
                 yield render(row)
         if sub.gone or sub.overflowed or (credential is not None and not credential.holds()):
@@ -218,15 +224,21 @@ def values_stream(
     max_seconds: float = 86400.0,
     credential: Recheck | None = None,
 ) -> StreamBody:
-    """A live run's values: its latest sample now, then every sample published, until its job ends."""
+    """A live run's values: its state and latest sample now, then every sample published and its
+    state whenever that changes (``state``: ``{status, paused_at, endpoints: {protocol: {state,
+    clients}}}``, no id), until its job ends (its last state comes before the end)."""
     sub = _subscribe(hub.follow_run, conn, tenant_id, run_id, job_id)
 
     def render(row: dict[str, Any]) -> str:
+        if row["seq"] is None:
+            return f"event: state\ndata: {jsonsafe.dumps(row['data'], separators=(',', ':'))}\n\n"
         return format_event(row["seq"], "values", row["data"])
 
     def backlog() -> list[dict[str, Any]]:
+        state = scada.stream_states(conn, [run_id]).get(run_id)
         latest = scada_store.values(conn, run_id)
-        return [latest] if latest else []
+        rows = [{"seq": None, "type": "state", "data": state}] if state is not None else []
+        return rows + ([latest] if latest else [])
 
     return _body(sub, backlog, render, -1, heartbeat_s, max_seconds, client, credential)
 

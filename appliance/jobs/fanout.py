@@ -21,6 +21,15 @@ of active alarms per run whenever it has changed, and its live runs' states (pau
 clients each endpoint has connected) whenever they have changed. It has no end: it lasts until its
 client goes.
 
+A run's subscription (a values stream) gets, besides its samples, the run's *state* (its status,
+``paused_at``, each endpoint's state and clients: `appliance.services.scada.stream_states`) whenever
+it has changed, looked at for every followed run in one read at most every ``STATES_EVERY_S``, and
+always in the pass that sees the run's job end, so its last state comes before its end. So an open
+live-plant page follows a pause, a resume, a stop or a client made by anyone without a request of
+its own. The hub remembers the last state each followed run's streams were given; a new stream
+reads the current one itself (`appliance.jobs.events.values_stream`), after subscribing, so a change
+in between reaches it at least once (a state sent twice is harmless: it is the whole state).
+
 Limits: the hub counts open subscriptions in all and per tenant; over a limit `subscribe` raises
 `StreamLimit` (the API answers 429). A reader too slow to take what was delivered (more than
 ``MAX_QUEUED`` rows waiting) is ended; its client reconnects with ``Last-Event-ID`` and loses nothing.
@@ -38,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.jobs.lifecycle import TERMINAL
+from appliance.services import scada as scada_service
 from appliance.store import jobs as jobs_store
 from appliance.store import scada as scada_store
 from appliance.store import scada_alarms as scada_alarms_store
@@ -49,6 +59,7 @@ MAX_QUEUED = 5000
 READ_LIMIT = 5000  # rows per table per pass; a fuller pass is followed at once by another
 TENANT_TYPES = frozenset({"status", "progress"})  # journal rows a tenant-wide stream carries (not logs)
 ALARMS_EVERY_S = 1.0  # how often the poller looks at the alarm counts of tenants with a tenant stream
+STATES_EVERY_S = 0.5  # how often it looks at the states of runs with a values stream
 
 
 class StreamLimit(Exception):
@@ -135,7 +146,9 @@ class Hub:
         self._by_tenant: dict[str, set[Subscription]] = {}
         self._alarm_counts: dict[str, dict[str, int]] = {}
         self._run_states: dict[str, dict[str, Any]] = {}
+        self._states: dict[str, dict[str, Any]] = {}  # per followed run: the last state its streams got
         self._alarms_at = 0.0
+        self._states_at = 0.0
         self._tenants: Counter[str] = Counter()
         self._open = 0
         self._journal_seq: int | None = None
@@ -148,7 +161,13 @@ class Hub:
         return self._subscribe(conn, tenant_id, job_id, None)
 
     def follow_run(self, conn: Any, tenant_id: str, run_id: str, job_id: str) -> Subscription:
-        return self._subscribe(conn, tenant_id, job_id, run_id)
+        """The run's samples, and its state when it changes."""
+        state = scada_service.stream_states(conn, [run_id]).get(run_id)
+        sub = self._subscribe(conn, tenant_id, job_id, run_id)
+        with self._lock:
+            if state is not None:
+                self._states.setdefault(run_id, state)
+        return sub
 
     def follow_tenant(self, conn: Any, tenant_id: str) -> Subscription:
         """Every job's status and progress in the tenant, and its alarm counts and live runs' states
@@ -203,6 +222,8 @@ class Hub:
                     if sub.tenant_wide:
                         self._alarm_counts.pop(subject, None)
                         self._run_states.pop(subject, None)
+                    elif sub.run_id is not None:
+                        self._states.pop(subject, None)
             self._open -= 1
             self._tenants[sub.tenant_id] -= 1
             if self._tenants[sub.tenant_id] <= 0:
@@ -246,11 +267,12 @@ class Hub:
         ended = {job_id for job_id in followed if statuses.get(job_id, "canceled") in TERMINAL}
         full = len(rows) == READ_LIMIT or len(samples) == READ_LIMIT
         tenant_rows = self._tenant_rows(conn, tenants, rows) if tenants else []
+        ended_runs = {run_id for run_id, job_id in run_jobs.items() if job_id in ended}
+        states = self._state_rows(conn, set(run_jobs), ended_runs)
         with self._lock:
             self._deliver(self._by_tenant, tenant_rows, "tenant_id", set())
             self._deliver(self._by_job, rows, "job_id", ended if not full else set())
-            ended_runs = {run_id for run_id, job_id in run_jobs.items() if job_id in ended}
-            self._deliver(self._by_run, samples, "run_id", ended_runs if not full else set())
+            self._deliver(self._by_run, samples + states, "run_id", ended_runs if not full else set())
             if rows:
                 self._journal_seq = int(rows[-1]["seq"])
             if samples:
@@ -268,6 +290,26 @@ class Hub:
         for subject in set(grouped) | (ended & set(followers)):
             for sub in list(followers[subject]):
                 sub.deliver(grouped.get(subject, []), subject in ended)
+
+    def _state_rows(self, conn: Any, runs: set[str], ended: set[str]) -> list[dict[str, Any]]:
+        """A ``state`` row (no ``seq``) for each followed run whose state has changed: every run when
+        due, else only the runs whose job ended in this pass."""
+        now = time.monotonic()
+        due = now - self._states_at >= STATES_EVERY_S
+        wanted = sorted(runs if due else ended)
+        if due:
+            self._states_at = now
+        if not wanted:
+            return []
+        states = scada_service.stream_states(conn, wanted)
+        out: list[dict[str, Any]] = []
+        with self._lock:
+            for run_id in wanted:
+                state = states.get(run_id)
+                if state is not None and run_id in self._by_run and self._states.get(run_id) != state:
+                    self._states[run_id] = state
+                    out.append({"run_id": run_id, "type": "state", "seq": None, "data": state})
+        return out
 
     def _tenant_rows(self, conn: Any, tenants: set[str], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """What this pass gives the tenant-wide streams, each row with its ``tenant_id``:

@@ -291,6 +291,39 @@ def view(conn: sqlite3.Connection, row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def stream_states(conn: sqlite3.Connection, run_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The state a run's values stream carries (event `state`), per run, in one read: its status as
+    ``view`` gives it, ``paused_at`` while paused, and per protocol the endpoint's state and clients
+    connected (``closed`` and 0 once it has ended). What a page needs to follow a pause, a resume,
+    a stop or a client, whoever caused it."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in scada_store.run_states(conn, run_ids):
+        grouped.setdefault(row["run_id"], []).append(row)
+    out: dict[str, dict[str, Any]] = {}
+    for run_id, rows in grouped.items():
+        first = rows[0]
+        ended = first["job_status"] in ("succeeded", "failed", "canceled")
+        endpoints = {
+            row["protocol"]: {
+                "state": "closed" if ended and row["state"] != "failed" else row["state"],
+                "clients": 0 if ended else int(row["clients"] or 0),
+            }
+            for row in rows
+            if row["protocol"] is not None
+        }
+        status = _status(
+            {"status": first["job_status"]},
+            first,
+            [{"state": ep["state"]} for ep in endpoints.values()],
+        )
+        out[run_id] = {
+            "status": status,
+            "paused_at": first["paused_at"] if status == "paused" else None,
+            "endpoints": endpoints,
+        }
+    return out
+
+
 def listing(conn: sqlite3.Connection, tenant_id: str, limit: int, after: str | None) -> dict[str, Any]:
     """One page of the tenant's runs, as the API lists them (a run whose submit is under way is left out)."""
     result = pages.page(conn, "scada_runs", {"tenant_id": tenant_id}, limit=limit, after=after)

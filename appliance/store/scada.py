@@ -118,6 +118,22 @@ def live_states(conn: sqlite3.Connection, tenant_id: str) -> dict[str, Any]:
     return out
 
 
+def run_states(conn: sqlite3.Connection, run_ids: list[str]) -> list[dict[str, Any]]:
+    """For each of these runs that has its job: the job's status, since when the run is paused (or
+    None), and one row per endpoint with its state and clients connected (``protocol`` None for a
+    run without endpoints). One read for every run the event streams follow."""
+    if not run_ids:
+        return []
+    marks = ", ".join("?" for _ in run_ids)
+    return fetch_all(
+        conn,
+        "SELECT r.id AS run_id, j.status AS job_status, r.paused_at, e.protocol, e.state, e.clients"
+        " FROM scada_runs r JOIN jobs j ON j.id = r.job_id LEFT JOIN scada_endpoints e ON e.run_id = r.id"
+        f" WHERE r.id IN ({marks}) ORDER BY r.id, e.protocol",
+        tuple(run_ids),
+    )
+
+
 def set_paused(conn: sqlite3.Connection, run_id: str, at: str | None) -> None:
     """Mark the run paused since ``at`` (None: stepping)."""
     conn.execute("UPDATE scada_runs SET paused_at = ? WHERE id = ?", (at, run_id))

@@ -3,6 +3,7 @@ twice, limits, a slow reader cut off, and the poller stopping when nobody listen
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -132,7 +133,10 @@ def test_values_subscribers_get_every_sample_published(hub: Hub, conn: sqlite3.C
         _move(conn, job_id, "queued")
         _move(conn, job_id, "canceled")
         for sub in subs:
-            assert [row["seq"] for row in _take_until_end(sub)] == list(range(1, 201))
+            rows = _take_until_end(sub)
+            assert [row["seq"] for row in rows if row.get("type") != "state"] == list(range(1, 201))
+            # the run's last state (its job ended) comes with the end, after every sample
+            assert rows[-1]["type"] == "state" and rows[-1]["data"]["status"] == "canceled"
     finally:
         for sub in subs:
             sub.close()
@@ -242,3 +246,54 @@ def test_a_tenant_subscription_gets_its_jobs_states_and_alarm_counts(
     assert {row["data"]["job_id"] for row in rows[:4]} == {job_id} and rows[0]["data"]["kind"] == "mock"
     assert [row["data"]["status"] for row in rows[:2]] == ["created", "queued"]
     assert rows[-1]["data"] == {"runs": {"run_t": 1}}
+
+
+def test_a_values_stream_starts_with_the_runs_state_and_follows_it(
+    hub: Hub, conn: sqlite3.Connection, tenant_id: str
+) -> None:
+    """A pause, a client connecting and a resume, by anyone (here written straight to the store, as
+    the API and the run's worker write them), each reach an open values stream as a `state` event
+    without an id; the stream starts with the current state and ends with the run's last one."""
+    job_id, run_id = _job(conn, tenant_id), "run_state"
+    with transaction(conn):
+        scada_store.insert_run(
+            conn,
+            {
+                "id": run_id, "tenant_id": tenant_id, "job_id": job_id, "plant": "water", "host": "127.0.0.1",
+                "modbus_port": 1502, "unit_id": 1, "modbus_writes": False, "opcua_port": None,
+                "opcua_security": None, "created_at": now_iso(),
+            },
+        )
+        scada_store.insert_endpoint(conn, run_id, "modbus", "127.0.0.1", 1502, now_iso())
+        scada_store.set_endpoint(conn, run_id, "modbus", "accepting", now_iso())
+    _move(conn, job_id, "queued")
+    _move(conn, job_id, "running")
+    body = events.values_stream(conn, hub, tenant_id, run_id, job_id, heartbeat_s=0.2)
+
+    def next_state() -> dict[str, Any]:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            chunk = next(body).decode()
+            if chunk.startswith("event: state\n"):
+                assert "id:" not in chunk  # Last-Event-ID stays the last sample's
+                return dict(json.loads(chunk.split("data: ", 1)[1]))
+        raise AssertionError("no state event")
+
+    try:
+        accepting = {"modbus": {"state": "accepting", "clients": 0}}
+        assert next_state() == {"status": "running", "paused_at": None, "endpoints": accepting}
+        with transaction(conn):
+            scada_store.set_paused(conn, run_id, "2026-12-01T02:00:00.000Z")
+        assert next_state() == {"status": "paused", "paused_at": "2026-12-01T02:00:00.000Z", "endpoints": accepting}
+        with transaction(conn):
+            scada_store.set_clients(conn, run_id, {"modbus": 2})
+        assert next_state()["endpoints"] == {"modbus": {"state": "accepting", "clients": 2}}
+        with transaction(conn):
+            scada_store.set_paused(conn, run_id, None)
+        assert next_state()["status"] == "running"
+        _move(conn, job_id, "canceled")
+        closed = {"modbus": {"state": "closed", "clients": 0}}
+        assert next_state() == {"status": "canceled", "paused_at": None, "endpoints": closed}
+        assert b"".join(body).decode().endswith("event: end\ndata: {}\n\n")
+    finally:
+        body.close()

@@ -124,7 +124,11 @@ def inject_attack(body: dict[str, Any], run_id: str) -> Any:
 @blp.response(200, content_type="text/event-stream")
 @requires("read")
 def stream_values(run_id: str) -> Response:
-    """Server-sent events: every sample of the run's tag values (up to ten a second), until it ends."""
+    """Server-sent events: every sample of the run's tag values (up to ten a second), until it ends.
+
+    Event `values` (id: the sample number) per sample; event `state` (no id) with the run's status,
+    `paused_at` and each endpoint's state and clients, first and then whenever it changes (a pause,
+    a resume, a client, by anyone); event `end` when the run's job has ended, after its last state."""
     tenant_id = context.principal().tenant_id
     row = scada.require(context.get_db(), tenant_id, run_id)
     heartbeat_s = float(context.config()["streams"]["heartbeat_s"])

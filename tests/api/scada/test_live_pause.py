@@ -2,14 +2,16 @@
 OPC UA clients over loopback: the plant freezes, both servers keep their clients and serve the last
 values, a write is refused on the API (409), over Modbus (exception 6) and over OPC UA
 (BadInvalidState, from an appliance user allowed to write); the bad transitions are 409
-`LIVE_RUN_STATE`; webhooks tell `scada.run.paused` / `resumed`. And each endpoint reports the
-clients connected now."""
+`LIVE_RUN_STATE`; webhooks tell `scada.run.paused` / `resumed`; an open values stream gets the
+run's `state` on each change, whoever made it. And each endpoint reports the clients connected now."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import socket
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +106,73 @@ def test_pause_and_resume_a_live_run(client: FlaskClient, keys: dict[str, str], 
         fetch_all(db, "SELECT body FROM webhook_messages WHERE type = 'scada.run.paused'")[0]["body"]
     )
     assert paused_event["data"]["id"] == run["id"] and paused_event["data"]["status"] == "paused"
+
+
+@pytest.mark.heavy
+def test_the_values_stream_follows_the_runs_state(client: FlaskClient, keys: dict[str, str], start_worker: Any) -> None:
+    """What an open live plant page follows: a reader's values stream gets a `state` event (no id)
+    when another caller pauses, resumes or stops the run through the API and when a Modbus client
+    connects and leaves, then its end."""
+    start_worker("sim")
+    headers = auth(keys["generate"])
+    port = free_port()
+    run = running(client, headers, start_run(client, headers, modbus={"port": port})["id"])
+    base = f"/v1/scada/runs/{run['id']}"
+    stream = client.get(f"{base}/values", headers=auth(keys["read"]), buffered=False)
+    assert stream.status_code == 200 and stream.mimetype == "text/event-stream"
+    chunks = iter(stream.response)  # one event per chunk, as the API sends them; read here, in turn
+
+    def next_state(wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+        """The next state event that is ``wanted`` (None: the stream ended first)."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # a heartbeat comes at least every [streams] heartbeat_s
+            chunk = next(chunks)
+            text = chunk.decode() if isinstance(chunk, bytes) else str(chunk)
+            if text.startswith("event: end\n"):
+                return None
+            if text.startswith("event: state\n"):
+                assert "\nid:" not in text
+                state = json.loads(text.split("data: ", 1)[1])
+                if wanted(state):
+                    return dict(state)
+        raise AssertionError("no such state in time")
+
+    try:
+        first = next_state(lambda s: True)  # the stream opens with the run's state
+        assert first and first["status"] == "running" and first["endpoints"]["modbus"]["state"] == "accepting"
+        paused = client.post(f"{base}/pause", headers=headers)
+        assert paused.status_code == 200
+        state = next_state(lambda s: s["status"] == "paused")
+        assert state and state["paused_at"] == paused.get_json()["paused_at"]
+        # the worker's own probe of the port at start may still count: a client comes once it has gone
+        if state["endpoints"]["modbus"]["clients"]:
+            next_state(lambda s: s["endpoints"]["modbus"]["clients"] == 0)
+        modbus = ModbusTcpClient("127.0.0.1", port=port, timeout=3, retries=0)
+        assert modbus.connect()
+        try:
+            assert next_state(lambda s: s["endpoints"]["modbus"]["clients"] == 1)
+        finally:
+            modbus.close()
+        state = next_state(lambda s: s["endpoints"]["modbus"]["clients"] == 0)
+        assert state and state["status"] == "paused"
+        assert client.post(f"{base}/resume", headers=headers).status_code == 200
+        accepting = {"modbus": {"state": "accepting", "clients": 0}}
+        assert next_state(lambda s: s["status"] != "paused") == {
+            "status": "running",
+            "paused_at": None,
+            "endpoints": accepting,
+        }
+        assert client.post(f"{base}/stop", headers=headers).status_code == 202
+        closed = {"modbus": {"state": "closed", "clients": 0}}
+        assert next_state(lambda s: s["status"] != "running") == {
+            "status": "stopped",
+            "paused_at": None,
+            "endpoints": closed,
+        }
+        assert next_state(lambda s: True) is None  # then the stream ends
+    finally:
+        stream.close()
+    wait_for(client, headers, run["job_id"], {"succeeded", "failed"}, timeout=60)
 
 
 @pytest.mark.heavy
