@@ -1,8 +1,9 @@
 """The plant pages: live runs (start, stop, pause, resume), a run's mimic with faceplates, setpoint
 writes and attack injection, its trends, and its point map.
 
-The pages render once on the server; live values then come from the API's own stream
-(``/v1/scada/runs/{id}/values``, one EventSource per tab, no polling), and the writes the page makes
+The pages render once on the server; live values and the run's state (paused, resumed, ended,
+clients connected) then come from the API's own stream (``/v1/scada/runs/{id}/values``, one
+EventSource per tab, no polling), and the writes the page makes
 (setpoints, attacks) go to the API's routes with the session's CSRF token, so the page and a script
 share one service and one check of every value. Trends read ``/v1/scada/runs/{id}/trend``, which
 decimates on the server. ``static/plant.js`` holds the behaviour.
@@ -99,7 +100,9 @@ def plant_start() -> BaseResponse:
 @blp.route("/plant/<string:run_id>")
 @requires("read")
 def plant_run(run_id: str) -> str:
-    """One run: the mimic, a faceplate per tag, writes, attacks, start and stop."""
+    """One run: the mimic, a faceplate per tag, writes, attacks, pause, resume and stop. The page
+    follows the run's state from its values stream (a pause, resume or stop by anyone, clients
+    connecting), so what it offers is drawn for every phase and shown for the current one."""
     run = _run(run_id)
     tags = trends.plant_tags(run["plant"])
     page_data = {
@@ -120,6 +123,7 @@ def plant_run(run_id: str) -> str:
         mimic=MIMICS[run["plant"]],
         techniques=scada.techniques(),
         live=run["status"] in LIVE,
+        phase=run["status"] if run["status"] in LIVE else "ended",
         page_data=json.dumps(page_data),
     )
 

@@ -6,6 +6,7 @@ the browser tests drive a running plant."""
 from __future__ import annotations
 
 import json
+from html.parser import HTMLParser
 from typing import Any
 
 from flask import Flask
@@ -21,6 +22,38 @@ def _run(app: Flask, keys: dict[str, str], plant: str = "water") -> str:
     answer = app.test_client().post("/v1/scada/runs", json=body, headers=auth(keys["generate"]))
     assert answer.status_code == 202, answer.get_json()
     return str(answer.get_json()["id"])
+
+
+class _Phase(HTMLParser):
+    """Which ``data-testid`` elements of a plant page show in the run's phase at load: those not
+    inside (or being) an element marked ``data-when`` that is ``hidden`` (plant.js switches them
+    when the values stream says the run's state changed)."""
+
+    VOID = frozenset({"input", "br", "img", "meta", "link", "hr", "source", "col", "wbr", "area"})
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.stack: list[tuple[str, bool]] = []
+        self.shown: dict[str, bool] = {}
+        self.feed(page)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        marks = dict(attrs)
+        hidden = bool(self.stack and self.stack[-1][1]) or ("data-when" in marks and "hidden" in marks)
+        if marks.get("data-testid"):
+            self.shown[str(marks["data-testid"])] = not hidden
+        if tag not in self.VOID:
+            self.stack.append((tag, hidden))
+
+    def handle_endtag(self, tag: str) -> None:
+        for i in range(len(self.stack) - 1, -1, -1):
+            if self.stack[i][0] == tag:
+                del self.stack[i:]
+                return
+
+
+def _shown(page: str) -> set[str]:
+    return {name for name, shown in _Phase(page).shown.items() if shown}
 
 
 def _history(db: Any, run_id: str, seconds: int, attack_from: int = 10**9) -> None:
@@ -274,8 +307,8 @@ def test_pause_and_resume_forms_refuse_scope_csrf_and_bad_transitions(
         early = writer.post(f"/plant/{run_id}/{verb}", data={"csrf_token": token})
         assert early.status_code == 409 and "LIVE_RUN_STATE" in early.get_data(as_text=True)
         assert writer.post(f"/plant/run_nope/{verb}", data={"csrf_token": token}).status_code == 404
-    page = writer.get(f"/plant/{run_id}").get_data(as_text=True)
-    assert 'data-testid="pause-run"' not in page and 'data-testid="resume-run"' not in page  # not running yet
+    shown = _shown(writer.get(f"/plant/{run_id}").get_data(as_text=True))
+    assert "pause-run" not in shown and "resume-run" not in shown and "stop-run" in shown  # not running yet
 
 
 def test_a_paused_run_shows_its_state_and_clients_and_no_write_controls(
@@ -290,16 +323,26 @@ def test_a_paused_run_shows_its_state_and_clients_and_no_write_controls(
         db.execute("UPDATE scada_endpoints SET state = 'accepting', clients = 2 WHERE run_id = ?", (run_id,))
     writer, _ = session_client(app, users["generate"])
     page = writer.get(f"/plant/{run_id}").get_data(as_text=True)
-    assert 'data-testid="pause-run"' in page and 'data-testid="write-form"' in page
-    assert 'data-testid="clients-modbus">2</b> clients' in page
+    assert {"pause-run", "write-form", "attack-form", "stop-run"} <= _shown(page)
+    assert not {"resume-run", "paused-note", "ended-note"} & _shown(page)
+    assert 'data-testid="clients-modbus" data-clients>2</b> <span data-clients-word>clients</span>' in page
     with transaction(db):
         db.execute("UPDATE scada_runs SET paused_at = '2026-12-01T02:00:00.000Z' WHERE id = ?", (run_id,))
     page = writer.get(f"/plant/{run_id}").get_data(as_text=True)
-    assert 'data-testid="resume-run"' in page and 'data-testid="paused-note"' in page
-    assert 'data-testid="write-form"' not in page and 'data-testid="attack-form"' not in page
-    assert 'data-testid="stop-run"' in page
+    # paused: every control is drawn (the page may be resumed live) and only these show
+    assert {"resume-run", "paused-note", "stop-run"} <= _shown(page)
+    assert 'data-testid="write-form"' in page and 'data-testid="attack-form"' in page
+    assert not {"pause-run", "write-form", "attack-form", "ended-note"} & _shown(page)
     overview = writer.get("/").get_data(as_text=True)
     assert "state-paused" in overview and 'data-clients="modbus">2</b> clients' in overview
     reader, _ = session_client(app, users["read"])
     page = reader.get(f"/plant/{run_id}").get_data(as_text=True)
     assert 'data-testid="resume-run"' not in page and 'data-testid="pause-run"' not in page
+    with transaction(db):
+        db.execute(
+            "UPDATE jobs SET status = 'succeeded' WHERE id = (SELECT job_id FROM scada_runs WHERE id = ?)", (run_id,)
+        )
+    page = writer.get(f"/plant/{run_id}").get_data(as_text=True)
+    assert "ended-note" in _shown(page) and 'id="ended-status">stopped</b>' in page
+    for control in ("stop-run", "pause-run", "resume-run", "write-form", "attack-form", "paused-note"):
+        assert f'data-testid="{control}"' not in page

@@ -1,4 +1,5 @@
-// Sealforge plant pages: live values from the API's values stream (one EventSource per tab),
+// Sealforge plant pages: live values and the run's state from the API's values stream (one
+// EventSource per tab),
 // faceplates with trends, setpoint writes and attacks through the API's own routes, and the
 // trends page on the API's decimated trend route. Nothing inline (the CSP forbids it).
 "use strict";
@@ -84,10 +85,11 @@
     return u;
   }
 
-  // -- the values stream ---------------------------------------------------------------------------
-  function follow(url, onSample) {
+  // -- the values stream: "values" per sample, "state" when the run's state changes, "end" -------
+  function follow(url, onSample, onState) {
     var source = new EventSource(url);
     source.addEventListener("values", function (event) { onSample(JSON.parse(event.data)); });
+    if (onState) source.addEventListener("state", function (event) { onState(JSON.parse(event.data)); });
     source.addEventListener("end", function () { source.close(); onSample(null); });
     return source;
   }
@@ -116,23 +118,56 @@
   }
 
   // -- the live plant page ---------------------------------------------------------------------------
+  var ENDED = {stopped: true, failed: true, canceled: true};
   function plantPage(root) {
     var cfg = JSON.parse(root.dataset.page);
     var tags = {};
     cfg.tags.forEach(function (t) { tags[t.name] = t; });
-    var last = 0, ended = false, current = null, fp = null, bands = [];
+    // phase: starting, running, paused or ended; the elements marked data-when show in theirs
+    var status = cfg.status, phase = ENDED[status] ? "ended" : status;
+    var last = 0, current = null, fp = null, bands = [];
     var quality = document.getElementById("quality");
     function setQuality() {
-      // paused: the plant is frozen, so no sample comes and the last ones are the plant's values
-      var q = ended ? "ended" : !last ? "waiting" : cfg.status === "paused" ? "paused"
+      // paused: the plant is frozen, so no sample comes and the last ones are the plant's values;
+      // running (or starting) with no sample for STALE_MS: the worker has stalled, the values are stale
+      var q = phase === "ended" ? "ended" : !last ? "waiting" : phase === "paused" ? "paused"
         : (Date.now() - last > STALE_MS ? "stale" : "good");
       quality.textContent = q;
       quality.className = "q-" + q;
       root.classList.toggle("stale", q === "stale" || q === "ended");
     }
     setInterval(setQuality, 1000);
+    function setPhase(p) {
+      phase = p;
+      root.querySelectorAll("[data-when]").forEach(function (el) {
+        el.hidden = el.getAttribute("data-when").split(" ").indexOf(p) < 0;
+      });
+      var dialog = document.getElementById("confirm-write");
+      if (dialog && dialog.open && p !== "starting" && p !== "running") dialog.close("cancel");
+      setQuality();
+    }
+    // the run's state, whoever changed it (this page, another user, a script): status, pause, clients
+    function onState(s) {
+      var badge = document.getElementById("run-status");
+      badge.textContent = s.status;
+      badge.className = "state state-" + s.status;
+      var since = document.getElementById("paused-at");
+      if (since) since.textContent = s.paused_at || "";
+      document.getElementById("ended-status").textContent = s.status;
+      Object.keys(s.endpoints).forEach(function (protocol) {
+        var tag = root.querySelector('[data-endpoint="' + protocol + '"]'), ep = s.endpoints[protocol];
+        if (!tag) return;
+        tag.querySelector("[data-ep-state]").textContent = ep.state;
+        tag.querySelector("[data-clients]").textContent = ep.clients;
+        tag.querySelector("[data-clients-word]").textContent = ep.clients === 1 ? "client" : "clients";
+      });
+      // resumed: the next sample is due at once, so staleness counts from now, not from the pause
+      if (status === "paused" && s.status === "running" && last) last = Date.now();
+      status = s.status;
+      setPhase(ENDED[status] ? "ended" : status);
+    }
     function onSample(s) {
-      if (!s) { ended = true; setQuality(); return; }
+      if (!s) { setPhase("ended"); return; }
       last = Date.now();
       setQuality();
       paint(root, s.values);
@@ -159,8 +194,8 @@
         listBands(document.getElementById("fp-bands"), bands.filter(function (b) { return b.end >= d[0][0]; }));
       }
     }
-    if (cfg.status === "starting" || cfg.status === "running" || cfg.status === "paused") follow(cfg.stream, onSample);
-    else { ended = true; setQuality(); }
+    if (phase !== "ended") follow(cfg.stream, onSample, onState);
+    else setQuality();
 
     function pick(name) {
       var t = tags[name];

@@ -2,12 +2,16 @@
 process and a real `sim` worker serving Modbus): start a run from the form and watch its values
 change, write a setpoint and see the plant take it, an out-of-range write refused, an attack
 injected and its band on the faceplate trend, an alarm acknowledged with a note, the run paused
-(values stop, the overview says so and counts a Modbus client) and resumed (values move again), and
-a read-only user who sees no write or pause control and whose crafted write and pause are refused."""
+(values stop, the overview says so and counts a Modbus client) and resumed (values move again), the
+open page following a pause, a resume and a client made by someone else, values marked stale when
+the worker stalls, and a read-only user who sees no write or pause control and whose crafted write
+and pause are refused."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -25,24 +29,25 @@ RUN = re.compile(r"/plant/(run_[0-9A-Z]+)$")
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def shared() -> dict[str, str]:
+    """The module's one live run, started by the first test through the form, and the `sim` worker's pid."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, shared: dict[str, str]) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("plant-site")
     state = folder / "var"
     tenant_id, keys, users = make_site_state(state)
     log = folder / "worker-sim.log"
     worker = spawn_worker(state, log, "sim")
+    shared["worker_pid"] = str(worker.pid)
     try:
         with api_process(state, folder / "api.log", {"SEALFORGE_RATELIMIT_ENABLED": "false"}) as api:
             yield Site(api.url, state, tenant_id, keys, users, folder)
     finally:
         stop_worker(worker)
         forget_worker_log(log)
-
-
-@pytest.fixture(scope="module")
-def shared() -> dict[str, str]:
-    """The module's one live run, started by the first test through the form."""
-    return {}
 
 
 def _run_id(site: Site, shared: dict[str, str]) -> str:
@@ -273,7 +278,7 @@ def test_pause_a_live_run_and_resume_it(page: Any, watch: Watch, site: Site, sha
     expect(page.get_by_test_id("run-status")).to_have_text("paused", timeout=15_000)
     expect(page.get_by_test_id("quality")).to_have_text("paused", timeout=15_000)
     expect(page.get_by_test_id("paused-note")).to_be_visible()
-    expect(page.get_by_test_id("write-form")).to_have_count(0)
+    expect(page.get_by_test_id("write-form")).to_be_hidden()
     expect(scan).not_to_have_text("–")
     frozen = scan.text_content() or ""
     time.sleep(3)  # three scan periods at 1x: a stepping plant would have moved on
@@ -302,3 +307,74 @@ def test_pause_a_live_run_and_resume_it(page: Any, watch: Watch, site: Site, sha
     expect(page.get_by_test_id("run-status")).to_have_text("running", timeout=15_000)
     expect(page.get_by_test_id("quality")).to_have_text("good", timeout=30_000)
     expect(scan).not_to_have_text(frozen, timeout=15_000)  # the plant steps again
+
+
+def _api(site: Site, run_id: str, verb: str) -> None:
+    """Pause or resume the run as a script would, with an API key: not through the open page."""
+    answer = httpx.post(
+        f"{site.url}/v1/scada/runs/{run_id}/{verb}", headers={"X-API-Key": site.keys["generate"]}, timeout=30
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def test_the_open_page_follows_a_pause_a_resume_and_a_client_made_elsewhere(
+    page: Any, watch: Watch, site: Site, shared: dict[str, str]
+) -> None:
+    """A script pauses the run while the page is open: without a reload the page says paused (not
+    stale, however long), hides the write and attack forms and offers Resume; a Modbus client's
+    coming and going moves the clients count; resumed by the script, the forms come back and the
+    values are good again. All from the values stream the page already has open."""
+    run_id = _open_run(page, watch, site, shared, "generate")
+    page.locator('button[data-pick="LIC101.SP"]').click()
+    write, attack = page.get_by_test_id("write-form"), page.get_by_test_id("attack-form")
+    quality, clients = page.get_by_test_id("quality"), page.get_by_test_id("clients-modbus")
+    expect(write).to_be_visible()
+    expect(attack).to_be_visible()
+    page.evaluate("window.sealforgeNotReloaded = true")  # a reload would drop it
+    _api(site, run_id, "pause")
+    expect(page.get_by_test_id("run-status")).to_have_text("paused", timeout=10_000)
+    expect(page.get_by_test_id("paused-note")).to_be_visible()
+    expect(write).to_be_hidden()
+    expect(attack).to_be_hidden()
+    expect(page.get_by_test_id("pause-run")).to_be_hidden()
+    expect(page.get_by_test_id("resume-run")).to_be_visible()
+    expect(quality).to_have_text("paused")
+    expect(clients).to_have_text("0", timeout=15_000)
+    port = httpx.get(
+        f"{site.url}/v1/scada/runs/{run_id}", headers={"X-API-Key": site.keys["read"]}, timeout=30
+    ).json()["modbus"]["port"]
+    modbus = ModbusTcpClient("127.0.0.1", port=port, timeout=3, retries=0)
+    assert modbus.connect()
+    try:
+        expect(clients).to_have_text("1", timeout=15_000)
+        expect(page.locator('[data-endpoint="modbus"] [data-clients-word]')).to_have_text("client")
+    finally:
+        modbus.close()
+    expect(clients).to_have_text("0", timeout=15_000)
+    page.wait_for_timeout(4000)  # longer than the 3 s after which a running plant's values are stale
+    expect(quality).to_have_text("paused")
+
+    _api(site, run_id, "resume")
+    expect(page.get_by_test_id("run-status")).to_have_text("running", timeout=10_000)
+    expect(page.get_by_test_id("paused-note")).to_be_hidden()
+    expect(write).to_be_visible()
+    expect(attack).to_be_visible()
+    expect(page.get_by_test_id("pause-run")).to_be_visible()
+    expect(page.get_by_test_id("resume-run")).to_be_hidden()
+    expect(quality).to_have_text("good", timeout=10_000)
+    assert page.evaluate("window.sealforgeNotReloaded") is True
+
+
+def test_a_stalled_worker_marks_the_values_stale(page: Any, watch: Watch, site: Site, shared: dict[str, str]) -> None:
+    """The run stays `running` but its worker stops publishing (stopped here with SIGSTOP, well
+    within its job lease): the page marks the values stale, and good again once samples come."""
+    _open_run(page, watch, site, shared, "generate")
+    quality = page.get_by_test_id("quality")
+    worker = int(shared["worker_pid"])
+    os.killpg(worker, signal.SIGSTOP)  # the worker and anything it started: its own session
+    try:
+        expect(quality).to_have_text("stale", timeout=10_000)
+        expect(page.get_by_test_id("run-status")).to_have_text("running")
+    finally:
+        os.killpg(worker, signal.SIGCONT)
+    expect(quality).to_have_text("good", timeout=15_000)
