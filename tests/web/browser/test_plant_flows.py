@@ -3,8 +3,8 @@ process and a real `sim` worker serving Modbus): start a run from the form and w
 change, write a setpoint and see the plant take it, an out-of-range write refused, an attack
 injected and its band on the faceplate trend, an alarm acknowledged with a note, the run paused
 (values stop, the overview says so and counts a Modbus client) and resumed (values move again), the
-open page following a pause, a resume and a client made by someone else, values marked stale when
-the worker stalls, and a read-only user who sees no write or pause control and whose crafted write
+open page following a pause, a resume, a client and a stop made by someone else, values marked
+stale when the worker stalls, and a read-only user who sees no write or pause control and whose crafted write
 and pause are refused."""
 
 from __future__ import annotations
@@ -378,3 +378,24 @@ def test_a_stalled_worker_marks_the_values_stale(page: Any, watch: Watch, site: 
     finally:
         os.killpg(worker, signal.SIGCONT)
     expect(quality).to_have_text("good", timeout=15_000)
+
+
+def test_a_stop_made_elsewhere_shows_the_run_ended(page: Any, watch: Watch, site: Site, shared: dict[str, str]) -> None:
+    """Last, as it ends the module's run: a script stops it while the page is open; the page says the
+    run has ended and offers no control, without a reload."""
+    run_id = _open_run(page, watch, site, shared, "generate")
+    page.locator('button[data-pick="LIC101.SP"]').click()
+    expect(page.get_by_test_id("write-form")).to_be_visible()
+    page.evaluate("window.sealforgeNotReloaded = true")
+    answer = httpx.post(
+        f"{site.url}/v1/scada/runs/{run_id}/stop", headers={"X-API-Key": site.keys["generate"]}, timeout=30
+    )
+    assert answer.status_code == 202, answer.text
+    del shared["run"]  # a test after this one starts its own
+    expect(page.get_by_test_id("ended-note")).to_be_visible(timeout=30_000)
+    expect(page.get_by_test_id("run-status")).to_have_text("stopped")
+    expect(page.get_by_test_id("quality")).to_have_text("ended")
+    expect(page.get_by_test_id("clients-modbus")).to_have_text("0")
+    for control in ("write-form", "attack-form", "pause-run", "resume-run", "stop-run", "paused-note"):
+        expect(page.get_by_test_id(control)).to_be_hidden()
+    assert page.evaluate("window.sealforgeNotReloaded") is True
