@@ -29,15 +29,16 @@ if TYPE_CHECKING:
     from simulators.validation import SimulationRequest
 
 FORMAT = "sealforge.ics_benchmark/1"
-FIELDS = frozenset({"plant", "duration", "train_duration", "sample_rate", "intensity", "count", "detectors",
-                    "techniques", "params", "seed"})
+FIELDS = frozenset({"plant", "duration", "train_duration", "sample_rate", "intensity", "stealthy", "count",
+                    "detectors", "techniques", "params", "seed"})
 MAX_DURATION_S = 7 * 86400.0
 MIN_DURATION_S = 3600.0
 MAX_COUNT = 10
 TEST_SEED_OFFSET = 1  # the attack run uses seed + 1, so its noise differs from the training run's
 # The runs have an operator: a latched trip is released this long after its cause clears, as an
 # operator would reset it, so one attack does not leave the plant shut down for the rest of the run
-# (every later row would be "normal" yet abnormal). A request's own params override it.
+# (every later row would be "normal" yet abnormal). Plants that model their operator (the water
+# plant's `operator_reset`) keep theirs; a request's own params override either.
 OPERATOR_DEFAULTS = {"interlock_auto_reset": 600.0}
 ATTACK_KEYS = ("attack_id", "technique", "attack_type", "targets", "start_time", "end_time")
 ProgressFn = Callable[[float, str], None]
@@ -50,6 +51,7 @@ class BenchmarkRequest:
     train_duration: float
     sample_rate: float
     intensity: float
+    stealthy: bool
     count: int
     detectors: tuple[str, ...]
     techniques: tuple[str, ...]
@@ -58,7 +60,8 @@ class BenchmarkRequest:
 
     def contract(self) -> dict[str, Any]:
         return {"plant": self.plant, "duration": self.duration, "train_duration": self.train_duration,
-                "sample_rate": self.sample_rate, "intensity": self.intensity, "count": self.count,
+                "sample_rate": self.sample_rate, "intensity": self.intensity, "stealthy": self.stealthy,
+                "count": self.count,
                 "detectors": list(self.detectors), "techniques": list(self.techniques),
                 "params": dict(self.params), "seed": self.seed}
 
@@ -104,6 +107,9 @@ def prepare(raw: Mapping[str, Any]) -> BenchmarkRequest:
     intensity = coerce_number(raw.get("intensity", 0.5), "intensity")
     if not 0.0 <= intensity <= 1.0:
         raise SimulationParamError("intensity", "must be between 0 and 1")
+    stealthy = raw.get("stealthy", False)
+    if not isinstance(stealthy, bool):
+        raise SimulationParamError("stealthy", "must be true or false")
     count = raw.get("count", 1)
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
         raise SimulationParamError("count", f"must be an integer from 1 to {MAX_COUNT} (attacks per technique)")
@@ -114,11 +120,12 @@ def prepare(raw: Mapping[str, Any]) -> BenchmarkRequest:
     if not isinstance(params, Mapping):
         raise SimulationParamError("params", "must be an object of plant parameters")
     known = {p.name for p in plant.PARAMS}
-    params = {**{k: v for k, v in OPERATOR_DEFAULTS.items() if k in known}, **params}
+    if "operator_reset" not in known:  # a plant with its own operator (water) needs none from here
+        params = {**{k: v for k, v in OPERATOR_DEFAULTS.items() if k in known}, **params}
     resolve_params(plant.PARAMS, params, f"plant '{plant.name}'")  # refuse a bad name or value now, not in the run
     return BenchmarkRequest(
         plant=plant.name, duration=duration, train_duration=train, sample_rate=rate, intensity=intensity,
-        count=count, detectors=_names(raw.get("detectors"), "detectors", list(DETECTORS)),
+        stealthy=stealthy, count=count, detectors=_names(raw.get("detectors"), "detectors", list(DETECTORS)),
         techniques=_names(raw.get("techniques"), "techniques", [t["key"] for t in catalogue()]),
         params=dict(params), seed=seed,
     )
@@ -132,7 +139,7 @@ def _runs(req: BenchmarkRequest) -> tuple[SimulationRequest, SimulationRequest]:
     normal = prepare_simulate({**common, "duration": req.train_duration, "seed": req.seed})
     attack = prepare_scenario_fabricate({
         **common, "duration": req.duration, "seed": req.seed + TEST_SEED_OFFSET, "intensity": req.intensity,
-        "mix": [{"technique": t, "count": req.count} for t in req.techniques],
+        "stealthy": req.stealthy, "mix": [{"technique": t, "count": req.count} for t in req.techniques],
     })
     return normal, attack
 
@@ -208,7 +215,8 @@ def run(req: BenchmarkRequest, progress: ProgressFn | None = None,
         "features": features,
         "rows": {"train": int(normal.table.num_rows), "test": int(attack.table.num_rows),
                  "attack": int(labels.sum())},
-        "attacks": [{k: a.get(k) for k in ATTACK_KEYS} for a in attack.manifest["attacks"]],
+        "attacks": [{**{k: a.get(k) for k in ATTACK_KEYS}, "effect_reached": (a.get("effect") or {}).get("reached")}
+                    for a in attack.manifest["attacks"]],
         "techniques": present,
         "detectors": results,
     }

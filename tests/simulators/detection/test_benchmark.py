@@ -24,6 +24,7 @@ from simulators.errors import SimulationParamError
         ({"plant": "water", "bogus": 1}, "bogus"),
         ({"plant": "nuclear"}, "plant"),
         ({"plant": "water", "params": {"no_such_param": 1}}, "params.no_such_param"),
+        ({"plant": "water", "stealthy": "yes"}, "stealthy"),
     ],
 )
 def test_bad_requests_name_the_field(raw: dict, field: str) -> None:
@@ -40,6 +41,7 @@ def test_defaults_are_filled_in() -> None:
     assert req.params == {"interlock_auto_reset": 600.0}  # the runs' operator
     assert prepare({"plant": "chemical", "params": {"interlock_auto_reset": 0}}).params["interlock_auto_reset"] == 0
     assert prepare({"plant": "power"}).params == {}
+    assert prepare({"plant": "water"}).params == {}  # the water plant has its own operator (operator_reset)
 
 
 def test_small_run_scores_every_detector_and_technique_and_repeats_exactly() -> None:
@@ -50,6 +52,7 @@ def test_small_run_scores_every_detector_and_technique_and_repeats_exactly() -> 
     assert first["techniques"] == ["sensor_freeze", "spoof_reporting_message"]
     assert first["rows"] == {"train": 3600, "test": 7200, "attack": first["rows"]["attack"]}
     assert first["rows"]["attack"] > 0
+    assert all(a["effect_reached"] in (True, False) for a in first["attacks"])
     for entry in first["detectors"]:
         for scores in [entry["overall"], *entry["by_technique"].values()]:
             for key in ("f1", "pa_f1", "etapr_f1"):
