@@ -1,4 +1,5 @@
-"""Real servers for the connector tests, started on free loopback ports.
+"""Real servers for the connector tests, started on free loopback ports (and the appliance's own
+OPC UA simulator running a plant, `RunningPlant`).
 
 PostgreSQL: Debian's server binaries (`/usr/lib/postgresql/<n>/bin`), a fresh cluster in a temp
 dir, run as `nobody` when the tests run as root (PostgreSQL refuses root). One server serves a
@@ -15,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -203,3 +205,30 @@ def s3_server() -> Iterator[S3Server]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+class RunningPlant:
+    """The plant stepping and its server publishing every 0.1 s, as a live run does."""
+
+    def __init__(self) -> None:
+        from simulators import LivePlant
+        from simulators.protocols.opcua import OpcUaPlantServer
+        from tests.simulators.protocols.conftest import LoopThread
+
+        self.loop = LoopThread()
+        self.server = OpcUaPlantServer(LivePlant("water"), port=0)  # noisy sensors: values change each scan
+        self.loop.run(self.server.start())
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._tick, daemon=True)
+        self.thread.start()
+
+    def _tick(self) -> None:
+        while not self.stop.wait(0.1):
+            self.server.served[0].plant.step(1)
+            self.loop.run(self.server.update())
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+        self.loop.run(self.server.stop())
+        self.loop.close()

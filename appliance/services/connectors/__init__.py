@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from appliance.services.connectors import folder, modbus, postgresql, s3, sqlite_file
+from appliance.services.connectors import folder, modbus, opcua, postgresql, s3, sqlite_file
 from appliance.services.connectors.base import ConnectorType, Environment
 from appliance.services.webhooks.destinations import Policy
 
-_BUILT = (folder.TYPE, sqlite_file.TYPE, postgresql.TYPE, s3.TYPE, modbus.TYPE)
+_BUILT = (folder.TYPE, sqlite_file.TYPE, postgresql.TYPE, s3.TYPE, modbus.TYPE, opcua.TYPE)
 _PLANNED = (
     ConnectorType("mysql", "MySQL or MariaDB: read tables or queries, write tables"),
     ConnectorType("sftp", "SFTP: read and write files over SSH"),
@@ -24,7 +24,6 @@ _PLANNED = (
     ConnectorType("http", "HTTP(S) file download"),
     ConnectorType("mqtt", "MQTT: record topics for a window, publish artifacts"),
     ConnectorType("sparkplug_b", "MQTT Sparkplug B: record metrics of edge nodes for a window"),
-    ConnectorType("opcua", "OPC UA: browse the address space, HistoryRead tags, subscribe for a window"),
     ConnectorType("influxdb", "InfluxDB 1.x (InfluxQL) and 2.x (Flux): read measurements, write points"),
 )
 TYPES: dict[str, ConnectorType] = {t.name: t for t in (*_BUILT, *_PLANNED)}
