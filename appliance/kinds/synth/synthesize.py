@@ -328,7 +328,7 @@ def run(ctx: JobContext) -> None:
             "synthesizer": model.synthesizer,
             "device": model.device,
             "quality_score": report["quality"].get("score"),
-            "quality_reference": (report["quality"].get("reference") or {}).get("score"),
+            "quality_reference": (report.get("quality_reference") or {}).get("score"),
             "quality_verdict": report["summary"][0]["verdict"],
             "diagnostic_score": report["diagnostic"].get("score"),
             "privacy_risk": privacy.get("risk"),

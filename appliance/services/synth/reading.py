@@ -25,10 +25,11 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-def fidelity_verdict(quality: dict[str, Any], holdout_rows: int) -> dict[str, Any]:
+def fidelity_verdict(report: dict[str, Any], holdout_rows: int) -> dict[str, Any]:
     """Verdict on the quality score at the holdout's size against the holdout's own score."""
-    score, matched = quality.get("score"), (quality.get("at_holdout_size") or {}).get("score")
-    reference = (quality.get("reference") or {}).get("score")
+    score = (report.get("quality") or {}).get("score")
+    matched = (report.get("quality_at_holdout_size") or {}).get("score")
+    reference = (report.get("quality_reference") or {}).get("score")
     out: dict[str, Any] = {"check": "fidelity", "score": score, "score_at_holdout_size": matched,
                            "reference": reference, "warnings": []}
     if score is None:
@@ -113,7 +114,7 @@ def rules_verdict(rules: dict[str, Any]) -> dict[str, Any]:
 def summary(report: dict[str, Any], holdout_rows: int) -> list[dict[str, Any]]:
     """One entry per check (fidelity, privacy, rules): score, reference, verdict, text, warnings."""
     return [
-        fidelity_verdict(report.get("quality") or {}, holdout_rows),
+        fidelity_verdict(report, holdout_rows),
         privacy_verdict(report.get("privacy")),
         rules_verdict(report.get("rules") or {}),
     ]

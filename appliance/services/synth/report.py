@@ -56,9 +56,9 @@ def build_report(
     report.update(scores)
     holdout_rows = 0 if holdout is None else len(holdout)
     if holdout_rows and report["quality"].get("score") is not None:
-        report["quality"]["reference"] = _headline(fidelity(train, holdout, metadata, seed)["quality"])
+        report["quality_reference"] = _headline(fidelity(train, holdout, metadata, seed)["quality"])
         matched = sample_rows(synthetic, holdout_rows, seed + 2)
-        report["quality"]["at_holdout_size"] = _headline(fidelity(train, matched, metadata, seed)["quality"])
+        report["quality_at_holdout_size"] = _headline(fidelity(train, matched, metadata, seed)["quality"])
     report["privacy"] = privacy_report(synthetic, train, holdout, seed)
     if holdout is None or len(holdout) == 0:
         notes.append("the model kept no holdout rows, so DCR has no baseline (risk: unknown)")

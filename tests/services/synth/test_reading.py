@@ -33,8 +33,8 @@ def test_fresh_real_rows_read_good_and_a_broken_table_reads_poor(sdv_home: Path)
     good = _report(adult_frame(3000, seed=2))
     fidelity = good["summary"][0]
     assert fidelity["check"] == "fidelity" and fidelity["verdict"] == "good", fidelity
-    assert fidelity["reference"] == good["quality"]["reference"]["score"]
-    assert fidelity["score_at_holdout_size"] == good["quality"]["at_holdout_size"]["score"]
+    assert fidelity["reference"] == good["quality_reference"]["score"]
+    assert fidelity["score_at_holdout_size"] == good["quality_at_holdout_size"]["score"]
     assert "200 rows" in fidelity["text"] and "real holdout" in fidelity["text"]
     poor = _report(_broken(3000))["summary"][0]
     assert poor["verdict"] == "poor" and "quality.columns" in poor["text"], poor
