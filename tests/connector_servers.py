@@ -232,3 +232,78 @@ class RunningPlant:
         self.thread.join(5)
         self.loop.run(self.server.stop())
         self.loop.close()
+
+
+INSTALL_MOSQUITTO = "apt-get install -y mosquitto  (then pip install paho-mqtt)"
+
+
+@dataclass
+class MqttBroker:
+    port: int
+    host: str = "127.0.0.1"
+    users: dict[str, str] | None = None
+
+    def publish(self, topic: str, payloads: list[str], retain: bool = False) -> None:
+        """Publish as `plant` with an independent paho client, each message acknowledged."""
+        import paho.mqtt.client as mqtt
+
+        assert self.users is not None
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        client.username_pw_set("plant", self.users["plant"])
+        client.connect(self.host, self.port)
+        client.loop_start()
+        for payload in payloads:
+            client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
+        client.disconnect()
+        client.loop_stop()
+
+
+def _mosquitto() -> str | None:
+    return shutil.which("mosquitto") or next((p for p in ("/usr/sbin/mosquitto",) if Path(p).exists()), None)
+
+
+@contextlib.contextmanager
+def mosquitto_broker() -> Iterator[MqttBroker]:
+    """Debian's mosquitto on a free loopback port: no anonymous access, `plant` may read and write
+    `plant/#`, `viewer` may only read it."""
+    binary = _mosquitto()
+    if binary is None:
+        pytest.skip(f"mosquitto not found; install: {INSTALL_MOSQUITTO}")
+    try:
+        import paho.mqtt  # noqa: F401
+    except ImportError:
+        pytest.skip(f"paho-mqtt is not installed; install: {INSTALL_MOSQUITTO}")
+    root = Path(tempfile.mkdtemp(prefix="sealforge-mqtt-"))
+    users = {"plant": "plant-mqtt-pw", "viewer": "viewer-mqtt-pw"}
+    passwd = root / "passwd"
+    for index, (name, password) in enumerate(users.items()):
+        subprocess.run(
+            ["mosquitto_passwd", "-b", *(["-c"] if index == 0 else []), str(passwd), name, password],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+    (root / "acl").write_text("user plant\ntopic readwrite plant/#\n\nuser viewer\ntopic read plant/#\n")
+    port = _free_port()
+    (root / "mosquitto.conf").write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {passwd}\nacl_file {root / 'acl'}\n"
+        f"persistence false\nlog_dest file {root / 'log'}\n" + ("user root\n" if os.geteuid() == 0 else "")
+    )
+    proc = subprocess.Popen(
+        [binary, "-c", str(root / "mosquitto.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("mosquitto did not start") from None
+                time.sleep(0.1)
+        yield MqttBroker(port, users=users)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree(root, ignore_errors=True)
