@@ -185,22 +185,18 @@ class RangeCheck:
 
     def scalar(self, readings: list[float]) -> tuple[list[float], list[int]]:
         """Clipped readings and their quality, one instance (plain floats)."""
+        out = [lo if v < lo else (hi if v > hi else v) for v, lo, hi in zip(readings, self.low, self.high, strict=True)]
+        total = sum(out)
+        if out == readings and total - total == 0.0:  # nothing clipped, all finite: the usual scan
+            return out, self.good
         quality = None
-        for j, v in enumerate(readings):
-            if self.ulow[j] <= v <= self.uhigh[j]:
-                if v < self.low[j]:
-                    readings[j] = self.low[j]
-                elif v > self.high[j]:
-                    readings[j] = self.high[j]
+        for j, (v, clipped) in enumerate(zip(readings, out, strict=True)):
+            if v == clipped or self.ulow[j] <= v <= self.uhigh[j]:
                 continue
             if quality is None:
                 quality = list(self.good)
-            if v != v or v in (math.inf, -math.inf):
-                quality[j] = QUALITY_BAD
-            else:
-                quality[j] = QUALITY_RANGE
-                readings[j] = self.low[j] if v < self.low[j] else self.high[j]
-        return readings, quality if quality is not None else self.good
+            quality[j] = QUALITY_BAD if v != v or v in (math.inf, -math.inf) else QUALITY_RANGE
+        return out, quality if quality is not None else self.good
 
     def vector(self, readings: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Clipped readings and their quality, arrays over instances."""

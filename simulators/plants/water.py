@@ -194,6 +194,8 @@ class WaterPlant(PlantModel):
         self.reset_due: Any = False
         self.onoff = p["level_control"] > 0.5
         self.inv_q_mean = 1.0 / max(p["demand_base"], 1e-9)
+        self._q1_for: list[Any] | None = None  # the actuator list `_q1` was computed for (identity)
+        self._q1: Any = 0.0
         self.pace_alpha = scan_period / (p["aic201_filter"] + scan_period)
         self.q12_f: Any = None
         self.dose_out: Any = None
@@ -206,12 +208,16 @@ class WaterPlant(PlantModel):
     def flows(self, h1: Any, h2: Any, app: list[Any], w: Any) -> tuple[Any, Any, Any]:
         """Intake, transfer and delivered flows (m3/s)."""
         ops, p = self.ops, self.p
-        s = app[0] * 0.01
-        # P101 and P102 are identical and in parallel: n running pumps deliver n q each at q / n,
-        # n q = n sqrt((H0 s^2 - Hs) / (k + n^2 r)).
-        n = app[3] + app[5]
-        lift = ops.maximum(p["pump1_head"] * s * s - p["intake_static_head"], 0.0)
-        q1 = n * ops.sqrt(lift / ops.maximum(p["pump1_k"] + n * n * p["intake_pipe_r"], 1e-9))
+        if app is self._q1_for:  # the intake depends on the held actuators only: once per scan
+            q1 = self._q1
+        else:
+            s = app[0] * 0.01
+            # P101 and P102 are identical and in parallel: n running pumps deliver n q each at q / n,
+            # n q = n sqrt((H0 s^2 - Hs) / (k + n^2 r)).
+            n = app[3] + app[5]
+            lift = ops.maximum(p["pump1_head"] * s * s - p["intake_static_head"], 0.0)
+            q1 = n * ops.sqrt(lift / ops.maximum(p["pump1_k"] + n * n * p["intake_pipe_r"], 1e-9))
+            self._q1_for, self._q1 = app, q1
         q12 = p["outlet_cda"] * (app[1] * 0.01) * ops.sqrt((2.0 * G) * ops.maximum(h1, 0.0))
         qd = app[4] * w[0] * ops.clip(h2 * 5.0, 0.0, 1.0)  # suction lost below 0.2 m
         return q1, q12, qd
