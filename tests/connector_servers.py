@@ -9,6 +9,7 @@ skipped with the command that installs them, never passed silently.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import glob
 import os
@@ -20,7 +21,9 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -307,3 +310,57 @@ def mosquitto_broker() -> Iterator[MqttBroker]:
         proc.terminate()
         proc.wait(timeout=10)
         shutil.rmtree(root, ignore_errors=True)
+
+
+SECRET = base64.b64encode(b"logger:logger-pw").decode()
+
+
+class _LoggerHandler(SimpleHTTPRequestHandler):
+    """A data logger's web server: files, Basic auth on `private/`, a 403, an off-site redirect."""
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+    def _guard(self) -> bool:
+        if self.path.startswith("/moved"):
+            self.send_response(302)
+            self.send_header("Location", "http://8.8.8.8/elsewhere.csv")
+            self.end_headers()
+            return False
+        if self.path.startswith("/private/") and self.headers.get("Authorization") != f"Basic {SECRET}":
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="logger"')
+            self.end_headers()
+            return False
+        if self.path.startswith("/forbidden"):
+            self.send_error(403)
+            return False
+        return True
+
+    def do_GET(self) -> None:
+        if self._guard():
+            super().do_GET()
+
+    def do_HEAD(self) -> None:
+        if self._guard():
+            super().do_HEAD()
+
+
+@contextlib.contextmanager
+def http_server(root: Path) -> Iterator[str]:
+    """The standard library's HTTP server on a free loopback port, serving `root` with
+    `exports.csv` (1000 rows) and `private/log.csv` (Basic auth logger:logger-pw)."""
+    import functools
+    from http.server import ThreadingHTTPServer
+
+    (root / "private").mkdir(exist_ok=True)
+    (root / "exports.csv").write_text("t,flow\n" + "".join(f"{i},{i / 2}\n" for i in range(1000)))
+    (root / "private" / "log.csv").write_text("t,v\n1,2\n")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_LoggerHandler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -11,17 +11,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from appliance.services.connectors import folder, modbus, mqtt, opcua, postgresql, s3, sqlite_file
+from appliance.services.connectors import folder, http, modbus, mqtt, opcua, postgresql, s3, sqlite_file
 from appliance.services.connectors.base import ConnectorType, Environment
 from appliance.services.webhooks.destinations import Policy
 
-_BUILT = (folder.TYPE, sqlite_file.TYPE, postgresql.TYPE, s3.TYPE, modbus.TYPE, opcua.TYPE, mqtt.TYPE)
+_BUILT = (folder.TYPE, sqlite_file.TYPE, postgresql.TYPE, s3.TYPE, modbus.TYPE, opcua.TYPE, mqtt.TYPE, http.TYPE)
 _PLANNED = (
     ConnectorType("mysql", "MySQL or MariaDB: read tables or queries, write tables"),
     ConnectorType("sftp", "SFTP: read and write files over SSH"),
     ConnectorType("ftp", "FTP or FTPS: read and write files"),
     ConnectorType("smb", "An SMB (Windows) share: read and write files"),
-    ConnectorType("http", "HTTP(S) file download"),
     ConnectorType("sparkplug_b", "MQTT Sparkplug B: record metrics of edge nodes for a window"),
     ConnectorType("influxdb", "InfluxDB 1.x (InfluxQL) and 2.x (Flux): read measurements, write points"),
 )
