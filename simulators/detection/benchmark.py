@@ -66,9 +66,14 @@ class BenchmarkRequest:
                 "params": dict(self.params), "seed": self.seed}
 
     def estimate_seconds(self) -> float:
-        """Pessimistic: both simulations at the engine's per-scan guess plus ~60 us a row for the detectors."""
+        """Pessimistic: both runs at 5x the engine's per-scan guess (the attack run also replays each attack
+        window for its effect check; bench/ics_benchmark.py measured 2-4x on a shared 2-core box) plus
+        ~20 us a row per detector."""
+        from simulators.validation import SCAN_COST_S
+
+        scans = (self.duration + self.train_duration) / min(1.0, 1.0 / self.sample_rate)
         rows = (self.duration + self.train_duration) * self.sample_rate
-        return round(rows * (5e-5 + 6e-5 * len(self.detectors)) + 2.0, 1)
+        return round(scans * 5 * SCAN_COST_S.get(self.plant, 5e-5) + rows * 2e-5 * len(self.detectors) + 2.0, 1)
 
 
 def _duration(raw: Any, field: str, default: float) -> float:
