@@ -26,7 +26,7 @@ from appliance.services.connectors.base import (
     classify,
     file_chunks,
 )
-from appliance.services.connectors.tabular import artifact_batches, sql_type
+from appliance.services.connectors.tabular import CHUNK_BYTES, artifact_batches, sql_type
 
 _SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
 _MODES = ("append", "replace", "create")
@@ -231,8 +231,14 @@ class PostgresConnector:
         def chunks() -> Iterator[bytes]:
             nonlocal done
             try:
+                buffer = bytearray()  # libpq hands over one row at a time: pass on a megabyte at once
                 for data in copy:
-                    yield bytes(data)
+                    buffer += data
+                    if len(buffer) >= CHUNK_BYTES:
+                        yield bytes(buffer)
+                        buffer.clear()
+                if buffer:
+                    yield bytes(buffer)
                 done = True
                 copy_cm.__exit__(None, None, None)
                 conn.commit()
