@@ -36,6 +36,9 @@ MIN_SUPPORT_SHARE = 0.02
 MAX_GROUP = 6
 MAX_COMBINATIONS = 50
 MAX_RULES = 60
+NULL_KEY = "\0null"
+SEPARATOR = "\x1f"
+DETECT_ROWS = 20_000
 
 
 def _plain(value: Any) -> Any:
@@ -78,8 +81,18 @@ def _when(frame: pd.DataFrame, when: dict[str, Any]) -> np.ndarray:
     return mask
 
 
-def _key(row: tuple[Any, ...]) -> tuple[str, ...]:
-    return tuple("\0null" if _plain(v) is None else str(_plain(v)) for v in row)
+def _key(row: tuple[Any, ...]) -> str:
+    return SEPARATOR.join(NULL_KEY if _plain(v) is None else str(_plain(v)) for v in row)
+
+
+def _row_keys(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """Each row's values in ``columns`` as one string, the way ``_key`` writes a combination."""
+    parts = []
+    for name in columns:
+        column = frame[name]
+        parts.append(column.astype(object).map(str).where(column.notna(), NULL_KEY))
+    keys: pd.Series = parts[0].str.cat(parts[1:], sep=SEPARATOR) if len(parts) > 1 else parts[0]
+    return keys
 
 
 def violations(frame: pd.DataFrame, rule: dict[str, Any]) -> np.ndarray:
@@ -109,8 +122,7 @@ def violations(frame: pd.DataFrame, rule: dict[str, Any]) -> np.ndarray:
         both = (low.notna() & high.notna()).to_numpy()
         return both & (low > high).fillna(False).to_numpy(dtype=bool)
     allowed = {_key(tuple(c)) for c in rule["combinations"]}
-    rows = frame[rule["columns"]].itertuples(index=False, name=None)
-    return np.array([_key(row) not in allowed for row in rows], dtype=bool)
+    return ~_row_keys(frame, list(rule["columns"])).isin(allowed).to_numpy(dtype=bool)
 
 
 def _repair_combinations(frame: pd.DataFrame, rule: dict[str, Any], bad: np.ndarray, fixed: set[str]) -> None:
@@ -119,10 +131,11 @@ def _repair_combinations(frame: pd.DataFrame, rule: dict[str, Any], bad: np.ndar
     columns = rule["columns"]
     combos = rule["combinations"]
     weights = np.array([100.0 if c in fixed else (2.0 if i == 0 else 1.0) for i, c in enumerate(columns)])
-    table = np.array([_key(tuple(c)) for c in combos], dtype=object)
-    rows = np.array([_key(r) for r in frame.loc[bad, columns].itertuples(index=False, name=None)], dtype=object)
-    if not len(rows):
+    table = np.array([_key(tuple(c)).split(SEPARATOR) for c in combos], dtype=object)
+    keys = _row_keys(frame.loc[bad], columns)
+    if not len(keys):
         return
+    rows = np.array([k.split(SEPARATOR) for k in keys], dtype=object)
     scores = np.zeros((len(rows), len(combos)))
     for j in range(len(columns)):
         scores += weights[j] * (rows[:, j][:, None] == table[:, j][None, :])
@@ -269,14 +282,25 @@ def _levels(frame: pd.DataFrame, sdtypes: dict[str, str]) -> list[str]:
     return out
 
 
-def _functional(frame: pd.DataFrame, a: str, b: str) -> bool:
-    pairs = frame[[a, b]].astype("string").fillna("\0null").drop_duplicates()
-    return bool(pairs[a].is_unique)
+def _codes(column: pd.Series) -> np.ndarray:
+    """Integer codes of a column's values, a missing value counting as one more value."""
+    import pandas as pd
+
+    codes, _ = pd.factorize(column, use_na_sentinel=False)
+    return np.asarray(codes, dtype=np.int64)
+
+
+def _functional(codes: dict[str, np.ndarray], a: str, b: str) -> bool:
+    """Each value of ``a`` goes with one value of ``b`` only."""
+    width = int(codes[b].max()) + 1
+    pairs = np.unique(codes[a] * width + codes[b])
+    return len(pairs) == len(np.unique(codes[a]))
 
 
 def _groups(frame: pd.DataFrame, levels: list[str]) -> list[list[str]]:
     """Columns tied by a functional dependency (one determines the other), joined into groups."""
     parent = {name: name for name in levels}
+    codes = {name: _codes(frame[name]) for name in levels}
 
     def root(name: str) -> str:
         while parent[name] != name:
@@ -285,7 +309,7 @@ def _groups(frame: pd.DataFrame, levels: list[str]) -> list[list[str]]:
 
     for i, a in enumerate(levels):
         for b in levels[i + 1:]:
-            if _functional(frame, a, b) or _functional(frame, b, a):
+            if _functional(codes, a, b) or _functional(codes, b, a):
                 parent[root(b)] = root(a)
     groups: dict[str, list[str]] = {}
     for name in levels:
@@ -294,42 +318,55 @@ def _groups(frame: pd.DataFrame, levels: list[str]) -> list[list[str]]:
 
 
 def _combinations(frame: pd.DataFrame, columns: list[str]) -> list[list[Any]]:
-    counts: dict[tuple[str, ...], tuple[int, list[Any]]] = {}
-    for row in frame[columns].itertuples(index=False, name=None):
-        key = _key(row)
-        seen, values = counts.get(key, (0, [_plain(v) for v in row]))
-        counts[key] = (seen + 1, values)
-    return [values for _, values in sorted(counts.values(), key=lambda item: -item[0])]
+    """The combinations of ``columns`` seen in ``frame``, commonest first."""
+    keys = _row_keys(frame, columns)
+    first = keys.drop_duplicates()
+    counts = keys.value_counts()
+    order = sorted(first.index, key=lambda i: (-int(counts[first[i]]), i))
+    return [[_plain(frame.at[i, c]) for c in columns] for i in order]
 
 
 def _conditionals(frame: pd.DataFrame, levels: list[str], grouped: dict[str, int]) -> list[dict[str, Any]]:
+    """Per value of each label-like column (with ``support`` rows or more), the columns that are all
+    null, never null (while null elsewhere) or one value there; counted on integer codes."""
     import pandas as pd
 
     out: list[dict[str, Any]] = []
-    support = max(MIN_SUPPORT, int(MIN_SUPPORT_SHARE * len(frame)))
-    varying = [c for c in frame.columns if frame[c].nunique(dropna=False) > 1]
+    rows = len(frame)
+    support = max(MIN_SUPPORT, int(MIN_SUPPORT_SHARE * rows))
+    codes = {c: _codes(frame[c]) for c in frame.columns}
+    varying = [c for c in frame.columns if codes[c].max() > 0]
+    nulls = {c: frame[c].isna().to_numpy() for c in varying}
     for w in levels:
-        for value, rows in frame.groupby(frame[w].astype("string").fillna("\0null"), sort=True).groups.items():
-            if len(rows) < support or len(rows) == len(frame):
-                continue
-            when = {w: None if value == "\0null" else _plain(frame.loc[rows[0], w])}
-            others = frame.loc[frame.index.difference(rows), w]
-            otherwise = _plain(others.mode(dropna=False).iloc[0]) if len(others) else None
-            part = frame.loc[rows]
+        cw = codes[w]
+        kinds = int(cw.max()) + 1
+        sizes = np.bincount(cw, minlength=kinds)
+        firsts = np.unique(cw, return_index=True)[1]
+        groups = [g for g in range(kinds) if support <= sizes[g] < rows]
+        groups.sort(key=lambda g: str(_plain(frame[w].iloc[firsts[g]])))
+        for g in groups:
+            value = _plain(frame[w].iloc[firsts[g]])
+            others = sizes.copy()
+            others[g] = -1
+            otherwise = _plain(frame[w].iloc[firsts[int(np.argmax(others))]])
+            when = {w: value}
+            inside = cw == g
             for c in varying:
                 if c == w or (c in grouped and grouped.get(c) == grouped.get(w)):
                     continue
-                column = part[c]
-                if column.isna().all():
+                null_count = int(nulls[c][inside].sum())
+                if null_count == sizes[g]:
                     out.append({"type": "null_when", "column": c, "when": when, "otherwise": otherwise})
-                elif column.notna().all() and frame[c].isna().any():
-                    fill = _plain(column.mode(dropna=True).iloc[0])
-                    out.append(
-                        {"type": "not_null_when", "column": c, "when": when, "fill": fill, "otherwise": otherwise}
-                    )
-                elif column.nunique(dropna=False) == 1 and not pd.api.types.is_datetime64_any_dtype(column):
-                    value = _plain(column.iloc[0])
-                    rule = {"type": "value_when", "column": c, "value": value, "when": when}
+                    continue
+                present = codes[c][inside]
+                if null_count == 0 and nulls[c].any():
+                    common = int(np.argmax(np.bincount(present)))
+                    fill = _plain(frame[c].iloc[int(np.argmax(codes[c] == common))])
+                    rule = {"type": "not_null_when", "column": c, "when": when, "fill": fill}
+                    out.append({**rule, "otherwise": otherwise})
+                elif np.all(present == present[0]) and not pd.api.types.is_datetime64_any_dtype(frame[c]):
+                    constant = _plain(frame[c].to_numpy()[inside][0])
+                    rule = {"type": "value_when", "column": c, "value": constant, "when": when}
                     out.append({**rule, "otherwise": otherwise})
     return out
 
@@ -378,18 +415,26 @@ def _ranges(frame: pd.DataFrame, sdtypes: dict[str, str]) -> list[dict[str, Any]
 def detect(frame: pd.DataFrame, sdtypes: dict[str, str]) -> list[dict[str, Any]]:
     """The rules every training row obeys: fixed combinations among few-valued columns, conditional
     nulls and values (support of at least ``MIN_SUPPORT`` rows), inequalities between columns whose
-    ranges overlap (a pair with disjoint ranges is already implied by the ranges), and ranges."""
-    levels = _levels(frame, sdtypes)
+    ranges overlap (a pair with disjoint ranges is already implied by the ranges), and ranges.
+
+    On a large table the candidates are found on a seeded sample of ``DETECT_ROWS`` rows and kept
+    only if every row of the table obeys them (ranges are taken from the whole table)."""
+    sample = frame
+    if len(frame) > DETECT_ROWS:
+        sample = frame.sample(DETECT_ROWS, random_state=0).reset_index(drop=True)
+    levels = _levels(sample, sdtypes)
     out: list[dict[str, Any]] = []
     grouped: dict[str, int] = {}
-    for number, group in enumerate(_groups(frame, levels)):
-        combos = _combinations(frame, group)
-        product = int(np.prod([frame[c].nunique(dropna=False) for c in group]))
+    for number, group in enumerate(_groups(sample, levels)):
+        combos = _combinations(sample, group)
+        product = int(np.prod([sample[c].nunique(dropna=False) for c in group]))
         if len(combos) < product and len(combos) <= MAX_COMBINATIONS:
             out.append({"type": "fixed_combinations", "columns": group, "combinations": combos})
             grouped.update({c: number for c in group})
-    out.extend(_conditionals(frame, levels, grouped)[: MAX_RULES])
-    out.extend(_inequalities(frame, sdtypes)[: MAX_RULES])
+    out.extend(_conditionals(sample, levels, grouped)[: MAX_RULES])
+    out.extend(_inequalities(sample, sdtypes)[: MAX_RULES])
+    if sample is not frame:
+        out = [rule for rule in out if not violations(frame, rule).any()]
     out.extend(_ranges(frame, sdtypes))
     return out
 
