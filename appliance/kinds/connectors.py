@@ -131,7 +131,7 @@ def run_import(ctx: JobContext) -> None:
     connector = _open(ctx, cfg)
     ctx.progress(0.0, message="connecting")
     try:
-        stream = connector.read(ctx.params["source"])
+        stream = manage.guarded(connector.read, ctx.params["source"])
     except ConnectorError as exc:
         raise JobFailed("CONNECTOR_FAILED", f"{exc.diagnosis}: {exc.message}") from exc
     name = ctx.params.get("name") or f"import.{stream.format}"
@@ -206,7 +206,8 @@ def run_deliver(ctx: JobContext) -> None:
         for chunk in file_chunks(path):
             sha.update(chunk)
         try:
-            where = connector.write(ctx.params["target"], artifact["name"], format_of(artifact["name"]) or "", path)
+            fmt = format_of(artifact["name"]) or ""
+            where = manage.guarded(connector.write, ctx.params["target"], artifact["name"], fmt, path)
         except ConnectorError as exc:
             raise JobFailed("CONNECTOR_FAILED", f"{exc.diagnosis}: {exc.message} ({artifact['name']})") from exc
         written.append(

@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import marshmallow as ma
 
@@ -29,6 +29,7 @@ from appliance.store import connectors as connectors_store
 from appliance.store.db import transaction
 
 MAX_PER_TENANT = 100
+T = TypeVar("T")
 
 
 def type_of(name: str, field: str = "type") -> ConnectorType:
@@ -219,6 +220,17 @@ def delete(conn: sqlite3.Connection, tenant_id: str, connector_id: str) -> dict[
     return view(row)
 
 
+def guarded(call: Callable[..., T], *args: Any) -> T:
+    """``call(*args)``, with a client library's unforeseen exception made a `protocol` diagnosis: a
+    remote server that misbehaves is the connector's answer, never a 500 of the appliance."""
+    try:
+        return call(*args)
+    except (ConnectorError, AppError):
+        raise
+    except Exception as exc:
+        raise ConnectorError("protocol", f"{type(exc).__name__}: {exc}") from exc
+
+
 def open_connector(keys_dir: Path, env: Environment, row: Mapping[str, Any]) -> Connector:
     kind = type_of(row["type"])
     assert kind.open is not None
@@ -233,7 +245,7 @@ def test(
     row = require(conn, tenant_id, connector_id)
     started = time.monotonic()
     try:
-        details = open_connector(keys_dir, env, row).test()
+        details = guarded(open_connector(keys_dir, env, row).test)
         result: dict[str, Any] = {"ok": True, "diagnosis": None, "message": "connected", "details": details}
     except ConnectorError as exc:
         result = {
@@ -263,7 +275,7 @@ def browse(
 ) -> dict[str, Any]:
     row = require(conn, tenant_id, connector_id)
     try:
-        page = open_connector(keys_dir, env, row).browse(path, after, limit)
+        page = guarded(open_connector(keys_dir, env, row).browse, path, after, limit)
     except ConnectorError as exc:
         raise failed(exc) from exc
     data = [

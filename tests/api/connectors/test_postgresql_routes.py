@@ -4,6 +4,7 @@ test diagnoses, browse, import and delivery as jobs, the round trip, and cancel 
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from flask.testing import FlaskClient
 
 from tests.conftest import InlineJobs, auth, wait_for
 from tests.connector_servers import PostgresServer, _free_port
+from tests.jobs.test_lifecycle import parse_sse
 
 pytestmark = pytest.mark.xdist_group("postgres")
 
@@ -155,13 +157,18 @@ def test_cancel_mid_import(
         "id"
     ]
     deadline = time.monotonic() + 60
-    while client.get(f"/v1/jobs/{job_id}", headers=gen).get_json()["status"] != "running":
-        assert time.monotonic() < deadline, "the import never started"
+    while "bytes read" not in (client.get(f"/v1/jobs/{job_id}", headers=gen).get_json()["message"] or ""):
+        assert time.monotonic() < deadline, "the import never reported bytes read"
         time.sleep(0.2)
-    time.sleep(1.0)  # let it read a while, so the cancel lands inside the read loop
     assert client.post(f"/v1/jobs/{job_id}/cancel", headers=gen).status_code == 200
     done = wait_for(client, gen, job_id, {"canceled", "succeeded", "failed"})
     assert done["status"] == "canceled", done
+    progress = [
+        e
+        for e in parse_sse(client.get(f"/v1/jobs/{job_id}/events", headers=gen).get_data(as_text=True))
+        if e["event"] == "progress"
+    ]
+    assert progress and "bytes read" in json.dumps(progress[-1]["data"])
     assert client.get("/v1/datasets", headers=gen).get_json()["count"] == 0
     with pg_server.connect(plant) as conn:
         for _ in range(100):
