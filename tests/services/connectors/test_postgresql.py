@@ -154,3 +154,25 @@ def test_closing_a_read_stops_the_server_query(pg_server: PostgresServer, plant_
                 break
             time.sleep(0.1)
     assert busy == 0, "the server still runs the canceled COPY"
+
+
+def test_timeout_and_tls(pg_server: PostgresServer, plant_db: str) -> None:
+    import socket
+
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        env = environment({"webhooks": {}, "connectors": {"timeout_s": 1}})
+        settings = {
+            "host": "127.0.0.1",
+            "port": silent.getsockname()[1],
+            "database": plant_db,
+            "user": "postgres",
+            "sslmode": "disable",
+        }
+        with pytest.raises(ConnectorError) as slow:
+            PostgresConnector(settings, {"password": pg_server.password}, env).test()
+    assert slow.value.diagnosis == "timeout"
+    with pytest.raises(ConnectorError) as tls:
+        _connector(pg_server, plant_db, sslmode="require").test()  # the test server has no certificate
+    assert tls.value.diagnosis == "tls"
