@@ -11,6 +11,7 @@
   row), the blob store, the artifact and the seal.
 
 Both sides read from the same server; the ratio is peer time / Sealforge time (1.0 = as fast).
+The peak RSS of the process (all three runs in it) shows whether the import stays in bounded memory.
 
     .venv/bin/python bench/connectors.py [--rows 1000000]
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import resource
 import sys
 import tempfile
 import time
@@ -122,13 +124,16 @@ def main() -> None:
         bare_s, size = _bare(server, db, work / "bare.csv")
         read_s, read_size = _connector_read(server, db, work / "read.csv")
         (work / "state").mkdir()
+        before_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         job_s, job_size = _job(server, db, work / "state")
         assert size == read_size == job_size, (size, read_size, job_size)
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         mb = size / 1e6
         print(f"{args.rows:,} rows x 10 columns, {mb:.1f} MB of CSV")
         print(f"psycopg COPY alone          {bare_s:6.2f} s  {mb / bare_s:7.1f} MB/s")
         print(f"connector read (+ hashes)   {read_s:6.2f} s  {mb / read_s:7.1f} MB/s  ratio {bare_s / read_s:.2f}x")
         print(f"connector_import job (all)  {job_s:6.2f} s  {mb / job_s:7.1f} MB/s  ratio {bare_s / job_s:.2f}x")
+        print(f"peak RSS: {before_mb:.0f} MB before the job, {peak_mb:.0f} MB after it (the CSV is {mb:.0f} MB)")
 
 
 if __name__ == "__main__":
