@@ -23,7 +23,7 @@ from appliance.errors import AppError, FieldError
 from appliance.ids import is_id
 from appliance.kinds import get_kind
 from appliance.kinds.base import Estimate, Kind
-from appliance.kinds.synth.synthesize import TRAINING_DEFAULTS
+from appliance.kinds.synth.synthesize import TRAINING_EXTRAS, TRAINING_PARAMS
 from appliance.services.synth.interface import DEFAULT_SYNTHESIZER, SYNTHESIZERS
 from appliance.store import datasets as datasets_store
 from appliance.store import identity as identity_store
@@ -100,17 +100,18 @@ def _synthesize(
         raise errors.validation("dataset_id", "give the dataset once: dataset_id or inputs")
     if datasets_store.get_dataset(conn, dataset_id, tenant_id) is None:
         raise errors.validation("dataset_id", f"dataset {dataset_id!r} was not found")
-    wanted = {**TRAINING_DEFAULTS, **{k: params[k] for k in TRAINING_DEFAULTS if params.get(k) is not None}}
+    wanted = {**TRAINING_PARAMS, **{k: params[k] for k in TRAINING_PARAMS if params.get(k) is not None}}
     wanted["synthesizer"] = synthesizer
     found = matching_model(conn, tenant_id, dataset_id, wanted)
     if found is not None:
-        return {**{k: v for k, v in params.items() if k not in TRAINING_DEFAULTS}, "model_id": found}, []
+        return {**{k: v for k, v in params.items() if k not in TRAINING_PARAMS}, "model_id": found}, []
     return {**params, "synthesizer": synthesizer}, [dataset_id]
 
 
 def matching_model(conn: sqlite3.Connection, tenant_id: str, dataset_id: str, wanted: dict[str, Any]) -> str | None:
     """The newest model trained (by a `train` job) on the dataset's current content with these
-    settings (synthesizer, epochs, sdtype overrides, row cap, holdout); None when there is none."""
+    settings (synthesizer, epochs, sdtype overrides, row cap, holdout, rules, rule finding, class
+    column); None when there is none."""
     dataset = datasets_store.get_dataset(conn, dataset_id, tenant_id)
     if dataset is None:
         return None
@@ -126,6 +127,7 @@ def matching_model(conn: sqlite3.Connection, tenant_id: str, dataset_id: str, wa
             "metadata": trained.get("metadata") or {},
             "max_rows": source.get("max_rows"),
             "holdout": source.get("holdout"),
+            **{key: trained.get(key, default) for key, default in TRAINING_EXTRAS.items()},
         }
         if settings == {**wanted, "metadata": wanted.get("metadata") or {}}:
             return str(row["id"])

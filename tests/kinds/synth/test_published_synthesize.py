@@ -71,6 +71,12 @@ def test_a_matching_trained_model_is_reused_and_the_native_form_still_works(
     other = post(client, gen, {**seed_body(ds["id"]), "model": "tvae"}).get_json()  # other settings: trains
     assert other["params"]["synthesizer"] == "tvae" and other["params"]["model_id"] is None
     assert client.post(other["_links"]["cancel"], headers=gen).get_json()["status"] == "canceled"
+    for extra in ({"class_column": "income"}, {"detect_rules": False}):  # the model had neither: trains
+        by_class = post(client, gen, {**seed_body(ds["id"]), "params": extra})
+        assert by_class.status_code == 202, by_class.get_json()
+        assert by_class.get_json()["params"]["model_id"] is None
+        assert [i["dataset_id"] for i in by_class.get_json()["inputs"]] == [ds["id"]]
+        assert client.post(by_class.get_json()["_links"]["cancel"], headers=gen).get_json()["status"] == "canceled"
     by_id = post(client, gen, {"model": model_id, "rows": 20}).get_json()
     assert by_id["params"]["model_id"] == model_id
 
