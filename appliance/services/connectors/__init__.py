@@ -11,13 +11,22 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from appliance.services.connectors import folder, http, modbus, mqtt, opcua, postgresql, s3, sqlite_file
+from appliance.services.connectors import folder, http, modbus, mqtt, mysql, opcua, postgresql, s3, sqlite_file
 from appliance.services.connectors.base import ConnectorType, Environment
 from appliance.services.webhooks.destinations import Policy
 
-_BUILT = (folder.TYPE, sqlite_file.TYPE, postgresql.TYPE, s3.TYPE, modbus.TYPE, opcua.TYPE, mqtt.TYPE, http.TYPE)
+_BUILT = (
+    folder.TYPE,
+    sqlite_file.TYPE,
+    postgresql.TYPE,
+    mysql.TYPE,
+    s3.TYPE,
+    modbus.TYPE,
+    opcua.TYPE,
+    mqtt.TYPE,
+    http.TYPE,
+)
 _PLANNED = (
-    ConnectorType("mysql", "MySQL or MariaDB: read tables or queries, write tables"),
     ConnectorType("sftp", "SFTP: read and write files over SSH"),
     ConnectorType("ftp", "FTP or FTPS: read and write files"),
     ConnectorType("smb", "An SMB (Windows) share: read and write files"),

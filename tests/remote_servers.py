@@ -1,0 +1,124 @@
+"""More real servers for the connector tests, started on free loopback ports from Debian's
+binaries: MariaDB (`mariadbd`) and OpenSSH's `sshd` serving SFTP.
+
+Each gets a fresh data dir in a temp folder and runs as the test's own user (MariaDB is told
+`--user=root` when the tests run as root, which it otherwise refuses). Without the binary the
+tests are skipped with the command that installs it, never passed silently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.connector_servers import _free_port
+
+INSTALL_MARIADB = "apt-get install -y mariadb-server  (then pip install PyMySQL)"
+INSTALL_SSHD = "apt-get install -y openssh-server  (then pip install paramiko)"
+
+
+def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str, log: Path | None = None) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                detail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
+                raise RuntimeError(f"{what} did not start\n{detail}") from None
+            time.sleep(0.1)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@dataclass
+class MariaServer:
+    port: int
+    socket_path: str
+
+    def admin(self, database: str | None = None) -> object:
+        """A root connection over the server's socket (root has no password and no TCP login)."""
+        import pymysql
+
+        return pymysql.connect(unix_socket=self.socket_path, user="root", database=database, autocommit=True)
+
+    def run(self, *statements: str, database: str | None = None) -> None:
+        conn = self.admin(database)
+        try:
+            with conn.cursor() as cur:  # type: ignore[attr-defined]
+                for statement in statements:
+                    cur.execute(statement)
+        finally:
+            conn.close()  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def mariadb_server() -> Iterator[MariaServer]:
+    binary = shutil.which("mariadbd") or next((p for p in ("/usr/sbin/mariadbd",) if Path(p).exists()), None)
+    install_db = shutil.which("mariadb-install-db")
+    if binary is None or install_db is None:
+        pytest.skip(f"MariaDB server not found (mariadbd, mariadb-install-db); install: {INSTALL_MARIADB}")
+    try:
+        import pymysql  # noqa: F401
+    except ImportError:
+        pytest.skip(f"PyMySQL is not installed; install: {INSTALL_MARIADB}")
+    root = Path(tempfile.mkdtemp(prefix="sealforge-maria-"))
+    data, sock, log = root / "data", root / "mysqld.sock", root / "error.log"
+    user = ["--user=root"] if os.geteuid() == 0 else []
+    subprocess.run(
+        [
+            install_db,
+            "--no-defaults",
+            f"--datadir={data}",
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
+            *user,
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--no-defaults",
+            f"--datadir={data}",
+            f"--socket={sock}",
+            f"--port={port}",
+            "--bind-address=127.0.0.1",
+            f"--pid-file={root / 'mysqld.pid'}",
+            f"--log-error={log}",
+            "--skip-log-bin",
+            "--innodb-buffer-pool-size=32M",
+            "--innodb-log-file-size=16M",
+            "--skip-name-resolve",
+            *user,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_port(port, proc, "mariadbd", log)
+        yield MariaServer(port, str(sock))
+    finally:
+        _stop(proc)
+        shutil.rmtree(root, ignore_errors=True)
