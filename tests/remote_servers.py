@@ -122,3 +122,70 @@ def mariadb_server() -> Iterator[MariaServer]:
     finally:
         _stop(proc)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass
+class SftpServer:
+    port: int
+    user: str
+    private_key: str
+    files: Path
+    host_key_sha256: str
+
+
+def _as_server_user(command: list[str]) -> list[str]:
+    return ["runuser", "-u", "nobody", "--", *command] if os.geteuid() == 0 else command
+
+
+@contextlib.contextmanager
+def sftp_server() -> Iterator[SftpServer]:
+    """OpenSSH's sshd on a free loopback port, run unprivileged (as `nobody` when the tests run as
+    root, so file permissions hold): its own host key, one account (the user it runs as) that logs
+    in with a key, SFTP only. ``files`` is the account's folder, with ``readonly/`` it may not
+    write to."""
+    import pwd
+
+    binary = next((p for p in ("/usr/sbin/sshd",) if Path(p).exists()), None) or shutil.which("sshd")
+    keygen = shutil.which("ssh-keygen")
+    if binary is None or keygen is None:
+        pytest.skip(f"OpenSSH's sshd or ssh-keygen not found; install: {INSTALL_SSHD}")
+    try:
+        import paramiko  # noqa: F401
+    except ImportError:
+        pytest.skip(f"paramiko is not installed; install: {INSTALL_SSHD}")
+    root = Path(tempfile.mkdtemp(prefix="sealforge-sftp-"))
+    for name in ("host", "client"):
+        subprocess.run(
+            [keygen, "-q", "-t", "ed25519", "-N", "", "-f", str(root / name)], check=True, capture_output=True
+        )
+    (root / "authorized_keys").write_text((root / "client.pub").read_text())
+    files = root / "files"
+    (files / "exports").mkdir(parents=True)
+    (files / "readonly").mkdir()
+    port = _free_port()
+    (root / "sshd_config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {root / 'host'}\nPidFile {root / 'sshd.pid'}\n"
+        f"AuthorizedKeysFile {root / 'authorized_keys'}\nStrictModes no\nUsePAM yes\n"
+        "PasswordAuthentication yes\nKbdInteractiveAuthentication no\nSubsystem sftp internal-sftp\n"
+        "ForceCommand internal-sftp\nLogLevel VERBOSE\n"
+    )
+    user = pwd.getpwuid(os.geteuid()).pw_name
+    if os.geteuid() == 0:
+        user = "nobody"
+        for path in (root, *root.rglob("*")):
+            shutil.chown(path, "nobody")
+    host_fp = subprocess.run(
+        [keygen, "-lf", str(root / "host.pub")], check=True, capture_output=True, text=True
+    ).stdout.split()[1]
+    log = root / "sshd.log"
+    proc = subprocess.Popen(
+        _as_server_user([binary, "-D", "-f", str(root / "sshd_config"), "-E", str(log)]),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_port(port, proc, "sshd", log)
+        yield SftpServer(port, user, (root / "client").read_text(), files, host_fp)
+    finally:
+        _stop(proc)
+        shutil.rmtree(root, ignore_errors=True)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from appliance.services.connectors import folder, http, modbus, mqtt, mysql, opcua, postgresql, s3, sqlite_file
+from appliance.services.connectors import folder, http, modbus, mqtt, mysql, opcua, postgresql, s3, sftp, sqlite_file
 from appliance.services.connectors.base import ConnectorType, Environment
 from appliance.services.webhooks.destinations import Policy
 
@@ -21,13 +21,13 @@ _BUILT = (
     postgresql.TYPE,
     mysql.TYPE,
     s3.TYPE,
+    sftp.TYPE,
     modbus.TYPE,
     opcua.TYPE,
     mqtt.TYPE,
     http.TYPE,
 )
 _PLANNED = (
-    ConnectorType("sftp", "SFTP: read and write files over SSH"),
     ConnectorType("ftp", "FTP or FTPS: read and write files"),
     ConnectorType("smb", "An SMB (Windows) share: read and write files"),
     ConnectorType("sparkplug_b", "MQTT Sparkplug B: record metrics of edge nodes for a window"),
