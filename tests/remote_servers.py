@@ -189,3 +189,93 @@ def sftp_server() -> Iterator[SftpServer]:
     finally:
         _stop(proc)
         shutil.rmtree(root, ignore_errors=True)
+
+
+INSTALL_PYFTPDLIB = "pip install pyftpdlib pyOpenSSL  (the FTP/FTPS test server)"
+
+
+@dataclass
+class FtpServer:
+    port: int
+    files: Path
+    certificate: str
+    users: dict[str, str]
+
+
+def _self_signed(root: Path) -> tuple[Path, str]:
+    """A certificate for 127.0.0.1 and its key in one PEM file, and the certificate alone."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    path = root / "server.pem"
+    path.write_text(cert_pem + key_pem)
+    return path, cert_pem
+
+
+@contextlib.contextmanager
+def ftp_server() -> Iterator[FtpServer]:
+    """pyftpdlib's FTP server (with explicit TLS offered) on a free loopback port, in a thread.
+
+    Debian's FTP daemons (vsftpd, proftpd, pure-ftpd) want root to start and to switch users;
+    pyftpdlib runs unprivileged with its own user list and per-folder permissions, which gives
+    the permission-denied cases without system accounts. `plant` may read and write everything
+    but `readonly/` (read only) and `secret/` (list only); `viewer` may only read."""
+    import threading
+
+    try:
+        from pyftpdlib.authorizers import DummyAuthorizer
+        from pyftpdlib.handlers import TLS_FTPHandler
+        from pyftpdlib.servers import ThreadedFTPServer
+    except ImportError:
+        pytest.skip(f"pyftpdlib or pyOpenSSL is not installed; install: {INSTALL_PYFTPDLIB}")
+    root = Path(tempfile.mkdtemp(prefix="sealforge-ftp-"))
+    files = root / "files"
+    for folder in ("exports", "readonly", "secret"):
+        (files / folder).mkdir(parents=True)
+    certfile, cert_pem = _self_signed(root)
+    users = {"plant": "plant-ftp-pw", "viewer": "viewer-ftp-pw"}
+    authorizer = DummyAuthorizer()
+    authorizer.add_user("plant", users["plant"], str(files), perm="elradfmw")
+    authorizer.override_perm("plant", str(files / "readonly"), "elr", recursive=True)
+    authorizer.override_perm("plant", str(files / "secret"), "el", recursive=True)
+    authorizer.add_user("viewer", users["viewer"], str(files), perm="elr")
+
+    class Handler(TLS_FTPHandler):  # type: ignore[misc]
+        pass
+
+    Handler.authorizer = authorizer
+    Handler.certfile = str(certfile)
+    Handler.passive_ports = None
+    server = ThreadedFTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"timeout": 0.2}, daemon=True)
+    thread.start()
+    try:
+        yield FtpServer(server.address[1], files, cert_pem, users)
+    finally:
+        server.close_all()
+        thread.join(10)
+        shutil.rmtree(root, ignore_errors=True)

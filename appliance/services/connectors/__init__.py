@@ -11,7 +11,19 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from appliance.services.connectors import folder, http, modbus, mqtt, mysql, opcua, postgresql, s3, sftp, sqlite_file
+from appliance.services.connectors import (
+    folder,
+    ftp,
+    http,
+    modbus,
+    mqtt,
+    mysql,
+    opcua,
+    postgresql,
+    s3,
+    sftp,
+    sqlite_file,
+)
 from appliance.services.connectors.base import ConnectorType, Environment
 from appliance.services.webhooks.destinations import Policy
 
@@ -22,13 +34,13 @@ _BUILT = (
     mysql.TYPE,
     s3.TYPE,
     sftp.TYPE,
+    ftp.TYPE,
     modbus.TYPE,
     opcua.TYPE,
     mqtt.TYPE,
     http.TYPE,
 )
 _PLANNED = (
-    ConnectorType("ftp", "FTP or FTPS: read and write files"),
     ConnectorType("smb", "An SMB (Windows) share: read and write files"),
     ConnectorType("sparkplug_b", "MQTT Sparkplug B: record metrics of edge nodes for a window"),
     ConnectorType("influxdb", "InfluxDB 1.x (InfluxQL) and 2.x (Flux): read measurements, write points"),
