@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-slow coverage lint openapi screenshots bench clean verifier-kit
+.PHONY: install run test test-slow coverage lint openapi screenshots bench clean verifier-kit image image-test
 
 install: $(STAMP)
 
@@ -69,6 +69,19 @@ verifier-kit: $(STAMP)
 	cp offline_verify/kit/README.md $(KIT_DIR)/README.md
 	cd $(KIT_DIR) && sha256sum wheels/* > SHA256SUMS
 	@echo "verifier kit in $(KIT_DIR): copy it to the auditor's machine (see its README.md)"
+
+# The signed OS image (docs/image.md): build/image/sealforge.{raw,qcow2}, the signed UKI and the
+# signed manifest. Runs as root; packaging/image/deps.sh installs the Debian tools it uses.
+image: $(STAMP)
+	bash packaging/image/deps.sh
+	PYTHON=$(BIN)/python bash packaging/image/build.sh
+
+# Boots the image under qemu with Secure Boot enforced: /healthz answers, an unenrolled key and a
+# flipped root byte stop the boot. Builds the image first when build/image has none.
+image-test: $(STAMP)
+	bash packaging/image/deps.sh
+	test -f build/image/manifest.json || PYTHON=$(BIN)/python bash packaging/image/build.sh
+	$(BIN)/python -m pytest -q -p no:cacheprovider --run-slow tests/image
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

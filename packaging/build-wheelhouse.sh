@@ -8,5 +8,7 @@ rm -rf "$out" && mkdir -p "$out"
 python=${PYTHON:-.venv/bin/python}
 "$python" -m pip wheel -q --wheel-dir "$out" torch==2.13.0
 "$python" -m pip wheel -q --wheel-dir "$out" . ./offline_verify ./sdk
+# Swagger UI and ReDoc assets (static files only), installed without deps as in the Makefile.
+"$python" -m pip wheel -q --no-deps --wheel-dir "$out" drf-spectacular-sidecar==2026.10.1
 (cd "$out" && sha256sum -- *.whl > SHA256SUMS)
 echo "wheelhouse: $out ($(ls "$out"/*.whl | wc -l) wheels)"
