@@ -279,3 +279,60 @@ def ftp_server() -> Iterator[FtpServer]:
         server.close_all()
         thread.join(10)
         shutil.rmtree(root, ignore_errors=True)
+
+
+INSTALL_INFLUXDB = "apt-get install -y influxdb  (InfluxDB 1.x)"
+
+
+@dataclass
+class InfluxServer:
+    url: str
+    admin: tuple[str, str] = ("admin", "influx-admin-pw")
+
+    def query(self, statement: str, database: str | None = None) -> dict[str, object]:
+        import httpx
+
+        params = {"q": statement, **({"db": database} if database else {})}
+        answer = httpx.post(f"{self.url}/query", params=params, auth=self.admin, timeout=30)
+        answer.raise_for_status()
+        return dict(answer.json())
+
+    def write(self, database: str, lines: str) -> None:
+        import httpx
+
+        answer = httpx.post(f"{self.url}/write", params={"db": database}, content=lines, auth=self.admin, timeout=30)
+        answer.raise_for_status()
+
+
+@contextlib.contextmanager
+def influxdb_server() -> Iterator[InfluxServer]:
+    """Debian's InfluxDB 1.x on a free loopback port, authentication on, an admin made first."""
+    import httpx
+
+    binary = shutil.which("influxd") or next((p for p in ("/usr/bin/influxd",) if Path(p).exists()), None)
+    if binary is None:
+        pytest.skip(f"influxd not found; install: {INSTALL_INFLUXDB}")
+    root = Path(tempfile.mkdtemp(prefix="sealforge-influx-"))
+    port, rpc = _free_port(), _free_port()
+    (root / "influxdb.conf").write_text(
+        f'reporting-disabled = true\nbind-address = "127.0.0.1:{rpc}"\n'
+        f'[meta]\n  dir = "{root / "meta"}"\n'
+        f'[data]\n  dir = "{root / "data"}"\n  wal-dir = "{root / "wal"}"\n  query-log-enabled = false\n'
+        f'[http]\n  bind-address = "127.0.0.1:{port}"\n  auth-enabled = true\n  log-enabled = false\n'
+        "[monitor]\n  store-enabled = false\n"
+    )
+    log = root / "influxd.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([binary, "run", "-config", str(root / "influxdb.conf")], stdout=out, stderr=out)
+    try:
+        _wait_port(port, proc, "influxd", log)
+        server = InfluxServer(f"http://127.0.0.1:{port}")
+        httpx.post(
+            f"{server.url}/query",
+            params={"q": f"CREATE USER admin WITH PASSWORD '{server.admin[1]}' WITH ALL PRIVILEGES"},
+            timeout=30,
+        ).raise_for_status()
+        yield server
+    finally:
+        _stop(proc)
+        shutil.rmtree(root, ignore_errors=True)

@@ -15,6 +15,7 @@ from appliance.services.connectors import (
     folder,
     ftp,
     http,
+    influxdb,
     modbus,
     mqtt,
     mysql,
@@ -35,6 +36,7 @@ _BUILT = (
     s3.TYPE,
     sftp.TYPE,
     ftp.TYPE,
+    influxdb.TYPE,
     modbus.TYPE,
     opcua.TYPE,
     mqtt.TYPE,
@@ -43,7 +45,6 @@ _BUILT = (
 _PLANNED = (
     ConnectorType("smb", "An SMB (Windows) share: read and write files"),
     ConnectorType("sparkplug_b", "MQTT Sparkplug B: record metrics of edge nodes for a window"),
-    ConnectorType("influxdb", "InfluxDB 1.x (InfluxQL) and 2.x (Flux): read measurements, write points"),
 )
 TYPES: dict[str, ConnectorType] = {t.name: t for t in (*_BUILT, *_PLANNED)}
 
