@@ -28,7 +28,11 @@ SQL_CALLS = frozenset({"execute", "executemany", "executescript"})
 # SQL outside appliance/store, each by a recorded decision (docs/decisions.md). The connectors'
 # SQL goes to the plant's own databases (their protocol), never to the appliance's store.
 SQL_ALLOWED: frozenset[str] = frozenset(
-    {"appliance/services/connectors/postgresql.py", "appliance/services/connectors/sqlite_file.py"}
+    {
+        "appliance/services/connectors/postgresql.py",
+        "appliance/services/connectors/sqlite_file.py",
+        "appliance/services/connectors/mysql.py",
+    }
 )
 
 # The API may open the database for the request (the app factory and the per-request context);
