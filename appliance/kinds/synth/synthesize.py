@@ -32,6 +32,7 @@ from appliance.kinds.synth.multitable import run_synthesize
 from appliance.kinds.synth.train import (
     DEFAULT_MAX_ROWS,
     MAX_EPOCHS,
+    SEQUENCE_PARAMS,
     check_training,
     input_rows,
     job_errors,
@@ -40,11 +41,12 @@ from appliance.kinds.synth.train import (
     training_seconds,
 )
 from appliance.services.synth import offline
-from appliance.services.synth.interface import DEFAULT_SYNTHESIZER, SYNTHESIZERS, SynthesisError
+from appliance.services.synth.interface import DEFAULT_SYNTHESIZER, SEQUENTIAL, SYNTHESIZERS, SynthesisError
 from appliance.services.synth.multi import HMA, is_multi
 from appliance.services.synth.pricing import training_price
 from appliance.services.synth.rules import validate as validate_rules
 from appliance.services.synth.sampling import MEDIA_TYPES, SAMPLE_FORMATS
+from appliance.services.synth.sequential import check_config as check_sequence
 from appliance.services.synth.split import DEFAULT_HOLDOUT
 
 if TYPE_CHECKING:
@@ -70,7 +72,10 @@ TRAINING_DEFAULTS: dict[str, Any] = {
 }
 # Training params added later, kept apart so a published-form request's model reuse (which compares
 # TRAINING_DEFAULTS with a model's settings) is unchanged; with model_id they are refused as well.
-TRAINING_EXTRAS: dict[str, Any] = {"rules": None, "detect_rules": True, "class_column": None}
+TRAINING_EXTRAS: dict[str, Any] = {
+    "rules": None, "detect_rules": True, "class_column": None,
+    "sequence_key": None, "sequence_index": None, "context_columns": None, "window": None,
+}
 TRAINING_PARAMS = {**TRAINING_DEFAULTS, **TRAINING_EXTRAS}
 
 
@@ -111,6 +116,15 @@ class SynthesizeParams(ma.Schema):
     class_column = ma.fields.String(
         load_default=None, metadata={"description": "Without model_id: one model per class of this column"}
     )
+    sequence_key = ma.fields.String(load_default=None, metadata={"description": "Without model_id, par: see train"})
+    sequence_index = ma.fields.String(load_default=None, metadata={"description": "Without model_id, par: see train"})
+    context_columns = ma.fields.List(
+        ma.fields.String(), load_default=None, metadata={"description": "Without model_id, par: see train"}
+    )
+    window = ma.fields.Integer(
+        load_default=None, validate=ma.validate.Range(min=2, max=100_000),
+        metadata={"description": "Without model_id, par: see train"},
+    )
     detect_rules = ma.fields.Boolean(
         load_default=None,
         metadata={"description": "Without model_id: also find the rules the rows obey (default true)"},
@@ -145,6 +159,8 @@ def check_inputs(
                 raise ParamError("conditions", "conditions are not supported for multi-table (hma) models")
             return
         known = column_names(model["columns"])
+        if model["synthesizer"] == SEQUENTIAL and params.get("conditions"):
+            raise ParamError("conditions", "par (sequential) models sample whole sequences, not under conditions")
         if params.get("class_proportions") and not _stratified(model):
             raise ParamError("class_proportions", "the model was not trained with a class_column")
     else:
@@ -156,6 +172,8 @@ def check_inputs(
             require_class_column(params["class_column"], known)
         try:
             validate_rules(params.get("rules"), set(known) or None)
+            if params.get("synthesizer") == SEQUENTIAL and known:
+                check_sequence({name: params.get(name) for name in SEQUENCE_PARAMS}, known)
         except SynthesisError as exc:
             raise ParamError(exc.field, exc.message) from exc
         if params.get("class_proportions") and not params.get("class_column"):

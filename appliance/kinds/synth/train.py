@@ -35,6 +35,7 @@ from appliance.services.synth.interface import (
     DEFAULT_EPOCHS,
     DEFAULT_SYNTHESIZER,
     NEURAL,
+    SEQUENTIAL,
     SYNTHESIZERS,
     EpochEvent,
     SynthesisError,
@@ -45,6 +46,7 @@ from appliance.services.synth.multi import HMA, MAX_TABLES
 from appliance.services.synth.pricing import training_price
 from appliance.services.synth.rules import RULE_TYPES
 from appliance.services.synth.rules import validate as validate_rules
+from appliance.services.synth.sequential import check_config as check_sequence
 from appliance.services.synth.split import DEFAULT_HOLDOUT
 
 if TYPE_CHECKING:
@@ -65,6 +67,9 @@ COPULA_ROW_S = 1.1e-4
 NEURAL_FIXED_S = 0.6
 NEURAL_EPOCH_S = 0.03
 MAX_EPOCHS = 10_000
+# par: about 1 ms per training row per epoch on the 2-core box (0.31 s an epoch on 300 rows)
+PAR_EPOCH_ROW_S = 1e-3
+SEQUENCE_PARAMS = ("sequence_key", "sequence_index", "context_columns", "window")
 
 
 class RelationshipSchema(ma.Schema):
@@ -111,6 +116,25 @@ class TrainingParams(ma.Schema):
         metadata={"description": "Fit one model per class of this column (a label, an attack technique, a plant "
                   "mode): keeps class-conditional structure; sample by class with conditions or class_proportions"},
     )
+    sequence_key = ma.fields.String(
+        load_default=None,
+        metadata={"description": "par only: the column telling sequences apart (an asset, a run); left out, the "
+                  "table is one series, cut into windows of `window` rows"},
+    )
+    sequence_index = ma.fields.String(
+        load_default=None,
+        metadata={"description": "par only: the ordering column (a datetime or a number); left out, the row order"},
+    )
+    context_columns = ma.fields.List(
+        ma.fields.String(),
+        load_default=None,
+        metadata={"description": "par only, with sequence_key: columns constant within a sequence"},
+    )
+    window = ma.fields.Integer(
+        load_default=None,
+        validate=ma.validate.Range(min=2, max=100_000),
+        metadata={"description": "par only, without sequence_key: rows per window (default rows/32, 10-100)"},
+    )
     detect_rules = ma.fields.Boolean(
         load_default=True,
         metadata={"description": "Also find the rules every training row obeys (fixed combinations, conditional "
@@ -131,7 +155,16 @@ def check_training(params: dict[str, Any]) -> None:
         raise ParamError("rules", "rules apply to single-table synthesizers, not hma")
     if params["synthesizer"] == HMA and params.get("class_column"):
         raise ParamError("class_column", "class_column applies to single-table synthesizers, not hma")
-    if params.get("epochs") is not None and params["synthesizer"] not in NEURAL:
+    sequence = {name: params.get(name) for name in SEQUENCE_PARAMS if params.get(name) is not None}
+    if sequence and params["synthesizer"] != SEQUENTIAL:
+        raise ParamError(next(iter(sequence)), "applies to synthesizer par (sequences) only")
+    if params["synthesizer"] == SEQUENTIAL and params.get("class_column"):
+        raise ParamError("class_column", "par models sequences; class_column applies to single-table synthesizers")
+    if params.get("context_columns") and not params.get("sequence_key"):
+        raise ParamError("context_columns", "need a sequence_key (a single series has no per-sequence context)")
+    if params.get("window") is not None and params.get("sequence_key"):
+        raise ParamError("window", "applies to a single series (no sequence_key)")
+    if params.get("epochs") is not None and params["synthesizer"] not in (*NEURAL, SEQUENTIAL):
         raise ParamError("epochs", f"applies to {', '.join(sorted(NEURAL))}; {params['synthesizer']} has no epochs")
     try:
         normalise_overrides(params.get("metadata"))
@@ -157,6 +190,8 @@ def check_inputs(
     if params.get("class_column"):
         require_class_column(params["class_column"], known)
     try:
+        if params["synthesizer"] == SEQUENTIAL and known:
+            check_sequence({name: params.get(name) for name in SEQUENCE_PARAMS}, known)
         validate_rules(params.get("rules"), set(known) or None)
     except SynthesisError as exc:
         raise ParamError(exc.field, exc.message) from exc
@@ -171,6 +206,8 @@ def require_class_column(name: str, known: list[str]) -> None:
 def training_seconds(synthesizer: str, epochs: int | None, rows: int | None = None) -> float:
     """Estimated training time (``rows``: those it trains on, when known); credits stay with
     `training_price`, which does not depend on it."""
+    if synthesizer == SEQUENTIAL:
+        return round(NEURAL_FIXED_S + PAR_EPOCH_ROW_S * (rows or 1_000) * (epochs or 64), 2)
     if synthesizer not in NEURAL:
         return TRAIN_FIXED_S if rows is None else round(COPULA_FIXED_S + COPULA_ROW_S * rows, 2)
     return round(NEURAL_FIXED_S + NEURAL_EPOCH_S * (epochs or DEFAULT_EPOCHS), 2)
@@ -241,6 +278,7 @@ def train_in_job(ctx: JobContext, params: dict[str, Any], check: bool, share: fl
             rules=params.get("rules"),
             detect_rules=params.get("detect_rules", True),
             class_column=params.get("class_column"),
+            sequence={name: params.get(name) for name in SEQUENCE_PARAMS},
             holdout=params["holdout"],
             seed=ctx.seed,
             dataset_id=ref.dataset_id,
@@ -294,6 +332,7 @@ def run(ctx: JobContext) -> None:
             "seconds": trained.summary.seconds,
             "final_loss": loss,
             "quality_score": quality_score,
+            **(getattr(trained.model, "timing", None) or {}),
         }
     )
     ctx.progress(1.0, message="trained")

@@ -8,23 +8,34 @@ add its class here under a new name. Nothing else changes: kinds, reports and ro
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from appliance.services.synth.interface import SynthesisError, Synthesizer
+from appliance.services.synth.interface import SEQUENTIAL, SynthesisError, Synthesizer
 
 DEFAULT_ENGINE = "sdv"
 
 
 def _classes() -> dict[str, type[Synthesizer]]:
     from appliance.services.synth.sdv_engine import SDVSynthesizer
+    from appliance.services.synth.sequential import ENGINE as SEQUENTIAL_ENGINE
+    from appliance.services.synth.sequential import SequentialSynthesizer
     from appliance.services.synth.stratified import ENGINE, StratifiedSynthesizer
 
-    return {"sdv": SDVSynthesizer, ENGINE: StratifiedSynthesizer}
+    return {"sdv": SDVSynthesizer, ENGINE: StratifiedSynthesizer, SEQUENTIAL_ENGINE: SequentialSynthesizer}
 
 
 def create(
-    synthesizer: str, device: str, engine: str = DEFAULT_ENGINE, class_column: str | None = None
+    synthesizer: str, device: str, engine: str = DEFAULT_ENGINE, class_column: str | None = None,
+    sequence: dict[str, Any] | None = None,
 ) -> Synthesizer:
-    """A new model; with ``class_column``, one SDV model per class of that column (``stratified``)."""
+    """A new model; with ``class_column``, one SDV model per class of that column (``stratified``);
+    ``par`` is the sequential engine, configured by ``sequence``."""
+    if synthesizer == SEQUENTIAL:
+        if class_column is not None:
+            raise SynthesisError("class_column", "par models sequences; class_column applies to single-table models")
+        from appliance.services.synth.sequential import SequentialSynthesizer
+
+        return SequentialSynthesizer(synthesizer, device, sequence)
     if class_column is not None:
         from appliance.services.synth.sdv_engine import SDVSynthesizer
         from appliance.services.synth.stratified import StratifiedSynthesizer

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
     from appliance.services.synth.metadata import TableMetadata
 
-SYNTHESIZERS = ("gaussian_copula", "ctgan", "tvae", "copulagan")
+SYNTHESIZERS = ("gaussian_copula", "ctgan", "tvae", "copulagan", "par")
+SEQUENTIAL = "par"
+"""Sequential (time series) synthesizer: ``sequential.SequentialSynthesizer``."""
 NEURAL = frozenset({"ctgan", "tvae", "copulagan"})
 DEFAULT_SYNTHESIZER = "gaussian_copula"
 DEFAULT_EPOCHS = 300

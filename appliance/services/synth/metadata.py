@@ -39,8 +39,13 @@ class TableMetadata:
     """Rules between columns (``rules``): detected in the training rows and declared by the caller;
     every sampled chunk is repaired to obey them."""
 
+    sequence: dict[str, Any] = field(default_factory=dict)
+    """Sequential models only (``par``): sequence_key, sequence_index, context_columns, window;
+    the holdout is cut by whole sequences and the report adds the sequence checks."""
+
     def to_json(self) -> dict[str, Any]:
-        return {"sdv": self.spec, "date_formats": self.date_formats, "datetimes": self.datetimes, "rules": self.rules}
+        return {"sdv": self.spec, "date_formats": self.date_formats, "datetimes": self.datetimes, "rules": self.rules,
+                "sequence": self.sequence}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TableMetadata:
@@ -49,6 +54,7 @@ class TableMetadata:
             dict(data.get("date_formats") or {}),
             copy.deepcopy(data.get("datetimes") or {}),
             copy.deepcopy(data.get("rules") or []),
+            copy.deepcopy(data.get("sequence") or {}),
         )
 
     def enforce(self, frame: pd.DataFrame, conditions: dict[str, Any] | None = None) -> pd.DataFrame:

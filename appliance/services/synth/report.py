@@ -59,6 +59,10 @@ def build_report(
         report["quality_reference"] = _headline(fidelity(train, holdout, metadata, seed)["quality"])
         matched = sample_rows(synthetic, holdout_rows, seed + 2)
         report["quality_at_holdout_size"] = _headline(fidelity(train, matched, metadata, seed)["quality"])
+    if metadata.sequence:
+        from appliance.services.synth.sequence_metrics import sequence_report
+
+        report["sequences"] = sequence_report(train, synthetic, metadata.sequence, seed)
     report["privacy"] = privacy_report(synthetic, train, holdout, seed)
     if holdout is None or len(holdout) == 0:
         notes.append("the model kept no holdout rows, so DCR has no baseline (risk: unknown)")

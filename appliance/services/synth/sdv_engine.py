@@ -16,7 +16,6 @@ from appliance.services.synth import attribute_watchers, marginals, seeding
 from appliance.services.synth.interface import (
     DEFAULT_EPOCHS,
     NEURAL,
-    SYNTHESIZERS,
     CancelCallback,
     FitSummary,
     ProgressCallback,
@@ -44,8 +43,8 @@ class SDVSynthesizer(Synthesizer):
     engine = "sdv"
 
     def __init__(self, synthesizer: str, device: str = "cpu", model: Any = None) -> None:
-        if synthesizer not in SYNTHESIZERS:
-            raise SynthesisError("synthesizer", f"one of {', '.join(SYNTHESIZERS)}")
+        if synthesizer not in SDV_CLASSES:
+            raise SynthesisError("synthesizer", f"one of {', '.join(SDV_CLASSES)}")
         self.synthesizer = synthesizer
         self.device = device
         self.model = model

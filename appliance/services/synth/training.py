@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from appliance.services.synth import engines, metadata, rules, split
+from appliance.services.synth import engines, metadata, rules, sequential, split
 from appliance.services.synth.device import pick_device
 from appliance.services.synth.interface import CancelCallback, FitSummary, ProgressCallback, SynthesisError, Synthesizer
 from appliance.services.synth.quality import fidelity
@@ -52,6 +52,7 @@ class TrainingConfig:
     rules: list[dict[str, Any]] | None = None
     detect_rules: bool = True
     class_column: str | None = None
+    sequence: dict[str, Any] | None = None
     progress_cb: ProgressCallback | None = None
     cancel_cb: CancelCallback | None = None
     check: bool = True
@@ -76,10 +77,15 @@ def train(frame: pd.DataFrame, config: TrainingConfig) -> Trained:
     parsed, table_metadata = metadata.detect(frame, config.overrides)
     found = rules.detect(parsed, table_metadata.sdtypes()) if config.detect_rules else []
     table_metadata.rules = rules.combine(found, rules.declared(config.rules, parsed))
-    train_rows, holdout_rows = split.split(parsed, holdout, seed)
+    if synthesizer == sequential.PAR:
+        table_metadata.sequence = sequential.sequence_config(config.sequence, list(parsed.columns), len(parsed))
+        train_rows, holdout_rows = sequential.split_sequences(parsed, table_metadata.sequence, holdout, seed)
+    else:
+        train_rows, holdout_rows = split.split(parsed, holdout, seed)
     if config.class_column is not None and config.class_column not in parsed.columns:
         raise SynthesisError("class_column", f"unknown column {config.class_column!r}")
-    model = engines.create(synthesizer, pick_device(synthesizer), class_column=config.class_column)
+    model = engines.create(synthesizer, pick_device(synthesizer), class_column=config.class_column,
+                           sequence=table_metadata.sequence)
     seed_globals(seed)
     summary = model.fit(train_rows, table_metadata, config.epochs, config.progress_cb, config.cancel_cb)
     quality: dict[str, Any] = {}
@@ -105,7 +111,10 @@ def reference_rows(
     """A model's training rows and holdout, rebuilt from its dataset read again the same way."""
     frame = frame.copy()
     frame.columns = [str(c) for c in frame.columns]
-    return split.split(metadata.align_like(frame, table_metadata), source.holdout, source.split_seed)
+    aligned = metadata.align_like(frame, table_metadata)
+    if table_metadata.sequence:
+        return sequential.split_sequences(aligned, table_metadata.sequence, source.holdout, source.split_seed)
+    return split.split(aligned, source.holdout, source.split_seed)
 
 
 def training_record(trained: Trained) -> dict[str, Any]:
@@ -115,6 +124,7 @@ def training_record(trained: Trained) -> dict[str, Any]:
         "epochs": summary.epochs,
         "seconds": summary.seconds,
         "loss": summary.loss,
+        **(getattr(trained.model, "timing", None) or {}),
     }
 
 
