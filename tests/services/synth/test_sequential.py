@@ -112,7 +112,7 @@ def test_holdout_takes_whole_sequences() -> None:
 
 def test_sequence_settings_are_checked() -> None:
     columns = ["asset", "timestamp", "level"]
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"sequence_key": "ghost"}, "sequence_key"),
         ({"sequence_index": "ghost"}, "sequence_index"),
         ({"sequence_key": "asset", "context_columns": ["ghost"]}, "context_columns.0"),
