@@ -336,3 +336,78 @@ def influxdb_server() -> Iterator[InfluxServer]:
     finally:
         _stop(proc)
         shutil.rmtree(root, ignore_errors=True)
+
+
+INSTALL_SAMBA = "apt-get install -y samba  (then pip install smbprotocol)"
+
+
+@dataclass
+class SmbServer:
+    port: int
+    user: str
+    password: str
+    files: Path
+
+
+@contextlib.contextmanager
+def smb_server() -> Iterator[SmbServer]:
+    """Debian's smbd on a free loopback port with its own config, state and password database:
+    one account (`nobody`, whose file permissions hold) on the share `plant` (read-write; its
+    `readonly/` folder is not writable by the account) and the share `archive` (read-only).
+    smbd needs root to start (it switches to the account per connection): without root the
+    tests are skipped, and CI runs as root."""
+    binary = next((p for p in ("/usr/sbin/smbd",) if Path(p).exists()), None) or shutil.which("smbd")
+    if binary is None or shutil.which("smbpasswd") is None:
+        pytest.skip(f"smbd not found; install: {INSTALL_SAMBA}")
+    if os.geteuid() != 0:
+        pytest.skip("smbd needs root to start (it switches users per connection); CI runs the tests as root")
+    try:
+        import smbclient  # noqa: F401
+    except ImportError:
+        pytest.skip(f"smbprotocol is not installed; install: {INSTALL_SAMBA}")
+    root = Path(tempfile.mkdtemp(prefix="sealforge-smb-"))
+    os.chmod(root, 0o755)
+    for name in ("private", "lock", "state", "cache", "pid", "ncalrpc"):
+        (root / name).mkdir()
+    files, archive = root / "files", root / "archive"
+    (files / "exports").mkdir(parents=True)
+    (files / "readonly").mkdir()
+    archive.mkdir()
+    shutil.chown(files, "nobody")
+    shutil.chown(files / "exports", "nobody")
+    port, password = _free_port(), "plant-smb-pw"
+    conf = root / "smb.conf"
+    conf.write_text(
+        f"[global]\n  smb ports = {port}\n  interfaces = 127.0.0.1\n  bind interfaces only = yes\n"
+        + "".join(
+            f"  {n} {'directory' if n in ('lock', 'state', 'cache', 'pid') else 'dir'} = {root / n}\n"
+            for n in ("private", "lock", "state", "cache", "pid", "ncalrpc")
+        )
+        + f"  log file = {root / 'log.%m'}\n  passdb backend = tdbsam:{root / 'private' / 'passdb.tdb'}\n"
+        "  server role = standalone server\n  map to guest = never\n  guest account = daemon\n"
+        "  disable netbios = yes\n  server min protocol = SMB2\n  load printers = no\n"
+        "  printcap name = /dev/null\n  disable spoolss = yes\n"
+        f"[plant]\n  path = {files}\n  read only = no\n[archive]\n  path = {archive}\n  read only = yes\n"
+    )
+    subprocess.run(
+        ["smbpasswd", "-c", str(conf), "-s", "-a", "nobody"],
+        input=f"{password}\n{password}\n",
+        text=True,
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    log = root / "smbd.out"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [binary, "-F", "--no-process-group", "-s", str(conf), "--debug-stdout", "-d", "1"],
+            stdout=out,
+            stderr=out,
+            start_new_session=True,  # smbd signals its whole process group when it stops
+        )
+    try:
+        _wait_port(port, proc, "smbd", log)
+        yield SmbServer(port, "nobody", password, files)
+    finally:
+        _stop(proc)
+        shutil.rmtree(root, ignore_errors=True)

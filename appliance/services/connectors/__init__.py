@@ -23,6 +23,7 @@ from appliance.services.connectors import (
     postgresql,
     s3,
     sftp,
+    smb,
     sqlite_file,
 )
 from appliance.services.connectors.base import ConnectorType, Environment
@@ -36,16 +37,14 @@ _BUILT = (
     s3.TYPE,
     sftp.TYPE,
     ftp.TYPE,
+    smb.TYPE,
     influxdb.TYPE,
     modbus.TYPE,
     opcua.TYPE,
     mqtt.TYPE,
     http.TYPE,
 )
-_PLANNED = (
-    ConnectorType("smb", "An SMB (Windows) share: read and write files"),
-    ConnectorType("sparkplug_b", "MQTT Sparkplug B: record metrics of edge nodes for a window"),
-)
+_PLANNED = (ConnectorType("sparkplug_b", "MQTT Sparkplug B: record metrics of edge nodes for a window"),)
 TYPES: dict[str, ConnectorType] = {t.name: t for t in (*_BUILT, *_PLANNED)}
 
 DEFAULT_FOLDER_ROOTS = ("/media", "/mnt")

@@ -105,7 +105,7 @@ def test_resource_lifecycle(client: FlaskClient, keys: dict[str, str], mnt: Path
             "credentials.password",
             "VALIDATION_FAILED",
         ),
-        ({"name": "x", "type": "smb", "settings": {}}, None, "KIND_NOT_AVAILABLE"),
+        ({"name": "x", "type": "sparkplug_b", "settings": {}}, None, "KIND_NOT_AVAILABLE"),
     ],
 )
 def test_create_bad_input(
