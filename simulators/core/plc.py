@@ -1,5 +1,5 @@
 """PLC function blocks evaluated once per scan: alarms with hysteresis, on-delay timers and
-latched interlocks.
+latched interlocks, and the operator who resets them.
 
 These mirror IEC 61131-3 habits (TON timers, latched trips with a reset) so that attack effects
 look like they would on a real controller: an alarm chatters only if its deadband allows it, a
@@ -9,6 +9,8 @@ trip stays in until its condition clears and it is reset.
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
 
 from simulators.core.ops import Num, Ops
 
@@ -73,3 +75,34 @@ class Interlock:
             release = release | (clear & self.timer.update(latched & clear))
         self.state = latched & self.ops.not_(release)
         return self.state
+
+
+class OperatorReset:
+    """The simulated operator of a run: it presses RESET once a latched trip or lockout has had its
+    cause clear for `delay` seconds (0 s: nobody is there, a latch stays for the run). Each watched
+    latch has its own TON timer; the plant calls `watch(k, latched & clear)` every scan and the
+    engine applies `writes()` as operator writes for the next scan. Deterministic: no randomness."""
+
+    __slots__ = ("due", "ops", "tag", "timers")
+
+    def __init__(self, ops: Ops, dt: float, delay: float, watches: int, tag: str = "RESET") -> None:
+        self.ops = ops
+        self.tag = tag
+        self.timers = [OnDelay(ops, dt, delay) for _ in range(watches)] if delay > 0 else []
+        self.due: list[Any] = [False] * len(self.timers)
+
+    def watch(self, k: int, cause_cleared: Num) -> None:
+        """Latch `k` is in with its cause clear on this scan (false otherwise)."""
+        if self.timers:
+            self.due[k] = self.timers[k].update(cause_cleared)
+
+    def writes(self) -> list[tuple[int, str, float]]:
+        """(instance, RESET, 1) for each instance where some watched latch is due."""
+        if not self.due:
+            return []
+        due: Any = self.due[0]
+        for other in self.due[1:]:
+            due = due | other
+        if not self.ops.any(due):
+            return []
+        return [(int(k), self.tag, 1.0) for k in np.flatnonzero(np.atleast_1d(np.asarray(due, dtype=bool)))]

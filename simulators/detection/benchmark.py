@@ -35,11 +35,6 @@ MAX_DURATION_S = 7 * 86400.0
 MIN_DURATION_S = 3600.0
 MAX_COUNT = 10
 TEST_SEED_OFFSET = 1  # the attack run uses seed + 1, so its noise differs from the training run's
-# The runs have an operator: a latched trip is released this long after its cause clears, as an
-# operator would reset it, so one attack does not leave the plant shut down for the rest of the run
-# (every later row would be "normal" yet abnormal). Plants that model their operator (the water
-# plant's `operator_reset`) keep theirs; a request's own params override either.
-OPERATOR_DEFAULTS = {"interlock_auto_reset": 600.0}
 ATTACK_KEYS = ("attack_id", "technique", "attack_type", "targets", "start_time", "end_time")
 ProgressFn = Callable[[float, str], None]
 
@@ -121,12 +116,12 @@ def prepare(raw: Mapping[str, Any]) -> BenchmarkRequest:
     seed = raw.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**62:
         raise SimulationParamError("seed", "must be a non-negative integer")
+    # No operator defaults from here: every plant has its own (`operator_reset`, 600 s), who resets a
+    # trip or lockout once its cause has cleared, so one attack does not leave the plant shut down for
+    # the rest of the run with every later row labelled normal.
     params = raw.get("params") or {}
     if not isinstance(params, Mapping):
         raise SimulationParamError("params", "must be an object of plant parameters")
-    known = {p.name for p in plant.PARAMS}
-    if "operator_reset" not in known:  # a plant with its own operator (water) needs none from here
-        params = {**{k: v for k, v in OPERATOR_DEFAULTS.items() if k in known}, **params}
     resolve_params(plant.PARAMS, params, f"plant '{plant.name}'")  # refuse a bad name or value now, not in the run
     return BenchmarkRequest(
         plant=plant.name, duration=duration, train_duration=train, sample_rate=rate, intensity=intensity,

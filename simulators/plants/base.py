@@ -22,6 +22,7 @@ import numpy as np
 from simulators.core.integrator import State, rk4
 from simulators.core.ops import Ops
 from simulators.core.params import ParamSpec
+from simulators.core.plc import OperatorReset
 from simulators.core.tags import TagSpec, TagTable
 
 
@@ -43,6 +44,8 @@ class PlantModel(ABC):
     # attack's physical effect is measured on (`attacks.outcome`).
     PROCESS_VARIABLES: ClassVar[tuple[str, ...]] = ()
     _tables: ClassVar[dict[str, TagTable]] = {}
+    # The simulated operator who resets latched trips and lockouts (`operator_reset`), if the plant has one.
+    operator: OperatorReset | None = None
 
     def __init__(
         self,
@@ -107,8 +110,8 @@ class PlantModel(ABC):
     def operator_writes(self) -> list[tuple[int, str, float]]:
         """Writes an operator makes after this scan in response to what the PLC shows (e.g. RESET once a
         trip's cause has cleared): (instance, tag, value), applied as operator writes for the next scan.
-        Default: none."""
-        return []
+        Default: the `operator`'s resets, if the plant has one."""
+        return self.operator.writes() if self.operator is not None else []
 
     def integrate(self, x: State, app: list[Any], w: Any, h: float, steps: int) -> State:
         return rk4(self.rhs, x, app, w, h, steps)

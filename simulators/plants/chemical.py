@@ -30,7 +30,7 @@ from simulators.core.integrator import State
 from simulators.core.ops import Ops
 from simulators.core.params import ParamSpec
 from simulators.core.pid import PID, PIDTuning
-from simulators.core.plc import Alarm, Interlock
+from simulators.core.plc import Alarm, Interlock, OperatorReset
 from simulators.core.profiles import OUProcess, sinusoid
 from simulators.core.tags import TagSpec
 from simulators.plants.base import PlantModel
@@ -77,6 +77,8 @@ PARAMS = (
               "(and PT101 below PT101.HH) before the trip can be released."),
     ParamSpec("interlock_auto_reset", 0.0, "s", 0.0, 86400.0,
               "Release the trip once clear this long (0 = only RESET, as a safety trip should)."),
+    ParamSpec("operator_reset", 600.0, "s", 0.0, 86400.0,
+              "The operator presses RESET once the trip's cause has been clear this long (0 = nobody does)."),
     ParamSpec("at101_interval", 120.0, "s", 0.0, 3600.0,
               "AT101 analyser sample interval (an on-line analyser's cycle; 0 = continuous)."),
     ParamSpec("at101_dead_time", 180.0, "s", 0.0, 3600.0,
@@ -144,6 +146,7 @@ class ChemicalPlant(PlantModel):
     ANALYSERS = (("AT101", "at101_interval", "at101_dead_time"),)
     CONTROL_SENSORS = ("TT101", "TT111", "PT111")
     PROCESS_VARIABLES = ("TT101", "AT101", "PT101", "TT102")
+    operator: OperatorReset  # RESET once the SIS trip's cause has been clear `operator_reset` s
 
     def __init__(
         self,
@@ -164,6 +167,7 @@ class ChemicalPlant(PlantModel):
         self.inv_vj = 1.0 / p["jacket_volume"]
         self.c_relief = p["relief_capacity"] / (p["rho_cp"] * p["volume"])  # K/s at full lift
         self.sis = Interlock(ops, scan_period, p["interlock_auto_reset"], p["interlock_enabled"] > 0.5)
+        self.operator = OperatorReset(ops, scan_period, p["operator_reset"], 1)
         self.alarms = [Alarm(ops, True, 1.0), Alarm(ops, False, 1.0), Alarm(ops, True, 0.05),
                        Alarm(ops, False, 0.5)]
 
@@ -240,11 +244,9 @@ class ChemicalPlant(PlantModel):
         t_safe, p_safe = rd[8], rd[9]
         t_hh, p_hh = inp[1], inp[2]
         margin = p["interlock_reset_margin"]
-        trip = self.sis.update(
-            (t_safe >= t_hh) | (p_safe >= p_hh),
-            (t_safe < t_hh - margin) & (p_safe < p_hh - 0.3),
-            inp[5],
-        )
+        clear = (t_safe < t_hh - margin) & (p_safe < p_hh - 0.3)
+        trip = self.sis.update((t_safe >= t_hh) | (p_safe >= p_hh), clear, inp[5])
+        self.operator.watch(0, trip & clear)  # the operator's eye on a trip whose cause has cleared
         feed = ops.where(trip, 0.0, man[0])
         tcv = self.tic.update(inp[0], temp, inp[3], man[1])
         tcv = ops.where(trip, 100.0, tcv)

@@ -15,7 +15,8 @@
 
 PLC: the AVR steps the tap after its delay when V_B1 leaves the deadband around AVR.SP; the
 capacitor controller switches the bank on low/off high V_B4 after its delay; definite-time
-over-current protection opens CB1 and recloses after the reclose delay (0 = manual reset).
+over-current protection opens CB1 and recloses after the reclose delay (0 = manual reset). A simulated
+operator presses RESET once a lockout's cause has been clear for `operator_reset` s (0 = nobody does).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import numpy as np
 from simulators.core.integrator import State, rk4
 from simulators.core.ops import Ops
 from simulators.core.params import ParamSpec
-from simulators.core.plc import Alarm, OnDelay
+from simulators.core.plc import Alarm, OnDelay, OperatorReset
 from simulators.core.profiles import OUProcess, daily_profile, sinusoid
 from simulators.core.tags import TagSpec
 from simulators.plants.base import PlantModel
@@ -84,6 +85,8 @@ PARAMS = (
     ParamSpec("tap_max_ops", 20.0, "1", 1.0, 1000.0,
               "Tap operations allowed per tap_ops_window before the mechanism locks out (RESET clears)."),
     ParamSpec("tap_ops_window", 3600.0, "s", 60.0, 86400.0, "Window over which tap_max_ops is counted."),
+    ParamSpec("operator_reset", 600.0, "s", 0.0, 86400.0,
+              "The operator presses RESET once a lockout's cause has been clear this long (0 = nobody does)."),
     ParamSpec("oil_rise_rated", 55.0, "K", 1.0, 120.0, "Top-oil rise over ambient at rated load."),
     ParamSpec("hotspot_rise_rated", 23.0, "K", 1.0, 120.0, "Hot-spot rise over top oil at rated load."),
     ParamSpec("loss_ratio", 5.0, "1", 0.1, 50.0, "Load loss / no-load loss at rated load, R."),
@@ -165,6 +168,7 @@ class PowerPlant(PlantModel):
     EXOGENOUS = (("grid_voltage", "pu"), ("ambient", "degC"), *((f"load{k}_scale", "1") for k in range(1, 5)))
     CONTROL_SENSORS = ("V_B1", "V_B4", "I_FDR")
     PROCESS_VARIABLES = ("V_B1", "V_B4", "I_FDR", "TT_OIL")
+    operator: OperatorReset  # RESET once CB1.LOCKOUT's or OLTC.LOCKOUT's cause has been clear `operator_reset` s
 
     def __init__(
         self,
@@ -203,6 +207,7 @@ class PowerPlant(PlantModel):
         self.shots: Any = ops.full(0.0)
         self.tap_since: Any = ops.full(np.inf)  # PLC: seconds since its last tap command step
         self.reset_now: Any = ops.full_bool(False)
+        self.operator = OperatorReset(ops, dt, p["operator_reset"], 2)
         self.alarms = [Alarm(ops, True, 0.05), Alarm(ops, False, 0.05), Alarm(ops, True, 0.05),
                        Alarm(ops, False, 0.05), Alarm(ops, True, 10.0), Alarm(ops, True, 2.0)]
 
@@ -384,6 +389,7 @@ class PowerPlant(PlantModel):
         cap = ops.where(cap_auto, (self.cap | on) & ops.not_(off), man[1])
         self.cap = cap
         trip, lockout = self._recloser(self.t_oc.update(current > pickup), current < pickup, reset)
+        self.operator.watch(0, lockout & (current < pickup))  # the operator's eye on a cleared lockout
         self.reset_now = reset
         cb = cb_cmd & ops.not_(trip)
         a = self.alarms
@@ -439,6 +445,8 @@ class PowerPlant(PlantModel):
         leak = self.scan * p["tap_max_ops"] / p["tap_ops_window"]
         self.mech_ops = ops.maximum(self.mech_ops + (self.mech_tap != old) * 1.0 - leak, 0.0)
         self.tap_lockout = self.tap_lockout | (self.mech_ops > p["tap_max_ops"])
+        # The tap lockout's cause is the excess of operations: clear once the count is back at half its limit.
+        self.operator.watch(1, self.tap_lockout & (self.mech_ops <= 0.5 * p["tap_max_ops"]))
         if not ops.vector and self.mech_tap == commands[0]:
             return commands
         return [self.mech_tap, *commands[1:]]

@@ -35,7 +35,7 @@ from simulators.core.integrator import State
 from simulators.core.ops import Ops
 from simulators.core.params import ParamSpec
 from simulators.core.pid import PID, PIDTuning
-from simulators.core.plc import Alarm, Interlock, OnDelay
+from simulators.core.plc import Alarm, Interlock, OperatorReset
 from simulators.core.profiles import OUProcess, daily_profile
 from simulators.core.tags import TagSpec
 from simulators.plants.base import PlantModel
@@ -172,6 +172,7 @@ class WaterPlant(PlantModel):
     ANALYSERS = (("AIT201", "ait201_interval", "ait201_dead_time"),)
     CONTROL_SENSORS = ("LIT101", "LIT102")  # AIC201 is too slow to show within an attack
     PROCESS_VARIABLES = ("LIT101", "LIT102", "AIT201", "PIT201")
+    operator: OperatorReset  # RESET once a trip's cause has been clear `operator_reset` s
 
     def __init__(
         self,
@@ -189,9 +190,7 @@ class WaterPlant(PlantModel):
         self.il1 = Interlock(ops, scan_period, p["interlock_auto_reset"], enabled)
         self.il2 = Interlock(ops, scan_period, p["interlock_auto_reset"], enabled)
         self.schedule = WaterSchedule(p, self.substreams(), scan_period, start_hour)
-        delay = p["operator_reset"]
-        self.op_reset = (OnDelay(ops, scan_period, delay), OnDelay(ops, scan_period, delay)) if delay > 0 else None
-        self.reset_due: Any = False
+        self.operator = OperatorReset(ops, scan_period, p["operator_reset"], 2)
         self.onoff = p["level_control"] > 0.5
         self.inv_q_mean = 1.0 / max(p["demand_base"], 1e-9)
         self._q1_for: list[Any] | None = None  # the actuator list `_q1` was computed for (identity)
@@ -300,8 +299,8 @@ class WaterPlant(PlantModel):
         clear1, clear2 = h1 < inp[3] - 0.3, h2 > inp[4] + 0.5
         trip1 = self.il1.update(h1 >= inp[3], clear1, reset)
         trip2 = self.il2.update(h2 <= inp[4], clear2, reset)
-        if self.op_reset is not None:  # the operator's eye on a trip whose cause has cleared
-            self.reset_due = self.op_reset[0].update(trip1 & clear1) | self.op_reset[1].update(trip2 & clear2)
+        self.operator.watch(0, trip1 & clear1)  # the operator's eye on a trip whose cause has cleared
+        self.operator.watch(1, trip2 & clear2)
         run1 = inp[8] & ops.not_(trip1)
         run2 = inp[9] & ops.not_(trip2)
         auto1 = inp[5]
@@ -358,13 +357,6 @@ class WaterPlant(PlantModel):
             dose = ops.where(abs(dose - self.dose_out) < self.p["output_deadband"], self.dose_out, dose)
         self.dose_out = dose
         return ops.where(auto, dose, trim)
-
-    def operator_writes(self) -> list[tuple[int, str, float]]:
-        """The operator presses RESET once a trip's cause has been clear for `operator_reset` seconds."""
-        if self.op_reset is None or not self.ops.any(self.reset_due):
-            return []
-        due = np.atleast_1d(np.asarray(self.reset_due, dtype=bool))
-        return [(int(k), "RESET", 1.0) for k in np.flatnonzero(due)]
 
     def events(self, first_scan: int, count: int) -> list[tuple[int, int, str, float]]:
         return self.schedule.events(first_scan, count)

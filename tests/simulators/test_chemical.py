@@ -117,7 +117,7 @@ def test_sis_trip_latches_until_reset_and_reset_needs_the_cause_gone() -> None:
     """PT101.HH written below the running pressure: the trip holds, a RESET while the cause persists
     does nothing, restoring the limit does not release it either (no auto-reset), RESET then does."""
     writes = {60: {"PT101.HH": 1.2}, 600: {"RESET": True}, 700: {"PT101.HH": 3.0}, 1900: {"RESET": True}}
-    d = run("chemical", 2000, FLAT, writes=writes)
+    d = run("chemical", 2000, {**FLAT, "operator_reset": 0}, writes=writes)  # no operator: only these RESETs
     trip = d["SIS.TRIP"]
     assert trip[59] == 0 and trip[60] == 1
     assert np.all(trip[60:1900] == 1)

@@ -91,9 +91,9 @@ def test_overcurrent_protection_trips_and_recloses() -> None:
 
 def test_recloser_locks_out_after_its_shots() -> None:
     """A persistent over-current (pickup written below the load current): trip, three auto-reclosures,
-    the fourth trip locks CB1 open; it stays open with the fault gone until RESET."""
+    the fourth trip locks CB1 open; with no operator it stays open with the fault gone until RESET."""
     writes = {100: {"OC.PICKUP": 100.0}, 800: {"OC.PICKUP": 600.0}, 900: {"RESET": True}}
-    d = run("power", 1000, FLAT, writes=writes)
+    d = run("power", 1000, {**FLAT, "operator_reset": 0}, writes=writes)  # only this RESET
     cb, lockout = d["CB1"], d["CB1.LOCKOUT"]
     closings = np.nonzero(np.diff(cb[100:900]) > 0)[0]
     assert len(closings) == 3

@@ -38,10 +38,10 @@ def test_defaults_are_filled_in() -> None:
     assert req.duration == req.train_duration == 86400.0
     assert set(req.detectors) == set(DETECTORS)
     assert req.contract()["plant"] == "chemical"
-    assert req.params == {"interlock_auto_reset": 600.0}  # the runs' operator
-    assert prepare({"plant": "chemical", "params": {"interlock_auto_reset": 0}}).params["interlock_auto_reset"] == 0
+    assert req.params == {}  # every plant has its own operator (operator_reset)
+    assert prepare({"plant": "chemical", "params": {"operator_reset": 0}}).params == {"operator_reset": 0}
     assert prepare({"plant": "power"}).params == {}
-    assert prepare({"plant": "water"}).params == {}  # the water plant has its own operator (operator_reset)
+    assert prepare({"plant": "water"}).params == {}
 
 
 def test_small_run_scores_every_detector_and_technique_and_repeats_exactly() -> None:
