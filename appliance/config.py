@@ -11,7 +11,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-DEFAULTS_PATH = Path(__file__).resolve().parent.parent / "config" / "sealforge.toml"
+# A link to the repository's config/sealforge.toml, so an editable install reads that file and a
+# wheel (which copies the link's target) carries the defaults inside the package.
+DEFAULTS_PATH = Path(__file__).with_name("defaults.toml")
 SYSTEM_PATH = Path("/etc/sealforge/sealforge.toml")
 ENV_PREFIX = "SEALFORGE_"
 

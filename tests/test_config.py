@@ -41,3 +41,19 @@ def test_broken_system_file_is_reported(tmp_path: Path) -> None:
     system.write_text("[server\nport=")
     with pytest.raises(ConfigError, match=r"sealforge\.toml"):
         load_config(env={}, system_path=system)
+
+
+def test_the_wheel_carries_the_packaged_defaults(tmp_path: Path) -> None:
+    """A pip install from a wheel (the wheelhouse, the OS image) has no repository beside the
+    package: the defaults travel inside it, as appliance/defaults.toml, a copy of config/sealforge.toml."""
+    import subprocess
+    import sys
+    import zipfile
+
+    repo = Path(__file__).resolve().parent.parent
+    build = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(repo)]
+    subprocess.run([*build, "-w", str(tmp_path)], check=True, cwd=tmp_path)
+    (wheel,) = tmp_path.glob("sealforge-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        packaged = archive.read("appliance/defaults.toml")
+    assert packaged == (repo / "config" / "sealforge.toml").read_bytes()

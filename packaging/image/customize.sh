@@ -23,11 +23,6 @@ in_root /opt/sealforge/venv/bin/python -m compileall -q \
   --invalidation-mode unchecked-hash /opt/sealforge/venv/lib >/dev/null || true
 in_root /opt/sealforge/venv/bin/pip uninstall -q -y pip setuptools wheel 2>/dev/null || true
 rm -rf "$root/tmp/wheelhouse"
-# The packaged defaults: appliance/config.py reads them from config/ beside the package, which the
-# wheel does not carry (without them `sealforge api` fails on the first missing key).
-install -D -m 0644 "$repo/config/sealforge.toml" \
-  "$root/opt/sealforge/venv/lib/python3.11/site-packages/config/sealforge.toml"
-
 # Units, account, config. The account is made now: /etc is read-only once booted.
 install -m 0644 "$repo"/systemd/sealforge-api.service "$repo"/systemd/sealforge-webhooks.service \
   "$repo"/systemd/sealforge-worker@.service "$root/etc/systemd/system/"
