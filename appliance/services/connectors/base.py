@@ -14,6 +14,7 @@ and each type's own mapping; the message never carries a credential.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import socket
 import ssl
@@ -100,6 +101,44 @@ class ReadStream:
     size_hint: int | None
     description: dict[str, Any]
     close: Callable[[], None] = lambda: None
+
+
+class _Readable(Protocol):
+    def read(self, size: int) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+def handle_stream(
+    fmt: str,
+    handle: _Readable,
+    size: int | None,
+    description: dict[str, Any],
+    close_session: Callable[[], None],
+    diagnose: Callable[[Exception], ConnectorError],
+    chunk_bytes: int,
+) -> ReadStream:
+    """A ReadStream over an open remote file (SFTP, SMB): ``chunk_bytes`` at a time until the end
+    or a cancel, the file and its session closed either way, a failure mid-read diagnosed."""
+    closed = False
+
+    def stop() -> None:
+        nonlocal closed
+        closed = True
+        with contextlib.suppress(Exception):
+            handle.close()
+        close_session()
+
+    def chunks() -> Iterator[bytes]:
+        try:
+            while not closed and (data := handle.read(chunk_bytes)):
+                yield data
+        except Exception as exc:
+            raise diagnose(exc) from exc
+        finally:
+            stop()
+
+    return ReadStream(fmt, chunks(), size, description, stop)
 
 
 class Connector(Protocol):

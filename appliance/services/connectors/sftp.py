@@ -17,7 +17,7 @@ import io
 import posixpath
 import socket
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from appliance.services.connectors.base import (
     Listing,
     ReadStream,
     classify,
+    handle_stream,
 )
 from appliance.services.connectors.tabular import CHUNK_BYTES, format_of
 
@@ -207,26 +208,12 @@ class SftpConnector:
             session.close()
             raise _diagnose(exc, f"cannot read {source['path']}") from exc
 
-        closed = False
-
-        def stop() -> None:
-            nonlocal closed
-            closed = True
-            with contextlib.suppress(Exception):
-                handle.close()
-            session.close()
-
-        def chunks() -> Iterator[bytes]:
-            try:
-                while not closed and (data := handle.read(CHUNK_BYTES)):
-                    yield data
-            except Exception as exc:
-                raise _diagnose(exc, f"cannot read {source['path']}") from exc
-            finally:
-                stop()
-
         description = {"path": source["path"], "size": size, "host_key_sha256": seen}
-        return ReadStream(fmt, chunks(), size, description, stop)
+
+        def diagnose(exc: Exception) -> ConnectorError:
+            return _diagnose(exc, f"cannot read {source['path']}")
+
+        return handle_stream(fmt, handle, size, description, session.close, diagnose, CHUNK_BYTES)
 
     def write(self, target: Mapping[str, Any], name: str, fmt: str, path: Path) -> dict[str, Any]:
         folder = self._path(target.get("folder", ""))

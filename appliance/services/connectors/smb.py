@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import ntpath
 import posixpath
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from appliance.services.connectors.base import (
     Listing,
     ReadStream,
     classify,
+    handle_stream,
 )
 from appliance.services.connectors.tabular import CHUNK_BYTES, format_of
 
@@ -194,25 +195,12 @@ class SmbConnector:
         except Exception as exc:
             session.close()
             raise _diagnose(exc, f"cannot read {source['path']}") from exc
-        closed = False
+        description = {"path": source["path"], "size": size}
 
-        def stop() -> None:
-            nonlocal closed
-            closed = True
-            with contextlib.suppress(Exception):
-                handle.close()
-            session.close()
+        def diagnose(exc: Exception) -> ConnectorError:
+            return _diagnose(exc, f"cannot read {source['path']}")
 
-        def chunks() -> Iterator[bytes]:
-            try:
-                while not closed and (data := handle.read(CHUNK_BYTES)):
-                    yield data
-            except Exception as exc:
-                raise _diagnose(exc, f"cannot read {source['path']}") from exc
-            finally:
-                stop()
-
-        return ReadStream(fmt, chunks(), size, {"path": source["path"], "size": size}, stop)
+        return handle_stream(fmt, handle, size, description, session.close, diagnose, CHUNK_BYTES)
 
     def write(self, target: Mapping[str, Any], name: str, fmt: str, path: Path) -> dict[str, Any]:
         import smbclient
