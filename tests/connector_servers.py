@@ -364,3 +364,22 @@ def http_server(root: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+# The session fixtures of tests/api/connectors and tests/services/connectors: each conftest imports them.
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Server]:
+    with s3_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[MqttBroker]:
+    with mosquitto_broker() as server:
+        yield server
