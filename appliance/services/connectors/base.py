@@ -141,6 +141,21 @@ def handle_stream(
     return ReadStream(fmt, chunks(), size, description, stop)
 
 
+class FileSource(ma.Schema):
+    """What a file-shaped type (folder, SFTP, FTP, SMB) imports: one file, its format if the name
+    does not tell it."""
+
+    path = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=1024))
+    format = ma.fields.String(validate=ma.validate.OneOf(("csv", "tsv", "parquet", "jsonl")))
+
+
+class FileTarget(ma.Schema):
+    """Where a file-shaped type delivers: a folder, and whether existing files are replaced."""
+
+    folder = ma.fields.String(load_default="", validate=ma.validate.Length(max=1024))
+    overwrite = ma.fields.Boolean(load_default=False)
+
+
 class Connector(Protocol):
     def test(self) -> dict[str, Any]: ...
 

@@ -24,6 +24,12 @@ from appliance.services.connectors.base import (
     file_chunks,
     inside,
 )
+from appliance.services.connectors.base import (
+    FileSource as Source,
+)
+from appliance.services.connectors.base import (
+    FileTarget as Target,
+)
 from appliance.services.connectors.tabular import format_of
 
 
@@ -33,16 +39,6 @@ class Settings(ma.Schema):
         validate=ma.validate.Length(min=1, max=1024),
         metadata={"description": "Absolute path of the folder, under one of `[connectors] folder_roots`"},
     )
-
-
-class Source(ma.Schema):
-    path = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=1024))
-    format = ma.fields.String(validate=ma.validate.OneOf(("csv", "tsv", "parquet", "jsonl")))
-
-
-class Target(ma.Schema):
-    folder = ma.fields.String(load_default="", validate=ma.validate.Length(max=1024))
-    overwrite = ma.fields.Boolean(load_default=False)
 
 
 def _fail(exc: OSError, what: str) -> ConnectorError:

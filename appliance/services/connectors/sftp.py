@@ -33,6 +33,12 @@ from appliance.services.connectors.base import (
     classify,
     handle_stream,
 )
+from appliance.services.connectors.base import (
+    FileSource as Source,
+)
+from appliance.services.connectors.base import (
+    FileTarget as Target,
+)
 from appliance.services.connectors.tabular import CHUNK_BYTES, format_of
 
 
@@ -56,16 +62,6 @@ class Credentials(ma.Schema):
     def one_of(self, data: dict[str, Any], **_kwargs: Any) -> None:
         if not data.get("password") and not data.get("private_key"):
             raise ma.ValidationError("give a password or a private_key", "password")
-
-
-class Source(ma.Schema):
-    path = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=1024))
-    format = ma.fields.String(validate=ma.validate.OneOf(("csv", "tsv", "parquet", "jsonl")))
-
-
-class Target(ma.Schema):
-    folder = ma.fields.String(load_default="", validate=ma.validate.Length(max=1024))
-    overwrite = ma.fields.Boolean(load_default=False)
 
 
 def fingerprint(key: Any) -> str:

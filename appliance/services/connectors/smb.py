@@ -29,6 +29,12 @@ from appliance.services.connectors.base import (
     classify,
     handle_stream,
 )
+from appliance.services.connectors.base import (
+    FileSource as Source,
+)
+from appliance.services.connectors.base import (
+    FileTarget as Target,
+)
 from appliance.services.connectors.tabular import CHUNK_BYTES, format_of
 
 # NTSTATUS values (MS-ERREF) and what they mean to a plant engineer.
@@ -55,16 +61,6 @@ class Settings(ma.Schema):
 
 class Credentials(ma.Schema):
     password = ma.fields.String(required=True, validate=ma.validate.Length(max=1000))
-
-
-class Source(ma.Schema):
-    path = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=1024))
-    format = ma.fields.String(validate=ma.validate.OneOf(("csv", "tsv", "parquet", "jsonl")))
-
-
-class Target(ma.Schema):
-    folder = ma.fields.String(load_default="", validate=ma.validate.Length(max=1024))
-    overwrite = ma.fields.Boolean(load_default=False)
 
 
 def _diagnose(exc: BaseException, what: str) -> ConnectorError:
