@@ -100,13 +100,19 @@ def arrow_schema(req: SimulationRequest, sim: Simulation) -> pa.Schema:
         prefix = next((p for p in ("truth", "quality") if name.startswith(p + ":")), "")
         tag = table.by_name[name.removeprefix(prefix + ":") if prefix else name]
         if prefix == "quality":
-            meta = {"unit": "", "kind": "quality", "role": "quality"}
-        else:
-            meta = {"unit": tag.unit, "kind": tag.kind, "role": "truth" if prefix == "truth" else tag.role}
+            fields.append(quality_field(tag.name))
+            continue
+        meta = {"unit": tag.unit, "kind": tag.kind, "role": "truth" if prefix == "truth" else tag.role}
         fields.append(pa.field(name, pa.int8() if is_bool else pa.float64(), nullable=False, metadata=meta))
     fields += LABEL_FIELDS
     request = canonical_json(req.contract()).decode()
     return pa.schema(fields, metadata={"sealforge.simulation": request})
+
+
+def quality_field(sensor: str) -> pa.Field:
+    """The `quality:<sensor>` column, as a dataset and a live recording both write it."""
+    return pa.field(f"quality:{sensor}", pa.int8(), nullable=False,
+                    metadata={"unit": "", "kind": "quality", "role": "quality"})
 
 
 def make_simulation(req: SimulationRequest) -> Simulation:

@@ -147,6 +147,11 @@ class LivePlant:
                 return dict(self._values)
             return {n: self._values[self._spec(n).name] for n in names}
 
+    def quality(self) -> dict[str, int]:
+        """The quality code of every sensor's current reading (`core.sensors`: 0 good .. 3 bad)."""
+        with self._lock:
+            return dict(self._quality)
+
     def read_tag(self, name: str) -> Value:
         return self.read([name])[name]
 

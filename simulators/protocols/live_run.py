@@ -380,7 +380,7 @@ class LiveRun:
         self._history.append(values)
         labels = self._labels(scan)
         if self.recorder is not None:
-            self.recorder.append(self.plant.start_ms + round(snap["time"] * 1000), values, labels)
+            self.recorder.append(self.plant.start_ms + round(snap["time"] * 1000), values, snap["quality"], labels)
         callbacks = self._callbacks
         if callbacks:
             out = self._snapshot(scan, snap["timestamp"], snap["time"], values, labels)

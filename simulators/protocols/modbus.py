@@ -51,6 +51,8 @@ from simulators.protocols.register_map import (
     DISCRETE_INPUT,
     HOLDING,
     INPUT,
+    QUALITY_BASE,
+    QUALITY_PREFIX,
     MapAddressError,
     MapValueError,
     RegisterMap,
@@ -183,7 +185,9 @@ class PlantDatastore(ModbusServerContext):
             return ExcCodes.ILLEGAL_FUNCTION
         self.reads += 1
         try:
-            values = self.plant.read()
+            values: dict[str, Any] = self.plant.read()
+            if table == INPUT and address + count > QUALITY_BASE:  # the quality block: codes per sensor
+                values.update({QUALITY_PREFIX + tag: code for tag, code in self.plant.quality().items()})
             if table in BIT_TABLES:
                 return self.map.read_bits(table, address, count, values)
             return self.map.read_registers(table, address, count, values)

@@ -19,6 +19,13 @@ Every analog tag appears twice in its register table:
 * an IEEE-754 float32 at `FLOAT_BASE + 2k`, two registers, big-endian bytes and big-endian word
   order ("ABCD": the high word at the lower address).
 
+Every sensor also has its reading's quality code (`core.sensors`: 0 good, 1 uncertain - pinned at
+a range end, 2 uncertain - stale, 3 bad) as a uint16 input register at `QUALITY_BASE + k`, where
+`k` is the sensor's own input register; sensors come first in the table, so the block is as long
+as the plant has sensors. Modbus has no per-value status as OPC UA has, so a PLC or gateway that
+publishes diagnostics puts them in such a parallel block; the point's tag is `quality:<sensor>`,
+the name of the dataset column that holds the same code.
+
 The codec here is pure Python (no pymodbus), so the map and its maths are tested on their own.
 """
 
@@ -41,6 +48,9 @@ COIL, DISCRETE_INPUT, HOLDING, INPUT = "coil", "discrete_input", "holding_regist
 TABLES = (COIL, DISCRETE_INPUT, HOLDING, INPUT)
 FLOAT_BASE = 1000  # first address of the float32 block in both register tables
 MAX_ANALOG = FLOAT_BASE // 2  # analog tags one register table can hold before the blocks would overlap
+QUALITY_BASE = FLOAT_BASE + 2 * MAX_ANALOG  # first address of the quality codes (input registers only)
+QUALITY_PREFIX = "quality:"
+QUALITY_CODES = "0 good, 1 uncertain (pinned at a range end), 2 uncertain (stale), 3 bad"
 REFERENCE_BASE = {COIL: 0, DISCRETE_INPUT: 100000, INPUT: 300000, HOLDING: 400000}
 SCALE_EXPONENTS = range(4, -7, -1)
 WORD_ORDER = "big-endian words, big-endian bytes (ABCD): high word at the lower address"
@@ -203,6 +213,11 @@ class RegisterMap:
                 points.append(_point(tag, name, k, encoding, scale))
             for k, tag in enumerate(tags):
                 points.append(_point(tag, name, FLOAT_BASE + 2 * k, "float32", 1.0))
+        for k, tag in enumerate(by_table[INPUT]):
+            if tag.role == "sensor":
+                points.append(Point(QUALITY_PREFIX + tag.name, INPUT, QUALITY_BASE + k, "uint16", 1.0, 0.0, "", 0.0,
+                                    3.0, False, "quality", f"quality of {tag.name}: {QUALITY_CODES}"))
+        self.quality_points = tuple(p for p in points if p.role == "quality")
         self.points = tuple(points)
         self.tables = {name: TableLayout(name, [p for p in points if p.table == name]) for name in TABLES}
 
@@ -283,6 +298,8 @@ class RegisterMap:
             "addressing": "zero-based PDU addresses; reference = 6-digit Modicon number (address + 1)",
             "float_base": FLOAT_BASE,
             "float_word_order": WORD_ORDER,
+            "quality_base": QUALITY_BASE,
+            "quality_codes": QUALITY_CODES,
             "scaling": "raw = round((value - offset) * scale); value = raw / scale + offset; saturates",
             "tables": {
                 name: {"size": layout.size, "points": len(layout.points)} for name, layout in self.tables.items()

@@ -14,6 +14,7 @@ from asyncua import Client, ua
 from pymodbus.client import ModbusTcpClient
 
 from simulators import LivePlant, SimulationParamError
+from simulators.dataset import simulate
 from simulators.protocols import LiveRun, LiveRunConfig, live_attacks
 from tests.simulators.protocols.conftest import QUIET, STEADY, port_is_free
 
@@ -166,3 +167,30 @@ def test_speed_and_port_errors(tmp_path: Path) -> None:
         assert not list(tmp_path.iterdir())  # a run that never served leaves no file
     finally:
         first.stop()
+
+
+def test_recording_carries_quality_as_the_dataset_does(tmp_path: Path) -> None:
+    """The recording has a `quality:<sensor>` int8 column per sensor, named, typed and placed as in
+    a `simulate` dataset, and a reading spoofed past its range is recorded pinned at the range end
+    with quality 1 for exactly the attacked scans."""
+    path = tmp_path / "w.parquet"
+    attack = {"technique": "spoof", "start": 0.2, "duration": 0.4, "targets": ["LIT101"], "magnitude": 4.0}
+    run = LiveRun("water", LiveRunConfig(params=STEADY, scan_period=0.02, sensors=QUIET, record_path=path,
+                                         attacks=[attack], chunk_rows=8))
+    run.start()
+    try:
+        wait_until(lambda: run.values()["scan"] >= 50)
+    finally:
+        run.stop()
+    table = pq.read_table(path)
+    dataset = simulate({"plant": "water", "duration": 10, "seed": 1}).table
+    assert table.schema.names == dataset.schema.names
+    for name in dataset.schema.names:
+        assert table.schema.field(name).type == dataset.schema.field(name).type, name
+        assert table.schema.field(name).metadata == dataset.schema.field(name).metadata, name
+    rows = table.to_pylist()
+    attacked = [r for r in rows if r["attack"] == 1]
+    assert len(attacked) == 20  # 0.4 s at 0.02 s per scan
+    assert all(r["quality:LIT101"] == 1 and r["LIT101"] == 5.5 for r in attacked)
+    assert all(r["quality:LIT101"] == 0 and r["LIT101"] < 5.5 for r in rows if r["attack"] == 0)
+    assert {r[f"quality:{s}"] for r in rows for s in ("LIT102", "FIT101", "AIT201")} == {0}

@@ -21,6 +21,7 @@ from simulators.protocols.register_map import (
     FLOAT_BASE,
     HOLDING,
     INPUT,
+    QUALITY_BASE,
     MapAddressError,
     MapValueError,
     RegisterMap,
@@ -50,6 +51,32 @@ def test_every_tag_is_mapped_once_per_encoding(plant: str) -> None:
         assert len(addresses) == len(set(addresses))
 
 
+@pytest.mark.parametrize("plant", sorted(PLANTS))
+def test_every_sensor_has_a_quality_register(plant: str) -> None:
+    """The quality block mirrors the sensors' scaled block: the code of the reading at input
+    register k is at QUALITY_BASE + k, a uint16 0..3 named after the dataset column."""
+    regmap = RegisterMap.for_plant(plant)
+    sensors = PLANTS[plant].tag_table().sensors
+    assert [p.tag for p in regmap.quality_points] == [f"quality:{t.name}" for t in sensors]
+    for tag in sensors:
+        quality = regmap.point(f"quality:{tag.name}")
+        assert quality.table == INPUT and quality.address == QUALITY_BASE + regmap.point(tag.name).address
+        assert (quality.encoding, quality.scale, quality.low, quality.high, quality.writable) == ("uint16", 1.0, 0, 3,
+                                                                                                   False)
+    assert FLOAT_BASE + 2 * len(regmap.tables[INPUT].points) < QUALITY_BASE  # the blocks never overlap
+    doc = json.loads(regmap.to_json())
+    assert doc["quality_base"] == QUALITY_BASE and "3 bad" in doc["quality_codes"]
+    rows = [r for r in csv.DictReader(io.StringIO(regmap.to_csv())) if r["role"] == "quality"]
+    first = rows[0]
+    assert len(rows) == len(sensors) and first["tag"] == f"quality:{sensors[0].name}"
+    assert (first["table"], first["address"], first["reference"]) == (INPUT, str(QUALITY_BASE), "302001")
+    words = regmap.read_registers(INPUT, QUALITY_BASE, len(sensors),
+                                  {p.tag: j % 4 for j, p in enumerate(regmap.quality_points)})
+    assert words == [j % 4 for j in range(len(sensors))]
+    with pytest.raises(MapAddressError):
+        regmap.read_registers(HOLDING, QUALITY_BASE, 1, {})  # only the input registers have the block
+
+
 def test_scaling_and_word_order() -> None:
     assert choose_scale(0, 5.5) == ("uint16", 10000.0)
     assert choose_scale(-40, 150) == ("int16", 100.0)
@@ -70,7 +97,7 @@ def test_scaling_and_word_order() -> None:
 def test_codec_reads_spans_and_rejects_gaps_and_half_floats() -> None:
     regmap = RegisterMap.for_plant("chemical")
     values = {t: 1.0 for t in PLANTS["chemical"].tag_table().names}
-    n_ir = len(regmap.tables[INPUT].points) // 2
+    n_ir = (len(regmap.tables[INPUT].points) - len(regmap.quality_points)) // 2
     words = regmap.read_registers(INPUT, FLOAT_BASE + 1, 3, values)  # starts on a low word
     assert words == [0x0000, 0x3F80, 0x0000]
     with pytest.raises(MapAddressError):
@@ -137,8 +164,10 @@ def test_fast_read_path_matches_point_encode(plant: str) -> None:
     rng = random.Random(7)
     odd = [float("nan"), float("inf"), -float("inf"), 1e39, -1e39, 0.0, 3.6, -7.25]
     for _ in range(20):
-        values = {t.name: (rng.random() < 0.5) if t.is_bool else rng.choice([*odd, rng.uniform(-1e6, 1e6)])
-                  for t in table.columns}
+        values: dict[str, float | bool] = {
+            t.name: (rng.random() < 0.5) if t.is_bool else rng.choice([*odd, rng.uniform(-1e6, 1e6)])
+            for t in table.columns}
+        values.update({p.tag: rng.randint(0, 3) for p in regmap.quality_points})
         for name in (HOLDING, INPUT):
             layout = regmap.tables[name]
             for address in range(layout.size):

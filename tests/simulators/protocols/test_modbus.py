@@ -13,8 +13,16 @@ from pymodbus.client import ModbusTcpClient
 
 from simulators import LivePlant
 from simulators.protocols.modbus import ModbusPlantServer
-from simulators.protocols.register_map import COIL, DISCRETE_INPUT, FLOAT_BASE, HOLDING, INPUT, RegisterMap
-from tests.simulators.protocols.conftest import LoopThread, port_is_free, water_plant
+from simulators.protocols.register_map import (
+    COIL,
+    DISCRETE_INPUT,
+    FLOAT_BASE,
+    HOLDING,
+    INPUT,
+    QUALITY_BASE,
+    RegisterMap,
+)
+from tests.simulators.protocols.conftest import QUIET, STEADY, LoopThread, port_is_free, water_plant
 
 UNIT = 7
 
@@ -54,7 +62,7 @@ def test_reads_every_mapped_address(served: tuple[LivePlant, ModbusPlantServer],
         bits = fn(0, count=n, device_id=UNIT).bits[:n]
         assert bits == [bool(values[p.tag]) for p in regmap.tables[table].points]
     for table, fn in ((HOLDING, client.read_holding_registers), (INPUT, client.read_input_registers)):
-        n = len(regmap.tables[table].points) // 2
+        n = len([p for p in regmap.tables[table].points if p.role != "quality"]) // 2
         scaled = _decode(regmap, table, 0, fn(0, count=n, device_id=UNIT).registers)
         floats = _decode(regmap, table, FLOAT_BASE, fn(FLOAT_BASE, count=2 * n, device_id=UNIT).registers)
         assert len(scaled) == len(floats) == n
@@ -101,7 +109,7 @@ def test_coils_command_the_plant(served: tuple[LivePlant, ModbusPlantServer], cl
 def test_exception_codes(served: tuple[LivePlant, ModbusPlantServer], client: ModbusTcpClient) -> None:
     plant, server = served
     regmap = server.register_map
-    n_ir = len(regmap.tables[INPUT].points) // 2
+    n_ir = (len(regmap.tables[INPUT].points) - len(regmap.quality_points)) // 2
     n_coils = len(regmap.tables[COIL].points)
     before = plant.read()
     illegal_address = [
@@ -200,3 +208,46 @@ def test_bad_quantity_bad_coil_value_and_resync(
         sock.sendall(_mbap(3, UNIT, b"\x02\x00\x00\x00\x01"))
         reply = sock.recv(64)
         assert reply[:2] == b"\x00\x03" and reply[7:9] == b"\x02\x01"  # transaction 3: FC 2, one byte of bits
+
+
+def test_quality_block_shows_a_saturated_and_a_stale_sensor(server_loop: LoopThread) -> None:
+    """A spoofed LIT101 driven past its 0..5.5 m range reads 5.5 m with quality 1 (uncertain,
+    pinned at the range end), a LIT102 under denial of service holds with quality 2 (stale), every
+    other sensor is 0 (good), and the codes leave once the attacks end, all read with FC 4 from
+    the quality block."""
+    attacks = [{"technique": "spoof", "start": 10, "duration": 20, "targets": ["LIT101"], "magnitude": 4.0},
+               {"technique": "denial_of_service", "start": 10, "duration": 20, "targets": ["LIT102"]}]
+    plant = LivePlant("water", STEADY, sensors=QUIET, attacks=attacks)
+    server = ModbusPlantServer(plant, port=0, unit_id=UNIT)
+    host, port = server_loop.run(server.start())
+    c = ModbusTcpClient(host, port=port, timeout=3, retries=0)
+    try:
+        assert c.connect()
+        regmap = server.register_map
+        sensors = [p.tag.removeprefix("quality:") for p in regmap.quality_points]
+        n = len(sensors)
+
+        def codes() -> dict[str, int]:
+            return dict(zip(sensors, c.read_input_registers(QUALITY_BASE, count=n, device_id=UNIT).registers,
+                            strict=True))
+
+        assert set(codes().values()) == {0}
+        plant.step(15)
+        during = codes()
+        assert during["LIT101"] == 1 and during["LIT102"] == 2
+        assert {q for t, q in during.items() if t not in ("LIT101", "LIT102")} == {0}
+        assert during == plant.quality()
+        level = regmap.point("LIT101", "float32")
+        words = c.read_input_registers(level.address, count=2, device_id=UNIT).registers
+        assert c.convert_from_registers(words, c.DATATYPE.FLOAT32) == 5.5  # saturated at the range top
+        one = regmap.point("quality:LIT102")
+        assert c.read_input_registers(one.address, count=1, device_id=UNIT).registers == [2]
+        assert c.read_input_registers(QUALITY_BASE + n, count=1, device_id=UNIT).exception_code == 2  # past the end
+        assert c.read_input_registers(QUALITY_BASE - 1, count=2, device_id=UNIT).exception_code == 2  # from the gap
+        assert c.read_holding_registers(QUALITY_BASE, count=1, device_id=UNIT).exception_code == 2  # input only
+        assert c.write_register(QUALITY_BASE, 0, device_id=UNIT).exception_code == 2  # not writable
+        plant.step(20)
+        assert set(codes().values()) == {0}
+    finally:
+        c.close()
+        server_loop.run(server.stop())
