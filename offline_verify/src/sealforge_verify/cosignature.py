@@ -20,18 +20,30 @@ Formats, from C2SP tlog-cosignature and signed-note:
 from __future__ import annotations
 
 import hashlib
-import re
 import struct
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import ClassVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from sealforge_verify.encoding import b64decode_strict, b64encode
-from sealforge_verify.note import ALG_ED25519, EM_DASH, Note, NoteError, NoteSignature, check_key_name
+from sealforge_verify.encoding import b64encode
+from sealforge_verify.keys import parse_key_lines
+from sealforge_verify.note import (
+    ALG_ED25519,
+    NamedKey,
+    Note,
+    NoteError,
+    NoteSignature,
+    check_key_name,
+    format_signature_line,
+    join_note,
+    parse_key_text,
+    signature_line,
+)
 
 __all__ = [
     "ALG_COSIGNATURE_V1",
@@ -53,7 +65,6 @@ ALG_COSIGNATURE_V1 = 0x04
 HEADER = "cosignature/v1\n"
 MAX_TIMESTAMP = 2**63 - 1
 SIGNATURE_SIZE = 8 + 64
-_HEX8 = re.compile(r"[0-9a-f]{8}")
 
 
 def witness_key_id(name: str, public_key: bytes) -> bytes:
@@ -71,25 +82,10 @@ def cosignature_message(body: str, timestamp: int) -> bytes:
 
 
 @dataclass(frozen=True)
-class WitnessKey:
-    """A witness's public key, as an auditor (or the appliance) trusts it."""
+class WitnessKey(NamedKey):
+    """A witness's public key, as an auditor (or the appliance) trusts it; its ``text`` is the vkey."""
 
-    name: str
-    public_key: Ed25519PublicKey = field(compare=False)
-    raw_public: bytes
-
-    @property
-    def key_id(self) -> bytes:
-        return witness_key_id(self.name, self.raw_public)
-
-    @property
-    def ref(self) -> str:
-        return f"{self.name}+{self.key_id.hex()}"
-
-    @property
-    def text(self) -> str:
-        """The vkey line: ``name+hex(keyid)+base64(0x04 ‖ pubkey)``."""
-        return f"{self.ref}+{b64encode(bytes([ALG_COSIGNATURE_V1]) + self.raw_public)}"
+    ALG: ClassVar[int] = ALG_COSIGNATURE_V1
 
     def verify(self, body: str, signature: NoteSignature) -> int | None:
         """The cosignature's timestamp when ``signature`` is this key's valid cosignature of
@@ -106,41 +102,16 @@ class WitnessKey:
 
 def parse_witness_key(text: str) -> WitnessKey:
     """Parse a cosigner vkey (type 0x04), checking that its key id matches the key."""
-    parts = text.strip().split("+", 2)
-    if len(parts) != 3:
-        raise NoteError("witness key must look like name+keyid+base64key")
-    name, hex_id, b64 = parts
-    check_key_name(name)
-    if not _HEX8.fullmatch(hex_id):
-        raise NoteError("witness key id must be 8 lowercase hex digits")
-    try:
-        raw = b64decode_strict(b64)
-    except ValueError as exc:
-        raise NoteError(f"witness key: {exc}") from None
-    if len(raw) != 33 or raw[0] != ALG_COSIGNATURE_V1:
-        raise NoteError("not a cosignature/v1 witness key (type 0x04 and 32 bytes of Ed25519 public key)")
-    key = WitnessKey(name, Ed25519PublicKey.from_public_bytes(raw[1:]), raw[1:])
-    if key.key_id.hex() != hex_id:
-        raise NoteError(f"witness key id {hex_id} does not match the key (expected {key.key_id.hex()})")
+    wrong = "not a cosignature/v1 witness key (type 0x04 and 32 bytes of Ed25519 public key)"
+    fields = parse_key_text(text, "witness key", (ALG_COSIGNATURE_V1,), wrong)
+    key = WitnessKey(fields.name, Ed25519PublicKey.from_public_bytes(fields.key), fields.key)
+    fields.check_id(key.key_id, "witness key")
     return key
 
 
 def parse_witness_keys(text: str) -> list[WitnessKey]:
     """Witness keys from a file's text: one vkey a line, ``#`` comments and blank lines allowed."""
-    keys: list[WitnessKey] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        try:
-            key = parse_witness_key(line)
-        except NoteError as exc:
-            raise NoteError(f"line {number}: {exc}") from None
-        if key not in keys:
-            keys.append(key)
-    if not keys:
-        raise NoteError("holds no witness key")
-    return keys
+    return parse_key_lines(text, parse_witness_key, "witness key")
 
 
 @dataclass(frozen=True)
@@ -172,20 +143,11 @@ class WitnessSigner:
 
 def parse_witness_signer(text: str) -> WitnessSigner:
     """Parse a witness signer key (type 0x04, or a plain Ed25519 note key of type 0x01)."""
-    parts = text.strip().split("+", 4)
-    if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
-        raise NoteError("witness private key must look like PRIVATE+KEY+name+keyid+base64key")
-    name, hex_id, b64 = parts[2:]
-    check_key_name(name)
-    try:
-        raw = b64decode_strict(b64)
-    except ValueError as exc:
-        raise NoteError(f"witness private key: {exc}") from None
-    if len(raw) != 33 or raw[0] not in (ALG_COSIGNATURE_V1, ALG_ED25519):
-        raise NoteError("witness private key is not an Ed25519 key (type 0x04 or 0x01, 32 bytes)")
-    signer = WitnessSigner(name, Ed25519PrivateKey.from_private_bytes(raw[1:]))
-    if raw[0] == ALG_COSIGNATURE_V1 and signer.verifier.key_id.hex() != hex_id:
-        raise NoteError("witness private key id does not match the key")
+    wrong = "witness private key is not an Ed25519 key (type 0x04 or 0x01, 32 bytes)"
+    fields = parse_key_text(text, "witness private key", (ALG_COSIGNATURE_V1, ALG_ED25519), wrong, private=True)
+    signer = WitnessSigner(fields.name, Ed25519PrivateKey.from_private_bytes(fields.key))
+    if fields.key_type == ALG_COSIGNATURE_V1:
+        fields.check_id(signer.verifier.key_id, "witness private key")
     return signer
 
 
@@ -194,19 +156,14 @@ def cosignature_line(signer: WitnessSigner, body: str, timestamp: int | None = N
     when = int(time.time()) if timestamp is None else timestamp
     signature = signer.private_key.sign(cosignature_message(body, when))
     key = signer.verifier
-    return f"{EM_DASH} {key.name} {b64encode(key.key_id + struct.pack('>Q', when) + signature)}\n"
-
-
-def signature_line(signature: NoteSignature) -> str:
-    """A parsed signature line written back out, as the note held it."""
-    return f"{EM_DASH} {signature.name} {b64encode(signature.key_id + signature.signature)}\n"
+    return format_signature_line(key.name, key.key_id, struct.pack(">Q", when) + signature)
 
 
 def cosign(note: Note, signer: WitnessSigner, timestamp: int | None = None) -> str:
     """The whole note with this witness's cosignature added (in place of an older one of its own)."""
     me = (signer.name, signer.verifier.key_id)
     kept = [signature_line(s) for s in note.signatures if (s.name, s.key_id) != me]
-    return note.text + "\n" + "".join(kept) + cosignature_line(signer, note.text, timestamp)
+    return join_note(note.text, [*kept, cosignature_line(signer, note.text, timestamp)])
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ create its key and to print the line an auditor should add.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
 
 from sealforge_verify.files import atomic_open
 from sealforge_verify.note import NoteError, SignerKey, VerifierKey, parse_signer_key, parse_verifier_key
@@ -30,29 +31,36 @@ class TrustFileError(ValueError):
     """The trust file cannot be read or has a bad line (the message gives the line number)."""
 
 
-def parse_trust_file(text: str) -> list[VerifierKey]:
-    """Parse trust file text into verifier keys, in file order, without duplicates.
+K = TypeVar("K")
 
-    A line is a verifier key, or blank, or a comment starting with ``#``. A key line may carry a
-    trailing comment after whitespace. A file with no key is an error: it could trust nothing.
-    """
-    keys: list[VerifierKey] = []
+
+def parse_key_lines(text: str, parse: Callable[[str], K], what: str, error: type[ValueError] = NoteError) -> list[K]:
+    """The keys of a key file's text (a trust file, a witnesses' vkey file), in file order, without
+    duplicates. A line is one key, or blank, or a comment starting with ``#``; a key line may carry
+    a trailing comment after whitespace. A file with no key is an error: it could trust nothing.
+    Problems raise ``error`` naming the line; ``what`` names one key in messages."""
+    keys: list[K] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         token, *rest = line.split()
         if rest and not rest[0].startswith("#"):
-            raise TrustFileError(f"line {number}: expected one verifier key, found extra text")
+            raise error(f"line {number}: expected one {what}, found extra text")
         try:
-            key = parse_verifier_key(token)
+            key = parse(token)
         except NoteError as exc:
-            raise TrustFileError(f"line {number}: {exc}") from None
+            raise error(f"line {number}: {exc}") from None
         if key not in keys:
             keys.append(key)
     if not keys:
-        raise TrustFileError("trust file holds no verifier key")
+        raise error(f"the file holds no {what}")
     return keys
+
+
+def parse_trust_file(text: str) -> list[VerifierKey]:
+    """Parse trust file text into verifier keys (see :func:`parse_key_lines`)."""
+    return parse_key_lines(text, parse_verifier_key, "verifier key", TrustFileError)
 
 
 def load_trust_file(path: str | os.PathLike[str]) -> list[VerifierKey]:

@@ -19,6 +19,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -29,18 +30,24 @@ from sealforge_verify.encoding import b64decode_strict, b64encode
 __all__ = [
     "ALG_ED25519",
     "Checkpoint",
+    "NamedKey",
     "Note",
     "NoteError",
     "NoteSignature",
     "SignerKey",
     "VerifierKey",
     "compute_key_id",
+    "format_signature_line",
+    "join_note",
     "parse_checkpoint",
+    "parse_key_text",
     "parse_note",
+    "parse_signature_line",
     "parse_signer_key",
     "parse_verifier_key",
     "sign_checkpoint",
     "sign_note",
+    "signature_line",
     "verify_note",
 ]
 
@@ -72,21 +79,34 @@ def _raw_public(key: Ed25519PublicKey) -> bytes:
 
 
 @dataclass(frozen=True)
-class VerifierKey:
-    """A named Ed25519 public key, as an auditor trusts it."""
+class NamedKey:
+    """A named Ed25519 public key of a signed-note key type (``ALG``): the type byte goes into the
+    key id and the key text, so one key used as a note key and as a witness key has two ids."""
 
+    ALG: ClassVar[int] = ALG_ED25519
     name: str
     public_key: Ed25519PublicKey = field(compare=False)
     raw_public: bytes
 
     @property
     def key_id(self) -> bytes:
-        return compute_key_id(self.name, self.raw_public)
+        """SHA-256(name ‖ 0x0A ‖ type ‖ pubkey)[:4]."""
+        return hashlib.sha256(self.name.encode("utf-8") + b"\n" + bytes([self.ALG]) + self.raw_public).digest()[:4]
 
     @property
     def ref(self) -> str:
-        """``name+hex(keyid)``: how a bundle's ``key_id.txt`` and DSSE ``keyid`` name this key."""
+        """``name+hex(keyid)``: how a bundle's ``key_id.txt``, DSSE ``keyid`` and the witness list name a key."""
         return f"{self.name}+{self.key_id.hex()}"
+
+    @property
+    def text(self) -> str:
+        """The verifier key text ``name+hex(keyid)+base64(type ‖ pubkey)``: one line of a key file."""
+        return f"{self.ref}+{b64encode(bytes([self.ALG]) + self.raw_public)}"
+
+
+@dataclass(frozen=True)
+class VerifierKey(NamedKey):
+    """A named Ed25519 public key, as an auditor trusts it."""
 
     @property
     def fingerprint(self) -> str:
@@ -95,11 +115,6 @@ class VerifierKey:
         Anyone can recompute it: ``cut -d+ -f3- | base64 -d | tail -c 32 | sha256sum``."""
         digest = hashlib.sha256(self.raw_public).hexdigest()
         return " ".join(digest[i : i + 4] for i in range(0, len(digest), 4))
-
-    @property
-    def text(self) -> str:
-        """The verifier key text, one line of a trust file."""
-        return f"{self.ref}+{b64encode(bytes([ALG_ED25519]) + self.raw_public)}"
 
     def verify(self, signature: bytes, message: bytes) -> bool:
         try:
@@ -114,24 +129,53 @@ class VerifierKey:
         return cls(name, public_key, _raw_public(public_key))
 
 
-def parse_verifier_key(text: str) -> VerifierKey:
-    """Parse ``name+hex(keyid)+base64(0x01 ‖ pubkey)``, checking that the key id matches."""
-    parts = text.strip().split("+", 2)
+@dataclass(frozen=True)
+class KeyText:
+    """The fields of a signed-note key text ``name+hex(keyid)+base64(type ‖ 32 bytes)``, checked
+    for form only: what the key id must be depends on the type, which the caller knows."""
+
+    name: str
+    hex_id: str
+    key_type: int
+    key: bytes
+
+    def check_id(self, key_id: bytes, what: str) -> None:
+        if key_id.hex() != self.hex_id:
+            raise NoteError(f"{what} id {self.hex_id} does not match the key (expected {key_id.hex()})")
+
+
+def parse_key_text(text: str, what: str, types: tuple[int, ...], wrong_type: str, private: bool = False) -> KeyText:
+    """Split and check a key text, public (``name+keyid+b64``) or ``private`` (``PRIVATE+KEY+``
+    before it): one parser for note keys and witness keys, which differ only in the type byte.
+    ``what`` names the key in errors; ``wrong_type`` is the error for a type not in ``types``."""
+    text, shape = text.strip(), "name+keyid+base64key"
+    if private:
+        shape = "PRIVATE+KEY+" + shape
+        if not text.startswith("PRIVATE+KEY+"):
+            raise NoteError(f"{what} must look like {shape}")
+        text = text.removeprefix("PRIVATE+KEY+")
+    parts = text.split("+", 2)
     if len(parts) != 3:
-        raise NoteError("verifier key must look like name+keyid+base64key")
+        raise NoteError(f"{what} must look like {shape}")
     name, hex_id, b64 = parts
     check_key_name(name)
     if not _HEX8.fullmatch(hex_id):
-        raise NoteError("verifier key id must be 8 lowercase hex digits")
+        raise NoteError(f"{what} id must be 8 lowercase hex digits")
     try:
         raw = b64decode_strict(b64)
     except ValueError as exc:
-        raise NoteError(f"verifier key: {exc}") from None
-    if len(raw) != 33 or raw[0] != ALG_ED25519:
-        raise NoteError("verifier key is not an Ed25519 key (0x01 ‖ 32 bytes)")
-    key = VerifierKey(name, Ed25519PublicKey.from_public_bytes(raw[1:]), raw[1:])
-    if key.key_id.hex() != hex_id:
-        raise NoteError(f"verifier key id {hex_id} does not match the key (expected {key.key_id.hex()})")
+        raise NoteError(f"{what}: {exc}") from None
+    if len(raw) != 33 or raw[0] not in types:
+        raise NoteError(wrong_type)
+    return KeyText(name, hex_id, raw[0], raw[1:])
+
+
+def parse_verifier_key(text: str) -> VerifierKey:
+    """Parse ``name+hex(keyid)+base64(0x01 ‖ pubkey)``, checking that the key id matches."""
+    wrong = "verifier key is not an Ed25519 key (0x01 ‖ 32 bytes)"
+    fields = parse_key_text(text, "verifier key", (ALG_ED25519,), wrong)
+    key = VerifierKey(fields.name, Ed25519PublicKey.from_public_bytes(fields.key), fields.key)
+    fields.check_id(key.key_id, "verifier key")
     return key
 
 
@@ -165,20 +209,10 @@ class SignerKey:
 
 def parse_signer_key(text: str) -> SignerKey:
     """Parse the signer key text written by :attr:`SignerKey.text`."""
-    parts = text.strip().split("+", 4)
-    if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
-        raise NoteError("signer key must look like PRIVATE+KEY+name+keyid+base64key")
-    name, hex_id, b64 = parts[2:]
-    check_key_name(name)
-    try:
-        raw = b64decode_strict(b64)
-    except ValueError as exc:
-        raise NoteError(f"signer key: {exc}") from None
-    if len(raw) != 33 or raw[0] != ALG_ED25519:
-        raise NoteError("signer key is not an Ed25519 key (0x01 ‖ 32 bytes)")
-    signer = SignerKey(name, Ed25519PrivateKey.from_private_bytes(raw[1:]))
-    if signer.verifier.key_id.hex() != hex_id:
-        raise NoteError("signer key id does not match the key")
+    wrong = "signer key is not an Ed25519 key (0x01 ‖ 32 bytes)"
+    fields = parse_key_text(text, "signer key", (ALG_ED25519,), wrong, private=True)
+    signer = SignerKey(fields.name, Ed25519PrivateKey.from_private_bytes(fields.key))
+    fields.check_id(signer.verifier.key_id, "signer key")
     return signer
 
 
@@ -204,17 +238,29 @@ def _check_text(text: str) -> None:
         raise NoteError("note text contains control characters")
 
 
+def format_signature_line(name: str, key_id: bytes, signature: bytes) -> str:
+    """One signature line with its newline: ``— name base64(keyid ‖ signature)``. The same shape
+    serves note signatures and witnesses' cosignatures, whose signature starts with a timestamp."""
+    return f"{_SIG_PREFIX}{name} {b64encode(key_id + signature)}\n"
+
+
+def signature_line(signature: NoteSignature) -> str:
+    """A parsed signature line written back out, as the note held it."""
+    return format_signature_line(signature.name, signature.key_id, signature.signature)
+
+
+def join_note(text: str, lines: Iterable[str]) -> str:
+    """A note from its signed ``text`` and signature lines (a missing final newline is added)."""
+    return text + "\n" + "".join(line.rstrip("\n") + "\n" for line in lines)
+
+
 def sign_note(text: str, signers: Iterable[SignerKey]) -> str:
     """Sign ``text`` with each signer and return the full note."""
     _check_text(text)
-    lines = []
-    for s in signers:
-        v = s.verifier
-        sig = s.sign(text.encode("utf-8"))
-        lines.append(f"{_SIG_PREFIX}{v.name} {b64encode(v.key_id + sig)}\n")
+    lines = [format_signature_line(s.name, s.verifier.key_id, s.sign(text.encode("utf-8"))) for s in signers]
     if not lines:
         raise NoteError("a note needs at least one signer")
-    return text + "\n" + "".join(lines)
+    return join_note(text, lines)
 
 
 def parse_note(data: bytes | str) -> Note:
@@ -231,24 +277,27 @@ def parse_note(data: bytes | str) -> Note:
     _check_text(text)
     if not block or not block.endswith("\n"):
         raise NoteError("note signature block is empty or does not end with a newline")
-    sigs: list[NoteSignature] = []
-    for line in block[:-1].split("\n"):
-        if not line.startswith(_SIG_PREFIX):
-            raise NoteError(f"malformed signature line {line[:40]!r}")
-        name, sep, b64 = line[len(_SIG_PREFIX) :].partition(" ")
-        if not sep:
-            raise NoteError("signature line has no signature")
-        check_key_name(name)
-        try:
-            raw = b64decode_strict(b64)
-        except ValueError as exc:
-            raise NoteError(f"signature for {name}: {exc}") from None
-        if len(raw) < 5:
-            raise NoteError(f"signature for {name} is too short")
-        sigs.append(NoteSignature(name, raw[:4], raw[4:]))
+    sigs = [parse_signature_line(line) for line in block[:-1].split("\n")]
     if len(sigs) > MAX_SIGNATURES:
         raise NoteError("note has too many signatures")
     return Note(text, tuple(sigs))
+
+
+def parse_signature_line(line: str) -> NoteSignature:
+    """``— name base64(keyid ‖ signature)`` (no newline), a note's or a witness's."""
+    if not line.startswith(_SIG_PREFIX):
+        raise NoteError(f"malformed signature line {line[:40]!r}")
+    name, sep, b64 = line[len(_SIG_PREFIX) :].partition(" ")
+    if not sep:
+        raise NoteError("signature line has no signature")
+    check_key_name(name)
+    try:
+        raw = b64decode_strict(b64)
+    except ValueError as exc:
+        raise NoteError(f"signature for {name}: {exc}") from None
+    if len(raw) < 5:
+        raise NoteError(f"signature for {name} is too short")
+    return NoteSignature(name, raw[:4], raw[4:])
 
 
 def verify_note(note: Note, keys: Iterable[VerifierKey]) -> list[VerifierKey]:
