@@ -164,6 +164,16 @@ def witnesses_add(verifier_key: str, description: str, state_dir: str | None) ->
         emit(witnessing.register_witness(open_db(state_path(cfg)), verifier_key, description))
 
 
+@witnesses.command("remove")
+@click.argument("key_id")
+@state_dir_option
+def witnesses_remove(key_id: str, state_dir: str | None) -> None:
+    """Remove a witness by its `name+keyid`; its stored cosignatures are deleted with it."""
+    cfg = resolve_config(state_dir)
+    with cli_errors():
+        emit(witnessing.remove_witness(open_db(state_path(cfg)), key_id))
+
+
 @witnesses.command("list")
 @state_dir_option
 def witnesses_list(state_dir: str | None) -> None:

@@ -14,12 +14,13 @@ shown) is refused rather than served beside the real checkpoint.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from typing import Any
 
 from sealforge_verify import NoteError, parse_checkpoint, parse_note
 from sealforge_verify.cosignature import WitnessKey, parse_witness_key, signature_line
-from sealforge_verify.note import Note
+from sealforge_verify.note import Note, join_note
 
 from appliance import errors
 from appliance.clock import now_iso
@@ -31,6 +32,7 @@ from appliance.store.db import transaction
 
 MAX_WITNESSES = 64
 _REGISTER_HINT = "An operator registers a witness's vkey with POST /v1/seals/witnesses (scope `operator`)."
+_WITNESS_REF = re.compile(r"[^+\s]{1,200}\+[0-9a-f]{8}")
 
 
 def witness_view(row: dict[str, Any]) -> dict[str, Any]:
@@ -68,6 +70,27 @@ def register_witness(conn: sqlite3.Connection, verifier_key: str, description: s
         }
         witnesses_store.insert_witness(conn, row)
     return witness_view(row)
+
+
+def remove_witness(conn: sqlite3.Connection, key_id: str) -> dict[str, Any]:
+    """Retire a witness: the appliance stops accepting its cosignatures and forgets the ones it sent.
+
+    Why forget them rather than keep them hidden: registration decides what the appliance serves
+    (docs/decisions.md), and a cosignature kept but never served is no use to anyone here; bundles
+    and checkpoints already handed out keep their lines, which verify offline as before for an
+    auditor who still trusts that witness. ``witnessed=true`` then counts only the witnesses left."""
+    if not _WITNESS_REF.fullmatch(key_id):
+        raise errors.validation("key_id", "must be a witness's `name+keyid` (8 hex digits), as the list shows it")
+    with transaction(conn):
+        row = witnesses_store.get_witness(conn, key_id)
+        if row is None:
+            raise AppError(
+                errors.NOT_FOUND,
+                f"witness {key_id} is not registered",
+                hint="GET /v1/seals/witnesses lists the registered witnesses by `key_id`.",
+            )
+        removed = witnesses_store.delete_witness(conn, key_id)
+    return {**witness_view(row), "cosignatures_removed": removed}
 
 
 def cosigned_note(conn: sqlite3.Connection, checkpoint: dict[str, Any]) -> str:
@@ -122,7 +145,7 @@ def _submitted_note(conn: sqlite3.Connection, note: str | None, tree_size: int |
     body = parse_note(str(issued["note"])).text
     if note is None:
         try:
-            parsed = parse_note(body + "\n" + "".join(line.rstrip("\n") + "\n" for line in lines))
+            parsed = parse_note(join_note(body, lines))
         except NoteError as exc:
             raise errors.validation("cosignatures", str(exc)) from None
     if parsed.text != body:

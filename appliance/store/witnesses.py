@@ -25,6 +25,13 @@ def list_witnesses(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     return fetch_all(conn, "SELECT * FROM witnesses ORDER BY created_at, key_id")
 
 
+def delete_witness(conn: sqlite3.Connection, key_id: str) -> int:
+    """Delete a witness and the cosignatures it sent; returns how many cosignatures went with it."""
+    cosignatures = conn.execute("DELETE FROM cosignatures WHERE witness_key_id = ?", (key_id,)).rowcount
+    conn.execute("DELETE FROM witnesses WHERE key_id = ?", (key_id,))
+    return int(cosignatures)
+
+
 def put_cosignature(conn: sqlite3.Connection, row: dict[str, Any]) -> bool:
     """Store a witness's cosignature of a checkpoint unless one at least as new is there already;
     returns whether it was stored."""

@@ -26,6 +26,7 @@ from sealforge_verify import Checkpoint, parse_checkpoint, parse_note, sign_chec
 from appliance.evidence import keys as evidence_keys
 from appliance.evidence.operations import keys_dir
 from appliance.services import identity
+from appliance.store import audit as audit_store
 from tests.conftest import auth
 from tests.evidence.conftest import VERIFY_BIN, fetch, run_verifier, trust_file
 
@@ -284,3 +285,73 @@ def test_the_admin_cli_registers_witnesses(state_dir: Path, db: Any, tmp_path: P
     assert bad.exit_code == 1 and "VALIDATION_FAILED" in bad.output
     listed = runner.invoke(cli, ["admin", "witnesses", "list", "--state-dir", str(state_dir)])
     assert [w["description"] for w in json.loads(listed.output)["data"]] == ["plant auditor"]
+    removed = runner.invoke(cli, ["admin", "witnesses", "remove", _ref(vkey), "--state-dir", str(state_dir)])
+    assert removed.exit_code == 0 and json.loads(removed.output)["cosignatures_removed"] == 0, removed.output
+    gone = runner.invoke(cli, ["admin", "witnesses", "remove", _ref(vkey), "--state-dir", str(state_dir)])
+    assert gone.exit_code == 1 and "NOT_FOUND" in gone.output
+    listed = runner.invoke(cli, ["admin", "witnesses", "list", "--state-dir", str(state_dir)])
+    assert json.loads(listed.output)["data"] == []
+
+
+def test_removing_a_witness_stops_serving_its_cosignatures_but_old_bundles_still_verify(
+    client: FlaskClient,
+    db: Any,
+    keys: dict[str, str],
+    operator_headers: dict[str, str],
+    make_sealed_job: Callable[..., dict[str, Any]],
+    tmp_path: Path,
+) -> None:
+    read, admin = auth(keys["read"]), auth(keys["admin"])
+    job = make_sealed_job()
+    trust = trust_file(client, read, tmp_path / "trust.txt")
+    a, b = Witness(tmp_path, "a"), Witness(tmp_path, "b")
+    for witness in (a, b):
+        _register(client, operator_headers, witness)
+    checkpoint = fetch(client, "/v1/seals/checkpoint?format=text", read, tmp_path / "checkpoint.txt")
+    lines = [w.cosign(checkpoint, trust, "--line-only").stdout for w in (a, b)]
+    sent = client.post("/v1/seals/cosignatures", json={"tree_size": 1, "cosignatures": lines}, headers=admin)
+    assert sent.status_code == 201, sent.get_json()
+    before = fetch(client, f"/v1/evidence/{job['id']}?witnessed=true", read, tmp_path / "before.tar")
+    ref_a = _ref(a.vkey.read_text())
+
+    def remove(key_id: str, headers: dict[str, str] = operator_headers) -> Any:
+        return client.delete(f"/v1/seals/witnesses/{key_id}", headers=headers)
+
+    assert remove(ref_a, admin).status_code == 403, "a tenant admin cannot retire the appliance's witnesses"
+    assert remove(ref_a, read).status_code == 403
+    for bad in ("no-key-id", "audit.example/a+XYZ", "audit.example/a+1234abcd+extra", "+1234abcd"):
+        answer = remove(bad)
+        assert answer.status_code == 400 and answer.get_json()["error"]["code"] == "VALIDATION_FAILED", bad
+    unknown = remove("audit.example/nobody+1234abcd")
+    assert unknown.status_code == 404 and "GET /v1/seals/witnesses" in unknown.get_json()["error"]["hint"]
+
+    removed = remove(ref_a)
+    assert removed.status_code == 200, removed.get_json()
+    assert removed.get_json()["key_id"] == ref_a and removed.get_json()["cosignatures_removed"] == 1
+    assert remove(ref_a).status_code == 404, "removing twice"
+    listed = client.get("/v1/seals/witnesses", headers=read).get_json()
+    assert [w["key_id"] for w in listed["data"]] == [_ref(b.vkey.read_text())]
+
+    # served notes carry only the witnesses still registered; a's lines are refused from now on
+    served = parse_note(client.get("/v1/seals/checkpoint", headers=read).get_json()["note"])
+    assert [s.name for s in served.signatures][1:] == ["audit.example/b"]
+    again = client.post("/v1/seals/cosignatures", json={"tree_size": 1, "cosignatures": [lines[0]]}, headers=admin)
+    assert again.status_code == 400 and ref_a in again.get_json()["error"]["message"]
+    after = fetch(client, f"/v1/evidence/{job['id']}?witnessed=true", read, tmp_path / "after.tar")
+    both = ("--witness", str(a.vkey), "--witness", str(b.vkey))
+    assert run_verifier(after, trust, *both, "--min-witnesses", "2").returncode == 1
+    assert run_verifier(after, trust, "--witness", str(b.vkey)).returncode == 0
+
+    # a bundle downloaded before keeps a's line, which verifies offline as it did
+    kept = run_verifier(before, trust, *both, "--min-witnesses", "2")
+    assert kept.returncode == 0 and "2 of the 2 given witness(es)" in kept.stdout, kept.stdout
+
+    # with no witness left there is no witnessed checkpoint; registering a again brings nothing back
+    assert remove(_ref(b.vkey.read_text())).status_code == 200
+    assert client.get(f"/v1/evidence/{job['id']}?witnessed=true", headers=read).status_code == 409
+    _register(client, operator_headers, a)
+    assert len(parse_note(client.get("/v1/seals/checkpoint", headers=read).get_json()["note"]).signatures) == 1
+
+    trail = [(e["method"], e["path"], e["status"]) for e in audit_store.iter_entries(db) if e["method"] == "DELETE"]
+    assert ("DELETE", f"/v1/seals/witnesses/{ref_a}", 200) in trail
+    assert ("DELETE", f"/v1/seals/witnesses/{ref_a}", 403) in trail, "the refused attempt is audited too"

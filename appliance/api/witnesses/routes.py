@@ -1,9 +1,10 @@
-"""GET/POST /v1/seals/witnesses and POST /v1/seals/cosignatures.
+"""GET/POST /v1/seals/witnesses, DELETE /v1/seals/witnesses/{key_id} and POST /v1/seals/cosignatures.
 
 The seal log is the appliance's, not a tenant's: registering a witness (whose cosignatures the
-appliance will then serve to every tenant) takes the `operator` scope. Sending back a cosignature
-takes `admin`: it is checked against the registered keys and the issued checkpoint before it is
-stored, so the sender is only a courier. The list of witnesses is public to `read`.
+appliance will then serve to every tenant) takes the `operator` scope, and so does removing one.
+Sending back a cosignature takes `admin`: it is checked against the registered keys and the issued
+checkpoint before it is stored, so the sender is only a courier. The list of witnesses is public
+to `read`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from appliance.api.witnesses.schemas import (
     CosignatureSubmitSchema,
     WitnessCreateSchema,
     WitnessListSchema,
+    WitnessRemovedSchema,
     WitnessSchema,
 )
 from appliance.evidence import witnessing
@@ -41,6 +43,17 @@ def list_witnesses() -> dict[str, Any]:
 def register_witness(body: dict[str, Any]) -> dict[str, Any]:
     """Register a witness's cosigner key (from `sealforge-verify witness keygen`). 409 if known."""
     return witnessing.register_witness(context.get_db(), body["verifier_key"], body["description"])
+
+
+@blp.route("/witnesses/<path:key_id>", methods=["DELETE"])
+@blp.response(200, WitnessRemovedSchema)
+@requires("operator")
+def remove_witness(key_id: str) -> dict[str, Any]:
+    """Remove a witness (`key_id` as listed, `name+keyid`; a `/` in the name may stay as is).
+
+    Its cosignatures stop being accepted and served, and the stored ones are deleted; bundles
+    already downloaded keep them and still verify offline. 404 for a witness not registered."""
+    return witnessing.remove_witness(context.get_db(), key_id)
 
 
 @blp.route("/cosignatures", methods=["POST"])

@@ -26,6 +26,12 @@ class WitnessSchema(ma.Schema):
     created_at = ma.fields.String()
 
 
+class WitnessRemovedSchema(WitnessSchema):
+    cosignatures_removed = ma.fields.Integer(
+        metadata={"description": "How many stored cosignatures by this witness were deleted with it"}
+    )
+
+
 class WitnessListSchema(ma.Schema):
     data = ma.fields.List(ma.fields.Nested(WitnessSchema))
     count = ma.fields.Integer()
