@@ -1,21 +1,28 @@
 """`sealforge-client seals checkpoint` and `seals proof` save what an offline auditor carries over,
 and `evidence verify` hands them to the verifier: an old bundle checks against a newer kept
-checkpoint. Bad sizes fail with the appliance's error, and write nothing."""
+checkpoint. Bad sizes fail with the appliance's error, and write nothing. The witness commands
+(`seals witnesses|add-witness|remove-witness|send-cosignatures`, `evidence fetch --witnessed`,
+`evidence verify --witness`) run against the same live appliance."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sealforge_client.cli import main
+from sealforge_client.client import Client
+from sealforge_client.errors import SealforgeError
 
 from tests.conftest import mock_schema
-from tests.live_appliance import Appliance, running_appliance
+from tests.live_appliance import SEALFORGE, Appliance, running_appliance
 
 SCHEMA = mock_schema(20)
+VERIFY = Path(sys.executable).parent / "sealforge-verify"
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +82,72 @@ def test_old_bundle_against_a_newer_kept_checkpoint_through_the_client(
         _cli(appliance, capsys, "seals", "proof", "--from", "0", "-o", str(tmp_path / "x"))
     assert usage.value.code == 2 and "--from: must be at least 1" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def _operator_key(appliance: Appliance) -> str:
+    """An `operator` key, made as the operator does, on the appliance's own state (it keeps running)."""
+    made = subprocess.run(
+        [*SEALFORGE, "admin", "keys", "create", "--tenant", appliance.tenant_id, "--scopes", "operator",
+         "--state-dir", str(appliance.state_dir)],
+        capture_output=True, text=True, check=True,
+    )
+    return str(json.loads(made.stdout)["api_key"])
+
+
+def test_witnesses_through_the_client_and_a_witnessed_bundle(
+    appliance: Appliance, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An operator registers a witness with `seals add-witness`, the witness cosigns the checkpoint
+    that `seals checkpoint` saved, `seals send-cosignatures` hands it back, and `evidence fetch
+    --witnessed` gets a bundle that `evidence verify --witness` passes; then the witness is removed
+    (by the library's `remove_witness`) and no witnessed bundle is left."""
+    operator = ["--api-key", _operator_key(appliance)]
+    job = _mock_job(appliance, capsys, 3)
+    keygen = [str(VERIFY), "witness", "keygen", "--name", "audit.example/w", "--out", str(tmp_path / "w.key")]
+    made = subprocess.run(keygen, capture_output=True, text=True, check=True)
+    vkey = tmp_path / "w.vkey"
+    vkey.write_text(made.stdout)
+    key_id = "+".join(made.stdout.strip().split("+", 2)[:2])
+
+    status, _, err = _cli(appliance, capsys, "seals", "add-witness", f"@{vkey}")
+    assert status == 1 and "INSUFFICIENT_SCOPE" in err, "the tenant's admin key cannot register witnesses"
+    status, added, err = _cli(appliance, capsys, *operator, "--json", "seals", "add-witness", f"@{vkey}",
+                              "--description", "plant auditor")
+    assert status == 0 and added["key_id"] == key_id, err
+    status, listed, _ = _cli(appliance, capsys, "--json", "seals", "witnesses")
+    assert status == 0 and [(w["key_id"], w["description"]) for w in listed] == [(key_id, "plant auditor")]
+    bundle = tmp_path / "witnessed.tar"
+    status, _, err = _cli(appliance, capsys, "evidence", "fetch", job["id"], "--witnessed", "-o", str(bundle))
+    assert status == 1 and "CONFLICT" in err and "cosigned" in err and not bundle.exists()
+
+    checkpoint, trust, cosigned = tmp_path / "checkpoint.txt", tmp_path / "trust.txt", tmp_path / "cosigned.txt"
+    assert _cli(appliance, capsys, "seals", "checkpoint", "-o", str(checkpoint))[0] == 0
+    assert _cli(appliance, capsys, "evidence", "trust", "-o", str(trust))[0] == 0
+    subprocess.run([str(VERIFY), "witness", "cosign", str(checkpoint), "--key", str(tmp_path / "w.key"), "--trust",
+                    str(trust), "--state", str(tmp_path / "w.state"), "--out", str(cosigned)],
+                   capture_output=True, text=True, check=True)
+    status, sent, err = _cli(appliance, capsys, "--json", "seals", "send-cosignatures", str(cosigned))
+    assert status == 0 and [a["witness"] for a in sent["accepted"]] == [key_id], err
+    status, _, err = _cli(appliance, capsys, "seals", "send-cosignatures", str(checkpoint), "--tree-size", "1")
+    assert status == 1 and "VALIDATION_FAILED" in err, "a whole checkpoint is not cosignature lines"
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n")
+    status, _, err = _cli(appliance, capsys, "seals", "send-cosignatures", str(empty), "--tree-size", "1")
+    assert status == 2 and "cosignature lines" in err, "nothing to send is bad usage, not a call"
+
+    status, _, err = _cli(appliance, capsys, "evidence", "fetch", job["id"], "--witnessed", "-o", str(bundle))
+    assert status == 0, err
+    verify = ["--json", "evidence", "verify", str(bundle), "--trust", str(trust), "--witness", str(vkey)]
+    status, report, _ = _cli(appliance, capsys, *verify)
+    assert status == 0 and {c["name"]: c["ok"] for c in report["checks"]}["witnesses"] is True, report
+    status, report, _ = _cli(appliance, capsys, *verify, "--min-witnesses", "2")
+    assert status == 1 and report["verdict"] == "not_verified"
+
+    with Client(appliance.url, api_key=operator[1]) as client:
+        assert client.remove_witness(key_id)["cosignatures_removed"] == 1
+        assert client.witnesses() == []
+        with pytest.raises(SealforgeError) as gone:
+            client.remove_witness(key_id)
+        assert gone.value.status == 404
+    status, _, err = _cli(appliance, capsys, "evidence", "fetch", job["id"], "--witnessed", "-o", str(bundle) + "2")
+    assert status == 1 and "CONFLICT" in err

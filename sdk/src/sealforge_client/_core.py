@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 import json
 import time
+import urllib.parse
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,6 +162,35 @@ def synthesize_params(
         if value is not None:
             params[name] = value
     return params
+
+
+def evidence_target(dest: str | Path, job_id: str) -> Path:
+    """Where a bundle goes: ``dest`` itself, or ``<job>.evidence.tar`` inside a folder."""
+    target = Path(dest)
+    return target / f"{job_id}.evidence.tar" if target.is_dir() else target
+
+
+def evidence_params(include_artifacts: bool, witnessed: bool) -> dict[str, str]:
+    """GET /v1/evidence's query; ``witnessed`` only when asked, so older appliances see the same call."""
+    params = {"include_artifacts": str(include_artifacts).lower()}
+    if witnessed:
+        params["witnessed"] = "true"
+    return params
+
+
+def witness_path(key_id: str) -> str:
+    """DELETE path of a witness: its ``name+keyid`` kept readable (``/`` and ``+`` as they are),
+    anything a URL would misread (``?``, ``#``, ``%``) escaped."""
+    return "/v1/seals/witnesses/" + urllib.parse.quote(key_id, safe="/+")
+
+
+def cosignature_body(note: str | None, tree_size: int | None, lines: list[str] | None) -> dict[str, Any]:
+    """POST /v1/seals/cosignatures: the whole cosigned ``note``, or ``tree_size`` and its ``lines``."""
+    if note is not None and tree_size is None and not lines:
+        return {"note": note}
+    if note is None and tree_size is not None and lines:
+        return {"tree_size": tree_size, "cosignatures": lines}
+    raise ValueError("give either the cosigned note, or a tree size and its cosignature lines")
 
 
 class SseParser:

@@ -20,11 +20,15 @@ from sealforge_client._core import (
     RetryPolicy,
     SseParser,
     auth_headers,
+    cosignature_body,
     dropped,
     error_of,
+    evidence_params,
+    evidence_target,
     submit_body,
     synthesize_params,
     with_idempotency,
+    witness_path,
 )
 from sealforge_client.tables import read_table_bytes
 from sealforge_client.tls import verify_setting
@@ -210,13 +214,30 @@ class AsyncClient:
         await self._stream_to(f"/v1/artifacts/{artifact_id}/download", Resume(target, meta.get("blake3")), {}, progress)
         return target
 
-    async def evidence(self, job_id: str, dest: str | Path, include_artifacts: bool = False) -> Path:
-        target = Path(dest)
-        if target.is_dir():
-            target = target / f"{job_id}.evidence.tar"
-        params = {"include_artifacts": str(include_artifacts).lower()}
+    async def evidence(
+        self, job_id: str, dest: str | Path, include_artifacts: bool = False, witnessed: bool = False
+    ) -> Path:
+        target = evidence_target(dest, job_id)
+        params = evidence_params(include_artifacts, witnessed)
         await self._stream_to(f"/v1/evidence/{job_id}", Resume(target), params, None)
         return target
+
+    # -- witnesses of the seal log -------------------------------------------------------------------
+    async def witnesses(self) -> list[dict[str, Any]]:
+        return list((await self._json("GET", "/v1/seals/witnesses"))["data"])
+
+    async def add_witness(self, verifier_key: str, description: str = "") -> dict[str, Any]:
+        body = {"verifier_key": verifier_key.strip(), "description": description}
+        return dict(await self._json("POST", "/v1/seals/witnesses", json=body))
+
+    async def remove_witness(self, key_id: str) -> dict[str, Any]:
+        return dict(await self._json("DELETE", witness_path(key_id)))
+
+    async def send_cosignatures(
+        self, note: str | None = None, *, tree_size: int | None = None, lines: list[str] | None = None
+    ) -> dict[str, Any]:
+        body = cosignature_body(note, tree_size, lines)
+        return dict(await self._json("POST", "/v1/seals/cosignatures", json=body))
 
     async def _stream_to(self, path: str, resume: Resume, params: dict[str, str], progress: Progress | None) -> None:
         """`Client._stream_to` for asyncio (the file writes are small and local, so they stay sync)."""

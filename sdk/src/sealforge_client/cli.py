@@ -121,6 +121,16 @@ def _data_parsers(sub: Any, common: list[argparse.ArgumentParser]) -> None:
     proof.add_argument("--from", dest="from_size", type=_positive, required=True, help="the smaller tree size")
     proof.add_argument("--to", dest="to_size", type=_positive, help="the larger tree size (default: the log's)")
     proof.add_argument("-o", "--output", default="consistency.json", help="file (default: consistency.json)")
+    cmd.add_parser("witnesses", parents=common, help="the witnesses whose cosignatures the appliance serves")
+    add = cmd.add_parser("add-witness", parents=common, help="register a witness (needs an operator key)")
+    add.add_argument("verifier_key", help="the vkey `sealforge-verify witness keygen` printed, or @FILE holding it")
+    add.add_argument("--description", default="", help="who runs the witness, for the list")
+    cmd.add_parser(
+        "remove-witness", parents=common, help="remove a witness and its stored cosignatures (needs an operator key)"
+    ).add_argument("key_id", help="the witness's name+keyid, as `seals witnesses` lists it")
+    send = cmd.add_parser("send-cosignatures", parents=common, help="hand the appliance a cosigned checkpoint")
+    send.add_argument("file", help="the note `witness cosign` wrote (or, with --tree-size, its --line-only lines)")
+    send.add_argument("--tree-size", type=_positive, help="FILE holds only cosignature lines, on this checkpoint")
 
     evidence = sub.add_parser("evidence", parents=common, help="fetch and verify evidence bundles")
     cmd = evidence.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -128,6 +138,9 @@ def _data_parsers(sub: Any, common: list[argparse.ArgumentParser]) -> None:
     fetch.add_argument("job_id")
     fetch.add_argument("-o", "--output", default=".", help="file or folder (default: .)")
     fetch.add_argument("--include-artifacts", action="store_true")
+    fetch.add_argument(
+        "--witnessed", action="store_true", help="prove against the newest checkpoint witnesses cosigned"
+    )
     trust = cmd.add_parser("trust", parents=common, help="write the appliance's trust file (signing keys)")
     trust.add_argument("-o", "--output", default="trust.txt")
     verify = cmd.add_parser("verify", parents=common, help="verify a bundle offline (needs sealforge-verify)")
@@ -137,6 +150,8 @@ def _data_parsers(sub: Any, common: list[argparse.ArgumentParser]) -> None:
     verify.add_argument("--require-artifacts", action="store_true", help="fail when an artifact is not checked")
     verify.add_argument("--prev-checkpoint", metavar="FILE", help="a checkpoint you kept (`seals checkpoint`)")
     verify.add_argument("--consistency-proof", metavar="FILE", help="a proof from `seals proof`")
+    verify.add_argument("--witness", action="append", default=[], metavar="VKEYFILE", help="a witness you trust")
+    verify.add_argument("--min-witnesses", type=_positive, help="cosignatures needed (default: every --witness)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -358,9 +373,28 @@ def _seals(args: argparse.Namespace, client: CliClient) -> Any:
         checkpoint = client.get("/v1/seals/checkpoint")
         Path(args.output).write_text(checkpoint["note"], encoding="utf-8")
         return {"path": args.output, "origin": checkpoint["origin"], "tree_size": checkpoint["tree_size"]}
+    if args.action in ("witnesses", "add-witness", "remove-witness", "send-cosignatures"):
+        return _witnesses(args, client)
     proof = client.get("/v1/seals/proof/consistency", **{"from": args.from_size, "to": args.to_size})
     Path(args.output).write_text(json.dumps(proof, sort_keys=True) + "\n", encoding="utf-8")
     return {"path": args.output, "from_size": proof["from_size"], "to_size": proof["to_size"]}
+
+
+def _witnesses(args: argparse.Namespace, client: CliClient) -> Any:
+    """The seal log's witnesses: list, register, remove, and cosignatures handed back."""
+    if args.action == "witnesses":
+        return client.witnesses()
+    if args.action == "add-witness":
+        vkey = args.verifier_key
+        if vkey.startswith("@"):
+            vkey = Path(vkey[1:]).read_text(encoding="utf-8")
+        return client.add_witness(vkey, args.description)
+    if args.action == "remove-witness":
+        return client.remove_witness(args.key_id)
+    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    if args.tree_size is None:
+        return client.send_cosignatures(text)
+    return client.send_cosignatures(tree_size=args.tree_size, lines=[x for x in text.splitlines() if x.strip()])
 
 
 def _evidence(args: argparse.Namespace, client: CliClient | None) -> Any:
@@ -370,7 +404,7 @@ def _evidence(args: argparse.Namespace, client: CliClient | None) -> Any:
     if args.action == "trust":
         Path(args.output).write_text(client.trust_file())
         return {"path": args.output}
-    path = client.evidence(args.job_id, args.output, args.include_artifacts)
+    path = client.evidence(args.job_id, args.output, args.include_artifacts, args.witnessed)
     return {"path": str(path), "size": path.stat().st_size}
 
 
@@ -384,6 +418,10 @@ def _verify(args: argparse.Namespace) -> int:
     for flag in ("artifacts", "prev_checkpoint", "consistency_proof"):
         if getattr(args, flag, None):
             argv += ["--" + flag.replace("_", "-"), getattr(args, flag)]
+    for vkey in getattr(args, "witness", None) or []:
+        argv += ["--witness", vkey]
+    if getattr(args, "min_witnesses", None):
+        argv += ["--min-witnesses", str(args.min_witnesses)]
     if getattr(args, "require_artifacts", False):
         argv.append("--require-artifacts")
     if getattr(args, "json", False):

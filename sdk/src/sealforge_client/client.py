@@ -21,11 +21,15 @@ from sealforge_client._core import (
     RetryPolicy,
     SseParser,
     auth_headers,
+    cosignature_body,
     dropped,
     error_of,
+    evidence_params,
+    evidence_target,
     submit_body,
     synthesize_params,
     with_idempotency,
+    witness_path,
 )
 from sealforge_client.tables import read_table_bytes
 from sealforge_client.tls import verify_setting
@@ -269,14 +273,35 @@ class Client:
         self._stream_to(f"/v1/artifacts/{artifact_id}/download", Resume(target, meta.get("blake3")), {}, progress)
         return target
 
-    def evidence(self, job_id: str, dest: str | Path, include_artifacts: bool = False) -> Path:
-        """Download a succeeded job's evidence bundle (.tar) for `sealforge-verify`."""
-        target = Path(dest)
-        if target.is_dir():
-            target = target / f"{job_id}.evidence.tar"
-        params = {"include_artifacts": str(include_artifacts).lower()}
-        self._stream_to(f"/v1/evidence/{job_id}", Resume(target), params, None)
+    def evidence(
+        self, job_id: str, dest: str | Path, include_artifacts: bool = False, witnessed: bool = False
+    ) -> Path:
+        """Download a succeeded job's evidence bundle (.tar) for `sealforge-verify`. ``witnessed``
+        proves the seal against the newest checkpoint witnesses cosigned (409 while there is none)."""
+        target = evidence_target(dest, job_id)
+        self._stream_to(f"/v1/evidence/{job_id}", Resume(target), evidence_params(include_artifacts, witnessed), None)
         return target
+
+    # -- witnesses of the seal log -------------------------------------------------------------------
+    def witnesses(self) -> list[dict[str, Any]]:
+        """The witnesses whose cosignatures the appliance accepts and serves."""
+        return list(self._json("GET", "/v1/seals/witnesses")["data"])
+
+    def add_witness(self, verifier_key: str, description: str = "") -> dict[str, Any]:
+        """Register a witness's vkey (`sealforge-verify witness keygen`); needs `operator`."""
+        body = {"verifier_key": verifier_key.strip(), "description": description}
+        return dict(self._json("POST", "/v1/seals/witnesses", json=body))
+
+    def remove_witness(self, key_id: str) -> dict[str, Any]:
+        """Remove a witness by its ``name+keyid``; its stored cosignatures go too. Needs `operator`."""
+        return dict(self._json("DELETE", witness_path(key_id)))
+
+    def send_cosignatures(
+        self, note: str | None = None, *, tree_size: int | None = None, lines: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Hand the appliance a checkpoint its witnesses cosigned: the whole ``note`` that
+        `witness cosign` printed, or ``tree_size`` with the lines of `witness cosign --line-only`."""
+        return dict(self._json("POST", "/v1/seals/cosignatures", json=cosignature_body(note, tree_size, lines)))
 
     def _stream_to(self, path: str, resume: Resume, params: dict[str, str], progress: Progress | None) -> None:
         """GET into ``resume``'s partial file; on a cut connection or a transient answer, wait and
