@@ -1,14 +1,21 @@
 """The multi-table side of the `train` and `synthesize` kinds (``synthesizer: hma``).
 
-Why apart from train.py/synthesize.py: several inputs become named tables, the model is sampled by
-root-table rows and writes one artifact per table, and there is no holdout or privacy report (a
-holdout would have to cut parents and children apart consistently). The engine is
-``services/synth/multi.py``; this module only reads inputs, records the model and writes files.
+Why apart from train.py/synthesize.py: several inputs become named tables, the holdout is cut
+along the keys (a held-out parent takes its children with it), the model is sampled by root-table
+rows in chunks and writes one artifact per table. A `synthesize` job trains HMA itself when it is
+given 2-8 inputs and ``synthesizer: hma`` instead of a ``model_id``. The engine is
+``services/synth/multi.py`` (fit, split, report) and ``multi_sampling.py`` (chunks, writers); this
+module only reads inputs, records the model and writes files.
+
+Pricing: a multi-table synthesize job is charged, like its estimate, by the root rows it asks for
+(``params.rows``, the job's ``rows``), plus HMA's CPU training price when it trains; the child rows
+that come with them are not counted apart (their number is known only once they are drawn).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sealforge_verify import blake3_file
@@ -21,7 +28,8 @@ from appliance.services.synth.interface import SynthesisError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from appliance.services.synth.multi import MultiMetadata
+    from appliance.services.synth.interface import FitSummary
+    from appliance.services.synth.multi import HMAModel, MultiMetadata
 
 
 def check_train_inputs(params: dict[str, Any], datasets: list[dict[str, Any]]) -> None:
@@ -32,6 +40,10 @@ def check_train_inputs(params: dict[str, Any], datasets: list[dict[str, Any]]) -
         raise ParamError("synthesizer", f"hma models {MIN_TABLES} to {MAX_TABLES} related input datasets")
     if params.get("metadata"):
         raise ParamError("metadata", "sdtype overrides are not supported with hma")
+    if params.get("class_proportions"):
+        raise ParamError("class_proportions", "class_proportions apply to single-table synthesizers, not hma")
+    if params.get("conditions"):
+        raise ParamError("conditions", "conditions are not supported for multi-table (hma) models")
     try:
         names = table_names([str(d.get("name") or "") for d in datasets])
         columns = {name: column_names(d.get("columns")) for name, d in zip(names, datasets, strict=True)}
@@ -63,26 +75,56 @@ def _write_json(path: Any, document: dict[str, Any]) -> None:
     path.write_text(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
 
 
+@dataclass
+class TrainedTables:
+    """An HMA model fitted in a job, with the training and holdout tables it was split into."""
+
+    model: HMAModel
+    meta: MultiMetadata
+    summary: FitSummary
+    train: dict[str, pd.DataFrame]
+    holdout: dict[str, pd.DataFrame]
+    source: dict[str, Any]
+
+
+def train_tables(ctx: JobContext, params: dict[str, Any], share: float) -> TrainedTables:
+    """Read the inputs, split off the holdout along the keys, fit HMA (cancelable while it fits);
+    progress runs to ``share``."""
+    from appliance.kinds.synth.train import job_errors
+    from appliance.services.synth import multi
+
+    offline.prepare(ctx.state_dir)
+    ctx.progress(0.01, message=f"reading {len(ctx.inputs)} datasets")
+    frames = _read_tables(ctx, params["max_rows"])
+    model = multi.HMAModel()
+    with job_errors():
+        parsed, meta = multi.detect(frames, params.get("relationships"))
+        train, holdout = multi.split_tables(parsed, meta, float(params.get("holdout") or 0.0), ctx.seed)
+        shown = ", ".join(f"{n} ({len(f):,})" for n, f in train.items())
+        ctx.progress(min(0.1, share / 2), message=f"training hma on {shown}")
+        summary = model.fit(train, meta, cancel_cb=ctx.is_canceled)
+    ctx.progress(share, message="trained")
+    source = _source(ctx, meta, params, train, holdout)
+    return TrainedTables(model, meta, summary, train, holdout, source)
+
+
 def run_train(ctx: JobContext) -> None:
     """Fit HMA on the inputs; same artifacts and model row as single-table training."""
     from appliance.kinds.synth.train import job_errors
     from appliance.services.synth import multi, records, training
+    from appliance.services.synth.multi_sampling import KEEP_ROWS, plan
 
-    offline.prepare(ctx.state_dir)
     params = ctx.params
-    ctx.progress(0.01, message=f"reading {len(ctx.inputs)} datasets")
-    frames = _read_tables(ctx, params["max_rows"])
-    ctx.progress(0.1, message=f"training hma on {', '.join(f'{n} ({len(f):,})' for n, f in frames.items())}")
-    model = multi.HMAModel()
+    trained = train_tables(ctx, params, share=0.7)
+    model, meta, summary = trained.model, trained.meta, trained.summary
+    ctx.progress(0.7, message="checking fidelity")
     with job_errors():
-        parsed, meta = multi.detect(frames, params.get("relationships"))
-        summary = model.fit(parsed, meta, cancel_cb=ctx.is_canceled)
-        ctx.progress(0.7, message="checking fidelity")
-        roots = meta.roots() or meta.tables
-        check = model.sample(max(meta.table_rows[n] for n in roots), ctx.seed, meta)
-        scores = multi.quality(parsed, check, meta, ctx.seed)
+        main, per_chunk = plan(model.model, meta, KEEP_ROWS)
+        check = model.sample(min(len(trained.train[main]), per_chunk), ctx.seed, meta)
+        scores = multi.quality(trained.train, check, meta, ctx.seed)
     ctx.check_cancel()
-    source = _source(ctx, meta, params["max_rows"])
+    source = trained.source
+    roots = meta.roots() or meta.tables
     record: dict[str, Any] = {"rows": summary.rows, "epochs": None, "seconds": summary.seconds, "loss": []}
     model_path, meta_path = ctx.work_dir / training.MODEL_FILE, ctx.work_dir / training.METADATA_FILE
     model.save(model_path)
@@ -127,6 +169,7 @@ def run_train(ctx: JobContext) -> None:
             "device": model.device,
             "rows": summary.rows,
             "tables": meta.table_rows,
+            "holdout_rows": {name: len(frame) for name, frame in trained.holdout.items()},
             "relationships": meta.relationships,
             "relationships_detected": meta.relationships_detected,
             "columns": sum(len(t["columns"]) for t in meta.sdv["tables"].values()),
@@ -139,20 +182,44 @@ def run_train(ctx: JobContext) -> None:
     ctx.progress(1.0, message="trained")
 
 
-def _source(ctx: JobContext, meta: MultiMetadata, max_rows: int) -> dict[str, Any]:
-    """Where each table came from, to read it again for a synthesize job's report."""
+def _source(
+    ctx: JobContext,
+    meta: MultiMetadata,
+    params: dict[str, Any],
+    train: dict[str, pd.DataFrame],
+    holdout: dict[str, pd.DataFrame],
+) -> dict[str, Any]:
+    """Where each table came from and how it was split, to read it (and its holdout) again."""
+    from appliance.services.synth.multi import table_names
+
+    names = table_names([ref.name for ref in ctx.inputs])
     tables = {
-        name: {"dataset_id": ref.dataset_id, "dataset_blake3": ref.blake3, "rows": meta.table_rows[name]}
-        for name, ref in zip(meta.tables, ctx.inputs, strict=True)
+        name: {
+            "dataset_id": ref.dataset_id,
+            "dataset_blake3": ref.blake3,
+            "rows": meta.table_rows[name],
+            "train_rows": len(train[name]),
+            "holdout_rows": len(holdout[name]),
+        }
+        for name, ref in zip(names, ctx.inputs, strict=True)
     }
-    return {"tables": tables, "max_rows": max_rows, "holdout": 0.0}
+    return {
+        "tables": tables,
+        "max_rows": params["max_rows"],
+        "holdout": float(params.get("holdout") or 0.0),
+        "split_seed": ctx.seed,
+    }
 
 
-def _reference(ctx: JobContext, meta: MultiMetadata, source: dict[str, Any]) -> dict[str, pd.DataFrame] | None:
-    """The training tables read again (dates parsed as in training); None if any is gone or changed."""
+def _reference(
+    ctx: JobContext, meta: MultiMetadata, source: dict[str, Any]
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]] | None:
+    """The training tables and holdout, read again (dates parsed as in training) and split as in
+    training; None if any table is gone or changed. Models from before the holdout have none."""
     from appliance.services.datasets.formats import FormatError, read_all
     from appliance.services.synth.frames import to_frame
     from appliance.services.synth.metadata import align_like
+    from appliance.services.synth.multi import split_tables
     from appliance.store import datasets as datasets_store
     from appliance.store.blobs import BlobStore
     from appliance.store.open import open_db
@@ -170,75 +237,108 @@ def _reference(ctx: JobContext, meta: MultiMetadata, source: dict[str, Any]) -> 
         frame = to_frame(table)
         frame.columns = [str(c) for c in frame.columns]
         frames[name] = align_like(frame, meta.table(name))
-    return frames
+    return split_tables(frames, meta, float(source.get("holdout") or 0.0), int(source.get("split_seed") or 0))
 
 
 def run_synthesize(ctx: JobContext, row: dict[str, Any], model_path: Any) -> None:
-    """Sample every table (``rows`` rows of the root table), one artifact per table, and a report."""
+    """Sample a trained multi-table model (``model_id``): every table, and a report."""
     from appliance.kinds.synth.train import job_errors
     from appliance.services.synth import multi
-    from appliance.services.synth.frames import to_arrow
+
+    meta = multi.MultiMetadata.from_json(row["metadata"])
+    with job_errors():
+        model = multi.HMAModel.load(model_path)
+    reference = _reference(ctx, meta, row["source"])
+    train, holdout = reference if reference is not None else (None, None)
+    _sample_and_report(ctx, model, meta, (train, holdout), row["source"], row["id"], start=0.05)
+
+
+def run_synthesize_trained(ctx: JobContext) -> None:
+    """A synthesize job with 2-8 inputs and ``synthesizer: hma``: train HMA here, then sample it
+    (the model is not kept: run `train` to keep one)."""
+    trained = train_tables(ctx, ctx.params, share=0.5)
+    reference = (trained.train, trained.holdout)
+    _sample_and_report(ctx, trained.model, trained.meta, reference, trained.source, None, start=0.5)
+
+
+def _sample_and_report(
+    ctx: JobContext,
+    model: HMAModel,
+    meta: MultiMetadata,
+    reference: tuple[dict[str, pd.DataFrame] | None, dict[str, pd.DataFrame] | None],
+    source: dict[str, Any],
+    model_id: str | None,
+    start: float,
+) -> None:
+    """Sample ``rows`` root rows chunk by chunk into one file per table, then score a closed part
+    of the first chunk (quality, and DCR per table against the holdout)."""
+    from appliance.kinds.synth.train import job_errors
+    from appliance.services.synth import multi
+    from appliance.services.synth.multi_sampling import TableWriters, write_chunks
     from appliance.services.synth.report import REPORT_VERSION, versions
     from appliance.services.synth.sampling import MEDIA_TYPES
 
     params, fmt = ctx.params, ctx.params["format"]
+    total = params["rows"]
     if params.get("conditions"):
         raise JobFailed("VALIDATION_FAILED", "params.conditions: not supported for multi-table (hma) models")
-    meta = multi.MultiMetadata.from_json(row["metadata"])
+
+    def progress(done: int) -> None:
+        ctx.progress(start + (0.85 - start) * done / total, rows=done, message=f"{done:,} of {total:,} root rows")
+
+    ctx.progress(start, rows=0, message=f"sampling {total:,} root rows over {len(meta.tables)} tables")
+    writers = TableWriters(ctx.work_dir, fmt)
     with job_errors():
-        model = multi.HMAModel.load(model_path)
-        ctx.progress(0.1, message=f"sampling {params['rows']:,} root rows over {len(meta.tables)} tables")
-        sampled = model.sample(params["rows"], ctx.seed, meta)
+        kept = write_chunks(model, total, ctx.seed, meta, writers, on_chunk=progress)
     ctx.check_cancel()
-    ctx.progress(0.6, message="writing tables")
-    for name, frame in sampled.items():
-        path = ctx.work_dir / f"{name}.{fmt}"
-        _write_table(to_arrow(frame), path, fmt)
-        ctx.add_artifact(path, path.name, MEDIA_TYPES[fmt])
-    ctx.progress(0.8, message="scoring quality")
-    real = _reference(ctx, meta, row["source"])
-    counts = {name: len(frame) for name, frame in sampled.items()}
+    for name in meta.tables:
+        ctx.add_artifact(writers.path(name), writers.path(name).name, MEDIA_TYPES[fmt])
+    ctx.progress(0.85, rows=total, message="scoring quality and privacy")
+    counts = {name: writers.rows.get(name, 0) for name in meta.tables}
+    train, holdout = reference
     report: dict[str, Any] = {
         "version": REPORT_VERSION,
-        "model_id": row["id"],
+        "model_id": model_id,
         "synthesizer": model.synthesizer,
         "engine": model.engine,
         "seed": ctx.seed,
         "rows": counts,
+        "root_rows": total,
+        "rows_compared": {name: len(frame) for name, frame in kept.items()},
         "relationships": meta.relationships,
-        "source": row["source"],
+        "source": source,
         "versions": versions(),
-        "privacy": None,
-        "notes": ["multi-table models keep no holdout, so no privacy (DCR) report is made"],
+        "notes": [],
     }
-    if real is None:
-        report["notes"].append("a training dataset is no longer available; quality was not computed")
-        report.update(quality={"score": None}, tables={})
+    if train is None:
+        report["notes"].append("a training dataset is no longer available; quality and privacy were not computed")
+        report.update(quality={"score": None}, tables={}, privacy=None)
     else:
-        report.update(multi.quality(real, sampled, meta, ctx.seed))
+        report.update(multi.quality(train, kept, meta, ctx.seed))
+        report["privacy"] = multi.privacy(kept, train, holdout, meta, ctx.seed)
+        if holdout and any(len(frame) for frame in holdout.values()):
+            report["quality_reference"] = multi.quality_reference(train, holdout, meta, ctx.seed)
+        else:
+            report["notes"].append("the model kept no holdout rows, so DCR has no baseline (risk: unknown)")
+    if sum(counts.values()) > sum(report["rows_compared"].values()):
+        report["notes"].append("scores compare the first chunk's rows (every key resolving), not every row written")
     report_path = ctx.work_dir / "report.json"
     _write_json(report_path, report)
     ctx.add_artifact(report_path, "report.json", "application/json")
+    privacy = report.get("privacy") or {}
     ctx.set_result(
         {
             "rows": sum(counts.values()),
+            "root_rows": total,
             "tables": counts,
             "format": fmt,
-            "artifacts": [f"{name}.{fmt}" for name in sampled],
-            "model_id": row["id"],
+            "artifacts": [f"{name}.{fmt}" for name in meta.tables],
+            "model_id": model_id,
             "synthesizer": model.synthesizer,
             "device": model.device,
             "quality_score": report["quality"].get("score"),
+            "privacy_risk": privacy.get("risk"),
+            "source": source,
         }
     )
-    ctx.progress(1.0, rows=sum(counts.values()), message="done")
-
-
-def _write_table(table: Any, path: Any, fmt: str) -> None:
-    import pyarrow.csv as pa_csv
-    import pyarrow.parquet as pq
-
-    if fmt == "parquet":
-        pq.write_table(table, path)
-    else:
-        pa_csv.write_csv(table, path)
+    ctx.progress(1.0, rows=total, message="done")

@@ -16,7 +16,8 @@ from __future__ import annotations
 import copy
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -192,6 +193,55 @@ def detect(
     return parsed, result
 
 
+class _Stop(BaseException):
+    """Cancel inside SDV's fit. A BaseException, because HMA's per-parent loop swallows every
+    ``Exception`` of a child fit ("skip subsets that fail"); ``_cancel_checks`` turns it into
+    ``TrainingCanceled`` once it is out of SDV."""
+
+
+class _CheckedFactory:
+    """Stands in for HMA's ``_synthesizer`` class while fitting: asks ``cancel_cb`` first."""
+
+    def __init__(self, real: Any, cancel_cb: CancelCallback) -> None:
+        self.real, self.cancel_cb, self.__name__ = real, cancel_cb, real.__name__
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.cancel_cb():
+            raise _Stop()
+        return self.real(*args, **kwargs)
+
+
+class _CheckedTables(dict):  # type: ignore[type-arg]
+    """HMA's per-table synthesizers while fitting: every lookup asks ``cancel_cb`` first."""
+
+    cancel_cb: CancelCallback
+
+    def __getitem__(self, key: Any) -> Any:
+        if self.cancel_cb():
+            raise _Stop()
+        return super().__getitem__(key)
+
+
+@contextmanager
+def _cancel_checks(model: Any, cancel_cb: CancelCallback | None) -> Iterator[None]:
+    """Hook ``cancel_cb`` into an HMASynthesizer for one fit, then put SDV's own objects back so
+    the saved model holds nothing of ours."""
+    if cancel_cb is None:
+        yield
+        return
+    tables = _CheckedTables(model._table_synthesizers)
+    tables.cancel_cb = cancel_cb
+    model._synthesizer = _CheckedFactory(type(model)._synthesizer, cancel_cb)
+    model._table_synthesizers = tables
+    try:
+        yield
+    except _Stop as exc:
+        raise TrainingCanceled() from exc
+    finally:
+        del model._synthesizer
+        model._table_synthesizers = dict(tables)
+
+
 class HMAModel:
     """SDV's HMASynthesizer (Gaussian copulas per table; CPU only) behind a seeded sample."""
 
@@ -205,16 +255,23 @@ class HMAModel:
     def fit(
         self, frames: dict[str, pd.DataFrame], metadata: MultiMetadata, cancel_cb: CancelCallback | None = None
     ) -> FitSummary:
-        """HMA has no epochs or batches to hook into: cancel is checked before and after the fit."""
+        """Fit HMA on ``frames``; ``cancel_cb`` is asked before every per-parent extension fit (the
+        slow part: one copula per parent row) and every per-table access while preprocessing and
+        modelling, so a cancel lands within one small fit, not after the whole training."""
         import_sdv()
+        from sdv.errors import SynthesizerInputError
         from sdv.multi_table import HMASynthesizer
 
         if cancel_cb is not None and cancel_cb():
             raise TrainingCanceled()
         started = time.perf_counter()
-        model = HMASynthesizer(metadata.to_sdv(), verbose=False)
+        try:  # SDV's community HMA refuses over 5 tables or more than two levels of parents
+            model = HMASynthesizer(metadata.to_sdv(), verbose=False)
+        except SynthesizerInputError as exc:
+            raise SynthesisError("relationships", str(exc).splitlines()[0]) from exc
         try:
-            model.fit(frames)
+            with _cancel_checks(model, cancel_cb):
+                model.fit(frames)
         except (ValueError, KeyError) as exc:
             raise _sdv_error("inputs", exc) from exc
         if cancel_cb is not None and cancel_cb():
@@ -224,24 +281,17 @@ class HMAModel:
         return FitSummary(HMA, self.device, rows, None, round(time.perf_counter() - started, 3))
 
     def sample(self, rows: int, seed: int, metadata: MultiMetadata) -> dict[str, pd.DataFrame]:
-        """``rows`` rows of the largest root table and its share of every other table.
+        """``rows`` rows of the largest root table and its share of every other table, all in
+        memory: the chunks of ``multi_sampling.sample_chunks`` joined (a job streams them instead)."""
+        import pandas as pd
 
-        SDV seeds NumPy with a constant on every fresh sample and each table's transformers with
-        constants of their own, so all of them are reset and seeded from ``seed`` first."""
-        from appliance.services.synth import seeding
+        from appliance.services.synth.multi_sampling import sample_chunks
 
-        if self.model is None:
-            raise SynthesisError("model_id", "the model is not fitted")
-        roots = metadata.roots() or metadata.tables
-        scale = rows / max(metadata.table_rows.get(name, 1) or 1 for name in roots)
-        self.model.reset_sampling()
-        names = sorted(self.model._table_synthesizers)
-        states = seeding.seed_states(seed, len(names) + 1)
-        for name, state in zip(names, states[1:], strict=True):
-            seeding.seed_sampler(self.model._table_synthesizers[name], state)
-        self.model._numpy_seed = states[0]
-        sampled = self.model.sample_scale(scale=scale)
-        return {name: sampled[name].reset_index(drop=True) for name in metadata.tables}
+        parts: dict[str, list[pd.DataFrame]] = {name: [] for name in metadata.tables}
+        for chunk in sample_chunks(self, rows, seed, metadata):
+            for name, frame in chunk.tables.items():
+                parts[name].append(frame)
+        return {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
 
     def save(self, path: Path) -> None:
         self.model.save(str(path))
@@ -282,3 +332,115 @@ def quality(
         mean = round(sum(scores) / len(scores), 6) if scores else None
         out = {"score": mean, "error": f"{type(exc).__name__}: {exc}"}
     return {"quality": out, "tables": tables}
+
+
+def _topological(metadata: MultiMetadata) -> list[str]:
+    """Tables with every parent before its children (HMA's graphs have no cycles)."""
+    parents = {name: {r["parent_table_name"] for r in metadata.relationships if r["child_table_name"] == name}
+               for name in metadata.tables}
+    order: list[str] = []
+    while len(order) < len(parents):
+        ready = [name for name in metadata.tables if name not in order and parents[name] <= set(order)]
+        if not ready:
+            raise SynthesisError("relationships", "the relationships form a cycle")
+        order.extend(ready)
+    return order
+
+
+def keep_closed(
+    frames: dict[str, pd.DataFrame], metadata: MultiMetadata, root_keep: dict[str, Any]
+) -> dict[str, Any]:
+    """Boolean masks, one per table: the root rows in ``root_keep`` and every row whose every
+    non-null foreign key points at a kept row. The kept rows are a closed set of tables (no
+    dangling key), and so is the rest: a row that refers to a dropped row is dropped with it."""
+    import numpy as np
+
+    masks = {name: np.ones(len(frames[name]), dtype=bool) for name in metadata.tables}
+    masks.update({name: np.asarray(mask, dtype=bool) for name, mask in root_keep.items()})
+    for name in _topological(metadata):
+        for rel in metadata.relationships:
+            if rel["child_table_name"] != name:
+                continue
+            parent = frames[rel["parent_table_name"]]
+            kept = parent.loc[masks[rel["parent_table_name"]], rel["parent_primary_key"]]
+            keys = frames[name][rel["child_foreign_key"]]
+            masks[name] &= (keys.isna() | keys.isin(kept)).to_numpy()
+    return masks
+
+
+def split_tables(
+    frames: dict[str, pd.DataFrame], metadata: MultiMetadata, fraction: float, seed: int
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """(train, holdout) of related tables: each root table is split as a single table is
+    (``split.split``'s seeded permutation, one stream per root), and every row that refers to a
+    held-out row is held out with it, so both sides keep their keys whole. Recomputed exactly from
+    the tables, the fraction and the seed, like the single-table split."""
+    import numpy as np
+
+    from appliance.services.synth.split import holdout_count
+
+    roots = sorted(metadata.roots() or metadata.tables)
+    keep: dict[str, Any] = {}
+    for i, name in enumerate(roots):
+        rows = len(frames[name])
+        order = np.random.default_rng(np.random.SeedSequence([int(seed), i])).permutation(rows)
+        held = np.zeros(rows, dtype=bool)
+        held[order[: holdout_count(rows, fraction)]] = True
+        keep[name] = ~held
+    masks = keep_closed(frames, metadata, keep)
+    train = {name: frames[name][masks[name]].reset_index(drop=True) for name in metadata.tables}
+    holdout = {name: frames[name][~masks[name]].reset_index(drop=True) for name in metadata.tables}
+    return train, holdout
+
+
+def key_columns(metadata: MultiMetadata, name: str) -> set[str]:
+    """A table's key columns (its ``id`` columns: primary and foreign keys). Synthetic keys are
+    new numbers or codes by design, so privacy distances leave them out."""
+    columns = metadata.sdv["tables"][name]["columns"]
+    keys = {column for column, spec in columns.items() if spec.get("sdtype") == "id"}
+    for rel in metadata.relationships:
+        if rel["child_table_name"] == name:
+            keys.add(rel["child_foreign_key"])
+        if rel["parent_table_name"] == name:
+            keys.add(rel["parent_primary_key"])
+    return keys
+
+
+def privacy(
+    synthetic: dict[str, pd.DataFrame],
+    train: dict[str, pd.DataFrame],
+    holdout: dict[str, pd.DataFrame] | None,
+    metadata: MultiMetadata,
+    seed: int,
+) -> dict[str, Any]:
+    """Per table, the single-table privacy report (DCR to the training rows beside the holdout's,
+    exact copies) over the non-key columns; ``risk`` is the worst table's. A table with no
+    column but keys has nothing to compare and is left out."""
+    from appliance.services.synth.privacy import privacy_report
+
+    tables: dict[str, Any] = {}
+    for i, name in enumerate(metadata.tables):
+        keys = key_columns(metadata, name)
+        columns = [c for c in train[name].columns if c not in keys and c in synthetic[name].columns]
+        if not columns or not len(synthetic[name]) or not len(train[name]):
+            continue
+        held = holdout[name][columns] if holdout is not None and name in holdout else None
+        tables[name] = privacy_report(synthetic[name][columns], train[name][columns], held, seed + i)
+    risks = {table["risk"] for table in tables.values()}
+    risk = "elevated" if "elevated" in risks else "unknown" if "unknown" in risks or not risks else "low"
+    return {"risk": risk, "tables": tables}
+
+
+def quality_reference(
+    train: dict[str, pd.DataFrame], holdout: dict[str, pd.DataFrame], metadata: MultiMetadata, seed: int
+) -> dict[str, Any]:
+    """Each table's quality of its real holdout against its training rows: the score a perfect
+    synthesizer could reach, to read the synthetic rows' score beside (tables with a holdout)."""
+    from appliance.services.synth.quality import fidelity
+
+    out: dict[str, Any] = {}
+    for name in metadata.tables:
+        if len(holdout.get(name, ())) and len(train[name]):
+            quality = fidelity(train[name], holdout[name], metadata.table(name), seed)["quality"]
+            out[name] = {key: quality.get(key) for key in ("score", "column_shapes", "column_pair_trends")}
+    return out

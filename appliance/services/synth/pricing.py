@@ -11,6 +11,12 @@ not per row; ``max_rows`` caps the rows a run may read. Generated rows are price
 | ctgan           | GPU-S | 0.01 credit  | 0.001 credit  | 0.31 credit          |
 | copulagan       | GPU-S | 0.01 credit  | 0.001 credit  | 0.31 credit          |
 | tvae            | GPU-S | 0.01 credit  | 0.0005 credit | 0.16 credit          |
+| hma             | CPU   | 0.01 credit  | —             | 0.01 credit          |
+
+hma (multi-table) is priced per run like gaussian_copula, whatever the number of tables. Its
+sampled rows are priced by the root rows asked for (``params.rows``), in the estimate and in the
+charge alike: the child rows that come with them are drawn per parent, so their number is known
+only after sampling and could not be quoted before (kinds/synth/multitable.py).
 """
 
 from __future__ import annotations
