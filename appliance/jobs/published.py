@@ -25,6 +25,7 @@ from appliance.kinds import get_kind
 from appliance.kinds.base import Estimate, Kind
 from appliance.kinds.synth.synthesize import TRAINING_EXTRAS, TRAINING_PARAMS
 from appliance.services.synth.interface import DEFAULT_SYNTHESIZER, SYNTHESIZERS
+from appliance.services.synth.multi import HMA
 from appliance.store import datasets as datasets_store
 from appliance.store import identity as identity_store
 from appliance.store import jobs as jobs_store
@@ -90,18 +91,24 @@ def _synthesize(
             raise errors.validation("model", "give the model once: `model` or params.model_id")
         return {**params, "model_id": model}, inputs
     synthesizer = DEFAULT_SYNTHESIZER if model in (None, SYNTHESIZE_MODEL) else model
-    if synthesizer not in SYNTHESIZERS:
-        raise errors.validation("model", f"one of {SYNTHESIZE_MODEL}, {', '.join(SYNTHESIZERS)}, or a model id (mdl_…)")
+    if synthesizer not in (*SYNTHESIZERS, HMA):
+        names = ", ".join((*SYNTHESIZERS, HMA))
+        raise errors.validation("model", f"one of {SYNTHESIZE_MODEL}, {names}, or a model id (mdl_…)")
     if params.get("model_id") or (params.get("synthesizer") and model is not None):
         raise errors.validation("model", "give the model once: `model`, or params.model_id / params.synthesizer")
+    wanted = {**TRAINING_PARAMS, **{k: params[k] for k in TRAINING_PARAMS if params.get(k) is not None}}
+    wanted["synthesizer"] = synthesizer
     if dataset_id is None:
+        found = matching_tables_model(conn, tenant_id, inputs, wanted) if synthesizer == HMA and inputs else None
+        if found is not None:  # `"model": "hma"` over related inputs: a model of theirs with these settings
+            return {**{k: v for k, v in params.items() if k not in TRAINING_PARAMS}, "model_id": found}, []
         return {**params, "synthesizer": synthesizer}, inputs
+    if synthesizer == HMA:
+        raise errors.validation("dataset_id", "hma models 2-8 related datasets: give them as inputs")
     if inputs:
         raise errors.validation("dataset_id", "give the dataset once: dataset_id or inputs")
     if datasets_store.get_dataset(conn, dataset_id, tenant_id) is None:
         raise errors.validation("dataset_id", f"dataset {dataset_id!r} was not found")
-    wanted = {**TRAINING_PARAMS, **{k: params[k] for k in TRAINING_PARAMS if params.get(k) is not None}}
-    wanted["synthesizer"] = synthesizer
     found = matching_model(conn, tenant_id, dataset_id, wanted)
     if found is not None:
         return {**{k: v for k, v in params.items() if k not in TRAINING_PARAMS}, "model_id": found}, []
@@ -117,20 +124,54 @@ def matching_model(conn: sqlite3.Connection, tenant_id: str, dataset_id: str, wa
         return None
     for row in models_store.models_of_dataset(conn, tenant_id, dataset_id, MODELS_SCANNED):
         source = row.get("source") or {}
-        job = jobs_store.get_job(conn, row["job_id"], tenant_id)
-        if job is None or source.get("dataset_blake3") != dataset["blake3"]:
+        if source.get("dataset_blake3") != dataset["blake3"]:
             continue
-        trained = json.loads(job["contract"])["params"]
-        settings = {
-            "synthesizer": row["synthesizer"],
-            "epochs": trained.get("epochs"),
-            "metadata": trained.get("metadata") or {},
-            "max_rows": source.get("max_rows"),
-            "holdout": source.get("holdout"),
-            **{key: trained.get(key, default) for key, default in TRAINING_EXTRAS.items()},
-        }
-        if settings == {**wanted, "metadata": wanted.get("metadata") or {}}:
+        if _same_settings(conn, tenant_id, row, wanted):
             return str(row["id"])
+    return None
+
+
+def _same_settings(conn: sqlite3.Connection, tenant_id: str, row: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    """Whether the `train` job that made the model ``row`` ran with the settings ``wanted``."""
+    source = row.get("source") or {}
+    job = jobs_store.get_job(conn, row["job_id"], tenant_id)
+    if job is None:
+        return False
+    trained = json.loads(job["contract"])["params"]
+    settings = {
+        "synthesizer": row["synthesizer"],
+        "epochs": trained.get("epochs"),
+        "metadata": trained.get("metadata") or {},
+        "max_rows": source.get("max_rows"),
+        "holdout": source.get("holdout"),
+        **{key: trained.get(key, default) for key, default in TRAINING_EXTRAS.items()},
+    }
+    return bool(settings == {**wanted, "metadata": wanted.get("metadata") or {}})
+
+
+def matching_tables_model(
+    conn: sqlite3.Connection, tenant_id: str, dataset_ids: list[str], wanted: dict[str, Any]
+) -> str | None:
+    """A multi-table (hma) model trained on exactly these datasets' current content, in any
+    order, with these settings (the newest among the first input's models that match, then the
+    next input's); None when there is none or a dataset is unknown."""
+    current = []
+    for dataset_id in dataset_ids:
+        dataset = datasets_store.get_dataset(conn, dataset_id, tenant_id)
+        if dataset is None:
+            return None
+        current.append((dataset_id, dataset["blake3"]))
+    seen: set[str] = set()
+    for dataset_id in dict.fromkeys(dataset_ids):
+        for row in models_store.models_of_dataset(conn, tenant_id, dataset_id, MODELS_SCANNED):
+            if row["id"] in seen or row["synthesizer"] != HMA:
+                continue
+            seen.add(row["id"])
+            tables = ((row.get("source") or {}).get("tables") or {}).values()
+            if sorted((t.get("dataset_id"), t.get("dataset_blake3")) for t in tables) != sorted(current):
+                continue
+            if _same_settings(conn, tenant_id, row, wanted):
+                return str(row["id"])
     return None
 
 
