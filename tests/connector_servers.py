@@ -211,15 +211,17 @@ def s3_server() -> Iterator[S3Server]:
 
 
 class RunningPlant:
-    """The plant stepping and its server publishing every 0.1 s, as a live run does."""
+    """The plant stepping and its server publishing every 0.1 s, as a live run does; `server_options`
+    go to the server (security, history_values)."""
 
-    def __init__(self) -> None:
+    def __init__(self, **server_options: Any) -> None:
         from simulators import LivePlant
         from simulators.protocols.opcua import OpcUaPlantServer
         from tests.simulators.protocols.conftest import LoopThread
 
         self.loop = LoopThread()
-        self.server = OpcUaPlantServer(LivePlant("water"), port=0)  # noisy sensors: values change each scan
+        # noisy sensors: values change each scan
+        self.server = OpcUaPlantServer(LivePlant("water"), port=0, **server_options)
         self.loop.run(self.server.start())
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._tick, daemon=True)
@@ -268,7 +270,7 @@ def _mosquitto() -> str | None:
 @contextlib.contextmanager
 def mosquitto_broker() -> Iterator[MqttBroker]:
     """Debian's mosquitto on a free loopback port: no anonymous access, `plant` may read and write
-    `plant/#`, `viewer` may only read it."""
+    `plant/#` and the Sparkplug B namespace `spBv1.0/#`, `viewer` may only read `plant/#`."""
     binary = _mosquitto()
     if binary is None:
         pytest.skip(f"mosquitto not found; install: {INSTALL_MOSQUITTO}")
@@ -286,7 +288,9 @@ def mosquitto_broker() -> Iterator[MqttBroker]:
             capture_output=True,
             timeout=30,
         )
-    (root / "acl").write_text("user plant\ntopic readwrite plant/#\n\nuser viewer\ntopic read plant/#\n")
+    (root / "acl").write_text(
+        "user plant\ntopic readwrite plant/#\ntopic readwrite spBv1.0/#\n\nuser viewer\ntopic read plant/#\n"
+    )
     port = _free_port()
     (root / "mosquitto.conf").write_text(
         f"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {passwd}\nacl_file {root / 'acl'}\n"

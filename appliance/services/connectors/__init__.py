@@ -24,6 +24,7 @@ from appliance.services.connectors import (
     s3,
     sftp,
     smb,
+    sparkplug,
     sqlite_file,
 )
 from appliance.services.connectors.base import ConnectorType, Environment
@@ -42,9 +43,10 @@ _BUILT = (
     modbus.TYPE,
     opcua.TYPE,
     mqtt.TYPE,
+    sparkplug.TYPE,
     http.TYPE,
 )
-_PLANNED = (ConnectorType("sparkplug_b", "MQTT Sparkplug B: record metrics of edge nodes for a window"),)
+_PLANNED: tuple[ConnectorType, ...] = ()
 TYPES: dict[str, ConnectorType] = {t.name: t for t in (*_BUILT, *_PLANNED)}
 
 DEFAULT_FOLDER_ROOTS = ("/media", "/mnt")

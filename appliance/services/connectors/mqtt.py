@@ -6,7 +6,8 @@ publish in silence. A recording subscribes to the topic filters and writes one C
 message (receive time, topic, payload as text, QoS, retain); a delivery publishes an artifact's
 rows, one JSON object per message, QoS 1, and waits for every acknowledgement. MQTT lists no
 topics, so browse listens for a moment (retained messages arrive at once) and shows the next
-level of the topic tree under `path`.
+level of the topic tree under `path`. The `sparkplug_b` type reads through this connector's
+`connect`, `subscribe` and `close`, so both types log in and diagnose alike.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ class MqttConnector:
     def __init__(self, settings: Mapping[str, Any], credentials: Mapping[str, Any], env: Environment) -> None:
         self.settings, self.credentials, self.env = settings, credentials, env
 
-    def _connect(self, on_message: Any = None) -> Any:
+    def connect(self, on_message: Any = None) -> Any:
         import paho.mqtt.client as mqtt
 
         host, port = self.settings["host"], self.settings["port"]
@@ -118,21 +119,21 @@ class MqttConnector:
             raise ConnectorError(classify(exc) or "protocol", f"{host}:{port}: {exc}") from exc
         client.loop_start()
         if not connected.wait(self.env.timeout_s):
-            self._close(client)
+            self.close(client)
             raise ConnectorError("timeout", f"{host}:{port} did not answer the MQTT CONNECT")
         failure = _reason(outcome["reason"])
         if failure is not None:
-            self._close(client)
+            self.close(client)
             # a CONNACK's "not authorized" (mosquitto's answer to a wrong password) is a refused login
             raise ConnectorError("auth" if failure.diagnosis == "permission" else failure.diagnosis, failure.message)
         return client
 
     @staticmethod
-    def _close(client: Any) -> None:
+    def close(client: Any) -> None:
         client.disconnect()
         client.loop_stop()
 
-    def _subscribe(self, client: Any, topics: list[str], qos: int) -> None:
+    def subscribe(self, client: Any, topics: list[str], qos: int) -> None:
         done, outcome = threading.Event(), {}
 
         def on_subscribe(_c: Any, _u: Any, _mid: Any, reasons: Any, _p: Any) -> None:
@@ -149,8 +150,8 @@ class MqttConnector:
                 raise ConnectorError(failure.diagnosis, f"{topic}: {failure.message}")
 
     def test(self) -> dict[str, Any]:
-        client = self._connect()
-        self._close(client)
+        client = self.connect()
+        self.close(client)
         return {"connected": True, "protocol": "MQTT 5"}
 
     def browse(self, path: str, cursor: str | None, limit: int) -> Listing:
@@ -163,12 +164,12 @@ class MqttConnector:
                 level = rest.split("/")[0]
                 seen[level] = seen.get(level, 0) + 1
 
-        client = self._connect(on_message)
+        client = self.connect(on_message)
         try:
-            self._subscribe(client, [f"{prefix}/#" if prefix else "#"], 0)
+            self.subscribe(client, [f"{prefix}/#" if prefix else "#"], 0)
             time.sleep(min(BROWSE_LISTEN_S, self.env.timeout_s))
         finally:
-            self._close(client)
+            self.close(client)
         names = sorted(n for n in seen if not cursor or n > cursor)
         entries = [
             Entry(n, f"{prefix}/{n}" if prefix else n, "topic", children=True, detail={"messages": seen[n]})
@@ -185,18 +186,18 @@ class MqttConnector:
             payload = message.payload.decode("utf-8", errors="replace")
             messages.put([stamp, message.topic, payload, message.qos, int(message.retain)])
 
-        client = self._connect(on_message)
+        client = self.connect(on_message)
         try:
-            self._subscribe(client, list(source["topics"]), source["qos"])
+            self.subscribe(client, list(source["topics"]), source["qos"])
         except ConnectorError:
-            self._close(client)
+            self.close(client)
             raise
         closed = threading.Event()
 
         def close() -> None:
             if not closed.is_set():
                 closed.set()
-                self._close(client)
+                self.close(client)
 
         def chunks() -> Iterator[bytes]:
             end, count, limit = time.monotonic() + source["duration_s"], 0, source.get("max_messages")
@@ -219,7 +220,7 @@ class MqttConnector:
     def write(self, target: Mapping[str, Any], name: str, fmt: str, path: Path) -> dict[str, Any]:
         if not fmt:
             raise ConnectorError("invalid", f"{name} is not a table; MQTT deliveries publish rows")
-        client = self._connect()
+        client = self.connect()
         failures: list[ConnectorError] = []
         acked = threading.Semaphore(0)
 
@@ -249,7 +250,7 @@ class MqttConnector:
                 wait_one()
                 outstanding -= 1
         finally:
-            self._close(client)
+            self.close(client)
         if failures:
             raise ConnectorError(failures[0].diagnosis, f"{target['topic']}: {failures[0].message}")
         return {"topic": target["topic"], "messages": sent}

@@ -3,6 +3,8 @@ delivery as sealed jobs whose datasets pass the upload validator."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import sqlite3
 from pathlib import Path
@@ -105,7 +107,7 @@ def test_resource_lifecycle(client: FlaskClient, keys: dict[str, str], mnt: Path
             "credentials.password",
             "VALIDATION_FAILED",
         ),
-        ({"name": "x", "type": "sparkplug_b", "settings": {}}, None, "KIND_NOT_AVAILABLE"),
+        ({"name": "x", "type": "sparkplug_b", "settings": {}}, "settings.host", "VALIDATION_FAILED"),
     ],
 )
 def test_create_bad_input(
@@ -218,6 +220,52 @@ def test_import_is_checked_like_an_upload(
     gone = client.post(f"/v1/connectors/{con}/import", json={"source": {"path": "gone.csv"}}, headers=gen)
     missing = inline_jobs.finish(client, gen, gone.get_json()["id"], expect="failed")
     assert missing["error"]["code"] == "CONNECTOR_FAILED" and missing["error"]["message"].startswith("not_found")
+
+
+def test_import_answers_as_an_upload(
+    client: FlaskClient, keys: dict[str, str], mnt: Path, inline_jobs: InlineJobs, state_dir: Path
+) -> None:
+    """An import parses while it reads (CSV) or after (Parquet), an upload after it stores: the
+    same bytes get the same answer either way, and a refused file leaves no blob behind."""
+    from appliance.store.blobs import BlobStore
+    from tests.services.datasets.test_upload import upload
+
+    gen = auth(keys["generate"])
+    con = _folder(client, keys, mnt)["id"]
+    files = {
+        "ragged.csv": b"a,b\n1,2\n3\n",
+        "open-quote.csv": b'a,b\n1,"x\n2,3\n',
+        "header-only.tsv": b"a\tb\n",
+        "big-cell.csv": b"id,note\n1,ok\n2," + b"y" * (512 << 10) + b"\n",
+        "fake.parquet": b"PAR1 but not a Parquet file",
+        "long.csv": b"id,v\n" + b"".join(b"%d,%d.5\n" % (i, i) for i in range(300_000)) + b"7\n",
+    }
+    for name, data in files.items():
+        (mnt / "usb" / name).write_bytes(data)
+        uploaded = upload(client, keys["generate"], data, name).get_json()["error"]
+        job_id = client.post(f"/v1/connectors/{con}/import", json={"source": {"path": name}}, headers=gen)
+        failed = inline_jobs.finish(client, gen, job_id.get_json()["id"], expect="failed")["error"]
+        assert (failed["code"], failed["message"]) == (uploaded["code"], uploaded["message"]), name
+    assert client.get("/v1/datasets", headers=gen).get_json()["count"] == 0
+    assert BlobStore(state_dir).stored_digests() == []
+    good = b"t,flow\n" + b"".join(b"%d,%d.25\n" % (i, i) for i in range(300_000))
+    (mnt / "usb" / "good.csv").write_bytes(good)
+    uploaded = upload(client, keys["generate"], good, "good.csv").get_json()
+    job_id = client.post(f"/v1/connectors/{con}/import", json={"source": {"path": "good.csv"}}, headers=gen)
+    job = inline_jobs.finish(client, gen, job_id.get_json()["id"])
+    imported = client.get(f"/v1/datasets/{job['result']['dataset_id']}", headers=gen).get_json()
+    same = ("rows", "columns", "blake3", "size")
+    assert {k: imported[k] for k in same} == {k: uploaded[k] for k in same}
+    artifacts = client.get(f"/v1/artifacts?job_id={job['id']}", headers=gen).get_json()["data"]
+    by_name = {a["name"]: a for a in artifacts}
+    assert by_name["import.csv"]["blake3"] == uploaded["blake3"] == job["result"]["blake3"]
+    seal_id = client.get(f"/v1/seals?job_id={job['id']}", headers=gen).get_json()["data"][0]["id"]
+    envelope = client.get(f"/v1/seals/{seal_id}", headers=gen).get_json()["envelope"]
+    subjects = {s["name"]: s for s in json.loads(base64.b64decode(envelope["payload"]))["subject"]}
+    assert subjects["import.csv"]["digest"]["sha256"] == job["result"]["sha256"] == hashlib.sha256(good).hexdigest()
+    assert subjects["import.csv"]["annotations"]["blake3"] == uploaded["blake3"]
+    # one blob for the upload, the import's dataset and its artifact; one for import.json
+    assert BlobStore(state_dir).stored_digests() == sorted({uploaded["blake3"], by_name["import.json"]["blake3"]})
 
 
 def test_sqlite_import(client: FlaskClient, keys: dict[str, str], mnt: Path, inline_jobs: InlineJobs) -> None:

@@ -1,0 +1,169 @@
+"""The Sparkplug B connector against Debian's mosquitto: an edge node publishes real NBIRTH,
+DBIRTH and alias-only DDATA payloads; a recording resolves the aliases from the births, skips and
+counts what it cannot decode or resolve; browse shows groups, nodes, devices and metrics; the
+diagnoses (wrong password, nothing listening, outside the allowed networks) and a cancel."""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from appliance.services.connectors import environment
+from appliance.services.connectors.base import ConnectorError
+from appliance.services.connectors.sparkplug import Decoder, SparkplugConnector
+from tests.connector_servers import MqttBroker, _free_port
+from tests.sparkplug_node import BIRTH_MS, EdgeNode, wire_nbirth
+
+pytestmark = pytest.mark.xdist_group("mqtt")
+
+
+def _connector(broker: MqttBroker, user: str = "plant", password: str | None = None, **over: Any) -> SparkplugConnector:
+    assert broker.users is not None
+    settings = {"host": "127.0.0.1", "port": broker.port, "browse_s": 1.5, **over}
+    credentials = {"username": user, "password": broker.users[user] if password is None else password}
+    return SparkplugConnector(settings, credentials, environment({"webhooks": {}, "connectors": {"timeout_s": 3}}))
+
+
+@pytest.fixture
+def node(broker: MqttBroker) -> Iterator[EdgeNode]:
+    edge = EdgeNode(broker)
+    yield edge
+    edge.close()
+
+
+def _rows(chunks: Iterator[bytes], head: bytes = b"") -> list[dict[str, str]]:
+    """The CSV rows of a stream whose header chunk (`head`) the test may have taken already."""
+    return list(csv.DictReader(io.StringIO((head + b"".join(chunks)).decode())))
+
+
+def test_the_wire_format_by_hand() -> None:
+    """Bytes written from the spec's field numbers, not by the schema, decode to what they say."""
+    decoder = Decoder()
+    rows = decoder.rows("spBv1.0/site/NBIRTH/edge", wire_nbirth(), "2026-01-01T00:00:00.000Z")
+    assert rows == [
+        ["2025-12-01T00:00:00.000Z", "site", "edge", "", "NBIRTH", "Temperature", "Double", 21.5, None],
+        ["2025-12-01T00:00:00.000Z", "site", "edge", "", "NBIRTH", "Offset", "Int32", -7, None],
+    ]
+    assert decoder.aliases[("site", "edge")] == {1: ("Temperature", 10), 2: ("Offset", 3)}
+
+
+def test_record_resolves_aliases_and_counts_what_it_skips(broker: MqttBroker, node: EdgeNode) -> None:
+    con = _connector(broker)
+    assert con.test() == {"connected": True, "protocol": "MQTT 5", "namespace": "spBv1.0"}
+    stream = con.read({"group": "plant1", "duration_s": 10, "max_messages": 6})
+    header = next(stream.chunks)
+    assert header.startswith(b"time,group,node,device,message,metric")
+
+    def publish() -> None:
+        node.device_data(9.9, BIRTH_MS + 500)  # before any birth in the window: its aliases mean nothing yet
+        node.births()
+        node.device_data(2.25, BIRTH_MS + 1000)
+        node.send(node.topic("DDATA", "pump1"), b"\xff\xff\xff")  # not a protobuf payload
+        node.device_data(2.5, BIRTH_MS + 2000)
+
+    feeder = threading.Thread(target=publish)
+    feeder.start()
+    rows = _rows(stream.chunks, header)
+    feeder.join()
+    got = [(r["message"], r["device"], r["metric"], r["datatype"], r["value"], r["text"]) for r in rows]
+    assert got == [
+        ("NBIRTH", "", "bdSeq", "Int64", "0", ""),
+        ("NBIRTH", "", "Node Control/Rebirth", "Boolean", "0", ""),
+        ("NBIRTH", "", "Uptime", "UInt64", "7", ""),
+        ("DBIRTH", "pump1", "Flow", "Double", "1.5", ""),
+        ("DBIRTH", "pump1", "Running", "Boolean", "1", ""),
+        ("DBIRTH", "pump1", "Mode", "String", "", "auto"),
+        ("DBIRTH", "pump1", "Temp", "Float", "21.5", ""),
+        ("DBIRTH", "pump1", "Offset", "Int16", "-5", ""),
+        ("DDATA", "pump1", "Flow", "Double", "2.25", ""),
+        ("DDATA", "pump1", "Offset", "Int16", "-9", ""),
+        ("DDATA", "pump1", "Flow", "Double", "2.5", ""),
+        ("DDATA", "pump1", "Offset", "Int16", "-9", ""),
+    ]
+    assert {r["group"] for r in rows} == {"plant1"} and {r["node"] for r in rows} == {"gw1"}
+    assert rows[8]["time"] == "2025-12-01T00:00:01.000Z" and rows[0]["time"] == "2025-12-01T00:00:00.000Z"
+    counts = stream.description["counts"]
+    assert counts == {"messages": 6, "rows": 12, "undecodable": 1, "unresolved": 2, "unsupported": 0, "ignored": 0}
+
+
+def test_metric_filter_and_a_device(broker: MqttBroker, node: EdgeNode) -> None:
+    stream = _connector(broker).read(
+        {"group": "plant1", "node": "gw1", "device": "pump1", "metrics": ["Flow"], "duration_s": 10, "max_messages": 2}
+    )
+    header = next(stream.chunks)
+
+    def publish() -> None:
+        node.births()
+        node.device_data(3.0, BIRTH_MS + 1000)
+
+    feeder = threading.Thread(target=publish)
+    feeder.start()
+    rows = _rows(stream.chunks, header)
+    feeder.join()
+    assert [(r["message"], r["metric"], r["value"]) for r in rows] == [
+        ("DBIRTH", "Flow", "1.5"),
+        ("DDATA", "Flow", "3.0"),
+    ]
+
+
+def test_browse_shows_the_tree_it_heard(broker: MqttBroker, node: EdgeNode) -> None:
+    con, stop = _connector(broker), threading.Event()
+
+    def talk() -> None:
+        while not stop.wait(0.2):
+            node.births()
+            node.device_data(1.0, BIRTH_MS + 1000)
+
+    feeder = threading.Thread(target=talk)
+    feeder.start()
+    try:
+        groups = con.browse("", None, 10).entries
+        at_node = {e.name: e for e in con.browse("plant1/gw1", None, 10).entries}
+        device = {e.name: e for e in con.browse("plant1/gw1/pump1", None, 2).entries}
+        with pytest.raises(ConnectorError) as missing:
+            con.browse("plant1/nobody", None, 10)
+    finally:
+        stop.set()
+        feeder.join()
+    assert [(g.name, g.kind, g.detail) for g in groups] == [("plant1", "group", {"nodes": 1})]
+    assert at_node["pump1"].kind == "device" and at_node["pump1"].path == "plant1/gw1/pump1"
+    assert at_node["Uptime"].kind == "metric" and at_node["Uptime"].detail == {"datatype": "UInt64"}
+    assert [(e.name, e.detail["datatype"]) for e in device.values()] == [("Flow", "Double"), ("Mode", "String")]
+    assert missing.value.diagnosis == "not_found"
+
+
+def test_diagnoses_and_cancel(broker: MqttBroker) -> None:
+    with pytest.raises(ConnectorError) as wrong:
+        _connector(broker, password="not-it").test()
+    assert wrong.value.diagnosis == "auth" and "not-it" not in wrong.value.message
+    with pytest.raises(ConnectorError) as refused:
+        _connector(broker, port=_free_port()).test()
+    assert refused.value.diagnosis == "refused"
+    with pytest.raises(ConnectorError) as outside:
+        _connector(broker, host="8.8.8.8").test()
+    assert outside.value.diagnosis == "not_allowed"
+    stream = _connector(broker).read({"duration_s": 3600})
+    assert next(stream.chunks).startswith(b"time,")
+    stream.close()  # a cancel: the hour-long window ends now, with nothing more to read
+    assert list(stream.chunks) == []
+
+
+def test_a_namespace_of_garbage_is_an_error(broker: MqttBroker, node: EdgeNode) -> None:
+    stream = _connector(broker).read({"group": "plant1", "duration_s": 10, "max_messages": 2})
+    next(stream.chunks)
+
+    def publish() -> None:
+        for _ in range(2):
+            node.send(node.topic("NDATA"), b"\x0f")  # field 1 with wire type 7, which does not exist
+
+    feeder = threading.Thread(target=publish)
+    feeder.start()
+    with pytest.raises(ConnectorError) as garbage:
+        list(stream.chunks)
+    feeder.join()
+    assert garbage.value.diagnosis == "invalid" and "not Sparkplug B payloads" in garbage.value.message
