@@ -96,6 +96,7 @@ class LiveRunConfig:
     modbus_writes: bool = True
     opcua_port: int | None = None
     opcua_security: OpcUaSecurity | None = None
+    opcua_history_values: int = 0  # values of each OPC UA variable kept for HistoryRead; 0: no history
     record_path: str | Path | None = None
     chunk_rows: int = 1000
     on_scan: ScanCallback | None = None
@@ -134,7 +135,8 @@ class LiveRun:
                                          on_write=cfg.on_write, read_only=not cfg.modbus_writes)
                        if cfg.modbus_port is not None else None)
         self.opcua = (OpcUaPlantServer(self.plant, host=host, port=cfg.opcua_port, security=cfg.opcua_security,
-                                       on_write=cfg.on_write) if cfg.opcua_port is not None else None)
+                                       on_write=cfg.on_write, history_values=cfg.opcua_history_values)
+                      if cfg.opcua_port is not None else None)
         self.record_path = Path(cfg.record_path) if cfg.record_path is not None else None
         self.chunk_rows = cfg.chunk_rows
         self.recorder: TelemetryRecorder | None = None

@@ -12,7 +12,10 @@ What a client gets:
   tag's range is refused (BadOutOfRange) and nothing of that request is written; while the plant
   is paused every write and method call is refused with BadInvalidState;
 * a method per command (Start/Stop, On/Off, Reset), and an AlarmEventType event from the plant object
-  whenever a status tag (alarm, trip) goes true, and again when it clears.
+  whenever a status tag (alarm, trip) goes true, and again when it clears;
+* with `history_values`, HistoryRead (raw, paged with continuation points) of the last that many
+  values of every variable, as a historian answers it (`opcua_history`); the variables then say
+  so (Historizing, AccessLevel HistoryRead).
 
 Security (`opcua_auth`): SignAndEncrypt with Basic256Sha256, Aes128_Sha256_RsaOaep and
 Aes256_Sha256_RsaPss, with a self-signed server certificate made at first start in `cert_dir` and
@@ -45,6 +48,7 @@ from simulators.protocols.certs import CertificatePair, ensure_server_certificat
 from simulators.protocols.node_map import UNECE_NAMESPACE, NodeMap, VariableNode
 from simulators.protocols.opcua_auth import OpcUaSecurity, PasswordUsers, RoleRuleset
 from simulators.protocols.opcua_gate import GatedServer, LoginGate
+from simulators.protocols.opcua_history import TagHistory, micros
 from simulators.protocols.opcua_space import new_server
 from simulators.protocols.opcua_trust import TrustList
 
@@ -112,6 +116,8 @@ class OpcUaPlantServer:
         instances: Sequence[str] | None = None,
         security: OpcUaSecurity | None = None,
         on_write: WriteHook | None = None,
+        history_values: int = 0,
+        history_page: int = 1000,
     ) -> None:
         plist = [plants] if isinstance(plants, LivePlant) else list(plants)
         names = list(instances) if instances is not None else _default_instances(plist)
@@ -122,6 +128,9 @@ class OpcUaPlantServer:
         self.path = path if path.startswith("/") else "/" + path
         self.security = security or OpcUaSecurity(allow_none=True, sign_encrypt=False)
         self.on_write = on_write
+        if history_values < 0 or history_page < 1:
+            raise ValueError("history_values must be >= 0 (0: no history) and history_page >= 1")
+        self.history = TagHistory(history_values, history_page) if history_values else None
         self.served = [_Served(p, NodeMap(p.name, p.table, n)) for p, n in zip(plist, names, strict=True)]
         self.certificate: CertificatePair | None = None
         self.trust: TrustList | None = None
@@ -195,6 +204,8 @@ class OpcUaPlantServer:
             _nid(ALARM_EVENT_TYPE, types_ns), ua.QualifiedName(ALARM_EVENT_TYPE, types_ns))
         await alarm_type.add_property(types_ns, "TagName", "", varianttype=ua.VariantType.String)
         await alarm_type.add_property(types_ns, "Active", False, varianttype=ua.VariantType.Boolean)
+        if self.history is not None:
+            server.iserver.history_manager.set_storage(self.history)
         for served in self.served:
             await self._build(server, served, alarm_type)
         server.subscribe_server_callback(CallbackType.PreWrite, self._pre_write)
@@ -231,7 +242,10 @@ class OpcUaPlantServer:
         for var in nm.variables:
             node_id = _nid(var.node_id, ns)
             vtype = ua.VariantType.Boolean if var.data_type == "Boolean" else ua.VariantType.Double
-            await _add_variable(folders[var.folder], node_id, var, ns, ua.Variant(values[var.tag], vtype))
+            await _add_variable(folders[var.folder], node_id, var, ns, ua.Variant(values[var.tag], vtype),
+                                self.history is not None)
+            if self.history is not None:
+                self.history.track(node_id, vtype)
             served.node_ids[var.tag] = node_id
             served.variant[var.tag] = vtype
             served.points.append((var.tag, node_id, vtype, var.role == "status" and vtype is ua.VariantType.Boolean,
@@ -299,12 +313,14 @@ class OpcUaPlantServer:
         if server is None:
             return 0
         write = server.write_attribute_value
+        history = self.history
         now = datetime.now(UTC)
         changed = 0
         for served in self.served:
             snap = served.plant.snapshot()  # values and time of the same scan
             values, sim_time, quality = snap["values"], snap["time"], snap["quality"]
             source = datetime.fromtimestamp(served.plant.start_ms / 1000.0 + sim_time, UTC)
+            source_us = micros(source)
             last = served.last
             edges: list[tuple[str, bool]] = []
             for k, (tag, node_id, vtype, alarm, lo, hi) in enumerate(served.points):
@@ -323,6 +339,8 @@ class OpcUaPlantServer:
                 else:
                     status = UNCERTAIN_RANGE if math.isfinite(value) else BAD
                 await write(node_id, ua.DataValue(ua.Variant(value, vtype), status, source, now))  # type: ignore[arg-type]
+                if history is not None:
+                    history.record(node_id, value, status.value, source_us)
                 last[k] = (value, code)
                 changed += 1
             served.published = True
@@ -351,8 +369,10 @@ class OpcUaPlantServer:
 _MISSING = object()
 
 
-async def _add_variable(parent: Node, node_id: ua.NodeId, var: VariableNode, ns: int, value: ua.Variant) -> None:
-    """AnalogItemType (with EURange and EngineeringUnits) for analogs, BaseDataVariableType for booleans."""
+async def _add_variable(parent: Node, node_id: ua.NodeId, var: VariableNode, ns: int, value: ua.Variant,
+                        history: bool = False) -> None:
+    """AnalogItemType (with EURange and EngineeringUnits) for analogs, BaseDataVariableType for booleans;
+    with `history`, Historizing and the HistoryRead access bit set."""
     analog = var.data_type == "Double"
     item = ua.AddNodesItem()
     item.RequestedNewNodeId = node_id
@@ -368,6 +388,8 @@ async def _add_variable(parent: Node, node_id: ua.NodeId, var: VariableNode, ns:
     attrs.Value = value
     attrs.ValueRank = ua.ValueRank.Scalar
     access = ua.AccessLevel.CurrentRead.mask | (ua.AccessLevel.CurrentWrite.mask if var.writable else 0)
+    access |= ua.AccessLevel.HistoryRead.mask if history else 0
+    attrs.Historizing = history
     attrs.AccessLevel = access
     attrs.UserAccessLevel = access
     attrs.MinimumSamplingInterval = 0.0

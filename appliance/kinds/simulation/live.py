@@ -126,6 +126,13 @@ def _security(ctx: JobContext, mode: str) -> Any:
     )
 
 
+def _history_values(ctx: JobContext) -> int:
+    """`[scada] opcua_history_values`: the values of each variable the OPC UA server keeps for
+    HistoryRead, so a historian client (the appliance's own OPC UA connector) can import a range."""
+    cfg = load_config(overrides={"server": {"state_dir": str(ctx.state_dir)}})
+    return max(0, int(cfg.get("scada", {}).get("opcua_history_values", 0)))
+
+
 class _Commands:
     """Applies the API's commands on each tick and publishes values at most every 0.1 s."""
 
@@ -339,6 +346,7 @@ def run(ctx: JobContext) -> None:
             modbus_writes=bool(modbus.get("writes", False)),
             opcua_port=opcua.get("port"),
             opcua_security=_security(ctx, opcua.get("security", "sign_encrypt")) if opcua else None,
+            opcua_history_values=_history_values(ctx) if opcua else 0,
             record_path=record,
         ))
     except SimulationParamError as exc:
