@@ -224,6 +224,9 @@ class ConnectorType:
     target: type[ma.Schema] | None = None
     open: Callable[[Mapping[str, Any], Mapping[str, Any], Environment], Connector] | None = None
     hosts: Callable[[Mapping[str, Any]], Iterable[tuple[str, int]]] = lambda _settings: ()
+    # (settings, given credentials, stored credentials) -> the credentials to seal: what a type
+    # makes and keeps itself across rotations (the OPC UA client key pair); None: the given ones
+    complete_credentials: Callable[[Mapping[str, Any], dict[str, Any], Mapping[str, Any]], dict[str, Any]] | None = None
 
     @property
     def available(self) -> bool:

@@ -137,7 +137,7 @@ def create(
 ) -> dict[str, Any]:
     kind = type_of(body["type"])
     settings = load(kind.settings, body.get("settings") or {}, "settings")
-    credentials = load(kind.credentials, body.get("credentials") or {}, "credentials")
+    credentials = _completed(kind, settings, load(kind.credentials, body.get("credentials") or {}, "credentials"), {})
     _check_reachable(kind, settings, env)
     connector_id, now = new_id("con"), now_iso()
     with transaction(conn):
@@ -180,13 +180,19 @@ def update(
     row = require(conn, tenant_id, connector_id)
     kind = type_of(row["type"])
     changes: dict[str, Any] = {k: body[k] for k in ("name", "description") if k in body}
+    settings = json.loads(row["settings"])
     if "settings" in body:
         settings = load(kind.settings, body["settings"], "settings")
         _check_reachable(kind, settings, env)
         changes["settings"] = json.dumps(settings, sort_keys=True)
         changes["last_test"] = None
     if "credentials" in body:
-        changes.update(_sealed(keys_dir, kind, connector_id, body["credentials"]))
+        changes.update(_sealed(keys_dir, kind, row, settings, body["credentials"]))
+    elif "settings" in body and kind.complete_credentials is not None:
+        stored = vault.open_credentials(keys_dir, connector_id, row["credentials"])
+        completed = _completed(kind, settings, dict(stored), stored)
+        if completed != stored:  # e.g. a secured policy now needs a client certificate
+            changes.update(credentials=vault.seal(keys_dir, connector_id, completed), credentials_updated_at=now_iso())
     changes["updated_at"] = now_iso()
     with transaction(conn):
         require(conn, tenant_id, connector_id)
@@ -194,10 +200,26 @@ def update(
     return view(require(conn, tenant_id, connector_id))
 
 
-def _sealed(keys_dir: Path, kind: ConnectorType, connector_id: str, given: Any) -> dict[str, Any]:
+def _completed(
+    kind: ConnectorType, settings: Mapping[str, Any], given: dict[str, Any], stored: Mapping[str, Any]
+) -> dict[str, Any]:
+    return kind.complete_credentials(settings, given, stored) if kind.complete_credentials else given
+
+
+def _sealed(
+    keys_dir: Path,
+    kind: ConnectorType,
+    row: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    given: Any,
+) -> dict[str, Any]:
+    """New credentials sealed, completed by the type against what is stored now."""
     credentials = load(kind.credentials, given, "credentials")
+    if kind.complete_credentials is not None:
+        stored = vault.open_credentials(keys_dir, row["id"], row["credentials"])
+        credentials = _completed(kind, settings, credentials, stored)
     return {
-        "credentials": vault.seal(keys_dir, connector_id, credentials) if credentials else None,
+        "credentials": vault.seal(keys_dir, row["id"], credentials) if credentials else None,
         "credentials_updated_at": now_iso(),
         "last_test": None,
     }
@@ -207,7 +229,7 @@ def rotate(
     conn: sqlite3.Connection, keys_dir: Path, tenant_id: str, connector_id: str, credentials: Any
 ) -> dict[str, Any]:
     row = require(conn, tenant_id, connector_id)
-    changes = _sealed(keys_dir, type_of(row["type"]), connector_id, credentials)
+    changes = _sealed(keys_dir, type_of(row["type"]), row, json.loads(row["settings"]), credentials)
     with transaction(conn):
         connectors_store.update_connector(conn, connector_id, {**changes, "updated_at": now_iso()})
     return view(require(conn, tenant_id, connector_id))
