@@ -205,6 +205,7 @@ def test_secured_sessions_with_the_connectors_own_certificate(secured: RunningPl
     pinned = answer["server_certificate_sha256"]
     rsa_pss = _secured(secured, "Aes256_Sha256_RsaPss", credentials, server_certificate_sha256=pinned)
     assert rsa_pss.test()["security_policy"] == "Aes256_Sha256_RsaPss"
+    assert "water" in {e.name for e in rsa_pss.browse("", None, 50).entries}
     _wait_for_history(secured, "LIT101", 3)
     ns = secured.server.namespace_index()
     rows = _rows(
@@ -233,3 +234,38 @@ def test_secured_diagnoses(secured: RunningPlant) -> None:
     with pytest.raises(ConnectorError) as plain:
         _connector(secured.server.endpoint).test()  # anonymous over None: this server offers no None endpoint
     assert plain.value.diagnosis == "tls" and "no endpoint without security" in plain.value.message
+
+
+def test_sign_mode_against_a_server_that_offers_it(tmp_path: Path) -> None:
+    """The appliance's server offers SignAndEncrypt only; asyncua's own server offers Sign here."""
+    from asyncua import Server, ua
+
+    from simulators.protocols.certs import ensure_server_certificate
+    from tests.simulators.protocols.conftest import LoopThread
+
+    loop, port = LoopThread(), _free_port()
+
+    async def start() -> Server:
+        server = Server()
+        await server.init()
+        server.set_endpoint(f"opc.tcp://127.0.0.1:{port}/sign/")
+        pair = ensure_server_certificate(tmp_path, "urn:sealforge:test-server", ["127.0.0.1"])
+        await server.load_certificate(str(pair.cert_path))
+        await server.load_private_key(str(pair.key_path))
+        server.set_security_policy([ua.SecurityPolicyType.Basic256Sha256_Sign])
+        await server.start()
+        return server
+
+    server = loop.run(start())
+    try:
+        settings = {"security_policy": "Basic256Sha256", "security_mode": "Sign"}
+        credentials = complete_credentials(settings, {}, {})
+        url = f"opc.tcp://127.0.0.1:{port}/sign/"
+        answer = _connector(url, settings, **credentials).test()
+        assert (answer["security_policy"], answer["security_mode"]) == ("Basic256Sha256", "Sign")
+        with pytest.raises(ConnectorError) as encrypted:
+            _connector(url, {**settings, "security_mode": "SignAndEncrypt"}, **credentials).test()
+        assert encrypted.value.diagnosis == "tls" and "SignAndEncrypt endpoint" in encrypted.value.message
+    finally:
+        loop.run(server.stop())
+        loop.close()
