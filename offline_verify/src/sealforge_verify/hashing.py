@@ -19,6 +19,7 @@ __all__ = ["CHUNK_SIZE", "blake3_file", "blake3_range", "blake3_stream", "sha256
 
 CHUNK_SIZE = 8 * 1024 * 1024
 _MMAP_MIN = 1024 * 1024
+_FIRST_READ = 64 * 1024
 
 
 def _new() -> blake3.blake3:
@@ -36,9 +37,12 @@ def blake3_file(path: str | os.PathLike[str]) -> str:
 
 
 def blake3_stream(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> str:
-    """Hex BLAKE3 digest of everything left in ``stream``, read ``chunk_size`` bytes at a time."""
+    """Hex BLAKE3 digest of everything left in ``stream``, read ``chunk_size`` bytes at a time.
+
+    The buffer starts at ``_FIRST_READ`` and grows to ``chunk_size`` only once a read fills it:
+    zeroing a fresh 8 MiB buffer costs more than hashing a small artifact (or a bundle member)."""
     h = _new()
-    buf = bytearray(chunk_size)
+    buf = bytearray(min(chunk_size, _FIRST_READ))
     view = memoryview(buf)
     readinto = getattr(stream, "readinto", None)
     while True:
@@ -47,6 +51,9 @@ def blake3_stream(stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> str:
             if not n:
                 break
             h.update(view[:n])
+            if n == len(buf) < chunk_size:
+                buf = bytearray(chunk_size)
+                view = memoryview(buf)
         else:
             data = stream.read(chunk_size)
             if not data:
