@@ -27,7 +27,7 @@ from sealforge_verify import Checkpoint, generate_signer, parse_checkpoint, pars
 
 from appliance.services import identity
 from tests.conftest import auth
-from tests.evidence.conftest import VERIFY_BIN
+from tests.verifier_cli import run_in_process
 
 SOURCE = Path(__file__).parent / "go" / "note_open.go"
 GOPATH = Path("/usr/share/gocode")
@@ -140,20 +140,12 @@ def test_a_witnessed_checkpoint_opens_with_the_log_key_alone(
     checkpoint.write_bytes(client.get("/v1/seals/checkpoint?format=text", headers=read).get_data())
     for name in ("a", "b"):
         key = tmp_path / f"{name}.key"
-        made = subprocess.run(
-            [VERIFY_BIN, "witness", "keygen", "--name", f"audit.example/{name}", "--out", key],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        made = run_in_process("witness", "keygen", "--name", f"audit.example/{name}", "--out", key)
         assert made.returncode == 0, made.stderr
         registered = client.post("/v1/seals/witnesses", json={"verifier_key": made.stdout.strip()}, headers=operator)
         assert registered.status_code == 201, registered.get_json()
-        cosigned = subprocess.run(
-            [VERIFY_BIN, "witness", "cosign", checkpoint, "--key", key, "--trust", trust, "--state", tmp_path / name],
-            capture_output=True,
-            text=True,
-            timeout=120,
+        cosigned = run_in_process(
+            "witness", "cosign", checkpoint, "--key", key, "--trust", trust, "--state", tmp_path / name
         )
         assert cosigned.returncode == 0, cosigned.stderr
         sent = client.post("/v1/seals/cosignatures", json={"note": cosigned.stdout}, headers=admin)

@@ -28,12 +28,14 @@ from appliance.evidence.operations import keys_dir
 from appliance.services import identity
 from appliance.store import audit as audit_store
 from tests.conftest import auth
-from tests.evidence.conftest import VERIFY_BIN, fetch, run_verifier, trust_file
+from tests.evidence.conftest import fetch, run_verifier, trust_file
+from tests.verifier_cli import run_in_process
 
 
 def witness_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    """``sealforge-verify witness ARGS`` as the auditor runs it, in its own process."""
-    return subprocess.run([str(VERIFY_BIN), "witness", *map(str, args)], capture_output=True, text=True, timeout=120)
+    """``sealforge-verify witness ARGS`` as the auditor runs it (its ``main``, in this process: the
+    witness needs no isolation; the verifier runs offline in its own, `run_verifier`)."""
+    return run_in_process("witness", *args)
 
 
 class Witness:

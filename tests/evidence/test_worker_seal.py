@@ -1,6 +1,9 @@
-"""Through a real worker: a succeeded job is sealed, its bundle verifies offline with the real
-``sealforge-verify``, and tampering or an untrusted key makes it fail; key rotation keeps old
-bundles verifiable; the `verify` kind checks a job's evidence."""
+"""Through the runner: a succeeded job is sealed, its bundle verifies offline with the real
+``sealforge-verify``, and tampering or an untrusted key makes it fail; the `verify` kind checks a
+job's evidence. Key rotation runs through a real worker process, which must pick up the new key
+without a restart, and keeps old bundles verifiable. (The first test runs its jobs in-process,
+through the path a worker takes, `InlineJobs`: a worker's start-up is what the rotation test
+needs, not what sealing does.)"""
 
 from __future__ import annotations
 
@@ -22,16 +25,24 @@ from flask.testing import FlaskClient
 from sealforge_verify import generate_signer
 
 from appliance.cli.main import cli
-from tests.conftest import auth, mock_schema, wait_for
+from tests.conftest import InlineJobs, auth, mock_schema, wait_for
 from tests.evidence.conftest import NO_ISOLATION, OFFLINE, fetch, run_verifier, trust_file
 
 
-def _run_mock(client: FlaskClient, headers: dict[str, str], rows: int = 500, seed: int = 3) -> dict[str, Any]:
-    job = client.post(
-        "/v1/jobs", json={"kind": "mock", "params": {"schema": mock_schema(rows)}, "seed": seed}, headers=headers
-    )
+def _submit(client: FlaskClient, headers: dict[str, str], body: dict[str, Any]) -> str:
+    job = client.post("/v1/jobs", json=body, headers=headers)
     assert job.status_code == 202, job.get_json()
-    return wait_for(client, headers, job.get_json()["id"], {"succeeded", "failed"})  # type: ignore[no-any-return]
+    return str(job.get_json()["id"])
+
+
+def _mock(rows: int = 500, seed: int = 3) -> dict[str, Any]:
+    return {"kind": "mock", "params": {"schema": mock_schema(rows)}, "seed": seed}
+
+
+def _run_mock(client: FlaskClient, headers: dict[str, str], seed: int = 3) -> dict[str, Any]:
+    """A mock job run by the real worker the test started."""
+    job_id = _submit(client, headers, _mock(seed=seed))
+    return wait_for(client, headers, job_id, {"succeeded", "failed"})  # type: ignore[no-any-return]
 
 
 def _flip_envelope_byte(bundle: Path, out: Path) -> None:
@@ -47,12 +58,10 @@ def _flip_envelope_byte(bundle: Path, out: Path) -> None:
 
 
 def test_succeeded_job_is_sealed_and_its_bundle_verifies_offline(
-    client: FlaskClient, keys: dict[str, str], start_worker: Any, tmp_path: Path, state_dir: Path
+    client: FlaskClient, keys: dict[str, str], inline_jobs: InlineJobs, tmp_path: Path, state_dir: Path
 ) -> None:
-    start_worker()
     headers = auth(keys["generate"])
-    job = _run_mock(client, headers)
-    assert job["status"] == "succeeded", job
+    job = inline_jobs.finish(client, headers, _submit(client, headers, _mock()))
 
     seals = client.get(f"/v1/seals?job_id={job['id']}", headers=headers).get_json()
     assert seals["count"] == 1
@@ -108,17 +117,16 @@ def test_succeeded_job_is_sealed_and_its_bundle_verifies_offline(
     assert run_verifier(bundle, foreign).returncode == 1
 
     # the verify kind runs the same checks inside the appliance
-    check = client.post("/v1/jobs", json={"kind": "verify", "params": {"job_id": job["id"]}}, headers=headers)
-    result = wait_for(client, headers, check.get_json()["id"], {"succeeded", "failed"})
-    assert result["status"] == "succeeded", result
+    verify = {"kind": "verify", "params": {"job_id": job["id"]}}
+    result = inline_jobs.finish(client, headers, _submit(client, headers, verify))
     assert result["result"]["ok"] is True
     assert set(result["result"]["checks"].values()) == {"pass"}
     blob = state_dir / "blobs" / arts[0]["blake3"][:2] / arts[0]["blake3"][2:]
     blob.write_bytes(blob.read_bytes() + b"!")
-    again = client.post("/v1/jobs", json={"kind": "verify", "params": {"job_id": job["id"]}}, headers=headers)
-    result = wait_for(client, headers, again.get_json()["id"], {"succeeded", "failed"})["result"]
+    again = _submit(client, headers, verify)
+    result = inline_jobs.finish(client, headers, again)["result"]
     assert result["ok"] is False and result["checks"]["artifact_digest:readings.parquet"] == "fail"
-    report_art = client.get(f"/v1/artifacts?job_id={again.get_json()['id']}", headers=headers).get_json()["data"]
+    report_art = client.get(f"/v1/artifacts?job_id={again}", headers=headers).get_json()["data"]
     assert [a["name"] for a in report_art] == ["verify-report.json"]
 
 

@@ -24,6 +24,8 @@ from sealforge_verify.note import SignerKey
 from sealforge_verify.sealing import build_bundle, log_leaf_hash, make_checkpoint, seal_statement
 from sealforge_verify.statement import build_statement
 
+from tests.verifier_cli import run_in_process
+
 ORIGIN = "sealforge.test/seal-log"
 
 
@@ -163,8 +165,9 @@ CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture
-def cli(tmp_path: Path) -> CliRunner:
-    """Run ``python -m sealforge_verify.cli ARGS...`` as a separate process in ``tmp_path``."""
+def cli_process(tmp_path: Path) -> CliRunner:
+    """Run ``python -m sealforge_verify.cli ARGS...`` as a separate process in ``tmp_path``: for the
+    tests about the process itself (its streams, its exit status through ``sys.exit``)."""
 
     def run(*args: str | os.PathLike[str]) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -176,3 +179,10 @@ def cli(tmp_path: Path) -> CliRunner:
         )
 
     return run
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """The command's ``main(ARGS)`` in this process, in ``tmp_path`` (see tests/verifier_cli.py)."""
+    monkeypatch.chdir(tmp_path)
+    return run_in_process

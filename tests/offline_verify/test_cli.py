@@ -1,4 +1,6 @@
-"""The ``sealforge-verify`` command as an auditor runs it: a separate process, exit codes, output."""
+"""The ``sealforge-verify`` command as an auditor runs it: exit codes and output. The first test
+runs it as a separate process (and the last its console script); the others call its ``main`` in
+this process, the same code without a Python start-up per call (the ``cli`` fixture)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from sealforge_verify.merkle import MerkleTree
 from sealforge_verify.sealing import make_checkpoint
 
 
-def test_end_to_end_pass_text_and_json(factory, cli) -> None:  # type: ignore[no-untyped-def]
+def test_end_to_end_pass_text_and_json(factory, cli_process) -> None:  # type: ignore[no-untyped-def]
+    cli = cli_process  # a separate process: its stdout, its exit status
     sealed = factory.build(artifacts={"rows.csv": b"x,y\n1,2\n"})
     proc = cli(sealed.bundle, "--trust", sealed.trust)
     assert proc.returncode == 0, proc.stdout + proc.stderr
