@@ -3,7 +3,8 @@
 Order of one scan at time t (row timestamps are these t):
 
 1. the plant's true sensor values at t (state x(t), actuators applied since t - scan);
-2. plus sensor noise/drift (precomputed per block), quantised, analysers' samples held and
+2. plus sensor noise/drift (precomputed per block), quantised, what instruments report instead
+   of the process (an analyser on its calibration standards), analysers' samples held and
    delayed, saturated at the transmitter range with a quality code per reading, then field-stage
    attacks (what they forge saturates too);
 3. operator values of writable tags (with the plant's scheduled operator writes: setpoint
@@ -160,6 +161,8 @@ class Simulation:
             rnd = self.ops.round
             for j, q in self.quantised:
                 readings[j] = q * rnd(readings[j] / q)
+        if self.plant.INSTRUMENTS:
+            readings = self.plant.instrument(readings, true, self._exogenous[block_row])
         for j, analyser in self.analysers:
             readings[j] = analyser(scan_index, readings[j])
         # The transmitter saturates at its range: nothing below 0 with a pump stopped or a breaker

@@ -44,6 +44,8 @@ class PlantModel(ABC):
     # attack's physical effect is measured on (`attacks.outcome`).
     PROCESS_VARIABLES: ClassVar[tuple[str, ...]] = ()
     _tables: ClassVar[dict[str, TagTable]] = {}
+    # Whether `instrument` changes readings (the engine skips the call otherwise).
+    INSTRUMENTS: ClassVar[bool] = False
     # The simulated operator who resets latched trips and lockouts (`operator_reset`), if the plant has one.
     operator: OperatorReset | None = None
 
@@ -112,6 +114,13 @@ class PlantModel(ABC):
         trip's cause has cleared): (instance, tag, value), applied as operator writes for the next scan.
         Default: the `operator`'s resets, if the plant has one."""
         return self.operator.writes() if self.operator is not None else []
+
+    def instrument(self, readings: list[Any], true: Sequence[Any], w: Any) -> list[Any]:
+        """What an instrument reports instead of the process for a while (an analyser analysing its
+        calibration standards), given the readings with noise and drift and the true values; applied
+        before the analysers' sample/hold, so those results come through late like any sample. Only
+        called when `INSTRUMENTS` is true; default: the readings as they are."""
+        return readings
 
     def integrate(self, x: State, app: list[Any], w: Any, h: float, steps: int) -> State:
         return rk4(self.rhs, x, app, w, h, steps)

@@ -17,6 +17,9 @@ releases heat faster: a thermal runaway towards the adiabatic temperature (~120 
 TIC101 holds T with the coolant valve; the safety interlock, on its own transmitters TT111 and
 PT111, trips on high-high and latches until RESET:
 it shuts the feed (starving the reaction) and opens the emergency cooling valve.
+
+The coolant comes from duty/standby pumps P102/P103; a normal day has a production plan, pump
+changeovers, a daily AT101 calibration and operator setpoint changes (`chemical_modes`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from simulators.core.plc import Alarm, Interlock, OperatorReset
 from simulators.core.profiles import OUProcess, sinusoid
 from simulators.core.tags import TagSpec
 from simulators.plants.base import PlantModel
+from simulators.plants.chemical_modes import CAL_NONE, CAL_ZERO, ChemicalSchedule, calibration
+from simulators.plants.chemical_modes import PARAMS as MODE_PARAMS
 
 VAPOUR_B = 4890.0  # K, latent heat / R of the solvent (water-like)
 
@@ -87,6 +92,7 @@ PARAMS = (
     ParamSpec("relief_set", 8.0, "bar", 1.0, 200.0, "PSV101 set pressure (absolute); full lift 10 % above."),
     ParamSpec("relief_capacity", 1.0e7, "W", 0.0, 1e9,
               "Heat PSV101 carries away as vented vapour at full lift (0 = no relief valve)."),
+    *MODE_PARAMS,
 )
 
 TAGS = (
@@ -120,16 +126,21 @@ TAGS = (
     TagSpec("TIC101.AUTO", "", "mode", "TIC101 in automatic", kind="bool", default=1.0),
     TagSpec("XV103.CMD", "", "command", "Open the emergency cooling valve manually", kind="bool"),
     TagSpec("RESET", "", "command", "Interlock reset (momentary)", kind="bool", momentary=True),
+    TagSpec("P102.DUTY", "", "mode", "P102 is the duty coolant pump (else P103)", kind="bool", default=1.0),
     TagSpec("FV101.POS", "%", "actuator", "Feed valve opening (operator set; closed on trip)", 0.0, 100.0,
             normal=(40.0, 60.0), writable_actuator=True, init_param="feed_valve_init"),
     TagSpec("TCV102.POS", "%", "actuator", "Coolant valve opening (TIC101 output)", 0.0, 100.0,
             normal=(25.0, 70.0), writable_actuator=True),
     TagSpec("XV103", "", "actuator", "Emergency cooling valve open (command or trip)", kind="bool"),
+    TagSpec("P102", "", "actuator", "Coolant pump P102 running (duty pump, by P102.DUTY)", kind="bool", default=1.0),
+    TagSpec("P103", "", "actuator", "Coolant pump P103 running (standby pump)", kind="bool"),
     TagSpec("TT101.HI", "", "status", "Reactor temperature high alarm", kind="bool"),
     TagSpec("TT101.LO", "", "status", "Reactor temperature low alarm", kind="bool"),
     TagSpec("PT101.HI", "", "status", "Reactor pressure high alarm", kind="bool"),
     TagSpec("FT102.LO", "", "status", "Coolant low-flow alarm", kind="bool"),
     TagSpec("SIS.TRIP", "", "status", "Safety interlock tripped (feed shut, emergency cooling)", kind="bool"),
+    TagSpec("AT101.CAL", "", "status", "AT101 analyser in calibration (its readings are the standards)",
+            kind="bool"),
 )
 
 T_REF = 350.0
@@ -142,7 +153,9 @@ class ChemicalPlant(PlantModel):
     dt_max = 1.0
     TAGS = TAGS
     PARAMS = PARAMS
-    EXOGENOUS = (("feed_temp", "K"), ("feed_conc", "mol/m3"), ("coolant_temp", "K"))
+    EXOGENOUS = (("feed_temp", "K"), ("feed_conc", "mol/m3"), ("coolant_temp", "K"), ("at101_cal", "code"),
+                 ("at101_cal_flag", "1"))
+    INSTRUMENTS = True  # AT101 analyses its calibration standards once a day
     ANALYSERS = (("AT101", "at101_interval", "at101_dead_time"),)
     CONTROL_SENSORS = ("TT101", "TT111", "PT111")
     PROCESS_VARIABLES = ("TT101", "AT101", "PT101", "TT102")
@@ -170,13 +183,20 @@ class ChemicalPlant(PlantModel):
         self.operator = OperatorReset(ops, scan_period, p["operator_reset"], 1)
         self.alarms = [Alarm(ops, True, 1.0), Alarm(ops, False, 1.0), Alarm(ops, True, 0.05),
                        Alarm(ops, False, 0.5)]
+        self.schedule = ChemicalSchedule(p, self.substreams(), scan_period, start_hour)
+        self.duty_prev: Any = ops.full_bool(True)
+        self.overlap_left: Any = ops.full(0.0)  # s both coolant pumps still run at a changeover
+        self.at101 = self.tags.sensor("AT101")
 
     def rate(self, temp: Any) -> Any:
         p = self.p
         return p["rate_ref"] * self.ops.exp(-p["activation_temp"] * (1.0 / temp - 1.0 / T_REF))
 
     def coolant_flow(self, app: list[Any]) -> Any:
-        return self.c_cool * app[1] + self.p["emergency_flow"] * app[2]
+        """Jacket coolant flow, m3/s: TCV102's share of what the running pump delivers (P102 full,
+        P103 `standby_capacity`, none with both stopped), plus the emergency valve's own supply."""
+        pumps = self.ops.where(app[3], 1.0, self.ops.where(app[4], self.p["standby_capacity"], 0.0))
+        return self.c_cool * app[1] * pumps + self.p["emergency_flow"] * app[2]
 
     def relief_lift(self, pressure: Any) -> Any:
         """PSV101 lift, 0..1: closed below the set pressure, full lift at 10 % overpressure
@@ -215,7 +235,23 @@ class ChemicalPlant(PlantModel):
         caf = p["feed_conc"] * np.maximum(1.0 + p["feed_variability"] * noise[1], 0.0)
         tc = sinusoid(self.hours(first_scan, count), p["coolant_temp"], p["coolant_temp_amplitude"], 15.0)
         tc = np.broadcast_to(tc[:, None], tf.shape)
-        return np.stack([tf, caf, tc], axis=1)
+        code, flag = calibration(p, np.asarray(self.hours(first_scan, count)))
+        code, flag = np.broadcast_to(code[:, None], tf.shape), np.broadcast_to(flag[:, None], tf.shape)
+        return np.stack([tf, caf, tc, code, flag], axis=1)
+
+    def instrument(self, readings: list[Any], true: Sequence[Any], w: Any) -> list[Any]:
+        """AT101 analyses the zero, then the span standard while it is calibrated (with its own
+        noise and drift on them); its sample/hold delays those results like any sample."""
+        j, code, ops = self.at101, w[3], self.ops
+        if not ops.vector and code == CAL_NONE:
+            return readings
+        error = readings[j] - true[j]
+        standard = ops.where(code == CAL_ZERO, 0.0, self.p["at101_span"])
+        readings[j] = ops.where(code == CAL_NONE, readings[j], standard + error)
+        return readings
+
+    def events(self, first_scan: int, count: int) -> list[tuple[int, int, str, float]]:
+        return self.schedule.events(first_scan, count)
 
     def start(self, w0: Any) -> tuple[State, list[Any], list[Any]]:
         ops, p = self.ops, self.p
@@ -233,7 +269,7 @@ class ChemicalPlant(PlantModel):
                            deadband=p["output_deadband"])
         self.tic = PID(tuning, self.scan, ops, tcv)
         closed = ops.full_bool(False)
-        app = [fv, tcv, closed]
+        app = [fv, tcv, closed, ops.full_bool(True), ops.full_bool(False)]
         return [ca, temp, tj], list(app), app
 
     def control(self, rd: list[Any], inp: list[Any], man: list[Any], w: Any) -> tuple[list[Any], list[Any]]:
@@ -251,6 +287,13 @@ class ChemicalPlant(PlantModel):
         tcv = self.tic.update(inp[0], temp, inp[3], man[1])
         tcv = ops.where(trip, 100.0, tcv)
         xv = inp[4] | trip
+        # Duty/standby coolant pumps: at a changeover the incoming pump starts and the outgoing one
+        # stops `pump_overlap` s later, so the jacket never goes without coolant.
+        duty = inp[6]
+        self.overlap_left = ops.where(duty != self.duty_prev, p["pump_overlap"],
+                                      ops.maximum(self.overlap_left - self.scan, 0.0))
+        self.duty_prev = duty
+        both = self.overlap_left > 0.0
         a = self.alarms
         statuses = [
             a[0].update(temp, p["temp_high"]),
@@ -258,5 +301,6 @@ class ChemicalPlant(PlantModel):
             a[2].update(pressure, p["pressure_high"]),
             a[3].update(coolant, p["coolant_low_flow"]),
             trip,
+            w[4] > 0.5,
         ]
-        return [feed, tcv, xv], statuses
+        return [feed, tcv, xv, duty | both, ops.not_(duty) | both], statuses

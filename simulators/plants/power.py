@@ -17,6 +17,9 @@ PLC: the AVR steps the tap after its delay when V_B1 leaves the deadband around 
 capacitor controller switches the bank on low/off high V_B4 after its delay; definite-time
 over-current protection opens CB1 and recloses after the reclose delay (0 = manual reset). A simulated
 operator presses RESET once a lockout's cause has been clear for `operator_reset` s (0 = nobody does).
+
+A normal day also has the utility's routines: night-time voltage reduction, a capacitor time clock,
+dispatcher setpoint trims and tap changer inspections (`power_modes`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from simulators.core.plc import Alarm, OnDelay, OperatorReset
 from simulators.core.profiles import OUProcess, daily_profile, sinusoid
 from simulators.core.tags import TagSpec
 from simulators.plants.base import PlantModel
+from simulators.plants.power_modes import PARAMS as MODE_PARAMS
+from simulators.plants.power_modes import PowerSchedule, night_setpoint
 
 KV_GRID, KV_FEEDER = 33.0, 11.0
 TAP_MAX = 8
@@ -99,6 +104,7 @@ PARAMS = (
     ParamSpec("v_low", 10.45, "kV", 8.0, 14.0, "Low-voltage alarm (B1, B4)."),
     ParamSpec("i_high", 480.0, "A", 10.0, 5000.0, "Feeder current high alarm."),
     ParamSpec("oil_high", 85.0, "degC", 0.0, 200.0, "Top-oil temperature alarm."),
+    *MODE_PARAMS,
 )
 
 _V = dict(low=0.0, high=13.0, normal=(10.45, 11.55), noise=0.01, drift=0.01)
@@ -180,6 +186,10 @@ class PowerPlant(PlantModel):
     ) -> None:
         super().__init__(params, ops, rngs, scan_period, start_hour)
         p = self.p
+        scheduled = dict(p)  # the schedule's own copy: it knows the day-time AVR.SP
+        night = night_setpoint(p, start_hour)
+        if night is not None:  # a run that starts at night starts at the night setpoint, in its steady state
+            p["avr_sp"] = night
         s_base = p["rating_mva"]
         z_base = KV_FEEDER**2 / s_base
         self.i_base = s_base * 1e3 / (math.sqrt(3.0) * KV_FEEDER)  # A
@@ -194,6 +204,7 @@ class PowerPlant(PlantModel):
         self.b_cap = p["cap_mvar"] / s_base
         self.grid_noise = OUProcess(self.substreams(), 1, p["grid_variability"], 600.0, scan_period)
         self.load_noise = OUProcess(self.substreams(), 4, p["load_variability"], p["load_tau"], scan_period)
+        self.schedule = PowerSchedule(scheduled, self.substreams(), scan_period, start_hour)
         self.v_guess: list[Any] | None = None
         self._cache: tuple[Any, list[Any], dict[str, Any]] | None = None
         dt = scan_period
@@ -210,6 +221,9 @@ class PowerPlant(PlantModel):
         self.operator = OperatorReset(ops, dt, p["operator_reset"], 2)
         self.alarms = [Alarm(ops, True, 0.05), Alarm(ops, False, 0.05), Alarm(ops, True, 0.05),
                        Alarm(ops, False, 0.05), Alarm(ops, True, 10.0), Alarm(ops, True, 2.0)]
+
+    def events(self, first_scan: int, count: int) -> list[tuple[int, int, str, float]]:
+        return self.schedule.events(first_scan, count)
 
     # -- power flow --------------------------------------------------------------------------------
     def solve(self, app: list[Any], w: Any, guess: list[Any] | None = None) -> dict[str, Any]:

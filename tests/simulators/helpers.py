@@ -18,6 +18,12 @@ QUIET = SensorOptions(noise=0.0)
 # no operator actions or maintenance (the behaviour before the modes, which tests of the loops need).
 SMOOTH_WATER: dict[str, Any] = {"level_control": 0, "duty_rotation": 0, "setpoint_schedule": False,
                                 "operator_actions": 0, "maintenance_rate": 0, "operator_reset": 0}
+# The chemical plant and the feeder with their operating modes off (`chemical_modes`, `power_modes`):
+# fixed feed, P102 alone on duty, no analyser calibration, fixed setpoints, no inspections.
+SMOOTH_CHEMICAL: dict[str, Any] = {"production_schedule": False, "coolant_rotation": 0, "at101_calibration": False,
+                                   "operator_actions": 0}
+SMOOTH_POWER: dict[str, Any] = {"avr_schedule": False, "cap_schedule": False, "operator_actions": 0,
+                                "maintenance_rate": 0}
 
 
 def make(

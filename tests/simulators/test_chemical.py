@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
@@ -10,9 +12,10 @@ from simulators.core.ops import ScalarOps
 from simulators.core.params import resolve_params
 from simulators.plants.chemical import ChemicalPlant
 
-from .helpers import attack, run
+from .helpers import SMOOTH_CHEMICAL, attack, run
 
-FLAT = {"feed_variability": 0.0, "feed_temp_variability": 0.0, "coolant_temp_amplitude": 0.0}
+FLAT: dict[str, Any] = {"feed_variability": 0.0, "feed_temp_variability": 0.0, "coolant_temp_amplitude": 0.0,
+                        **SMOOTH_CHEMICAL}
 COOLANT_CUT = attack("manipulation_of_control", 600, 3000, ["TCV102.POS"], 0.0)
 
 
@@ -84,7 +87,7 @@ def test_rk4_matches_solve_ivp_through_a_runaway(relief: float) -> None:
     PSV101 holds the pressure (its lift is the stiffest term, ~0.6 s^-1)."""
     p = resolve_params(ChemicalPlant.PARAMS, {"relief_capacity": relief}, "chemical")
     plant = ChemicalPlant(p, ScalarOps(), [np.random.default_rng(0)], 1.0, 0.0)
-    app, w = [50.0, 0.0, False], [350.0, 2000.0, 295.0]
+    app, w = [50.0, 0.0, False, True, False], [350.0, 2000.0, 295.0]  # coolant cut, P102 running
     x = [1000.0, 350.0, 320.0]
     traj = [x]
     for _ in range(1800):

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
 
-from .helpers import attack, run
+from .helpers import SMOOTH_POWER, attack, run
 
 Z_BASE = 11.0**2 / 10.0
 R_OHM = {"I_FDR": 0.005 * Z_BASE, "I_L12": 0.25 * 3.0, "I_L23": 0.25 * 2.5, "I_L34": 0.25 * 2.0}
-FLAT = {"load_amplitude": 0.0, "load_variability": 0.0, "grid_variability": 0.0, "grid_voltage_amplitude": 0.0}
+FLAT: dict[str, Any] = {"load_amplitude": 0.0, "load_variability": 0.0, "grid_variability": 0.0,
+                        "grid_voltage_amplitude": 0.0, **SMOOTH_POWER}
 
 
 def test_power_and_energy_balance_close() -> None:
@@ -48,7 +50,7 @@ def test_top_oil_reaches_ieee_steady_state() -> None:
 
 
 def test_avr_keeps_b1_in_band() -> None:
-    d = run("power", 86400 // 2, seed=2)
+    d = run("power", 86400 // 2, SMOOTH_POWER, seed=2)
     band = 11.33 * 0.01 + 0.05  # half deadband plus what one tap delay lets loads move
     assert np.mean(np.abs(d["V_B1"][300:] - 11.33) <= band) > 0.99
     assert len(np.unique(d["OLTC.TAP"])) > 1  # it did step
