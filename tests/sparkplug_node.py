@@ -9,6 +9,7 @@ do. `wire_nbirth` writes one payload byte by byte from the spec's field numbers 
 from __future__ import annotations
 
 import struct
+import threading
 from typing import Any
 
 from appliance.services.connectors.sparkplug import payload_class
@@ -81,8 +82,21 @@ class EdgeNode:
         self.group, self.node, self.seq = group, node, 0
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
         self.client.username_pw_set("plant", broker.users["plant"])
+        self.rebirth_asked = threading.Event()
+        self.client.on_message = self._command
         self.client.connect(broker.host, broker.port)
         self.client.loop_start()
+        subscribed = threading.Event()
+        self.client.on_subscribe = lambda *_args: subscribed.set()
+        self.client.subscribe(self.topic("NCMD"), qos=0)
+        assert subscribed.wait(5), "the broker did not acknowledge the NCMD subscription"
+
+    def _command(self, _client: Any, _userdata: Any, message: Any) -> None:
+        """An NCMD to this node: note a Rebirth request (the test publishes the births, not paho's thread)."""
+        command = payload_class()()
+        command.ParseFromString(message.payload)
+        if any(m.name == "Node Control/Rebirth" and m.boolean_value for m in command.metrics):
+            self.rebirth_asked.set()
 
     def topic(self, message: str, device: str | None = None) -> str:
         return f"spBv1.0/{self.group}/{message}/{self.node}" + (f"/{device}" if device else "")

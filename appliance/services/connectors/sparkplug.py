@@ -23,6 +23,10 @@ metric that appears mid-window and mixed types apart; pivoting by metric is one 
 researcher, where a wide file would need every metric known before the first row. A message that
 is not a Sparkplug B payload, or a DATA metric whose alias no BIRTH in the window named, is
 skipped and counted; the counts end up in the import's record (`import.json`, `source.counts`).
+Births are not retained, so a window that opens mid-session hears aliases it cannot name; with
+`rebirth` the connector asks such a node once for its births (NCMD `Node Control/Rebirth`), as a
+host application joining late does. That is a command to the plant, so it is asked for, never
+sent by default.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from appliance.services.connectors.tabular import csv_line
 NAMESPACE = "spBv1.0"
 RECORDED = ("NBIRTH", "DBIRTH", "NDATA", "DDATA")
 BROWSE_MAX_MESSAGES = 100_000
+REBIRTH = "Node Control/Rebirth"
 HEADER = ["time", "group", "node", "device", "message", "metric", "datatype", "value", "text"]
 DATATYPES = {
     1: "Int8",
@@ -188,6 +193,10 @@ class Source(ma.Schema):
     duration_s = ma.fields.Float(load_default=60.0, validate=ma.validate.Range(0.5, 86_400))
     max_messages = ma.fields.Integer(validate=ma.validate.Range(1, 100_000_000))
     qos = ma.fields.Integer(load_default=0, validate=ma.validate.OneOf((0, 1)))
+    rebirth = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "ask a node whose aliases no birth named for its births (NCMD Node Control/Rebirth)"},
+    )
 
 
 def _filters(source: Mapping[str, Any]) -> list[str]:
@@ -204,7 +213,16 @@ class Decoder:
         self.aliases: dict[tuple[str, str], dict[int, tuple[str, int]]] = {}
         self.types: dict[tuple[str, str], dict[str, int]] = {}  # a DATA metric by name may omit its type
         self.wanted = set(wanted) if wanted else None
-        self.counts = {"messages": 0, "rows": 0, "undecodable": 0, "unresolved": 0, "unsupported": 0, "ignored": 0}
+        self.asked: set[tuple[str, str]] = set()  # nodes asked to rebirth in this window
+        self.counts = {
+            "messages": 0,
+            "rows": 0,
+            "undecodable": 0,
+            "unresolved": 0,
+            "unsupported": 0,
+            "ignored": 0,
+            "rebirths": 0,
+        }
 
     def rows(self, topic: str, payload: bytes, received: str) -> list[list[Any]]:
         """The rows of one message; an undecodable one or one that carries no measurements
@@ -369,14 +387,17 @@ class SparkplugConnector:
             try:
                 yield csv_line(HEADER)
                 while time.monotonic() < end and not closed.is_set():
-                    if limit is not None and decoder.counts["messages"] >= limit:
+                    if limit is not None and decoder.counts["messages"] - decoder.counts["ignored"] >= limit:
                         break
                     try:
                         topic, payload, received = messages.get(timeout=min(0.5, max(0.01, end - time.monotonic())))
                     except queue.Empty:
                         yield b""  # a pause the reader sees: the import checks its cancel flag here
                         continue
+                    unresolved = decoder.counts["unresolved"]
                     rows = decoder.rows(topic, payload, received)
+                    if source["rebirth"] and decoder.counts["unresolved"] > unresolved:
+                        self._ask_rebirth(client, topic, decoder)
                     yield b"".join(csv_line(row) for row in rows)
             finally:
                 close()
@@ -389,6 +410,20 @@ class SparkplugConnector:
                 )
 
         return ReadStream("csv", chunks(), None, description, close)
+
+    @staticmethod
+    def _ask_rebirth(client: Any, topic: str, decoder: Decoder) -> None:
+        """Once per node and window: NCMD `Node Control/Rebirth` = true, as a host application
+        that joined mid-session asks (QoS 0, not retained, as the spec has commands)."""
+        parts = topic.split("/")
+        node = (parts[1], parts[3])
+        if node in decoder.asked:
+            return
+        decoder.asked.add(node)
+        command = payload_class()(timestamp=int(time.time() * 1000))
+        command.metrics.add(name=REBIRTH, datatype=11, boolean_value=True)
+        client.publish(f"{NAMESPACE}/{node[0]}/NCMD/{node[1]}", command.SerializeToString(), qos=0, retain=False)
+        decoder.counts["rebirths"] += 1
 
     def write(self, target: Mapping[str, Any], name: str, fmt: str, path: Path) -> dict[str, Any]:
         raise ConnectorError("invalid", "a Sparkplug B connector is a source only")

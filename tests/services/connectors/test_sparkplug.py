@@ -88,7 +88,39 @@ def test_record_resolves_aliases_and_counts_what_it_skips(broker: MqttBroker, no
     assert {r["group"] for r in rows} == {"plant1"} and {r["node"] for r in rows} == {"gw1"}
     assert rows[8]["time"] == "2025-12-01T00:00:01.000Z" and rows[0]["time"] == "2025-12-01T00:00:00.000Z"
     counts = stream.description["counts"]
-    assert counts == {"messages": 6, "rows": 12, "undecodable": 1, "unresolved": 2, "unsupported": 0, "ignored": 0}
+    assert counts == {
+        "messages": 6,
+        "rows": 12,
+        "undecodable": 1,
+        "unresolved": 2,
+        "unsupported": 0,
+        "ignored": 0,
+        "rebirths": 0,
+    }
+    assert not node.rebirth_asked.is_set()  # nobody asked the plant for anything
+
+
+def test_rebirth_names_the_aliases_of_a_node_born_before_the_window(broker: MqttBroker, node: EdgeNode) -> None:
+    node.births()  # before the window opens: the recording never hears these
+    stream = _connector(broker).read({"group": "plant1", "duration_s": 15, "max_messages": 4, "rebirth": True})
+    header = next(stream.chunks)
+    asked: list[bool] = []
+
+    def publish() -> None:
+        node.device_data(5.0, BIRTH_MS + 1000)  # aliases this window cannot name: the connector asks
+        asked.append(node.rebirth_asked.wait(10))
+        node.births()
+        node.device_data(6.0, BIRTH_MS + 2000)
+
+    feeder = threading.Thread(target=publish)
+    feeder.start()
+    rows = _rows(stream.chunks, header)
+    feeder.join()
+    assert asked == [True]
+    flows = [(r["message"], r["value"]) for r in rows if r["metric"] == "Flow"]
+    assert flows == [("DBIRTH", "1.5"), ("DDATA", "6.0")]
+    counts = stream.description["counts"]
+    assert counts["rebirths"] == 1 and counts["unresolved"] == 2 and counts["ignored"] == 1  # its own NCMD
 
 
 def test_metric_filter_and_a_device(broker: MqttBroker, node: EdgeNode) -> None:
