@@ -6,6 +6,7 @@ checkpoint. Bad sizes fail with the appliance's error, and write nothing. The wi
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sealforge_client.aio import AsyncClient
 from sealforge_client.cli import main
 from sealforge_client.client import Client
 from sealforge_client.errors import SealforgeError
@@ -151,3 +153,20 @@ def test_witnesses_through_the_client_and_a_witnessed_bundle(
         assert gone.value.status == 404
     status, _, err = _cli(appliance, capsys, "evidence", "fetch", job["id"], "--witnessed", "-o", str(bundle) + "2")
     assert status == 1 and "CONFLICT" in err
+
+    async def the_async_client() -> tuple[dict[str, Any], list[dict[str, Any]], int, dict[str, Any]]:
+        async with AsyncClient(appliance.url, api_key=operator[1]) as client:
+            added = await client.add_witness(vkey.read_text(), "again")
+            listed = await client.witnesses()
+            try:
+                await client.evidence(job["id"], tmp_path / "async.tar", witnessed=True)
+                refused = 200
+            except SealforgeError as exc:
+                refused = exc.status
+            removed = await client.remove_witness(key_id)
+        return added, listed, refused, removed
+
+    added, listed, refused, removed = asyncio.run(the_async_client())
+    assert added["key_id"] == key_id and [w["description"] for w in listed] == ["again"]
+    assert refused == 409, "re-registering brings none of the removed cosignatures back"
+    assert removed["cosignatures_removed"] == 0
