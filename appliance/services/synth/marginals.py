@@ -19,6 +19,7 @@ alone); ``join_zeros`` puts the zeros back where the indicator says so.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -176,3 +177,74 @@ def mixture_metadata(metadata: TableMetadata, columns: list[str], data: pd.DataF
 
 def _plain_number(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
+
+
+STEP_DISTINCT = 20
+"""Numeric columns with at most this many distinct values are sampled by steps (their values only)."""
+
+
+class EmpiricalMarginal:
+    """A column's empirical distribution, with the ``cdf``/``percent_point`` pair copulas'
+    ``GaussianMultivariate`` samples through: the marginal of a per-class copula (``stratified``).
+
+    Why: a class holds tens to hundreds of rows, where a parametric family fitted by maximum
+    likelihood blurs the very shapes that separate the classes (a threshold on age, a spike at one
+    education level) and costs a scipy fit per column and class. The sorted values are the whole
+    fit. ``cdf`` is the mid-rank (tied values share the middle of their block, so a point mass maps
+    to one normal score); ``percent_point`` interpolates between order statistics on the same
+    grid, or, for a ``stepped`` column (categories, few distinct values), returns the order
+    statistic itself, so a sampled category is always one the class has.
+    """
+
+    def __init__(self, values: np.ndarray, stepped: bool) -> None:
+        values = np.asarray(values, dtype=float)
+        values = values[np.isfinite(values)]
+        self.sorted = np.sort(values) if len(values) else np.zeros(1)
+        self.stepped = stepped
+
+    def cdf(self, values: np.ndarray) -> np.ndarray:
+        x = np.asarray(values, dtype=float)
+        low = np.searchsorted(self.sorted, x, side="left")
+        high = np.searchsorted(self.sorted, x, side="right")
+        return np.asarray((low + high) / (2.0 * len(self.sorted)))
+
+    def percent_point(self, quantiles: np.ndarray) -> np.ndarray:
+        u = np.asarray(quantiles, dtype=float)
+        count = len(self.sorted)
+        if self.stepped:
+            return np.asarray(self.sorted[np.clip(np.floor(u * count).astype(int), 0, count - 1)])
+        return np.asarray(np.interp(u, (np.arange(count) + 0.5) / count, self.sorted))
+
+
+def empirical_copula(frame: pd.DataFrame, stepped: Collection[str], independent: Collection[str] = ()) -> Any:
+    """copulas' ``GaussianMultivariate`` over ``frame`` (numeric, as SDV's data processor writes
+    it) with an ``EmpiricalMarginal`` per column and the correlation of the mid-rank normal
+    scores: fitted in closed form (a sort per column, one ``corrcoef``). Columns in ``independent``
+    keep no correlation (a class column inside its own class carries only encoding noise)."""
+    from copulas.multivariate import GaussianMultivariate
+    from scipy import stats
+
+    columns = [str(c) for c in frame.columns]
+    univariates, scores = [], []
+    for name in columns:
+        values = frame[name].to_numpy(dtype=float, na_value=np.nan)
+        if np.isnan(values).any():
+            values = np.where(np.isnan(values), np.nanmedian(values) if (~np.isnan(values)).any() else 0.0, values)
+        marginal = EmpiricalMarginal(values, name in stepped or len(np.unique(values)) <= STEP_DISTINCT)
+        univariates.append(marginal)
+        scores.append(stats.norm.ppf(np.clip(marginal.cdf(values), 1e-6, 1 - 1e-6)))
+    if len(frame) > 1 and columns:
+        with np.errstate(all="ignore"):
+            correlation = np.atleast_2d(np.corrcoef(np.column_stack(scores), rowvar=False))
+    else:
+        correlation = np.eye(len(columns))
+    correlation = np.nan_to_num(correlation, nan=0.0)
+    for index, name in enumerate(columns):
+        if name in independent:
+            correlation[index, :] = correlation[:, index] = 0.0
+    np.fill_diagonal(correlation, 1.0)
+    model = GaussianMultivariate()
+    model.columns, model.univariates = columns, univariates
+    model.correlation = pd.DataFrame(correlation, index=columns, columns=columns)
+    model.fitted = True
+    return model

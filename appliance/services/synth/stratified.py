@@ -8,11 +8,22 @@ column's distribution and dependence *within* the class; sampling draws each cla
 from its own model (the real proportions unless ``class_proportions`` says otherwise), and a
 condition on the class column picks that class's model, so no rejection sampling is needed.
 Classes with fewer than ``MIN_CLASS_ROWS`` rows are sampled from one model of the whole table
-under a condition on the class. Each class's model chooses its own marginals: sharing the whole
-table's choice saved little time and lost most of the gain on the plant table (closed 0.58 -> 0.17).
+under a condition on the class.
 
-The file is a cloudpickle of ``{"class_column", "proportions", "models", "pooled"}`` holding the
-SDV synthesizers; the appliance only loads files its own ``train`` jobs wrote (BLAKE3-addressed).
+GaussianCopula (the default): the data preparation is fitted once, on the whole table (SDV's data
+processor: rdt encoders, dates, nulls, rounding, ranges), and each class gets a copula on its
+transformed rows with empirical marginals (``marginals.empirical_copula``: a sort per column and
+one correlation matrix, no likelihood fit). Sampling swaps the class's copula into the one SDV
+synthesizer, so reverse transforms, conditions and rounding stay SDV's. Why: K full SDV fits, each
+with its own rdt fit and marginal choice, cost 3-6x one raw SDV fit on small tables, and
+parametric marginals fitted on tens of rows blurred the thresholds that separate the classes
+(adult closed 0.28 of the TSTR gap; empirical marginals: 0.96, bench/synth.py ``--only tstr``).
+The neural synthesizers keep one full SDV model per class.
+
+The file is a cloudpickle of ``{"class_column", "proportions", "values", "shared", "copulas",
+"pooled_copula"}`` (GaussianCopula) or ``{..., "models", "pooled"}`` (neural, and GaussianCopula
+files written before the shared preparation, still loaded); the appliance only loads files its own
+``train`` jobs wrote (BLAKE3-addressed).
 """
 
 from __future__ import annotations
@@ -24,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from appliance.services.synth import seeding
+from appliance.services.synth import marginals, seeding
 from appliance.services.synth.interface import (
     DEFAULT_EPOCHS,
     NEURAL,
@@ -35,6 +46,8 @@ from appliance.services.synth.interface import (
     Synthesizer,
     TrainingCanceled,
 )
+from appliance.services.synth.metadata import TABLE
+from appliance.services.synth.offline import import_sdv
 from appliance.services.synth.sdv_engine import SDVSynthesizer
 
 if TYPE_CHECKING:
@@ -46,6 +59,8 @@ ENGINE = "sdv_stratified"
 MIN_CLASS_ROWS = 10
 MAX_CLASSES = 50
 NULL = "\0null"
+COPULA = "gaussian_copula"
+STEPPED_SDTYPES = ("categorical", "boolean")
 
 
 def _key(value: Any) -> str:
@@ -85,6 +100,10 @@ class StratifiedSynthesizer(Synthesizer):
         self.values: dict[str, Any] = {}
         self.models: dict[str, SDVSynthesizer] = {}
         self.pooled: SDVSynthesizer | None = None
+        self.shared: SDVSynthesizer | None = None
+        """gaussian_copula: the one SDV synthesizer whose data processor every class shares."""
+        self.copulas: dict[str, Any] = {}
+        self.pooled_copula: Any = None
         self.asked: dict[str, float] | None = None
         """Class shares a synthesize job asked for (``class_proportions``); None: the real ones."""
 
@@ -97,7 +116,7 @@ class StratifiedSynthesizer(Synthesizer):
         cancel_cb: CancelCallback | None = None,
     ) -> FitSummary:
         """One model per class with at least ``MIN_CLASS_ROWS`` rows, plus a whole-table model when
-        some class has fewer."""
+        some class has fewer (GaussianCopula: copulas over one shared data preparation)."""
         started = time.perf_counter()
         column = self.class_column
         if column is None or column not in data.columns:
@@ -110,18 +129,21 @@ class StratifiedSynthesizer(Synthesizer):
         self.values = {k: data.loc[keys == k, column].iloc[0] for k in self.proportions}
         self.values = {k: (None if k == NULL else v) for k, v in self.values.items()}
         loss: list[dict[str, float]] = []
-        for key in self.proportions:
-            if counts[key] < MIN_CLASS_ROWS:
-                continue
-            if cancel_cb is not None and cancel_cb():
-                raise TrainingCanceled()
-            model = SDVSynthesizer(self.synthesizer, self.device)
-            summary = model.fit(data[keys == key].reset_index(drop=True), metadata, epochs, None, cancel_cb)
-            loss.extend(summary.loss)
-            self.models[key] = model
-        if len(self.models) < len(self.proportions):
-            self.pooled = SDVSynthesizer(self.synthesizer, self.device)
-            self.pooled.fit(data, metadata, epochs, None, cancel_cb)
+        if self.synthesizer == COPULA:
+            self._fit_copulas(data, metadata, keys, counts, cancel_cb)
+        else:
+            for key in self.proportions:
+                if counts[key] < MIN_CLASS_ROWS:
+                    continue
+                if cancel_cb is not None and cancel_cb():
+                    raise TrainingCanceled()
+                model = SDVSynthesizer(self.synthesizer, self.device)
+                summary = model.fit(data[keys == key].reset_index(drop=True), metadata, epochs, None, cancel_cb)
+                loss.extend(summary.loss)
+                self.models[key] = model
+            if len(self.models) < len(self.proportions):
+                self.pooled = SDVSynthesizer(self.synthesizer, self.device)
+                self.pooled.fit(data, metadata, epochs, None, cancel_cb)
         return FitSummary(
             synthesizer=self.synthesizer,
             device=self.device,
@@ -140,11 +162,13 @@ class StratifiedSynthesizer(Synthesizer):
         import pandas as pd
 
         shares = self.class_shares(conditions, self.asked)
-        states = seeding.seed_states(seed, len(shares) + 1)
+        states = seeding.seed_states(seed, len(shares) + 2)
         models = {key: self._model_for(key) for key in shares}
+        if self.shared is not None:
+            seeding.seed_sampler(self.shared.model, states[len(shares) + 1])
         for index, key in enumerate(shares):
-            seeding.seed_sampler(models[key].model, states[index])
-        rng = np.random.default_rng(states[-1])
+            self._seed(key, models[key], states[index])
+        rng = np.random.default_rng(states[len(shares)])
         done, given = 0, dict.fromkeys(shares, 0)
         while done < rows:
             count = min(chunk_rows, rows - done)
@@ -160,8 +184,50 @@ class StratifiedSynthesizer(Synthesizer):
             chunk = pd.concat(parts, ignore_index=True)
             yield chunk.iloc[rng.permutation(len(chunk))].reset_index(drop=True)
 
+    def _fit_copulas(
+        self, data: pd.DataFrame, metadata: TableMetadata, keys: pd.Series, counts: pd.Series,
+        cancel_cb: CancelCallback | None,
+    ) -> None:
+        """The data preparation (SDV's data processor: rdt encoders, dates, nulls, rounding) fitted
+        once on the whole table; then one empirical copula per class on the class's transformed
+        rows, and one over all rows for the classes too small for their own."""
+        import_sdv()
+        from sdv.single_table import GaussianCopulaSynthesizer
+
+        if cancel_cb is not None and cancel_cb():
+            raise TrainingCanceled()
+        synth = GaussianCopulaSynthesizer(metadata.to_sdv(), default_distribution="uniform")
+        processed = synth.preprocess({TABLE: data})[TABLE]
+        synth.fit_processed_data({TABLE: processed})  # a closed-form uniform copula, replaced below
+        sdtypes = metadata.sdtypes()
+        stepped = {str(c) for c in processed.columns if sdtypes.get(str(c)) in STEPPED_SDTYPES}
+        own = {str(self.class_column)}
+        mask = keys.to_numpy()
+        for key in self.proportions:
+            if counts[key] < MIN_CLASS_ROWS:
+                continue
+            if cancel_cb is not None and cancel_cb():
+                raise TrainingCanceled()
+            self.copulas[key] = marginals.empirical_copula(processed[mask == key], stepped, own)
+        if len(self.copulas) < len(self.proportions):
+            self.pooled_copula = marginals.empirical_copula(processed, stepped)
+        synth._model = next(iter(self.copulas.values()), self.pooled_copula)
+        self.shared = SDVSynthesizer(self.synthesizer, self.device, synth)
+
+    def _seed(self, key: str, model: SDVSynthesizer, state: int) -> None:
+        if self.shared is None:
+            seeding.seed_sampler(model.model, state)
+        else:
+            self._copula_for(key).set_random_state(np.random.RandomState(state))
+
+    def _copula_for(self, key: str) -> Any:
+        copula = self.copulas.get(key, self.pooled_copula)
+        if copula is None:
+            raise SynthesisError("model_id", "the model is not fitted")
+        return copula
+
     def _model_for(self, key: str) -> SDVSynthesizer:
-        model = self.models.get(key) or self.pooled
+        model = self.shared or self.models.get(key) or self.pooled
         if model is None:
             raise SynthesisError("model_id", "the model is not fitted")
         return model
@@ -170,8 +236,10 @@ class StratifiedSynthesizer(Synthesizer):
         self, key: str, model: SDVSynthesizer, rows: int, conditions: dict[str, Any] | None
     ) -> pd.DataFrame:
         rest = {k: v for k, v in (conditions or {}).items() if k != self.class_column}
-        if key not in self.models:
+        if key not in (self.copulas if self.shared is not None else self.models):
             rest[str(self.class_column)] = self.values[key]
+        if self.shared is not None:
+            self.shared.model._model = self._copula_for(key)  # the shared data processor, this class's copula
         return model._sample_once(rows, rest or None)
 
     def class_shares(
@@ -202,6 +270,9 @@ class StratifiedSynthesizer(Synthesizer):
             "values": self.values,
             "models": {k: m.model for k, m in self.models.items()},
             "pooled": self.pooled.model if self.pooled is not None else None,
+            "shared": self.shared.model if self.shared is not None else None,
+            "copulas": self.copulas,
+            "pooled_copula": self.pooled_copula,
         }
         with path.open("wb") as fh:
             cloudpickle.dump(state, fh)
@@ -209,8 +280,6 @@ class StratifiedSynthesizer(Synthesizer):
     @classmethod
     def load(cls, path: Path, device: str | None = None) -> StratifiedSynthesizer:
         import pickle
-
-        from appliance.services.synth.offline import import_sdv
 
         import_sdv()
         with path.open("rb") as fh:
@@ -221,4 +290,7 @@ class StratifiedSynthesizer(Synthesizer):
         out.proportions, out.values = state["proportions"], state["values"]
         out.models = {k: SDVSynthesizer(state["synthesizer"], "cpu", m) for k, m in state["models"].items()}
         out.pooled = SDVSynthesizer(state["synthesizer"], "cpu", state["pooled"]) if state["pooled"] else None
+        if state.get("shared") is not None:  # files written before the shared preparation have none
+            out.shared = SDVSynthesizer(state["synthesizer"], "cpu", state["shared"])
+            out.copulas, out.pooled_copula = state["copulas"], state["pooled_copula"]
         return out

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from appliance.services.synth import engines, metadata, tstr
+from appliance.services.synth import engines, marginals, metadata, tstr
 from appliance.services.synth.interface import SynthesisError
 from appliance.services.synth.stratified import StratifiedSynthesizer, allocate
 from tests.synth_data import adult_frame
@@ -28,7 +29,8 @@ def test_per_class_models_keep_proportions_sample_by_class_and_round_trip(sdv_ho
     model = engines.create("gaussian_copula", "cpu", class_column="workclass")
     assert isinstance(model, StratifiedSynthesizer)
     model.fit(frame, meta)
-    assert set(model.models) == {"Private", "Self-emp", "Local-gov", "State-gov"} and model.pooled is not None
+    assert set(model.copulas) == {"Private", "Self-emp", "Local-gov", "State-gov"}
+    assert model.pooled_copula is not None and model.shared is not None, "one data processor, shared"
     rows = pd.concat(model.sample_chunks(1000, 3, 300), ignore_index=True)
     expected = allocate(1000, model.proportions)
     assert rows["workclass"].value_counts().to_dict() == {k: v for k, v in expected.items() if v}
@@ -61,3 +63,41 @@ def test_a_model_per_class_closes_most_of_the_tstr_gap(sdv_home: Path) -> None:
         scores[class_column] = result["tstr"]["f1"]
         ceiling = result["trtr"]["f1"]
     assert ceiling - scores["income"] <= (ceiling - scores[None]) / 2, (scores, ceiling)
+
+
+def test_the_empirical_marginal_inverts_its_cdf_and_steps_through_seen_values_only() -> None:
+    values = np.array([0.0, 0.0, 0.0, 0.0, 1.5, 2.0, 7.0, 9.0])
+    smooth = marginals.EmpiricalMarginal(values, stepped=False)
+    grid = (np.arange(len(values)) + 0.5) / len(values)
+    np.testing.assert_allclose(smooth.percent_point(grid), np.sort(values))
+    assert smooth.cdf(np.array([0.0]))[0] == 0.25, "tied values share the middle of their block"
+    assert 2.0 < smooth.percent_point(np.array([0.75]))[0] < 7.0, "between order statistics: interpolated"
+    stepped = marginals.EmpiricalMarginal(values, stepped=True)
+    drawn = stepped.percent_point(np.random.default_rng(0).random(1000))
+    assert set(drawn) <= set(values) and (drawn == 0).mean() == pytest.approx(0.5, abs=0.06)
+    assert marginals.EmpiricalMarginal(np.array([np.nan]), stepped=True).percent_point(np.array([0.3]))[0] == 0
+
+
+def test_each_class_samples_its_own_categories_and_shapes(sdv_home: Path) -> None:
+    rng = np.random.default_rng(5)
+    rows = 300
+    label = np.where(np.arange(rows) < 200, "normal", "attack")
+    real = pd.DataFrame({
+        "mode": np.where(label == "normal", rng.choice(["auto", "manual"], rows), "bypass"),
+        "level": np.where(label == "normal", rng.normal(50, 2, rows), rng.normal(80, 2, rows)).round(2),
+        "label": label,
+    })
+    frame, meta = metadata.detect(real)
+    model = engines.create("gaussian_copula", "cpu", class_column="label")
+    model.fit(frame, meta)
+    rows_out = model.sample(600, 11)
+    attack = rows_out[rows_out["label"] == "attack"]
+    normal = rows_out[rows_out["label"] == "normal"]
+    assert len(attack) == 200 and len(normal) == 400
+    assert set(attack["mode"]) == {"bypass"} and set(normal["mode"]) == {"auto", "manual"}
+    assert attack["level"].min() > 70 and normal["level"].max() < 60, "each class keeps its own range"
+    manual = model.sample(40, 12, conditions={"label": "normal", "mode": "manual"})
+    assert (manual["mode"] == "manual").all() and (manual["label"] == "normal").all()
+    again = engines.create("gaussian_copula", "cpu", class_column="label")
+    again.fit(frame, meta)
+    pd.testing.assert_frame_equal(again.sample(300, 13), model.sample(300, 13))
