@@ -5,11 +5,14 @@ Arrow batch as the SWaT (iTrust, 2015 release) and HAI (ETRI/NSR, 21.03 release)
 out, so code written for those sets reads ours unchanged:
 
 * swat: `Timestamp` first, written ` Timestamp` with SWaT's leading space, values like
-  ` 22/12/2015 4:00:00 PM` (day first, 12-hour clock, UTC); only sensors and actuators (SWaT publishes no
-  setpoints, alarms or modes); levels in mm, pressures in kPa, flows in m3/h; on/off devices coded as
-  SWaT codes pumps and valves, 1 = off/closed and 2 = on/open; the label column `Normal/Attack` with
-  `Normal` or `Attack`. File `<plant>_Dataset_Normal.csv` for a run without attacks, else
-  `<plant>_Dataset_Attack.csv`, as SWaT_Dataset_Normal_v1 / SWaT_Dataset_Attack_v0.
+  ` 22/12/2015 4:00:00 PM` and ` 2/1/2016 2:59:59 PM` (day first, day and month not zero-padded,
+  12-hour clock, UTC), as Excel wrote the 2015 files; the seven tag names SWaT's header spells with a
+  leading space (` MV101`, ` AIT201`, ` MV201`, ` P201`, ` P202`, ` P204`, ` MV303`) keep it; only
+  sensors and actuators (SWaT publishes no setpoints, alarms or modes); levels in mm, pressures in
+  kPa, flows in m3/h; on/off devices coded as SWaT codes pumps and valves, 1 = off/closed and
+  2 = on/open; the label column `Normal/Attack` with `Normal` or `Attack`. File
+  `<plant>_Dataset_Normal.csv` for a run without attacks, else `<plant>_Dataset_Attack.csv`, as
+  SWaT_Dataset_Normal_v1 / SWaT_Dataset_Attack_v0.
 * hai: `time` first as `2024-01-01 00:00:00`; every tag, renamed `P<process>_<tag>` with the
   process taken from the ISA loop number (LIT101 -> P1_LIT01, FIT201 -> P2_FIT01, pump P101 ->
   P1_PP01), engineering units unchanged; labels `attack` and one `attack_P<n>` per process, 1 while
@@ -47,6 +50,9 @@ SWAT_UNITS = {"m": ("mm", 1000.0), "bar": ("kPa", 100.0)}
 # AIT201 (NaCl conductivity, uS/cm), so it takes the next free analyser number of stage 2.
 SWAT_RENAMES = {"water": {"AIT201": "AIT204"}}
 SWAT_ROLES = ("sensor", "actuator")
+# Tag names the SWaT 2015 header (SWaT_Dataset_Attack_v0) spells with a leading space; code written for
+# SWaT selects them so (`df[' MV101']`), so a column of ours with one of these names keeps the space.
+SWAT_SPACED = frozenset({"MV101", "AIT201", "MV201", "P201", "P202", "P204", "MV303"})
 ISA = re.compile(r"^([A-Z]+)(\d)(\d{2})$")
 
 
@@ -70,8 +76,8 @@ class OutColumn:
 
 
 def _swat_name(plant: str, tag: TagSpec) -> str:
-    name = SWAT_RENAMES.get(plant, {}).get(tag.name, tag.name)
-    return name.removesuffix(".POS").replace(".", "_")
+    name = SWAT_RENAMES.get(plant, {}).get(tag.name, tag.name).removesuffix(".POS").replace(".", "_")
+    return f" {name}" if name in SWAT_SPACED else name
 
 
 def hai_name(name: str) -> tuple[str, int]:
@@ -124,7 +130,8 @@ def _join(*parts: np.ndarray | str) -> np.ndarray:
 
 def format_times(profile: str, ms: np.ndarray, sub_second: bool) -> np.ndarray:
     """Row times as the profile's dataset writes them, vectorised (UTC):
-    SWaT ' 22/12/2015 4:00:00 PM', HAI '2015-12-22 16:00:00'; '.fff' after the seconds when rows are
+    SWaT ' 22/12/2015 4:00:00 PM' (' 2/1/2016 ...': no zero padding), HAI '2015-12-22 16:00:00'; '.fff'
+    after the seconds when rows are
     closer than a second apart."""
     ms = np.asarray(ms, dtype=np.int64)
     day = (ms // 86_400_000).astype("datetime64[D]")
@@ -141,7 +148,7 @@ def format_times(profile: str, ms: np.ndarray, sub_second: bool) -> np.ndarray:
     dom = (day - month_start).astype(np.int64) + 1
     h12 = (hours + 11) % 12 + 1
     ampm = np.where(hours < 12, " AM", " PM")
-    return _join(" ", _pad(dom, 2), "/", _pad(month, 2), "/", year.astype(str), " ", h12.astype(str), ":",
+    return _join(" ", dom.astype(str), "/", month.astype(str), "/", year.astype(str), " ", h12.astype(str), ":",
                  _pad(minutes, 2), ":", secs, ampm)
 
 

@@ -67,6 +67,8 @@ def test_our_own_swat_export_lifts_back_to_the_water_plant(tmp_path: Path) -> No
     assert world["convention"] == "swat" and world["plant"]["name"] == "water"
     tag_map = world["plant"]["tag_map"]
     assert tag_map["AIT204"] == "AIT201" and tag_map["P101_SPEED"] == "P101.SPEED" and tag_map["FCV102"] == "FCV102.POS"
+    assert tag_map[" P201"] == "P201"  # SWaT's header spelling, with its leading space
+    assert world["time"]["start"] == "2024-01-01T00:00:00.000Z"  # ' 1/1/2024 12:00:00 AM', day first
     tags = {t["name"]: t for t in world["tags"]}
     assert tags["LIT102"]["unit"] == "mm" and tags["PIT201"]["unit"] == "kPa"
 

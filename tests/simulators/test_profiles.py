@@ -34,14 +34,15 @@ def test_swat_shape_units_codes_and_labels(tmp_path: Path) -> None:
     assert '"' not in text  # the public files quote nothing
     frame = pd.read_csv(tmp_path / "swat.csv")
     assert frame.columns[0] == " Timestamp" and frame.columns[-1] == "Normal/Attack"
-    assert frame[" Timestamp"].iloc[0] == " 01/01/2024 12:00:00 AM"
-    assert frame[" Timestamp"].iloc[3600 - 1] == " 01/01/2024 12:59:59 AM"
+    assert frame[" Timestamp"].iloc[0] == " 1/1/2024 12:00:00 AM"  # as SWaT: day and month not zero-padded
+    assert frame[" Timestamp"].iloc[3600 - 1] == " 1/1/2024 12:59:59 AM"
     np.testing.assert_allclose(frame["LIT101"], native.column("LIT101").to_numpy() * 1000.0)
     np.testing.assert_allclose(frame["PIT201"], native.column("PIT201").to_numpy() * 100.0)
     np.testing.assert_allclose(frame["AIT204"], native.column("AIT201").to_numpy())
     assert "AIT201" not in frame.columns  # SWaT's AIT201 is conductivity, not chlorine
-    assert set(frame["P201"]) <= {1, 2}
-    np.testing.assert_array_equal(frame["P201"], native.column("P201").to_numpy() + 1)
+    assert set(frame[" P201"]) <= {1, 2}  # SWaT's header spells P201 with a leading space
+    np.testing.assert_array_equal(frame[" P201"], native.column("P201").to_numpy() + 1)
+    assert "P201" not in frame.columns and "P101" in frame.columns  # only SWaT's spaced names have one
     assert not {"LIC101.SP", "LIC101_SP", "LIT101.HI"} & set(frame.columns)  # SWaT has sensors and actuators only
     assert not any(c.startswith("quality:") for c in frame.columns)
     attack = native.column("attack").to_numpy() == 1
@@ -92,6 +93,8 @@ def test_names_and_times() -> None:
     assert hai_name("V_B1") == ("P1_V_B1", 1)
     ms = np.array([1450800000000, 1450800000000 + 13 * 3_600_000 + 61_500])
     assert format_times("swat", ms, False).tolist() == [" 22/12/2015 4:00:00 PM", " 23/12/2015 5:01:01 AM"]
+    last = np.array([1451746799000])  # the last row of SWaT_Dataset_Attack_v0
+    assert format_times("swat", last, False).tolist() == [" 2/1/2016 2:59:59 PM"]
     assert format_times("hai", ms, True).tolist() == ["2015-12-22 16:00:00.000", "2015-12-23 05:01:01.500"]
 
 
