@@ -61,11 +61,17 @@ def operator_headers(db: Any, tenant: dict[str, Any]) -> dict[str, str]:
     return auth(identity.create_key(db, tenant["id"], ["operator"], allow_operator=True)["api_key"])
 
 
-def _register(client: FlaskClient, headers: dict[str, str], witness: Witness) -> None:
+def _register(client: FlaskClient, headers: dict[str, str], witness: Witness) -> Witness:
     answer = client.post(
         "/v1/seals/witnesses", json={"verifier_key": witness.vkey.read_text().strip()}, headers=headers
     )
     assert answer.status_code == 201, answer.get_json()
+    return witness
+
+
+def _registered(client: FlaskClient, headers: dict[str, str], root: Path, *names: str) -> list[Witness]:
+    """Witnesses made under ``root`` (keys, vkeys, state files) and registered, in ``names`` order."""
+    return [_register(client, headers, Witness(root, name)) for name in names]
 
 
 def _check_independently(note: bytes, witness: Witness) -> int:
@@ -98,9 +104,7 @@ def test_two_witnesses_cosign_and_a_bundle_needs_both(
     make_sealed_job({"b.csv": b"b"})
     make_sealed_job({"c.csv": b"c"})
     trust = trust_file(client, read, tmp_path / "trust.txt")
-    a, b = Witness(tmp_path, "a"), Witness(tmp_path, "b")
-    for witness in (a, b):
-        _register(client, operator_headers, witness)
+    a, b = _registered(client, operator_headers, tmp_path, "a", "b")
     listed = client.get("/v1/seals/witnesses", headers=read).get_json()
     assert [w["name"] for w in listed["data"]] == ["audit.example/a", "audit.example/b"]
 
@@ -164,8 +168,7 @@ def test_a_forked_checkpoint_is_refused_by_the_witness_and_the_appliance(
     make_sealed_job()
     make_sealed_job({"b.csv": b"b"})
     trust = trust_file(client, read, tmp_path / "trust.txt")
-    a = Witness(tmp_path, "a")
-    _register(client, operator_headers, a)
+    (a,) = _registered(client, operator_headers, tmp_path, "a")
     real = fetch(client, "/v1/seals/checkpoint?format=text", read, tmp_path / "real.txt")
     assert a.cosign(real, trust).returncode == 0
 
@@ -182,8 +185,7 @@ def test_a_forked_checkpoint_is_refused_by_the_witness_and_the_appliance(
     assert a.state.read_bytes() == state_before
 
     # a witness that was shown only the fork cosigns it; the appliance will not serve that
-    fooled = Witness(tmp_path, "fooled")
-    _register(client, operator_headers, fooled)
+    (fooled,) = _registered(client, operator_headers, tmp_path, "fooled")
     fooled_out = fooled.cosign(forked, trust)
     assert fooled_out.returncode == 0
     rejected = client.post("/v1/seals/cosignatures", json={"note": fooled_out.stdout}, headers=admin)
@@ -306,9 +308,7 @@ def test_removing_a_witness_stops_serving_its_cosignatures_but_old_bundles_still
     read, admin = auth(keys["read"]), auth(keys["admin"])
     job = make_sealed_job()
     trust = trust_file(client, read, tmp_path / "trust.txt")
-    a, b = Witness(tmp_path, "a"), Witness(tmp_path, "b")
-    for witness in (a, b):
-        _register(client, operator_headers, witness)
+    a, b = _registered(client, operator_headers, tmp_path, "a", "b")
     checkpoint = fetch(client, "/v1/seals/checkpoint?format=text", read, tmp_path / "checkpoint.txt")
     lines = [w.cosign(checkpoint, trust, "--line-only").stdout for w in (a, b)]
     sent = client.post("/v1/seals/cosignatures", json={"tree_size": 1, "cosignatures": lines}, headers=admin)
