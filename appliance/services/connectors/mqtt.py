@@ -17,7 +17,7 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -92,7 +92,9 @@ class MqttConnector:
     def __init__(self, settings: Mapping[str, Any], credentials: Mapping[str, Any], env: Environment) -> None:
         self.settings, self.credentials, self.env = settings, credentials, env
 
-    def connect(self, on_message: Any = None) -> Any:
+    def connect(self, on_message: Any = None, will: tuple[str, bytes] | None = None) -> Any:
+        """A logged-in client with its network loop running; `will` is the (topic, payload) the
+        broker publishes if the connection drops (a Sparkplug B node's death certificate)."""
         import paho.mqtt.client as mqtt
 
         host, port = self.settings["host"], self.settings["port"]
@@ -104,6 +106,8 @@ class MqttConnector:
             client.username_pw_set(self.credentials["username"], self.credentials.get("password"))
         if self.settings.get("tls"):
             client.tls_set()
+        if will is not None:
+            client.will_set(will[0], will[1], qos=1, retain=False)
         connected, outcome = threading.Event(), {}
 
         def on_connect(_c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
@@ -220,7 +224,25 @@ class MqttConnector:
     def write(self, target: Mapping[str, Any], name: str, fmt: str, path: Path) -> dict[str, Any]:
         if not fmt:
             raise ConnectorError("invalid", f"{name} is not a table; MQTT deliveries publish rows")
+        topic = target["topic"]
+        messages = (
+            (topic, json.dumps(row, default=str, separators=(",", ":")))
+            for batch in artifact_batches(path, fmt)
+            for row in batch.to_pylist()
+        )
         client = self.connect()
+        try:
+            sent = self.publish_all(client, messages, topic, retain=bool(target.get("retain")))
+        finally:
+            self.close(client)
+        return {"topic": topic, "messages": sent}
+
+    def publish_all(
+        self, client: Any, messages: Iterable[tuple[str, str | bytes]], label: str, retain: bool = False
+    ) -> int:
+        """Publish each (topic, payload) with QoS 1, at most MAX_IN_FLIGHT unacknowledged at once
+        (bounded memory), and wait for every acknowledgement; the number published. A publish the
+        broker refused (its PUBACK reason code) raises that diagnosis, named by `label`."""
         failures: list[ConnectorError] = []
         acked = threading.Semaphore(0)
 
@@ -237,23 +259,18 @@ class MqttConnector:
             if not acked.acquire(timeout=self.env.timeout_s):
                 raise ConnectorError("timeout", f"the broker stopped acknowledging after {sent - outstanding} messages")
 
-        try:
-            for batch in artifact_batches(path, fmt):
-                for row in batch.to_pylist():
-                    body = json.dumps(row, default=str, separators=(",", ":"))
-                    client.publish(target["topic"], body, qos=1, retain=bool(target.get("retain")))
-                    sent, outstanding = sent + 1, outstanding + 1
-                    if outstanding >= MAX_IN_FLIGHT:  # bounded memory: wait for the broker to keep up
-                        wait_one()
-                        outstanding -= 1
-            while outstanding:
+        for topic, body in messages:
+            client.publish(topic, body, qos=1, retain=retain)
+            sent, outstanding = sent + 1, outstanding + 1
+            if outstanding >= MAX_IN_FLIGHT:  # bounded memory: wait for the broker to keep up
                 wait_one()
                 outstanding -= 1
-        finally:
-            self.close(client)
+        while outstanding:
+            wait_one()
+            outstanding -= 1
         if failures:
-            raise ConnectorError(failures[0].diagnosis, f"{target['topic']}: {failures[0].message}")
-        return {"topic": target["topic"], "messages": sent}
+            raise ConnectorError(failures[0].diagnosis, f"{label}: {failures[0].message}")
+        return sent
 
 
 TYPE = ConnectorType(

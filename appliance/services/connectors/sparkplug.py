@@ -23,6 +23,7 @@ metric that appears mid-window and mixed types apart; pivoting by metric is one 
 researcher, where a wide file would need every metric known before the first row. A message that
 is not a Sparkplug B payload, or a DATA metric whose alias no BIRTH in the window named, is
 skipped and counted; the counts end up in the import's record (`import.json`, `source.counts`).
+A delivery publishes an artifact's rows as an edge node of the appliance's own (`sparkplug_edge`).
 Births are not retained, so a window that opens mid-session hears aliases it cannot name; with
 `rebirth` the connector asks such a node once for its births (NCMD `Node Control/Rebirth`), as a
 host application joining late does. That is a command to the plant, so it is asked for, never
@@ -81,7 +82,7 @@ DATATYPES = {
     19: "Template",
 }
 _SIGNED32 = (1, 2, 3)  # Int8, Int16, Int32 travel in the uint32 field as two's complement
-_INT64, _DATETIME = 4, 13
+INT64, DATETIME = 4, 13
 
 
 @functools.cache
@@ -154,9 +155,9 @@ def _value(metric: Any, datatype: int) -> tuple[float | int | None, str | None, 
     if which == "int_value":
         return (raw - (1 << 32) if datatype in _SIGNED32 and raw >= 1 << 31 else raw), None, True
     if which == "long_value":
-        if datatype == _DATETIME:
+        if datatype == DATETIME:
             return None, _stamp(raw), True
-        return (raw - (1 << 64) if datatype == _INT64 and raw >= 1 << 63 else raw), None, True
+        return (raw - (1 << 64) if datatype == INT64 and raw >= 1 << 63 else raw), None, True
     if which == "float_value":
         import numpy as np
 
@@ -196,6 +197,23 @@ class Source(ma.Schema):
     rebirth = ma.fields.Boolean(
         load_default=False,
         metadata={"description": "ask a node whose aliases no birth named for its births (NCMD Node Control/Rebirth)"},
+    )
+
+
+_NAME = ma.validate.Regexp(r"^[^/#+]{1,256}$", error="a name without / # +")
+
+
+class Target(ma.Schema):
+    group = ma.fields.String(required=True, validate=_NAME)
+    node = ma.fields.String(
+        required=True, validate=_NAME, metadata={"description": "the edge node the appliance plays"}
+    )
+    device = ma.fields.String(
+        validate=_NAME, metadata={"description": "absent: the columns are the node's own metrics"}
+    )
+    time_column = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=256),
+        metadata={"description": "a column of timestamps for the metrics; absent: the time of publishing"},
     )
 
 
@@ -426,7 +444,10 @@ class SparkplugConnector:
         decoder.counts["rebirths"] += 1
 
     def write(self, target: Mapping[str, Any], name: str, fmt: str, path: Path) -> dict[str, Any]:
-        raise ConnectorError("invalid", "a Sparkplug B connector is a source only")
+        """Publish an artifact's rows as a Sparkplug B edge node (`sparkplug_edge`)."""
+        from appliance.services.connectors import sparkplug_edge
+
+        return sparkplug_edge.deliver(self.broker, Target().load(dict(target)), name, fmt, path)
 
 
 def _unresolved(payload: bytes, table: Mapping[int, Any]) -> list[int]:
@@ -452,11 +473,11 @@ def _exists(tree: Mapping[str, Any], levels: list[str]) -> bool:
 
 TYPE = ConnectorType(
     name="sparkplug_b",
-    summary="MQTT Sparkplug B: record metrics of edge nodes and devices for a window",
+    summary="MQTT Sparkplug B: record edge nodes' metrics for a window, publish artifacts as an edge node",
     settings=Settings,
     credentials=mqtt.Credentials,
     source=Source,
-    target=None,
+    target=Target,
     open=lambda settings, credentials, env: SparkplugConnector(settings, credentials, env),
     hosts=lambda settings: [(settings["host"], settings["port"])],
 )

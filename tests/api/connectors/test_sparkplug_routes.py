@@ -1,6 +1,6 @@
 """/v1/connectors with mosquitto and a Sparkplug B edge node: a window of metrics recorded into a
-dataset (aliases resolved from the births), what was skipped counted in `import.json`, and the
-bad inputs of a Sparkplug B source."""
+dataset (aliases resolved from the births), what was skipped counted in `import.json`, the
+recording delivered back as an edge node of its own, and the bad inputs of a source and target."""
 
 from __future__ import annotations
 
@@ -74,6 +74,19 @@ def test_record_metrics_into_a_dataset(
     record_id = next(a["id"] for a in listed if a["name"] == "import.json")
     record = json.loads(client.get(f"/v1/artifacts/{record_id}/download", headers=gen).data)
     assert record["source"]["counts"]["undecodable"] == 1 and record["source"]["counts"]["rows"] == 10
+    recording = next(a["name"] for a in listed if a["name"].endswith(".csv"))
+    delivered = client.post(
+        f"/v1/connectors/{con}/deliver",
+        json={
+            "job_id": job_id,
+            "artifacts": [recording],
+            "target": {"group": "replay", "node": "sealforge", "device": "recording", "time_column": "time"},
+        },
+        headers=gen,
+    )
+    assert delivered.status_code == 202, delivered.get_json()
+    done = inline_jobs.finish(client, gen, delivered.get_json()["id"])
+    assert done["status"] == "succeeded" and done["result"]["delivered"] == 1, done
 
 
 def test_bad_sources(client: FlaskClient, keys: dict[str, str], broker: MqttBroker) -> None:
@@ -91,9 +104,11 @@ def test_bad_sources(client: FlaskClient, keys: dict[str, str], broker: MqttBrok
     fields = {d["field"] for d in bad.get_json()["error"]["details"]}
     assert bad.status_code == 400 and {"source.group", "source.node", "source.qos", "source.duration_s"} <= fields
     refused = client.post(
-        f"/v1/connectors/{con}/deliver", json={"job_id": "job_" + "0" * 26, "target": {}}, headers=gen
+        f"/v1/connectors/{con}/deliver", json={"job_id": "job_" + "0" * 26, "target": {"node": "a/b"}}, headers=gen
     )
-    assert refused.status_code == 400 and refused.get_json()["error"]["details"][0]["field"] == "target"
+    assert refused.status_code == 400 and {"target.group", "target.node"} <= {
+        d["field"] for d in refused.get_json()["error"]["details"]
+    }
     unknown = client.post(
         "/v1/connectors",
         json={"name": "x", "type": "sparkplug_b", "settings": {"host": "127.0.0.1", "browse_s": 600}},

@@ -9,6 +9,7 @@ import csv
 import io
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -199,3 +200,51 @@ def test_a_namespace_of_garbage_is_an_error(broker: MqttBroker, node: EdgeNode) 
         list(stream.chunks)
     feeder.join()
     assert garbage.value.diagnosis == "invalid" and "not Sparkplug B payloads" in garbage.value.message
+
+
+def test_deliver_rows_as_an_edge_node(broker: MqttBroker, tmp_path: Path) -> None:
+    artifact = tmp_path / "synthetic.csv"
+    artifact.write_text(
+        "time,flow,running,mode,count\n"
+        "2024-01-01T00:00:00Z,1.5,true,auto,-3\n"
+        "2024-01-01T00:00:01Z,1.75,false,manual,4\n"
+        "2024-01-01T00:00:02Z,2.0,true,auto,5\n"
+    )
+    con = _connector(broker)
+    listen = con.read({"group": "synth", "duration_s": 10, "max_messages": 4})  # the births and two DDATA
+    header = next(listen.chunks)
+    target = {"group": "synth", "node": "sealforge", "device": "plant", "time_column": "time"}
+    written = con.write(target, "synthetic.csv", "csv", artifact)
+    assert written == {"group": "synth", "node": "sealforge", "device": "plant", "messages": 5}  # and NDEATH
+    rows = _rows(listen.chunks, header)
+    device = [
+        (r["message"], r["metric"], r["datatype"], r["value"] or r["text"], r["time"]) for r in rows if r["device"]
+    ]
+    assert device[:4] == [
+        ("DBIRTH", "flow", "Double", "1.5", "2024-01-01T00:00:00.000Z"),
+        ("DBIRTH", "running", "Boolean", "1", "2024-01-01T00:00:00.000Z"),
+        ("DBIRTH", "mode", "String", "auto", "2024-01-01T00:00:00.000Z"),
+        ("DBIRTH", "count", "Int64", "-3", "2024-01-01T00:00:00.000Z"),
+    ]
+    assert [(m, v, t) for m, name, _, v, t in device[4:] if name in ("flow", "count")] == [
+        ("DDATA", "1.75", "2024-01-01T00:00:01.000Z"),
+        ("DDATA", "4", "2024-01-01T00:00:01.000Z"),
+        ("DDATA", "2.0", "2024-01-01T00:00:02.000Z"),
+        ("DDATA", "5", "2024-01-01T00:00:02.000Z"),
+    ]
+    assert {r["metric"] for r in rows if not r["device"]} == {"bdSeq", "Node Control/Rebirth"}
+    assert listen.description["counts"]["unresolved"] == 0  # the DDATA carried aliases only, named by the DBIRTH
+
+
+def test_deliver_diagnoses(broker: MqttBroker, tmp_path: Path) -> None:
+    artifact = tmp_path / "rows.csv"
+    artifact.write_text("a,b\n1,2\n")
+    with pytest.raises(ConnectorError) as denied:
+        _connector(broker, "viewer").write({"group": "synth", "node": "n"}, "rows.csv", "csv", artifact)
+    assert denied.value.diagnosis == "permission"
+    with pytest.raises(ConnectorError) as no_clock:
+        _connector(broker).write({"group": "synth", "node": "n", "time_column": "t"}, "rows.csv", "csv", artifact)
+    assert no_clock.value.diagnosis == "invalid" and "'t'" in no_clock.value.message
+    with pytest.raises(ConnectorError) as not_a_table:
+        _connector(broker).write({"group": "synth", "node": "n"}, "model.bin", "", artifact)
+    assert not_a_table.value.diagnosis == "invalid"
