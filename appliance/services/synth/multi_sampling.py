@@ -86,6 +86,58 @@ def _child_rows(model: Any, child: str, parent: str, row: Any, count: int | None
     return rows
 
 
+def _constrained(synthesizer: Any) -> bool:
+    return bool(getattr(synthesizer, "_chained_constraints", None) or getattr(
+        synthesizer, "_reject_sampling_constraints", None))
+
+
+def _batched_children(model: Any, child: str, parent: str, parents: pd.DataFrame) -> list[pd.DataFrame]:
+    """Every parent row's children drawn as SDV draws them (a copula rebuilt from the parameters
+    the parent row carries, its generator reset to SDV's fixed seed, as each fresh child
+    synthesizer's is), but in the copula's space only, then turned back into values in one
+    ``reverse_transform`` for all parents. SDV builds a synthesizer and runs the whole
+    transformer stack once per parent, which is most of its sampling time; the draws here are the
+    same, the transformers' own noise and key generators are called once per chunk instead."""
+    import pandas as pd
+    from sdv.single_table.base import FIXED_RNG_SEED
+
+    table_synthesizer = model._table_synthesizers[child]
+    foreign_key = model.metadata._get_foreign_keys(parent, child)[0]
+    parent_key = model.metadata.tables[parent].primary_key
+    synthesizer = model._synthesizer(model.metadata.get_table_metadata(child), **model._table_parameters[child])
+    extended = getattr(model, "_parent_extended_columns", {}).get(child, [])
+    if extended:
+        model._set_extended_columns_distributions(synthesizer, child, extended)
+    defaults = getattr(model, "_default_parameters", {}).get(child, {})
+    raws: list[pd.DataFrame] = []
+    keys: list[Any] = []
+    apart: list[pd.DataFrame] = []  # parents whose parameters build no copula: SDV's own path
+    for _, row in parents.astype(object).iterrows():
+        count = round(row[f"__{child}__{foreign_key}__num_rows"])
+        if count <= 0:
+            continue
+        synthesizer._model = None
+        synthesizer._set_parameters(model._extract_parameters(row, child, foreign_key), defaults)
+        if synthesizer._model is None:
+            rows = _child_rows(model, child, parent, row, count)
+            apart += [rows] if rows is not None else []
+            continue
+        synthesizer._set_random_state(FIXED_RNG_SEED)
+        raws.append(synthesizer._sample(count))
+        keys += [row[parent_key]] * len(raws[-1])
+    if not raws:
+        return apart
+    raw = pd.concat(raws, ignore_index=True)
+    rows = table_synthesizer._data_processor.reverse_transform(raw)
+    rows = table_synthesizer.reverse_transform_constraints(rows)
+    inputs = table_synthesizer._data_processor._hyper_transformer._input_columns
+    extra = [c for c in raw.columns if c not in set(inputs) | set(rows.columns)]
+    if extra:
+        rows = pd.concat([rows, raw.loc[rows.index, extra]], axis=1)
+    rows[foreign_key] = pd.Series(keys, dtype=object).loc[rows.index].to_numpy()
+    return [rows.reset_index(drop=True), *apart]
+
+
 def _children(model: Any, table: str, sampled: dict[str, pd.DataFrame], scale: float) -> None:
     """SDV's ``_sample_children``, children in sorted order and each table joined once."""
     import pandas as pd
@@ -95,8 +147,11 @@ def _children(model: Any, table: str, sampled: dict[str, pd.DataFrame], scale: f
         if child in sampled:  # sampled from another parent already
             continue
         foreign_key = model.metadata._get_foreign_keys(table, child)[0]
-        parts = [_child_rows(model, child, table, row, None) for _, row in sampled[table].astype(object).iterrows()]
-        found = [part for part in parts if part is not None]
+        if _constrained(model._table_synthesizers[child]):  # rejection needs SDV's retries per parent
+            rows = sampled[table].astype(object).iterrows()
+            found = [part for _, row in rows if (part := _child_rows(model, child, table, row, None)) is not None]
+        else:
+            found = _batched_children(model, child, table, sampled[table])
         if not found:  # no parent drew a child: one row for the parent expecting the most, as SDV does
             counts = pd.to_numeric(sampled[table][f"__{child}__{foreign_key}__num_rows"], errors="coerce")
             forced = _child_rows(model, child, table, sampled[table].iloc[counts.idxmax()], 1)
