@@ -96,6 +96,7 @@ class RunContext:
         self.inputs = inputs
         self.work_dir = work_dir
         self.artifacts: list[tuple[Path, str, str]] = []
+        self.hashed: dict[Path, tuple[str, str]] = {}  # (BLAKE3, SHA-256) a kind computed as it wrote
         self.result: dict[str, Any] = {}
         self.rows = 0
         self._canceled = canceled
@@ -126,10 +127,12 @@ class RunContext:
         self._pending = None
         self._last_progress = time.monotonic()
 
-    def add_artifact(self, path: Path, name: str, media_type: str) -> None:
+    def add_artifact(self, path: Path, name: str, media_type: str, hashed: tuple[str, str] | None = None) -> None:
         if not path.is_file():
             raise JobFailed("ARTIFACT_MISSING", f"artifact {name!r} was not written")
         self.artifacts.append((path, name, media_type))
+        if hashed is not None:
+            self.hashed[path] = hashed
 
     def set_result(self, result: dict[str, Any]) -> None:
         self.result = result
@@ -165,10 +168,12 @@ def _succeed(state_dir: Path, job: dict[str, Any], ctx: RunContext, worker: str)
     blobs: list[StoredBlob] = []
     committed = False
     try:
+        # A file its kind hashed while writing it (an import) is linked in, not copied and hashed again.
         for path, _name, _media_type in ctx.artifacts:
-            blobs.append(store.put_file(conn, path))
+            known = ctx.hashed.get(path)
+            blobs.append(store.put_hashed(conn, path, known[0]) if known else store.put_file(conn, path))
         # SHA-256 for the seal's subjects, read here so the success transaction never hashes a file.
-        sha256s = [sha256_file(path) for path, _name, _media_type in ctx.artifacts]
+        sha256s = [ctx.hashed[p][1] if p in ctx.hashed else sha256_file(p) for p, _name, _media_type in ctx.artifacts]
         committed = _commit_success(conn, state_dir, job, ctx, worker, blobs, sha256s)
     finally:
         if not committed:

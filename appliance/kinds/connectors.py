@@ -1,9 +1,13 @@
 """The `connector_import` and `connector_deliver` kinds: data in from a plant source, results out.
 
-An import streams the source (`Connector.read`) to a file in the job's work dir, hashing it
-(BLAKE3 and SHA-256) and checking the cancel flag at every chunk, then hands that file to the
-dataset validator exactly as an upload (`ingest`), so what an import makes is a dataset like any
-other. A delivery writes artifacts of a succeeded job of the same tenant to the destination.
+An import streams the source (`Connector.read`) to a file in the job's work dir in one pass:
+hashing it (BLAKE3 and SHA-256), checking the cancel flag and the quota at every chunk, and, for
+CSV and TSV, feeding the dataset validator's parse as the bytes arrive (`StreamCheck`), so the
+parse overlaps the read. The file then becomes the dataset's blob and the job's artifact by hard
+link, with the digests already computed (`ingest_hashed`, `add_artifact(hashed=...)`): no copy
+and no second hash. The checks and their errors are an upload's, so what an import makes is a
+dataset like any other. A delivery writes artifacts of a succeeded job of the same tenant to the
+destination.
 
 Both are sealed like every job: the contract holds the connector's id, type and settings (never
 its credentials) and the source or target; the imported file is an artifact, so its digests are
@@ -15,10 +19,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import blake3
 import marshmallow as ma
@@ -27,12 +32,15 @@ from appliance.config import load_config
 from appliance.errors import AppError
 from appliance.kinds.base import Estimate, JobContext, JobFailed, Kind, ParamError
 from appliance.services.connectors import environment, manage
-from appliance.services.connectors.base import ConnectorError, file_chunks
+from appliance.services.connectors.base import ConnectorError, ReadStream, file_chunks
 from appliance.services.connectors.tabular import format_of
 from appliance.store import connectors as connectors_store
 from appliance.store import jobs as jobs_store
 from appliance.store.blobs import BlobStore
 from appliance.store.open import open_db
+
+if TYPE_CHECKING:
+    from appliance.services.datasets.streaming import StreamCheck
 
 _CONNECTOR_ID = ma.validate.Regexp(r"^con_[0-9A-Z]{26}$")
 
@@ -125,9 +133,11 @@ def run_import(ctx: JobContext) -> None:
     from appliance.services.datasets import ingest
     from appliance.services.datasets.limits import Limits
     from appliance.services.datasets.naming import MEDIA_TYPES
+    from appliance.services.datasets.streaming import STREAMED_FORMATS, StreamCheck
 
     cfg = load_config(overrides={"server": {"state_dir": str(ctx.state_dir)}})
     max_bytes = int(cfg["datasets"]["max_upload_bytes"])
+    limits = Limits.from_config(cfg)
     connector = _open(ctx, cfg)
     ctx.progress(0.0, message="connecting")
     try:
@@ -138,55 +148,76 @@ def run_import(ctx: JobContext) -> None:
     if format_of(name) != stream.format:
         name = f"{name}.{stream.format}"
     out = ctx.work_dir / Path(name).name
-    b3, sha, size, shown = blake3.blake3(), hashlib.sha256(), 0, time.monotonic()
+    # CSV and TSV are parsed as they arrive; the other formats need the whole file (see streaming.py)
+    check = StreamCheck(stream.format, limits) if stream.format in STREAMED_FORMATS else None
     try:
-        with out.open("wb") as fh:
-            for chunk in stream.chunks:
-                ctx.check_cancel()
-                fh.write(chunk)
-                b3.update(chunk)
-                sha.update(chunk)
-                size += len(chunk)
-                if size > max_bytes:
-                    raise JobFailed("PAYLOAD_TOO_LARGE", f"the source is larger than the quota of {max_bytes} bytes")
-                if time.monotonic() - shown >= 0.5:
-                    shown = time.monotonic()
-                    hint = stream.size_hint
-                    ctx.progress(min(0.9, size / hint * 0.9) if hint else 0.5, message=f"{size:,} bytes read")
-    except ConnectorError as exc:
-        raise JobFailed("CONNECTOR_FAILED", f"{exc.diagnosis}: {exc.message}") from exc
+        b3, sha, size = _read_into(ctx, stream, out, max_bytes, check)
+        ctx.check_cancel()
+        ctx.progress(0.9, message=f"{size:,} bytes read; checking them as a dataset")
+        try:
+            dataset = ingest.ingest_hashed(
+                open_db(ctx.state_dir),
+                ctx.state_dir,
+                ctx.tenant_id,
+                out.name,
+                stream.format,
+                out,
+                b3,
+                source_job_id=ctx.job_id,
+                limits=limits,
+                checked=check,
+            )
+        except AppError as exc:
+            raise JobFailed(exc.code, exc.message) from exc
     finally:
-        stream.close()
-    ctx.check_cancel()
-    ctx.progress(0.9, message=f"{size:,} bytes read; checking them as a dataset")
-    try:
-        dataset = ingest.ingest(
-            open_db(ctx.state_dir),
-            ctx.state_dir,
-            ctx.tenant_id,
-            out.name,
-            stream.format,
-            file_chunks(out),
-            max_bytes,
-            source_job_id=ctx.job_id,
-            limits=Limits.from_config(cfg),
-        )
-    except AppError as exc:
-        raise JobFailed(exc.code, exc.message) from exc
-    ctx.add_artifact(out, out.name, MEDIA_TYPES[stream.format])
+        if check is not None:
+            check.close()
+    ctx.add_artifact(out, out.name, MEDIA_TYPES[stream.format], hashed=(b3, sha))
     record = {
         "connector": ctx.params["connector"],
         "source": stream.description,
         "format": stream.format,
         "bytes": size,
-        "blake3": b3.hexdigest(),
-        "sha256": sha.hexdigest(),
+        "blake3": b3,
+        "sha256": sha,
         "dataset_id": dataset["id"],
         "rows": dataset["rows"],
     }
     _write_json(ctx, "import.json", record)
     ctx.set_result({k: record[k] for k in ("dataset_id", "rows", "bytes", "blake3", "sha256", "format")})
     ctx.progress(1.0, rows=dataset["rows"], message=f"dataset {dataset['id']}: {dataset['rows']:,} rows")
+
+
+def _read_into(
+    ctx: JobContext, stream: ReadStream, out: Path, max_bytes: int, check: StreamCheck | None
+) -> tuple[str, str, int]:
+    """Stream the source into ``out``, fsynced: the one pass over the bytes, which hashes them
+    (BLAKE3 for the blob store, SHA-256 for the seal), feeds the parse, and checks cancel and the
+    quota at every chunk. Returns (BLAKE3, SHA-256, size)."""
+    b3, sha, size, shown = blake3.blake3(), hashlib.sha256(), 0, time.monotonic()
+    try:
+        with out.open("wb") as fh:
+            for chunk in stream.chunks:
+                ctx.check_cancel()
+                size += len(chunk)
+                if size > max_bytes:
+                    raise JobFailed("PAYLOAD_TOO_LARGE", f"the source is larger than the quota of {max_bytes} bytes")
+                fh.write(chunk)
+                b3.update(chunk)
+                sha.update(chunk)
+                if check is not None:
+                    check.feed(chunk)
+                if time.monotonic() - shown >= 0.5:
+                    shown = time.monotonic()
+                    hint = stream.size_hint
+                    ctx.progress(min(0.9, size / hint * 0.9) if hint else 0.5, message=f"{size:,} bytes read")
+            fh.flush()
+            os.fsync(fh.fileno())  # the file becomes the blob itself (linked, not copied)
+    except ConnectorError as exc:
+        raise JobFailed("CONNECTOR_FAILED", f"{exc.diagnosis}: {exc.message}") from exc
+    finally:
+        stream.close()
+    return b3.hexdigest(), sha.hexdigest(), size
 
 
 def run_deliver(ctx: JobContext) -> None:

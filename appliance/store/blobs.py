@@ -16,7 +16,9 @@ may be removed only when nothing needs it, and deciding that must not race with 
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import sqlite3
 import uuid
 from collections.abc import Iterable
@@ -29,7 +31,7 @@ import blake3
 from appliance.clock import now_iso
 from appliance.fsutil import fsync_dir
 from appliance.store.db import transaction
-from appliance.store.owned import create_owned_file, process_token, remove_if_unowned
+from appliance.store.owned import create_owned_file, link_owned_file, process_token, remove_if_unowned
 
 CHUNK = 1 << 20
 TEMP_PREFIX = "blob-"
@@ -95,6 +97,38 @@ class BlobStore:
         """Copy a finished file into the store (a job's output), pinned."""
         with source.open("rb") as fh:
             return self.put_chunks(conn, iter(lambda: fh.read(CHUNK), b""))
+
+    def put_hashed(self, conn: sqlite3.Connection, source: Path, digest: str) -> StoredBlob:
+        """Store a finished, fsynced file whose BLAKE3 its writer computed while writing it (an
+        import hashes as it reads), pinned: a hard link into place, so neither a copy nor a second
+        hash of bytes just hashed. The writer must not touch ``source`` afterwards: it is the blob.
+        Across filesystems the file is copied, still without hashing it again."""
+        if not is_digest(digest):
+            raise ValueError(f"not a BLAKE3 hex digest: {digest!r}")
+        try:
+            fd, temp = link_owned_file(self.tmp, TEMP_PREFIX, source)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            fd, temp = create_owned_file(self.tmp, TEMP_PREFIX)
+            try:
+                with source.open("rb") as src, open(fd, "wb", closefd=False) as out:
+                    shutil.copyfileobj(src, out, CHUNK)
+                    out.flush()
+                    os.fsync(out.fileno())
+            except BaseException:
+                os.close(fd)
+                temp.unlink(missing_ok=True)
+                raise
+        try:
+            size = os.fstat(fd).st_size
+            pin = self._pin_into_place(conn, temp, digest)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        finally:
+            os.close(fd)
+        return StoredBlob(digest, size, pin)
 
     def _pin_into_place(self, conn: sqlite3.Connection, temp: Path, digest: str) -> str:
         final = self.path(digest)
@@ -199,4 +233,3 @@ class BlobTooLarge(Exception):
 def _outside_transaction(conn: sqlite3.Connection) -> None:
     if conn.in_transaction:
         raise RuntimeError("blobs are released in their own transaction, after the caller's has committed")
-

@@ -14,6 +14,7 @@ import os
 import shutil
 import socket
 import tempfile
+import uuid
 from pathlib import Path
 
 
@@ -50,6 +51,21 @@ def create_owned_file(directory: Path, prefix: str) -> tuple[int, Path]:
         fcntl.flock(fd, fcntl.LOCK_EX)
         if _same_entry(Path(name), fd):
             return fd, Path(name)
+        os.close(fd)
+
+
+def link_owned_file(directory: Path, prefix: str, source: Path) -> tuple[int, Path]:
+    """A new name in ``directory`` for the finished file ``source`` (a hard link: no copy), opened
+    read-only and locked by this process like `create_owned_file`'s files, so start-up cleanup
+    leaves it alone. Raises OSError (EXDEV) when ``source`` lies on another filesystem."""
+    directory.mkdir(parents=True, exist_ok=True)
+    while True:
+        name = directory / f"{prefix}{os.getpid()}-{uuid.uuid4().hex}"
+        os.link(source, name)
+        fd = os.open(name, os.O_RDONLY)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if _same_entry(name, fd):
+            return fd, name
         os.close(fd)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -142,15 +142,29 @@ def batches(
                 yield from reader
             return
         _check_header(path, fmt, limits, block)
-        _check_quotes_closed(path, fmt)
-        parse = pa_csv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",")
-        csv_reader = pa_csv.open_csv(path, read_options=pa_csv.ReadOptions(block_size=block), parse_options=parse)
-        _check_schema(csv_reader.schema, limits)
-        yield from csv_reader
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
-        if _STRADDLE in str(exc):
-            raise LimitExceeded(f"a row is longer than {block:,} bytes", limits.max_row_bytes, "max_row_bytes") from exc
-        raise FormatError(_plain(str(exc), fmt)) from exc
+        check_quotes_closed(path, fmt)
+        yield from csv_batches(path, fmt, limits, block)
+    except PARSE_ERRORS as exc:
+        raise parse_error(exc, fmt, limits, block) from exc
+
+
+PARSE_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError)
+
+
+def csv_batches(source: Path | BinaryIO, fmt: str, limits: Limits, block: int) -> Iterator[pa.RecordBatch]:
+    """pyarrow's CSV (TSV) reader over a file or a stream still arriving (`streaming.StreamCheck`),
+    its column count checked before the first batch; raises pyarrow's errors (see `parse_error`)."""
+    parse = pa_csv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",")
+    csv_reader = pa_csv.open_csv(source, read_options=pa_csv.ReadOptions(block_size=block), parse_options=parse)
+    _check_schema(csv_reader.schema, limits)
+    yield from csv_reader
+
+
+def parse_error(exc: BaseException, fmt: str, limits: Limits, block: int) -> FormatError:
+    """A pyarrow parse failure as the FormatError an upload answers with."""
+    if _STRADDLE in str(exc):
+        return LimitExceeded(f"a row is longer than {block:,} bytes", limits.max_row_bytes, "max_row_bytes")
+    return FormatError(_plain(str(exc), fmt))
 
 
 def _jsonl_source(path: Path, head_bytes: int | None, limits: Limits) -> BinaryIO:
@@ -168,14 +182,18 @@ def _jsonl_source(path: Path, head_bytes: int | None, limits: Limits) -> BinaryI
 def _check_header(path: Path, fmt: str, limits: Limits, block: int) -> None:
     """Count the header's columns before pyarrow builds one column per name."""
     with path.open("rb") as fh:
-        head = fh.read(block)
+        check_header_bytes(fh.read(block), fmt, limits)
+
+
+def check_header_bytes(head: bytes, fmt: str, limits: Limits) -> None:
+    """`_check_header` on the file's first block, however it was read."""
     first = head.split(b"\n", 1)[0].decode("utf-8", "replace")
     names = next(csv.reader([first], delimiter="\t" if fmt == "tsv" else ","), [])
     if len(names) > limits.max_columns:
         raise LimitExceeded(f"the header names {len(names):,} columns", limits.max_columns, "max_columns", "columns")
 
 
-def _check_quotes_closed(path: Path, fmt: str) -> None:
+def check_quotes_closed(path: Path, fmt: str, quotes: int | None = None) -> None:
     """Refuse a file that ends inside a quoted field.
 
     pyarrow takes such a file without a word and keeps the rest of the file as the last cell, so
@@ -183,11 +201,13 @@ def _check_quotes_closed(path: Path, fmt: str) -> None:
     quote is doubled, so a file with an even count of quote characters cannot end inside quotes;
     counting them is a byte scan, far cheaper than the parse that follows. Only an odd count (an
     open quote, or a literal one inside an unquoted field such as ``5" pipe``) pays for a strict
-    read with the csv module to tell the two apart."""
-    quotes = 0
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            quotes += chunk.count(b'"')
+    read with the csv module to tell the two apart. ``quotes``: the count, when a stream counted
+    them as the bytes arrived."""
+    if quotes is None:
+        quotes = 0
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                quotes += chunk.count(b'"')
     if quotes % 2 == 0:
         return
     with path.open(encoding="utf-8", errors="replace", newline="") as text:
@@ -280,10 +300,16 @@ def check_content(path: Path, fmt: str, limits: Limits) -> tuple[int, list[dict[
         raise FormatError("named as Parquet, but the content is not a Parquet file (no PAR1 markers)")
     if fmt != "parquet" and is_parquet:
         raise FormatError(f"named as {fmt.upper()}, but the content is a Parquet file")
+    return tally(batches(path, fmt, limits, dictionary=True), fmt, limits, path)
+
+
+def tally(parsed: Iterable[pa.RecordBatch], fmt: str, limits: Limits, path: Path) -> tuple[int, list[dict[str, str]]]:
+    """`check_content`'s checks on the batches of a file (or of a stream as it arrives): every
+    batch measured, then the row count, the column types and names checked."""
     rows = 0
     decoded = 0
     schema: pa.Schema | None = None
-    for batch in batches(path, fmt, limits, dictionary=True):
+    for batch in parsed:
         decoded += measure(batch, limits, rows + 1)
         if decoded > limits.max_decoded_bytes:
             raise LimitExceeded(

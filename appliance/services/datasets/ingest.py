@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appliance import errors
 from appliance.clock import now_iso
@@ -25,6 +25,9 @@ from appliance.services.datasets.naming import MEDIA_TYPES, UPLOAD_FORMATS, Form
 from appliance.store import datasets as datasets_store
 from appliance.store.blobs import BlobStore, BlobTooLarge, StoredBlob, unpin
 from appliance.store.db import transaction
+
+if TYPE_CHECKING:
+    from appliance.services.datasets.streaming import StreamCheck
 
 
 def ingest(
@@ -38,6 +41,45 @@ def ingest(
     source_job_id: str | None = None,
     limits: Limits | None = None,
 ) -> dict[str, Any]:
+    _require_format(fmt)
+    store = BlobStore(state_dir)
+    try:
+        blob = store.put_chunks(conn, chunks, max_bytes=max_bytes)
+    except BlobTooLarge as exc:
+        raise AppError(errors.PAYLOAD_TOO_LARGE, f"the dataset is larger than the quota of {exc.limit} bytes") from exc
+    try:
+        return _record(conn, store, blob, tenant_id, name, str(fmt), source_job_id, limits or current())
+    except BaseException:
+        store.drop(conn, [blob])
+        raise
+
+
+def ingest_hashed(
+    conn: sqlite3.Connection,
+    state_dir: Path,
+    tenant_id: str,
+    name: str,
+    fmt: str,
+    path: Path,
+    digest: str,
+    source_job_id: str | None = None,
+    limits: Limits | None = None,
+    checked: StreamCheck | None = None,
+) -> dict[str, Any]:
+    """`ingest` for a file its writer already hashed (BLAKE3 ``digest``) and fsynced, such as an
+    import: linked into the blob store, not copied and hashed again. ``checked``: the `StreamCheck`
+    that saw the bytes as they were written, whose answer stands for the parse after the fact."""
+    _require_format(fmt)
+    store = BlobStore(state_dir)
+    blob = store.put_hashed(conn, path, digest)
+    try:
+        return _record(conn, store, blob, tenant_id, name, fmt, source_job_id, limits or current(), checked)
+    except BaseException:
+        store.drop(conn, [blob])
+        raise
+
+
+def _require_format(fmt: str | None) -> None:
     if fmt is None:
         raise AppError(
             errors.UNSUPPORTED_MEDIA_TYPE,
@@ -46,16 +88,6 @@ def ingest(
         )
     if fmt not in UPLOAD_FORMATS:
         raise errors.validation("format", f"one of {', '.join(UPLOAD_FORMATS)}")
-    store = BlobStore(state_dir)
-    try:
-        blob = store.put_chunks(conn, chunks, max_bytes=max_bytes)
-    except BlobTooLarge as exc:
-        raise AppError(errors.PAYLOAD_TOO_LARGE, f"the dataset is larger than the quota of {exc.limit} bytes") from exc
-    try:
-        return _record(conn, store, blob, tenant_id, name, fmt, source_job_id, limits or current())
-    except BaseException:
-        store.drop(conn, [blob])
-        raise
 
 
 def _record(
@@ -67,6 +99,7 @@ def _record(
     fmt: str,
     source_job_id: str | None,
     limits: Limits,
+    checked: StreamCheck | None = None,
 ) -> dict[str, Any]:
     """Check the pinned blob parses, then commit the row and give up the pin in one transaction."""
     digest, size = blob.digest, blob.size
@@ -75,7 +108,10 @@ def _record(
             raise FormatError("the file is empty")
         from appliance.services.datasets.formats import check_content
 
-        rows, columns = check_content(store.path(digest), fmt, limits)
+        if checked is not None:
+            rows, columns = checked.finish(store.path(digest))
+        else:
+            rows, columns = check_content(store.path(digest), fmt, limits)
     except FormatError as exc:
         raise app_error(exc) from exc
     row = {
