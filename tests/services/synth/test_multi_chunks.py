@@ -118,6 +118,9 @@ def test_chunks_keep_keys_unique_and_resolving_and_fill_the_rows(sdv_home: Path)
         assert tables[name][key].is_unique, f"{name}.{key} repeats across chunks"
     assert set(tables["assets"]["plant_id"]) <= set(tables["plants"]["plant_id"])
     assert set(tables["alarms"]["plant_id"].dropna()) <= set(tables["plants"]["plant_id"])
+    # integer keys are numbered over the chunks (SDV's faker keys remember every key they gave)
+    assert tables["plants"]["plant_id"].tolist() == list(range(1, 91))
+    assert tables["assets"]["asset_id"].tolist() == list(range(1, len(tables["assets"]) + 1))
     whole = model.sample(90, 5, meta)
     assert len(whole["plants"]) == 90 and len(whole["alarms"]) > 0
 
