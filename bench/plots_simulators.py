@@ -21,8 +21,10 @@ WIDTH, PANEL_H, MARGIN_L, MARGIN_R, MARGIN_T, GAP = 760, 130, 70, 20, 34, 34
 COLOURS = ("#1f5fa8", "#c0392b", "#2e7d32", "#7b3fa0")
 NORMAL_DAY = {
     "water": ("LIT101", "LIT102", "FIT101", "FIT201"),
-    "chemical": ("TT101", "AT101", "TCV102.POS", "PT101"),
-    "power": ("V_B1", "I_FDR", "OLTC.TAP", "P_SRC"),
+    # the production plan (FV101), the pump changeover (TCV102) and the 10:00 calibration (AT101)
+    "chemical": ("TT101", "AT101", "FV101.POS", "TCV102.POS"),
+    # night-time voltage reduction (V_B1, OLTC.TAP) and the capacitor time clock (Q_CAP)
+    "power": ("V_B1", "OLTC.TAP", "Q_CAP", "P_SRC"),
 }
 ATTACK_RUN_S, ATTACK_START_S, ATTACK_LEN_S, STEP_S = 10800, 3600, 1800, 10
 # technique -> (target, magnitude, the process value that shows the consequence), all on the water plant
