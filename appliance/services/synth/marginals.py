@@ -181,6 +181,9 @@ def _plain_number(value: Any) -> Any:
 
 STEP_DISTINCT = 20
 """Numeric columns with at most this many distinct values are sampled by steps (their values only)."""
+MAX_KNOTS = 2000
+"""An empirical marginal keeps at most this many order statistics (evenly spaced ranks), so a model
+file stays small on a large class while a small table's classes keep every value."""
 
 
 class EmpiricalMarginal:
@@ -193,13 +196,16 @@ class EmpiricalMarginal:
     fit. ``cdf`` is the mid-rank (tied values share the middle of their block, so a point mass maps
     to one normal score); ``percent_point`` interpolates between order statistics on the same
     grid, or, for a ``stepped`` column (categories, few distinct values), returns the order
-    statistic itself, so a sampled category is always one the class has.
+    statistic itself, so a sampled category is always one the class has. Above ``MAX_KNOTS``
+    values it keeps that many order statistics at evenly spaced ranks.
     """
 
     def __init__(self, values: np.ndarray, stepped: bool) -> None:
         values = np.asarray(values, dtype=float)
-        values = values[np.isfinite(values)]
-        self.sorted = np.sort(values) if len(values) else np.zeros(1)
+        values = np.sort(values[np.isfinite(values)])
+        if len(values) > MAX_KNOTS:
+            values = values[np.floor((np.arange(MAX_KNOTS) + 0.5) / MAX_KNOTS * len(values)).astype(int)]
+        self.sorted = values if len(values) else np.zeros(1)
         self.stepped = stepped
 
     def cdf(self, values: np.ndarray) -> np.ndarray:

@@ -76,6 +76,11 @@ def test_the_empirical_marginal_inverts_its_cdf_and_steps_through_seen_values_on
     drawn = stepped.percent_point(np.random.default_rng(0).random(1000))
     assert set(drawn) <= set(values) and (drawn == 0).mean() == pytest.approx(0.5, abs=0.06)
     assert marginals.EmpiricalMarginal(np.array([np.nan]), stepped=True).percent_point(np.array([0.3]))[0] == 0
+    large = np.random.default_rng(1).gamma(2.0, 3.0, 200_000)
+    kept = marginals.EmpiricalMarginal(large, stepped=False)
+    assert len(kept.sorted) == marginals.MAX_KNOTS and set(kept.sorted) <= set(large), "real values, bounded"
+    np.testing.assert_allclose(kept.percent_point(np.array([0.1, 0.5, 0.9])), np.quantile(large, [0.1, 0.5, 0.9]),
+                               rtol=0.01)
 
 
 def test_each_class_samples_its_own_categories_and_shapes(sdv_home: Path) -> None:
@@ -101,3 +106,26 @@ def test_each_class_samples_its_own_categories_and_shapes(sdv_home: Path) -> Non
     again = engines.create("gaussian_copula", "cpu", class_column="label")
     again.fit(frame, meta)
     pd.testing.assert_frame_equal(again.sample(300, 13), model.sample(300, 13))
+
+
+def test_a_model_file_from_before_the_shared_preparation_still_samples(sdv_home: Path, tmp_path: Path) -> None:
+    import cloudpickle
+
+    from appliance.services.synth.sdv_engine import SDVSynthesizer
+
+    real = adult_frame(200, seed=4)
+    frame, meta = metadata.detect(real)
+    models = {}
+    for income in (">50K", "<=50K"):
+        model = SDVSynthesizer("gaussian_copula", "cpu")
+        model.fit(frame[frame["income"] == income].reset_index(drop=True), meta)
+        models[income] = model.model
+    state = {"class_column": "income", "synthesizer": "gaussian_copula", "values": {">50K": ">50K", "<=50K": "<=50K"},
+             "proportions": {"<=50K": 0.75, ">50K": 0.25}, "models": models, "pooled": None}
+    with (tmp_path / "old.pkl").open("wb") as fh:
+        cloudpickle.dump(state, fh)  # the layout save() wrote for every synthesizer until the shared preparation
+    loaded = engines.load(tmp_path / "old.pkl", "sdv_stratified")
+    assert isinstance(loaded, StratifiedSynthesizer) and loaded.shared is None
+    rows = loaded.sample(100, 2)
+    assert rows["income"].value_counts().to_dict() == {"<=50K": 75, ">50K": 25}
+    assert (loaded.sample(20, 3, conditions={"income": ">50K"})["income"] == ">50K").all()
