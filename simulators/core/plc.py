@@ -37,21 +37,30 @@ class OnDelay:
     """TON timer: true once `cond` has held for `delay` seconds (elapsed time is 0 on the scan where
     `cond` rises, as on a PLC); resets as soon as `cond` drops."""
 
-    __slots__ = ("delay", "dt", "elapsed", "ops")
+    __slots__ = ("delay", "dt", "elapsed", "limit", "ops", "vector")
 
     def __init__(self, ops: Ops, dt: float, delay: float) -> None:
         self.ops = ops
+        self.vector = ops.vector
         self.dt = dt
         self.delay = delay
+        self.limit = delay - 1e-9
         self.elapsed: Any = ops.full(-dt)
 
     def update(self, cond: Num) -> Num:
-        self.elapsed = self.ops.where(cond, self.elapsed + self.dt, -self.dt)
-        return self.elapsed >= self.delay - 1e-9
+        # A plant runs ~10 of these per scan: one instance takes the branch, not a call to ops.where.
+        if self.vector:
+            self.elapsed = self.ops.where(cond, self.elapsed + self.dt, -self.dt)
+        else:
+            self.elapsed = self.elapsed + self.dt if cond else -self.dt
+        return self.elapsed >= self.limit
 
     def restart(self, mask: Num) -> None:
         """Start timing again where `mask` is true (after it fired, for repeating actions)."""
-        self.elapsed = self.ops.where(mask, 0.0, self.elapsed)
+        if self.vector:
+            self.elapsed = self.ops.where(mask, 0.0, self.elapsed)
+        elif mask:
+            self.elapsed = 0.0
 
 
 class Interlock:
