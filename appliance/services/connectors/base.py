@@ -189,8 +189,14 @@ class Environment:
         for root in self.folder_roots:
             if resolved == root or resolved.is_relative_to(root):
                 return resolved
-        roots = ", ".join(str(r) for r in self.folder_roots) or "none configured"
-        raise ConnectorError("not_allowed", f"{path} is outside the folders connectors may use ({roots})")
+        # No path in the message: the error handler scrubs every absolute path to `<path>`, which
+        # left "<path> is outside the folders connectors may use (<path>, <path>)". Name the key.
+        count = len(self.folder_roots)
+        where = f"any of the {count} folders in" if count else "a folder in (none is configured)"
+        raise ConnectorError(
+            "not_allowed",
+            f"the path is not under {where} `[connectors] folder_roots`; `sealforge config show` lists them",
+        )
 
 
 def inside(base: Path, relative: str) -> Path:

@@ -120,6 +120,15 @@ def test_create_bad_input(
         assert field in [d["field"] for d in error["details"]], error
 
 
+def test_a_folder_outside_the_roots_is_explained_without_paths(client: FlaskClient, keys: dict[str, str]) -> None:
+    """The message survives the error handler's path scrubbing: it names the key, not `<path>`."""
+    answer = _create(client, keys, {"name": "x", "type": "folder", "settings": {"path": "/etc"}})
+    error = answer.get_json()["error"]
+    assert answer.status_code == 400 and error["code"] == "CONNECTOR_TARGET_NOT_ALLOWED", error
+    assert "<path>" not in error["message"], error
+    assert "not under any of the 1 folders in `[connectors] folder_roots`" in error["message"], error
+
+
 def test_bad_input_on_every_route(client: FlaskClient, keys: dict[str, str], mnt: Path, db: Any) -> None:
     from appliance.services import identity
 
