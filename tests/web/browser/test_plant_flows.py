@@ -309,6 +309,22 @@ def test_pause_a_live_run_and_resume_it(page: Any, watch: Watch, site: Site, sha
     expect(scan).not_to_have_text(frozen, timeout=15_000)  # the plant steps again
 
 
+def test_the_overview_shows_a_live_run_whole(page: Any, watch: Watch, site: Site, shared: dict[str, str]) -> None:
+    """At the reference size the live runs table fits its card: the endpoints, their clients and the
+    alarms link are on screen, not cut off behind a horizontal scroll (it was, beside Health)."""
+    run_id = _run_id(site, shared)
+    _running(site, run_id)
+    log_in(page, watch, site, "read", "/")
+    row = page.locator(f'tr[data-run-id="{run_id}"]')
+    expect(row.locator('[data-clients="modbus"]')).to_be_visible()
+    card = page.get_by_test_id("live-runs-card")
+    assert card.evaluate("e => e.scrollWidth <= e.clientWidth"), card.evaluate("e => [e.scrollWidth, e.clientWidth]")
+    right = card.bounding_box()
+    alarms = row.get_by_test_id("run-alarms").bounding_box()
+    assert right and alarms and alarms["x"] + alarms["width"] <= right["x"] + right["width"]
+    screenshot(page, "overview-live")
+
+
 def _api(site: Site, run_id: str, verb: str) -> None:
     """Pause or resume the run as a script would, with an API key: not through the open page."""
     answer = httpx.post(
