@@ -302,7 +302,7 @@ class Simulation:
         last = first + scans
         vector = self.ops.vector
         width = len(self.columns)
-        rows: list[list[Any]] = []
+        rows: list[Any] = []  # one instance: the recorded rows' values end to end (one conversion per chunk)
         buf = np.empty((chunk_rows, width, self.instances)) if vector else None
         idx: list[int] = []
         scan = self.scan
@@ -318,7 +318,7 @@ class Simulation:
                     for j in range(width):
                         slot[j] = row[j]
                 else:
-                    rows.append(row)
+                    rows.extend(row)
                 idx.append(i)
                 if len(idx) >= chunk_rows:
                     yield np.asarray(idx, dtype=np.int64), self._chunk(rows, buf, len(idx))
@@ -333,7 +333,7 @@ class Simulation:
             yield np.asarray(idx, dtype=np.int64), self._chunk(rows, buf, len(idx))
 
     @staticmethod
-    def _chunk(rows: list[list[Any]], buf: np.ndarray | None, count: int) -> np.ndarray:
-        if buf is None:
-            return np.asarray(rows, dtype=np.float64)
+    def _chunk(rows: list[Any], buf: np.ndarray | None, count: int) -> np.ndarray:
+        if buf is None:  # a flat list converts in half the time a list of rows does
+            return np.fromiter(rows, dtype=np.float64, count=len(rows)).reshape(count, -1)
         return buf[:count].copy()

@@ -344,8 +344,13 @@ class PowerPlant(PlantModel):
     def flow(self, app: list[Any], w: Any) -> dict[str, Any]:
         """Power flow for (actuators, exogenous row), reused while neither changes within a scan."""
         cache = self._cache
-        if cache is not None and cache[0] is w and self._same(cache[1], app):
-            return cache[2]
+        if cache is not None and cache[0] is w:
+            held = cache[1]
+            if self.ops.vector:
+                if self._same(held, app):
+                    return cache[2]
+            elif held[0] == app[0] and held[1] == app[1] and held[2] == app[2]:  # `_same`, unrolled
+                return cache[2]
         warm = cache is not None and self._same(cache[1][2:], app[2:3])  # breaker unchanged
         result = self.solve(app, w, self.v_guess if warm else None)
         self.v_guess = result["volts"]
