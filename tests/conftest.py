@@ -16,6 +16,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+# The connector suites' session servers (tests/services/connectors, tests/api/connectors), defined
+# here, at the suites' common parent, so that each starts once per test process, not once per suite.
+from tests.connector_servers import broker, pg_server, s3  # noqa: F401
+from tests.remote_servers import ftpd, influx, maria, smbd, sshd  # noqa: F401
+
 os.environ.setdefault("SEALFORGE_STATE_DIR", "/nonexistent-use-tmp-path")
 # Most tests start one `default` worker for their small mock jobs; small mocks would otherwise go to
 # `interactive` (issue #15 queue routing). Tests about routing set [jobs] interactive_max_rows themselves.

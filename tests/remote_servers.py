@@ -411,3 +411,106 @@ def smb_server() -> Iterator[SmbServer]:
     finally:
         _stop(proc)
         shutil.rmtree(root, ignore_errors=True)
+
+
+# The session fixtures of tests/services/connectors and tests/api/connectors: one server of each
+# kind, seeded once with what both suites read, so each starts once per test process (each
+# conftest imports them; the modules that use one share its xdist group, so under `--dist
+# loadgroup` they run on the same worker too). Tests that write leave the seeded files as they were.
+
+FLOWS_ROWS = 3000
+
+
+def _seed_files(files: Path) -> None:
+    (files / "exports" / "flows.csv").write_text("t,flow\n" + "".join(f"{i},{i / 2}\n" for i in range(FLOWS_ROWS)))
+
+
+@pytest.fixture(scope="session")
+def sshd() -> Iterator[SftpServer]:
+    with sftp_server() as server:
+        _seed_files(server.files)
+        (server.files / "exports" / "recipe.csv").write_text("id,secret\n1,x\n")
+        (server.files / "exports" / "recipe.csv").chmod(0o600)  # owned by the test, not the server's account
+        os.chmod(server.files / "readonly", 0o555)
+        yield server
+
+
+@pytest.fixture(scope="session")
+def ftpd() -> Iterator[FtpServer]:
+    with ftp_server() as server:
+        _seed_files(server.files)
+        (server.files / "secret" / "recipe.csv").write_text("id,secret\n1,x\n")
+        yield server
+
+
+@pytest.fixture(scope="session")
+def smbd() -> Iterator[SmbServer]:
+    with smb_server() as server:
+        _seed_files(server.files)
+        shutil.chown(server.files / "exports" / "flows.csv", server.user)  # the account may replace it
+        yield server
+
+
+MYSQL_API_PASSWORD = "plant-mysql-pw-0123"
+
+
+@pytest.fixture(scope="session")
+def maria() -> Iterator[MariaServer]:
+    """The services' database `plant` (users `engineer`, `reader`) and the routes' database `mes`
+    (user `plant_api`, who may also write `delivered`): neither account sees the other's tables."""
+    with mariadb_server() as server:
+        server.run(
+            "SET SESSION max_recursive_iterations = 100000",
+            "CREATE DATABASE plant",
+            "CREATE DATABASE secret",
+            "CREATE TABLE plant.readings (id BIGINT, tag VARCHAR(20), value DOUBLE, raw VARBINARY(8))",
+            "INSERT INTO plant.readings WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s"
+            " WHERE i < 5000) SELECT i, CONCAT('FIT', i % 7), i * 0.5, UNHEX('FF00') FROM s",
+            "CREATE TABLE secret.recipes (id INT, body TEXT)",
+            "CREATE USER 'engineer'@'%' IDENTIFIED BY 'engineer-pw'",
+            "GRANT ALL ON plant.* TO 'engineer'@'%'",
+            "CREATE USER 'reader'@'%' IDENTIFIED BY 'reader-pw'",
+            "GRANT SELECT ON plant.readings TO 'reader'@'%'",
+            "CREATE DATABASE mes",
+            "CREATE DATABASE delivered",
+            "CREATE TABLE mes.batches (id BIGINT, product VARCHAR(10), yield DOUBLE, ok BOOLEAN)",
+            "INSERT INTO mes.batches WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s"
+            " WHERE i < 2000) SELECT i, CONCAT('P', i % 4), 90 + i % 10 * 0.5, i % 3 > 0 FROM s",
+            "CREATE TABLE mes.secret_recipes (id INT)",
+            "CREATE VIEW mes.endless AS SELECT a.id, REPEAT('x', 300) AS pad"
+            " FROM mes.batches a, mes.batches b, mes.batches c",
+            f"CREATE USER 'plant_api'@'%' IDENTIFIED BY '{MYSQL_API_PASSWORD}'",
+            "GRANT SELECT ON mes.batches TO 'plant_api'@'%'",
+            "GRANT SELECT ON mes.endless TO 'plant_api'@'%'",
+            "GRANT ALL ON delivered.* TO 'plant_api'@'%'",
+        )
+        yield server
+
+
+T0 = 1_700_000_000 * 10**9
+
+
+@pytest.fixture(scope="session")
+def influx() -> Iterator[InfluxServer]:
+    """The services' database `plant` (users `engineer`, `viewer`) and the routes' database `site`
+    (user `historian`, with 400,000 `vib` points: an import long enough to cancel)."""
+    with influxdb_server() as server:
+        for statement in (
+            "CREATE DATABASE plant",
+            "CREATE DATABASE secret",
+            "CREATE DATABASE site",
+            "CREATE USER engineer WITH PASSWORD 'engineer-pw'",
+            "GRANT ALL ON plant TO engineer",
+            "CREATE USER viewer WITH PASSWORD 'viewer-pw'",
+            "GRANT READ ON plant TO viewer",
+            "CREATE USER historian WITH PASSWORD 'historian-pw'",
+            "GRANT ALL ON site TO historian",
+        ):
+            server.query(statement)
+        lines = (f"flow,line=L{i % 2} value={i / 2},ok={str(i % 3 > 0).lower()} {T0 + i * 10**9}" for i in range(3000))
+        server.write("plant", "\n".join(lines))
+        server.write("site", "\n".join(f"flow,line=L{i % 2} value={i / 2} {T0 + i * 10**9}" for i in range(2000)))
+        for part in range(4):
+            vib = (f"vib,axis=x{i % 3} g={i * 0.001} {T0 + (part * 100_000 + i) * 10**6}" for i in range(100_000))
+            server.write("site", "\n".join(vib))
+        yield server

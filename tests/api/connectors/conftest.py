@@ -1,6 +1,3 @@
-"""One PostgreSQL server, one S3 server and one MQTT broker per test session for the connector tests
-(tests/connector_servers.py)."""
-
-from tests.connector_servers import broker, pg_server, s3
-
-__all__ = ["broker", "pg_server", "s3"]
+"""The connector tests' servers (PostgreSQL, S3, MQTT, MariaDB, InfluxDB, SFTP, FTP, SMB) are session
+fixtures of tests/conftest.py, shared with the other connector suite: each starts once per test
+process (tests/connector_servers.py, tests/remote_servers.py)."""

@@ -1,20 +1,18 @@
 """/v1/connectors with a real PostgreSQL server: write-only credentials and their rotation, the
-test diagnoses, browse, import and delivery as jobs, the round trip, and cancel mid-import."""
+test diagnoses, browse, import and delivery as jobs, the round trip
+(cancel mid-import: test_cancel_import.py)."""
 
 from __future__ import annotations
 
 import hashlib
-import json
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import InlineJobs, auth, wait_for
+from tests.conftest import InlineJobs, auth
 from tests.connector_servers import PostgresServer, _free_port
-from tests.jobs.test_lifecycle import parse_sse
 
 pytestmark = pytest.mark.xdist_group("postgres")
 
@@ -145,37 +143,3 @@ def test_permission_denied_import_fails_with_diagnosis(
     assert failed["error"]["code"] == "CONNECTOR_FAILED" and failed["error"]["message"].startswith("permission")
     missing = client.post(f"/v1/connectors/{con}/browse", json={"path": "nope"}, headers=gen).get_json()
     assert missing["data"] == []
-
-
-def test_cancel_mid_import(
-    client: FlaskClient, keys: dict[str, str], pg_server: PostgresServer, plant: str, start_worker: Any
-) -> None:
-    gen = auth(keys["generate"])
-    con = _connector(client, keys, pg_server, plant)
-    start_worker("default")
-    job_id = client.post(f"/v1/connectors/{con}/import", json={"source": {"table": "endless"}}, headers=gen).get_json()[
-        "id"
-    ]
-    deadline = time.monotonic() + 60
-    while "bytes read" not in (client.get(f"/v1/jobs/{job_id}", headers=gen).get_json()["message"] or ""):
-        assert time.monotonic() < deadline, "the import never reported bytes read"
-        time.sleep(0.2)
-    assert client.post(f"/v1/jobs/{job_id}/cancel", headers=gen).status_code == 200
-    done = wait_for(client, gen, job_id, {"canceled", "succeeded", "failed"})
-    assert done["status"] == "canceled", done
-    progress = [
-        e
-        for e in parse_sse(client.get(f"/v1/jobs/{job_id}/events", headers=gen).get_data(as_text=True))
-        if e["event"] == "progress"
-    ]
-    assert progress and "bytes read" in json.dumps(progress[-1]["data"])
-    assert client.get("/v1/datasets", headers=gen).get_json()["count"] == 0
-    with pg_server.connect(plant) as conn:
-        for _ in range(100):
-            left = conn.execute(  # type: ignore[attr-defined]
-                "SELECT count(*) FROM pg_stat_activity WHERE usename = 'plant_api'"
-            ).fetchone()[0]
-            if left == 0:
-                break
-            time.sleep(0.1)
-    assert left == 0, "the canceled import left its COPY running on the server"

@@ -1,31 +1,18 @@
 """/v1/connectors with OpenSSH's sshd: a key-only login, the host key reported by test and
 pinned, browse, import of a file and delivery of the artifact back, a file the account may not
-read, and cancel mid-import."""
+read (cancel mid-import: test_cancel_import.py)."""
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import InlineJobs, auth, wait_for
-from tests.remote_servers import SftpServer, sftp_server
+from tests.conftest import InlineJobs, auth
+from tests.remote_servers import FLOWS_ROWS, SftpServer
 
 pytestmark = pytest.mark.xdist_group("sshd")
-
-
-@pytest.fixture(scope="module")
-def sshd() -> Iterator[SftpServer]:
-    with sftp_server() as server:
-        (server.files / "exports" / "flows.csv").write_text("t,flow\n" + "".join(f"{i},{i / 2}\n" for i in range(2000)))
-        (server.files / "exports" / "recipe.csv").write_text("id,secret\n1,x\n")
-        (server.files / "exports" / "recipe.csv").chmod(0o600)
-        os.chmod(server.files / "readonly", 0o555)
-        yield server
 
 
 def _connector(client: FlaskClient, keys: dict[str, str], server: SftpServer, **settings: Any) -> str:
@@ -71,7 +58,7 @@ def test_test_browse_import_deliver(
         headers=gen,
     ).get_json()["id"]
     imported = inline_jobs.finish(client, gen, job_id)
-    assert imported["result"]["rows"] == 2000
+    assert imported["result"]["rows"] == FLOWS_ROWS
 
     def deliver(target: dict[str, Any]) -> dict[str, Any]:
         made = client.post(
@@ -107,25 +94,3 @@ def test_denied_and_pinned_key_mismatch(
     pinned = _connector(client, keys, sshd, host_key_sha256="SHA256:" + "B" * 43)
     answer = client.post(f"/v1/connectors/{pinned}/test", headers=gen).get_json()
     assert answer["ok"] is False and answer["diagnosis"] == "tls"
-
-
-def test_cancel_mid_import(client: FlaskClient, keys: dict[str, str], sshd: SftpServer, start_worker: Any) -> None:
-    gen = auth(keys["generate"])
-    big = sshd.files / "exports" / "big.csv"
-    with big.open("wb") as fh:  # sparse: a gigabyte that costs no disk on the server side
-        fh.write(b"t,v\n")
-        fh.truncate(1 << 30)
-    con = _connector(client, keys, sshd)
-    start_worker("default")
-    job_id = client.post(
-        f"/v1/connectors/{con}/import", json={"source": {"path": "exports/big.csv"}}, headers=gen
-    ).get_json()["id"]
-    deadline = time.monotonic() + 60
-    while "bytes read" not in (client.get(f"/v1/jobs/{job_id}", headers=gen).get_json()["message"] or ""):
-        assert time.monotonic() < deadline, "the import never reported bytes read"
-        time.sleep(0.2)
-    assert client.post(f"/v1/jobs/{job_id}/cancel", headers=gen).status_code == 200
-    done = wait_for(client, gen, job_id, {"canceled", "succeeded", "failed"})
-    assert done["status"] == "canceled", done
-    assert client.get("/v1/datasets", headers=gen).get_json()["count"] == 0
-    big.unlink()

@@ -4,7 +4,6 @@ certificate, nothing listening, a path out of the folder, and folders the accoun
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +13,9 @@ from appliance.services.connectors import environment
 from appliance.services.connectors.base import ConnectorError
 from appliance.services.connectors.ftp import FtpConnector
 from tests.connector_servers import _free_port
-from tests.remote_servers import FtpServer, ftp_server
+from tests.remote_servers import FtpServer
 
-
-@pytest.fixture(scope="module")
-def ftpd() -> Iterator[FtpServer]:
-    with ftp_server() as server:
-        (server.files / "exports" / "flows.csv").write_text("t,flow\n" + "".join(f"{i},{i / 2}\n" for i in range(3000)))
-        (server.files / "secret" / "recipe.csv").write_text("id,secret\n1,x\n")
-        yield server
+pytestmark = pytest.mark.xdist_group("ftpd")
 
 
 def _connector(server: FtpServer, user: str = "plant", password: str | None = None, **over: Any) -> Any:
@@ -54,6 +47,7 @@ def test_test_browse_read_write(ftpd: FtpServer, tls: str, tmp_path: Path) -> No
     con.write({"folder": "exports", "overwrite": True}, name, "csv", artifact)
     assert (ftpd.files / "exports" / name).read_text() == "t,flow\n9,9\n"
     assert not [p for p in (ftpd.files / "exports").iterdir() if p.name.startswith(".")]
+    (ftpd.files / "exports" / name).unlink()  # the session's server stays as seeded
 
 
 def test_wrong_password_and_untrusted_certificate(ftpd: FtpServer) -> None:

@@ -6,7 +6,6 @@ read, a write it may not make, a query that would change data, and a read closed
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,28 +15,9 @@ from appliance.services.connectors import environment
 from appliance.services.connectors.base import ConnectorError
 from appliance.services.connectors.influxdb import InfluxConnector
 from tests.connector_servers import _free_port
-from tests.remote_servers import InfluxServer, influxdb_server
+from tests.remote_servers import T0, InfluxServer
 
 pytestmark = pytest.mark.xdist_group("influxdb")
-
-T0 = 1_700_000_000 * 10**9
-
-
-@pytest.fixture(scope="module")
-def influx() -> Iterator[InfluxServer]:
-    with influxdb_server() as server:
-        for statement in (
-            "CREATE DATABASE plant",
-            "CREATE DATABASE secret",
-            "CREATE USER engineer WITH PASSWORD 'engineer-pw'",
-            "GRANT ALL ON plant TO engineer",
-            "CREATE USER viewer WITH PASSWORD 'viewer-pw'",
-            "GRANT READ ON plant TO viewer",
-        ):
-            server.query(statement)
-        lines = (f"flow,line=L{i % 2} value={i / 2},ok={str(i % 3 > 0).lower()} {T0 + i * 10**9}" for i in range(3000))
-        server.write("plant", "\n".join(lines))
-        yield server
 
 
 def _connector(server: InfluxServer, user: str = "engineer", password: str | None = None, **over: Any) -> Any:

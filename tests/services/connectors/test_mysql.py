@@ -5,7 +5,6 @@ and a read closed early that stops the statement on the server."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,28 +14,9 @@ from appliance.services.connectors import environment
 from appliance.services.connectors.base import ConnectorError
 from appliance.services.connectors.mysql import MysqlConnector
 from tests.connector_servers import _free_port
-from tests.remote_servers import MariaServer, mariadb_server
+from tests.remote_servers import MariaServer
 
 pytestmark = pytest.mark.xdist_group("mariadb")
-
-
-@pytest.fixture(scope="module")
-def maria() -> Iterator[MariaServer]:
-    with mariadb_server() as server:
-        server.run(
-            "CREATE DATABASE plant",
-            "CREATE DATABASE secret",
-            "CREATE TABLE plant.readings (id BIGINT, tag VARCHAR(20), value DOUBLE, raw VARBINARY(8))",
-            "SET SESSION max_recursive_iterations = 100000",
-            "INSERT INTO plant.readings WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s"
-            " WHERE i < 5000) SELECT i, CONCAT('FIT', i % 7), i * 0.5, UNHEX('FF00') FROM s",
-            "CREATE TABLE secret.recipes (id INT, body TEXT)",
-            "CREATE USER 'engineer'@'%' IDENTIFIED BY 'engineer-pw'",
-            "GRANT ALL ON plant.* TO 'engineer'@'%'",
-            "CREATE USER 'reader'@'%' IDENTIFIED BY 'reader-pw'",
-            "GRANT SELECT ON plant.readings TO 'reader'@'%'",
-        )
-        yield server
 
 
 def _connector(server: MariaServer, user: str = "engineer", password: str = "engineer-pw", **over: Any) -> Any:

@@ -4,9 +4,7 @@ changed host key, nothing listening, a path out of the folder, and a folder it m
 
 from __future__ import annotations
 
-import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,19 +14,9 @@ from appliance.services.connectors import environment
 from appliance.services.connectors.base import ConnectorError
 from appliance.services.connectors.sftp import SftpConnector
 from tests.connector_servers import _free_port
-from tests.remote_servers import SftpServer, sftp_server
+from tests.remote_servers import SftpServer
 
 pytestmark = pytest.mark.xdist_group("sshd")
-
-
-@pytest.fixture(scope="module")
-def sshd() -> Iterator[SftpServer]:
-    with sftp_server() as server:
-        (server.files / "exports" / "flows.csv").write_text("t,flow\n" + "".join(f"{i},{i / 2}\n" for i in range(3000)))
-        (server.files / "exports" / "recipe.csv").write_text("id,secret\n1,x\n")
-        (server.files / "exports" / "recipe.csv").chmod(0o600)  # owned by the test, not the server's account
-        os.chmod(server.files / "readonly", 0o555)
-        yield server
 
 
 def _connector(server: SftpServer, credentials: dict[str, str] | None = None, **over: Any) -> Any:
@@ -65,6 +53,7 @@ def test_write_is_atomic_and_keeps_existing(sshd: SftpServer, tmp_path: Path) ->
     con.write({"folder": "exports", "overwrite": True}, "synthetic.csv", "csv", artifact)
     assert (sshd.files / "exports" / "synthetic.csv").read_text() == "t,flow\n9,9\n"
     assert not [p for p in (sshd.files / "exports").iterdir() if p.name.startswith(".")]
+    (sshd.files / "exports" / "synthetic.csv").unlink()  # the session's server stays as seeded
 
 
 def test_wrong_credentials_and_host_key(sshd: SftpServer, tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ share, and a read closed early."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +14,9 @@ from appliance.services.connectors import environment
 from appliance.services.connectors.base import ConnectorError
 from appliance.services.connectors.smb import SmbConnector
 from tests.connector_servers import _free_port
-from tests.remote_servers import SmbServer, smb_server
+from tests.remote_servers import SmbServer
 
 pytestmark = pytest.mark.xdist_group("smbd")
-
-
-@pytest.fixture(scope="module")
-def smbd() -> Iterator[SmbServer]:
-    with smb_server() as server:
-        (server.files / "exports" / "flows.csv").write_text("t,flow\n" + "".join(f"{i},{i / 2}\n" for i in range(3000)))
-        yield server
 
 
 def _connector(server: SmbServer, password: str | None = None, **over: Any) -> Any:
@@ -54,6 +46,7 @@ def test_test_browse_read_write(smbd: SmbServer, tmp_path: Path) -> None:
     con.write({"folder": "exports", "overwrite": True}, "synthetic.csv", "csv", artifact)
     assert (smbd.files / "exports" / "synthetic.csv").read_text() == "t,flow\n9,9\n"
     assert not [p for p in (smbd.files / "exports").iterdir() if p.name.startswith(".")]
+    (smbd.files / "exports" / "synthetic.csv").unlink()  # the session's server stays as seeded
 
 
 def test_wrong_credentials_unreachable_missing(smbd: SmbServer) -> None:
