@@ -4,6 +4,7 @@ connector at the state dir or /etc; every path inside is resolved and kept insid
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -31,6 +32,8 @@ from appliance.services.connectors.base import (
     FileTarget as Target,
 )
 from appliance.services.connectors.tabular import format_of
+
+DELIVERED_MODE = 0o644  # what a delivered artifact is made with (rw-r--r--)
 
 
 class Settings(ma.Schema):
@@ -99,6 +102,10 @@ class FolderConnector:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=".sealforge-")
+            # mkstemp makes 0600: the systems that read the folder (a historian, a USB stick's next
+            # owner) run as other users, so the delivered file is readable as a copied one would be.
+            with contextlib.suppress(OSError):  # FAT sticks and CIFS mounts set modes themselves
+                os.fchmod(fd, DELIVERED_MODE)
             with os.fdopen(fd, "wb") as out, path.open("rb") as src:
                 shutil.copyfileobj(src, out, 1 << 20)
                 out.flush()

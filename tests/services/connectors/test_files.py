@@ -43,6 +43,7 @@ def test_folder_browse_read_write(env: Environment, usb: Path, tmp_path: Path) -
     artifact.write_bytes(b"PAR1 not really")
     written = con.write({"folder": "out"}, "synthetic.parquet", "parquet", artifact)
     assert written == {"path": "out/synthetic.parquet", "bytes": 15}
+    assert (usb / "out" / "synthetic.parquet").stat().st_mode & 0o777 == 0o644  # others may read it, not 0600
     with pytest.raises(ConnectorError) as exists:
         con.write({"folder": "out"}, "synthetic.parquet", "parquet", artifact)
     assert exists.value.diagnosis == "invalid"
