@@ -62,7 +62,7 @@ def test_mock_from_a_description_as_the_page_writes_it(
     done = inline_jobs.finish(client, headers, job["id"])
     assert done["rows"] == 100000 and done["evidence"] == {"expected_root_pending": False}
     listed = client.get(f"/v1/artifacts?job_id={job['id']}", headers=headers).get_json()["data"]
-    assert sorted(a["name"] for a in listed) == ["customers.parquet", "plan.json"]
+    assert sorted(a["name"] for a in listed) == ["plan.json", "transactions.parquet"]  # the head noun names the table
     plan_file = next(a for a in listed if a["name"] == "plan.json")
     assert json.loads(client.get(plan_file["_links"]["download"], headers=headers).get_data()) == plan
 

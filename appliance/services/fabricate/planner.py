@@ -99,12 +99,24 @@ class _Planner:
             self.warnings.append(f"ignored a percentage ({value:g}%) with nothing after it")
         return j
 
+    def _known(self, i: int) -> tuple[str, tuple[str, ...]] | None:
+        tok = self.tokens[i] if i < len(self.tokens) else None
+        return kw.ENTITIES.get(singular(tok.text)) if tok is not None and tok.kind == "word" else None
+
     def _implicit_table(self) -> TablePlan:
-        """A table for texts that name attributes before (or without) a count."""
-        for tok in self.tokens:
-            known = kw.ENTITIES.get(singular(tok.text)) if tok.kind == "word" else None
+        """A table for texts that name attributes before (or without) a count.
+
+        The first run of entity nouns names it, by its head noun (the last), as after a count:
+        "customer transaction records" is transactions of customers, not customers.
+        """
+        for i in range(len(self.tokens)):
+            known = self._known(i)
             if known:
-                table = TablePlan(singular(tok.text), known[0])
+                head = i
+                while self._known(head + 1):
+                    head += 1
+                known = self._known(head) or known
+                table = TablePlan(singular(self.tokens[head].text), known[0])
                 break
         else:
             table = TablePlan("record", "records")

@@ -131,6 +131,17 @@ def test_head_noun_and_percent_before_count() -> None:
     assert list(_cols(plan)) == ["id", "email", "premium"] and plan["warnings"] == []
 
 
+def test_head_noun_without_a_count() -> None:
+    """The published SDK's example gives rows apart from the text: the head noun names the table."""
+    plan = plan_from_description("customer transaction records", seed=0)
+    assert [t["name"] for t in plan["schema"]["tables"]] == ["transactions"]
+    assert {"timestamp", "amount", "currency"} <= set(_cols(plan))
+    plan = plan_from_description("sensor readings with temperature", seed=0)
+    assert [t["name"] for t in plan["schema"]["tables"]] == ["readings"]
+    plan = plan_from_description("transactions of customers", seed=0)
+    assert [t["name"] for t in plan["schema"]["tables"]] == ["transactions"]
+
+
 def test_up_to_children() -> None:
     plan = plan_from_description("12 machines each with up to 40 events", seed=0)
     _, events = plan["schema"]["tables"]
