@@ -41,7 +41,12 @@ from appliance.kinds.synth.train import (
     training_seconds,
 )
 from appliance.services.synth import offline
-from appliance.services.synth.interface import DEFAULT_SYNTHESIZER, SEQUENTIAL, SYNTHESIZERS, SynthesisError
+from appliance.services.synth.interface import (
+    DEFAULT_SYNTHESIZER,
+    SEQUENCE_SYNTHESIZERS,
+    SYNTHESIZERS,
+    SynthesisError,
+)
 from appliance.services.synth.multi import HMA, is_multi
 from appliance.services.synth.pricing import training_price
 from appliance.services.synth.rules import validate as validate_rules
@@ -77,6 +82,7 @@ TRAINING_EXTRAS: dict[str, Any] = {
     "sequence_key": None, "sequence_index": None, "context_columns": None, "window": None,
 }
 TRAINING_PARAMS = {**TRAINING_DEFAULTS, **TRAINING_EXTRAS}
+SEQUENCE_HELP = "Without model_id, par or regime_var: see train"
 
 
 class SynthesizeParams(ma.Schema):
@@ -116,14 +122,12 @@ class SynthesizeParams(ma.Schema):
     class_column = ma.fields.String(
         load_default=None, metadata={"description": "Without model_id: one model per class of this column"}
     )
-    sequence_key = ma.fields.String(load_default=None, metadata={"description": "Without model_id, par: see train"})
-    sequence_index = ma.fields.String(load_default=None, metadata={"description": "Without model_id, par: see train"})
-    context_columns = ma.fields.List(
-        ma.fields.String(), load_default=None, metadata={"description": "Without model_id, par: see train"}
-    )
+    sequence_key = ma.fields.String(load_default=None, metadata={"description": SEQUENCE_HELP})
+    sequence_index = ma.fields.String(load_default=None, metadata={"description": SEQUENCE_HELP})
+    context_columns = ma.fields.List(ma.fields.String(), load_default=None, metadata={"description": SEQUENCE_HELP})
     window = ma.fields.Integer(
         load_default=None, validate=ma.validate.Range(min=2, max=100_000),
-        metadata={"description": "Without model_id, par: see train"},
+        metadata={"description": SEQUENCE_HELP},
     )
     detect_rules = ma.fields.Boolean(
         load_default=None,
@@ -159,8 +163,9 @@ def check_inputs(
                 raise ParamError("conditions", "conditions are not supported for multi-table (hma) models")
             return
         known = column_names(model["columns"])
-        if model["synthesizer"] == SEQUENTIAL and params.get("conditions"):
-            raise ParamError("conditions", "par (sequential) models sample whole sequences, not under conditions")
+        if model["synthesizer"] in SEQUENCE_SYNTHESIZERS and params.get("conditions"):
+            raise ParamError("conditions", f"{model['synthesizer']} (sequential) models sample whole sequences, "
+                             "not under conditions")
         if params.get("class_proportions") and not _stratified(model):
             raise ParamError("class_proportions", "the model was not trained with a class_column")
     else:
@@ -172,7 +177,7 @@ def check_inputs(
             require_class_column(params["class_column"], known)
         try:
             validate_rules(params.get("rules"), set(known) or None)
-            if params.get("synthesizer") == SEQUENTIAL and known:
+            if params.get("synthesizer") in SEQUENCE_SYNTHESIZERS and known:
                 check_sequence({name: params.get(name) for name in SEQUENCE_PARAMS}, known)
         except SynthesisError as exc:
             raise ParamError(exc.field, exc.message) from exc

@@ -35,6 +35,8 @@ from appliance.services.synth.interface import (
     DEFAULT_EPOCHS,
     DEFAULT_SYNTHESIZER,
     NEURAL,
+    REGIME_VAR,
+    SEQUENCE_SYNTHESIZERS,
     SEQUENTIAL,
     SYNTHESIZERS,
     EpochEvent,
@@ -69,6 +71,10 @@ NEURAL_EPOCH_S = 0.03
 MAX_EPOCHS = 10_000
 # par: about 1 ms per training row per epoch on the 2-core box (0.31 s an epoch on 300 rows)
 PAR_EPOCH_ROW_S = 1e-3
+# regime_var: fixed + per row, metadata and rule detection included (bench/synth_sequences.py on the
+# 52-column water table, 2-core box at load ~10: 16 s for 3,600 rows, 120 s for 86,400)
+VAR_FIXED_S = 10.0
+VAR_ROW_S = 1.2e-3
 SEQUENCE_PARAMS = ("sequence_key", "sequence_index", "context_columns", "window")
 
 
@@ -118,22 +124,24 @@ class TrainingParams(ma.Schema):
     )
     sequence_key = ma.fields.String(
         load_default=None,
-        metadata={"description": "par only: the column telling sequences apart (an asset, a run); left out, the "
-                  "table is one series, cut into windows of `window` rows"},
+        metadata={"description": "par and regime_var only: the column telling sequences apart (an asset, a run); "
+                  "left out, the table is one series (par cuts it into windows of `window` rows)"},
     )
     sequence_index = ma.fields.String(
         load_default=None,
-        metadata={"description": "par only: the ordering column (a datetime or a number); left out, the row order"},
+        metadata={"description": "par and regime_var only: the ordering column (a datetime or a number); left out, "
+                  "the row order"},
     )
     context_columns = ma.fields.List(
         ma.fields.String(),
         load_default=None,
-        metadata={"description": "par only, with sequence_key: columns constant within a sequence"},
+        metadata={"description": "par and regime_var only, with sequence_key: columns constant within a sequence"},
     )
     window = ma.fields.Integer(
         load_default=None,
         validate=ma.validate.Range(min=2, max=100_000),
-        metadata={"description": "par only, without sequence_key: rows per window (default rows/32, 10-100)"},
+        metadata={"description": "par and regime_var only, without sequence_key: rows per window (default "
+                  "rows/32, 10-100); the holdout takes whole windows, par trains on windows"},
     )
     detect_rules = ma.fields.Boolean(
         load_default=True,
@@ -156,10 +164,11 @@ def check_training(params: dict[str, Any]) -> None:
     if params["synthesizer"] == HMA and params.get("class_column"):
         raise ParamError("class_column", "class_column applies to single-table synthesizers, not hma")
     sequence = {name: params.get(name) for name in SEQUENCE_PARAMS if params.get(name) is not None}
-    if sequence and params["synthesizer"] != SEQUENTIAL:
-        raise ParamError(next(iter(sequence)), "applies to synthesizer par (sequences) only")
-    if params["synthesizer"] == SEQUENTIAL and params.get("class_column"):
-        raise ParamError("class_column", "par models sequences; class_column applies to single-table synthesizers")
+    if sequence and params["synthesizer"] not in SEQUENCE_SYNTHESIZERS:
+        raise ParamError(next(iter(sequence)), "applies to the sequence synthesizers (par, regime_var) only")
+    if params["synthesizer"] in SEQUENCE_SYNTHESIZERS and params.get("class_column"):
+        raise ParamError("class_column", f"{params['synthesizer']} models sequences; class_column applies to "
+                         "single-table synthesizers")
     if params.get("context_columns") and not params.get("sequence_key"):
         raise ParamError("context_columns", "need a sequence_key (a single series has no per-sequence context)")
     if params.get("window") is not None and params.get("sequence_key"):
@@ -190,7 +199,7 @@ def check_inputs(
     if params.get("class_column"):
         require_class_column(params["class_column"], known)
     try:
-        if params["synthesizer"] == SEQUENTIAL and known:
+        if params["synthesizer"] in SEQUENCE_SYNTHESIZERS and known:
             check_sequence({name: params.get(name) for name in SEQUENCE_PARAMS}, known)
         validate_rules(params.get("rules"), set(known) or None)
     except SynthesisError as exc:
@@ -206,6 +215,8 @@ def require_class_column(name: str, known: list[str]) -> None:
 def training_seconds(synthesizer: str, epochs: int | None, rows: int | None = None) -> float:
     """Estimated training time (``rows``: those it trains on, when known); credits stay with
     `training_price`, which does not depend on it."""
+    if synthesizer == REGIME_VAR:
+        return round(VAR_FIXED_S + VAR_ROW_S * (rows or 10_000), 2)
     if synthesizer == SEQUENTIAL:
         return round(NEURAL_FIXED_S + PAR_EPOCH_ROW_S * (rows or 1_000) * (epochs or 64), 2)
     if synthesizer not in NEURAL:

@@ -10,18 +10,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from appliance.services.synth.interface import SEQUENTIAL, SynthesisError, Synthesizer
+from appliance.services.synth.interface import SEQUENCE_SYNTHESIZERS, SynthesisError, Synthesizer
 
 DEFAULT_ENGINE = "sdv"
 
 
 def _classes() -> dict[str, type[Synthesizer]]:
+    from appliance.services.synth.regime_var import ENGINE as VAR_ENGINE
+    from appliance.services.synth.regime_var import RegimeVARSynthesizer
     from appliance.services.synth.sdv_engine import SDVSynthesizer
     from appliance.services.synth.sequential import ENGINE as SEQUENTIAL_ENGINE
     from appliance.services.synth.sequential import SequentialSynthesizer
     from appliance.services.synth.stratified import ENGINE, StratifiedSynthesizer
 
-    return {"sdv": SDVSynthesizer, ENGINE: StratifiedSynthesizer, SEQUENTIAL_ENGINE: SequentialSynthesizer}
+    return {"sdv": SDVSynthesizer, ENGINE: StratifiedSynthesizer, SEQUENTIAL_ENGINE: SequentialSynthesizer,
+            VAR_ENGINE: RegimeVARSynthesizer}
 
 
 def create(
@@ -29,13 +32,14 @@ def create(
     sequence: dict[str, Any] | None = None,
 ) -> Synthesizer:
     """A new model; with ``class_column``, one SDV model per class of that column (``stratified``);
-    ``par`` is the sequential engine, configured by ``sequence``."""
-    if synthesizer == SEQUENTIAL:
+    ``par`` and ``regime_var`` model sequences, configured by ``sequence``."""
+    if synthesizer in SEQUENCE_SYNTHESIZERS:
         if class_column is not None:
-            raise SynthesisError("class_column", "par models sequences; class_column applies to single-table models")
-        from appliance.services.synth.sequential import SequentialSynthesizer
+            raise SynthesisError("class_column",
+                                 f"{synthesizer} models sequences; class_column applies to single-table models")
+        from appliance.services.synth.sequential import create_sequential
 
-        return SequentialSynthesizer(synthesizer, device, sequence)
+        return create_sequential(synthesizer, sequence)
     if class_column is not None:
         from appliance.services.synth.sdv_engine import SDVSynthesizer
         from appliance.services.synth.stratified import StratifiedSynthesizer

@@ -18,9 +18,13 @@ if TYPE_CHECKING:
 
     from appliance.services.synth.metadata import TableMetadata
 
-SYNTHESIZERS = ("gaussian_copula", "ctgan", "tvae", "copulagan", "par")
+SYNTHESIZERS = ("gaussian_copula", "ctgan", "tvae", "copulagan", "par", "regime_var")
 SEQUENTIAL = "par"
-"""Sequential (time series) synthesizer: ``sequential.SequentialSynthesizer``."""
+"""SDV's sequential (time series) synthesizer: ``sequential.SequentialSynthesizer``."""
+REGIME_VAR = "regime_var"
+SEQUENCE_SYNTHESIZERS = ("par", REGIME_VAR)
+"""Synthesizers of sequences (they take sequence_key, sequence_index, context_columns, window):
+``par`` and ``regime_var`` (``regime_var.RegimeVARSynthesizer``, a regime-switching VAR)."""
 NEURAL = frozenset({"ctgan", "tvae", "copulagan"})
 DEFAULT_SYNTHESIZER = "gaussian_copula"
 DEFAULT_EPOCHS = 300

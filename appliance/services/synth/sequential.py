@@ -136,6 +136,17 @@ def _drop_segment(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns=[SEGMENT], errors="ignore")
 
 
+def create_sequential(synthesizer: str, sequence: dict[str, Any] | None) -> Synthesizer:
+    """A new sequence model: ``par`` (SDV's PAR, below) or ``regime_var`` (``regime_var``)."""
+    if synthesizer == PAR:
+        return SequentialSynthesizer(PAR, "cpu", sequence)
+    from appliance.services.synth.regime_var import SYNTHESIZER, RegimeVARSynthesizer
+
+    if synthesizer != SYNTHESIZER:
+        raise SynthesisError("synthesizer", f"one of {PAR}, {SYNTHESIZER}")
+    return RegimeVARSynthesizer(SYNTHESIZER, "cpu", sequence)
+
+
 class SequentialSynthesizer(Synthesizer):
     engine = ENGINE
 

@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from appliance.services.synth import engines, metadata, rules, sequential, split
 from appliance.services.synth.device import pick_device
-from appliance.services.synth.interface import CancelCallback, FitSummary, ProgressCallback, SynthesisError, Synthesizer
+from appliance.services.synth.interface import (
+    SEQUENCE_SYNTHESIZERS,
+    CancelCallback,
+    FitSummary,
+    ProgressCallback,
+    SynthesisError,
+    Synthesizer,
+)
 from appliance.services.synth.quality import fidelity
 from appliance.services.synth.seeding import seed_globals
 
@@ -77,7 +84,7 @@ def train(frame: pd.DataFrame, config: TrainingConfig) -> Trained:
     parsed, table_metadata = metadata.detect(frame, config.overrides)
     found = rules.detect(parsed, table_metadata.sdtypes()) if config.detect_rules else []
     table_metadata.rules = rules.combine(found, rules.declared(config.rules, parsed))
-    if synthesizer == sequential.PAR:
+    if synthesizer in SEQUENCE_SYNTHESIZERS:
         table_metadata.sequence = sequential.sequence_config(config.sequence, list(parsed.columns), len(parsed))
         train_rows, holdout_rows = sequential.split_sequences(parsed, table_metadata.sequence, holdout, seed)
     else:

@@ -77,3 +77,52 @@ def test_bad_sequence_params_are_400_naming_the_field(client: FlaskClient, keys:
             response = client.post("/v1/jobs", json=body, headers=gen)
             assert response.status_code == 400, (body, response.get_json())
             assert response.get_json()["error"]["details"][0]["field"] == f"params.{field}", (body, response.get_json())
+
+
+@pytest.mark.heavy
+def test_regime_var_trains_and_samples_a_series_through_the_api(
+    client: FlaskClient, keys: dict[str, str], inline_jobs: Any
+) -> None:
+    telemetry: pa.Table = simulate(SCENARIO).table
+    gen = auth(keys["generate"])
+    ds = _upload(client, keys["generate"], telemetry)
+    body = {"kind": "train", "inputs": [ds["id"]], "seed": 4,
+            "params": {"synthesizer": "regime_var", "sequence_index": "timestamp", "window": 40}}
+    created = client.post("/v1/jobs", json=body, headers=gen)
+    assert created.status_code == 202, created.get_json()
+    train = inline_jobs.finish(client, gen, created.get_json()["id"])
+    assert train["status"] == "succeeded", train["error"]
+    result = train["result"]
+    assert result["synthesizer"] == "regime_var" and result["epochs"] is None
+    assert result["lags"] >= 1 and result["regimes"] >= 2 and result["holdout_rows"] == 80
+
+    body = {"params": {"model_id": result["model_id"], "rows": 600}, "seed": 9}
+    created = client.post("/v1/synthesize/jobs", json=body, headers=gen)
+    assert created.status_code == 202, created.get_json()
+    job = inline_jobs.finish(client, gen, created.get_json()["job_id"])
+    assert job["status"] == "succeeded", job["error"]
+    files = artifacts(client, gen, job["id"])
+    rows = pq.read_table(io.BytesIO(download(client, gen, files["rows.parquet"])))
+    assert rows.num_rows == 600, "longer than the real series: the chain runs on"
+    assert rows.schema.field("timestamp").type == telemetry.schema.field("timestamp").type
+    stamps = rows.column("timestamp").cast(pa.int64()).to_numpy()
+    assert np.all(np.diff(stamps) == 1000), "one series at the telemetry's 1-s step"
+    report = json.loads(download(client, gen, files["report.json"]))
+    assert report["rules"]["held"] == report["rules"]["total"] > 0
+    assert report["sequences"]["autocorrelation"]["columns"]["LIT101"]["synthetic"] > 0.5
+
+
+def test_regime_var_params_are_checked_at_submit(client: FlaskClient, keys: dict[str, str]) -> None:
+    gen = auth(keys["generate"])
+    ds = upload_frame(client, keys["generate"], adult_frame(40))
+    cases = [
+        ({"synthesizer": "regime_var", "epochs": 5}, "epochs"),
+        ({"synthesizer": "regime_var", "class_column": "income"}, "class_column"),
+        ({"synthesizer": "regime_var", "sequence_index": "ghost"}, "sequence_index"),
+        ({"synthesizer": "regime_var", "sequence_key": "workclass", "window": 10}, "window"),
+    ]
+    for params, field in cases:
+        response = client.post("/v1/jobs", json={"kind": "train", "inputs": [ds["id"]], "params": params},
+                               headers=gen)
+        assert response.status_code == 400, (params, response.get_json())
+        assert response.get_json()["error"]["details"][0]["field"] == f"params.{field}", response.get_json()
