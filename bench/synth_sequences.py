@@ -1,72 +1,138 @@
-"""Benchmark: sequential synthesis (``par``) on a water-plant scenario, beside row-independent
-GaussianCopula (the peer: what synthesis gave before sequences).
+"""Benchmark: sequential synthesis on a water-plant scenario: ``regime_var`` beside its peers, SDV's
+``par`` and row-independent GaussianCopula (what synthesis gave before sequences).
 
-Simulates ``--duration`` seconds of the water plant at 1 Hz (default one hour), trains both through
-the service layer (``training.train``, no holdout), samples as many rows as the scenario has, and
-prints the report's sequence checks for each: the largest lag-1 autocorrelation gap over the level
-tags (acceptance: <= 0.1) and the discriminator AUC on 60-row windows (acceptance: <= 0.75), plus
-PAR's preparation and per-epoch seconds.
+Simulates ``--duration`` seconds of the water plant at 1 Hz (default one day) with two labelled
+attacks, trains each model through the service layer (``training.train``, no holdout), samples as
+many rows as the scenario has, and prints per model what issue #20's acceptance asks for:
 
-    .venv/bin/python bench/synth_sequences.py [--duration 3600] [--epochs N]
+- timestamps: strictly increasing at the real step (same resolution);
+- label rules (those on ``attack``/``attack_id``/``technique``/``attack_type``): violations in the
+  raw sample, before the rules step repairs it, and after;
+- lag-1 autocorrelation of each level tag, real and synthetic, and the largest gap (goal <= 0.1);
+- the report's discriminator AUC on 60-row windows (goal <= 0.75) and pair-correlation gap, and
+  the same discriminator on real against real (the scenario simulated with another seed): the
+  floor no model can go below without copying the real run;
+- fit and sample seconds, and the load average while it ran (a timing, not asserted anywhere).
+
+PAR trains ~10 s a step at an hour of this table on two cores, so the peers run on
+``--peer-duration`` seconds (default one hour) and ``regime_var`` runs on both lengths.
+
+    .venv/bin/python bench/synth_sequences.py [--duration 86400] [--peer-duration 3600]
+        [--models regime_var,gaussian_copula,par] [--epochs N]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from appliance.services.synth import offline, training
+import numpy as np
+
+from appliance.services.synth import offline, rules, training
 from appliance.services.synth.frames import to_frame
-from appliance.services.synth.sequence_metrics import sequence_report
+from appliance.services.synth.sequence_metrics import discriminator, numeric_columns, sequence_report
 from simulators import simulate
 
 LEVELS = ("LIT101", "LIT102")
+LABELS = ("attack", "attack_id", "technique", "attack_type")
+SEQUENCE = {"sequence_index": "timestamp"}
+
+
+def scenario(duration: int) -> dict[str, Any]:
+    """The water plant at 1 Hz with two 10-minute attacks (spoofed level, then a forced pump)."""
+    return {
+        "plant": "water", "duration": duration, "sample_rate": 1, "seed": 3,
+        "attacks": [
+            {"technique": "T0856", "start": int(duration * 0.3), "duration": 600, "targets": ["LIT101"],
+             "magnitude": 0.3},
+            {"technique": "T0831", "start": int(duration * 0.7), "duration": 600, "targets": ["P101.SPEED"],
+             "magnitude": 40.0},
+        ],
+    }
+
+
+def _rule_columns(rule: dict[str, Any]) -> set[str]:
+    """The columns a rule constrains (a label rule constrains a label, whatever its condition)."""
+    return {*rule.get("columns", []), rule.get("column", ""), rule.get("low", ""), rule.get("high", "")}
 
 
 def run(frame: Any, synthesizer: str, epochs: int | None, seed: int) -> dict[str, Any]:
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
+    sequential = synthesizer in ("par", "regime_var")
     config = training.TrainingConfig(
         synthesizer=synthesizer, dataset_id="bench", dataset_blake3="", max_rows=len(frame), holdout=0.0,
-        seed=seed, epochs=epochs, sequence={"sequence_index": "timestamp"} if synthesizer == "par" else None,
+        seed=seed, epochs=epochs if synthesizer == "par" else None, sequence=SEQUENCE if sequential else None,
         check=False,
     )
     trained = training.train(frame, config)
     fitted = time.perf_counter()
-    rows = trained.metadata.enforce(trained.model.sample(len(frame), seed))
+    raw = trained.model.sample(len(frame), seed)
     sampled = time.perf_counter()
-    report = sequence_report(trained.train, rows, {"sequence_index": "timestamp"}, seed)
+    rows = trained.metadata.enforce(raw)
+    label_rules = [r for r in trained.metadata.rules if _rule_columns(r) & set(LABELS)]
+    report = sequence_report(trained.train, rows, SEQUENCE, seed)
+    stamps = rows["timestamp"].to_numpy().astype("int64")
+    real_step = int(np.median(np.diff(trained.train["timestamp"].to_numpy().astype("int64"))))
     auto = report["autocorrelation"]["columns"]
-    gaps = {c: auto[c] for c in LEVELS if c in auto}
+    levels = {c: auto[c] for c in LEVELS if c in auto}
     return {
         "synthesizer": synthesizer,
+        "rows": len(frame),
         "fit_s": round(fitted - started, 1),
         "sample_s": round(sampled - fitted, 1),
         "timing": getattr(trained.model, "timing", None),
-        "level_lag1": gaps,
-        "max_level_gap": max((g["gap"] for g in gaps.values() if g["gap"] is not None), default=None),
+        "timestamps_increasing": bool(np.all(np.diff(stamps) > 0)),
+        "timestamps_at_real_step": bool(np.all(np.diff(stamps) == real_step)),
+        "label_rules": len(label_rules),
+        "label_violations_raw": int(sum(rules.violations(raw, r).sum() for r in label_rules)),
+        "label_violations_after_repair": int(sum(rules.violations(rows, r).sum() for r in label_rules)),
+        "attack_rows": {"real": int(trained.train["attack"].sum()), "synthetic": int(rows["attack"].sum())},
+        "level_lag1": levels,
+        "max_level_gap": max((g["gap"] for g in levels.values() if g["gap"] is not None), default=None),
         "max_gap_all_numeric": report["autocorrelation"]["max_gap"],
+        "within_0_1": f"{report['autocorrelation']['within_0_1']}/{report['autocorrelation']['compared']}",
         "pair_corr_mean_gap": report["cross_correlation"]["mean_gap"],
         "discriminator_auc": report["discriminator"]["auc"],
         "windows": report["discriminator"]["windows"],
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
+
+
+def reference(frame: Any, duration: int, seed: int) -> dict[str, Any]:
+    """The discriminator on real against real: the same scenario simulated with another seed. What
+    a model that is as good as the plant itself would score (the floor for the synthetic AUC)."""
+    other = to_frame(simulate({**scenario(duration), "seed": 4}).table)
+    columns = [c for c in numeric_columns(frame, ["timestamp"]) if c in numeric_columns(other, ["timestamp"])]
+    found = discriminator(frame, other, columns, None, seed)
+    return {"reference": "the same scenario simulated with seed 4", "rows": len(frame),
+            "discriminator_auc": found["auc"], "windows": found["windows"]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--duration", type=int, default=3600)
-    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--duration", type=int, default=86_400)
+    parser.add_argument("--peer-duration", type=int, default=3_600)
+    parser.add_argument("--models", default="regime_var,gaussian_copula,par")
+    parser.add_argument("--epochs", type=int, default=None, help="par's optimiser steps (default: scaled)")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     offline.prepare(Path(tempfile.mkdtemp(prefix="sf-bench-seq-")))
-    scenario = {"plant": "water", "duration": args.duration, "sample_rate": 1, "seed": 3}
-    frame = to_frame(simulate(scenario).table)
-    print(f"water scenario: {len(frame)} rows x {len(frame.columns)} columns", flush=True)
-    for synthesizer in ("gaussian_copula", "par"):
-        print(json.dumps(run(frame, synthesizer, args.epochs if synthesizer == "par" else None, args.seed)), flush=True)
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    durations = sorted({args.duration, args.peer_duration}, reverse=True)
+    for duration in durations:
+        frame = to_frame(simulate(scenario(duration)).table)
+        print(f"water scenario: {duration} s, {len(frame)} rows x {len(frame.columns)} columns", flush=True)
+        print(json.dumps(reference(frame, duration, args.seed)), flush=True)
+        for synthesizer in models:
+            if synthesizer != "regime_var" and duration != args.peer_duration:
+                continue
+            print(json.dumps(run(frame, synthesizer, args.epochs, args.seed)), flush=True)
 
 
 if __name__ == "__main__":
