@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from pymodbus.client import ModbusTcpClient
 
 from appliance.services import identity
+from tests.api.scada.conftest import SimAppliance
 from tests.api.scada.test_live_runs import start_run, until
 from tests.conftest import auth, free_port, wait_for
 
@@ -72,9 +73,9 @@ def stop(client: FlaskClient, headers: dict[str, str], run: dict[str, Any]) -> N
     wait_for(client, headers, run["job_id"], {"succeeded", "failed", "canceled"}, timeout=60)
 
 
-def test_two_tenants_serve_at_once(client: FlaskClient, db: Any, keys: dict[str, str], start_worker: Any) -> None:
-    start_worker("sim")
-    acme, globex = auth(keys["generate"]), other_tenant(db)
+def test_two_tenants_serve_at_once(sim_appliance: SimAppliance, sim_keys: dict[str, str]) -> None:
+    client = sim_appliance.client
+    acme, globex = auth(sim_keys["generate"]), other_tenant(sim_appliance.db, "globex-two-at-once")
     runs = [
         (headers, start_run(client, headers, modbus={"port": fresh_port()}, opcua={"port": fresh_port()}))
         for headers in (acme, globex)
@@ -180,10 +181,9 @@ def test_port_taken_before_the_worker_binds_fails_the_run_clearly(
     assert endpoint["state"] == "failed" and f"127.0.0.1:{port}" in endpoint["error"]
 
 
-def test_running_means_every_endpoint_accepts(client: FlaskClient, keys: dict[str, str], start_worker: Any) -> None:
+def test_running_means_every_endpoint_accepts(sim_appliance: SimAppliance, sim_keys: dict[str, str]) -> None:
     """Each time GET first says `running`, both servers take a connection at once."""
-    start_worker("sim")
-    headers = auth(keys["generate"])
+    client, headers = sim_appliance.client, auth(sim_keys["generate"])
     for _ in range(3):
         ports = two_ports()
         run = start_run(client, headers, modbus={"port": ports[0]}, opcua={"port": ports[1]})

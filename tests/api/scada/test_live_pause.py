@@ -23,6 +23,7 @@ from pymodbus.client import ModbusTcpClient
 from appliance.services import identity
 from appliance.store.db import fetch_all
 from simulators.protocols.certs import make_certificate
+from tests.api.scada.conftest import SimAppliance
 from tests.api.scada.test_live_runs import running, start_run, until
 from tests.conftest import auth, free_port, wait_for
 from tests.simulators.protocols.opcua_client import configured_client, read_write_call
@@ -40,10 +41,13 @@ def _code(response: Any) -> tuple[int, str]:
 
 
 @pytest.mark.heavy
-def test_pause_and_resume_a_live_run(client: FlaskClient, keys: dict[str, str], start_worker: Any, db: Any) -> None:
+def test_pause_and_resume_a_live_run(
+    sim_appliance: SimAppliance, sim_keys: dict[str, str], sim_tenant: dict[str, Any]
+) -> None:
+    client, keys, db = sim_appliance.client, sim_keys, sim_appliance.db
+    mine = (sim_tenant["id"],)  # the module's appliance serves other tests' tenants too
     hook = {"url": "http://127.0.0.1:9/", "events": ["scada.run.*"]}
     assert client.post("/v1/webhooks", json=hook, headers=auth(keys["admin"])).status_code == 201
-    start_worker("sim")
     headers = auth(keys["generate"])
     port = free_port()
     run = start_run(client, headers, modbus={"port": port, "writes": True})
@@ -97,23 +101,23 @@ def test_pause_and_resume_a_live_run(client: FlaskClient, keys: dict[str, str], 
     assert _code(client.post(f"{base}/resume", headers=headers)) == (409, "LIVE_RUN_STATE")
 
     def announced() -> list[str]:
-        types = [row["type"] for row in fetch_all(db, "SELECT type FROM webhook_messages ORDER BY id")]
+        rows = fetch_all(db, "SELECT type FROM webhook_messages WHERE tenant_id = ? ORDER BY id", mine)
+        types = [row["type"] for row in rows]
         return types if "scada.run.stopped" in types else []
 
     types = until(announced)
     assert types.index("scada.run.paused") < types.index("scada.run.resumed") < types.index("scada.run.stopped")
-    paused_event = json.loads(
-        fetch_all(db, "SELECT body FROM webhook_messages WHERE type = 'scada.run.paused'")[0]["body"]
-    )
+    paused_sql = "SELECT body FROM webhook_messages WHERE tenant_id = ? AND type = 'scada.run.paused'"
+    paused_event = json.loads(fetch_all(db, paused_sql, mine)[0]["body"])
     assert paused_event["data"]["id"] == run["id"] and paused_event["data"]["status"] == "paused"
 
 
 @pytest.mark.heavy
-def test_the_values_stream_follows_the_runs_state(client: FlaskClient, keys: dict[str, str], start_worker: Any) -> None:
+def test_the_values_stream_follows_the_runs_state(sim_appliance: SimAppliance, sim_keys: dict[str, str]) -> None:
     """What an open live plant page follows: a reader's values stream gets a `state` event (no id)
     when another caller pauses, resumes or stops the run through the API and when a Modbus client
     connects and leaves, then its end."""
-    start_worker("sim")
+    client, keys = sim_appliance.client, sim_keys
     headers = auth(keys["generate"])
     port = free_port()
     run = running(client, headers, start_run(client, headers, modbus={"port": port})["id"])
@@ -176,8 +180,8 @@ def test_the_values_stream_follows_the_runs_state(client: FlaskClient, keys: dic
 
 
 @pytest.mark.heavy
-def test_each_endpoint_counts_its_clients(client: FlaskClient, keys: dict[str, str], start_worker: Any) -> None:
-    start_worker("sim")
+def test_each_endpoint_counts_its_clients(sim_appliance: SimAppliance, sim_keys: dict[str, str]) -> None:
+    client, keys = sim_appliance.client, sim_keys
     headers = auth(keys["read"])
     modbus_port, opcua_port = free_port(), free_port()
     run = start_run(
@@ -229,12 +233,13 @@ def test_pause_and_resume_on_missing_foreign_or_unstarted_runs(
 
 @pytest.mark.heavy
 def test_an_opcua_write_while_paused_is_bad_invalid_state(
-    client: FlaskClient, db: Any, keys: dict[str, str], tenant: dict[str, Any], start_worker: Any, tmp_path: Path
+    sim_appliance: SimAppliance, sim_keys: dict[str, str], sim_tenant: dict[str, Any], tmp_path: Path
 ) -> None:
     """An appliance user with `generate` (OPC UA operator) stays logged in through the pause, reads
     the frozen values, and has a write and a method call refused with BadInvalidState; after resume
     both go through."""
-    identity.create_user(db, tenant["id"], "operator@plant.example", PASSWORD, "generate")
+    client, keys = sim_appliance.client, sim_keys
+    identity.create_user(sim_appliance.db, sim_tenant["id"], "operator@plant.example", PASSWORD, "generate")
     make_certificate(
         tmp_path / "client.der",
         tmp_path / "client.pem",
@@ -243,10 +248,9 @@ def test_an_opcua_write_while_paused_is_bad_invalid_state(
         [socket.gethostname(), "localhost"],
         client=True,
     )
-    trusted = tmp_path / "var" / "pki" / "opcua" / "trusted" / "certs"  # the state dir's trust list
-    trusted.mkdir(parents=True)
+    trusted = sim_appliance.state_dir / "pki" / "opcua" / "trusted" / "certs"  # the state dir's trust list
+    trusted.mkdir(parents=True, exist_ok=True)
     (trusted / "hmi.der").write_bytes((tmp_path / "client.der").read_bytes())
-    start_worker("sim")
     headers = auth(keys["generate"])
     run = running(
         client, headers, start_run(client, headers, opcua={"port": free_port(), "security": "sign_encrypt"})["id"]

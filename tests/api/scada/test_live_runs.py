@@ -16,6 +16,7 @@ from asyncua import Client
 from flask.testing import FlaskClient
 from pymodbus.client import ModbusTcpClient
 
+from tests.api.scada.conftest import SimAppliance
 from tests.conftest import auth, free_port, wait_for
 
 
@@ -53,8 +54,8 @@ def running(client: FlaskClient, headers: dict[str, str], run_id: str) -> dict[s
 
 
 @pytest.mark.heavy
-def test_live_run_over_modbus_and_opcua(client: FlaskClient, keys: dict[str, str], start_worker: Any) -> None:
-    start_worker("sim")
+def test_live_run_over_modbus_and_opcua(sim_appliance: SimAppliance, sim_keys: dict[str, str]) -> None:
+    client, keys = sim_appliance.client, sim_keys
     headers = auth(keys["generate"])
     modbus_port, opcua_port = free_port(), free_port()
     run = start_run(
@@ -132,11 +133,9 @@ def test_live_run_over_modbus_and_opcua(client: FlaskClient, keys: dict[str, str
     assert again.status_code == 409
 
 
-def test_modbus_is_read_only_unless_writes_are_asked_for(
-    client: FlaskClient, keys: dict[str, str], start_worker: Any
-) -> None:
+def test_modbus_is_read_only_unless_writes_are_asked_for(sim_appliance: SimAppliance, sim_keys: dict[str, str]) -> None:
     """Modbus has no authentication: by default a run's server answers reads and refuses every write."""
-    start_worker("sim")
+    client, keys = sim_appliance.client, sim_keys
     headers = auth(keys["generate"])
     port = free_port()
     run = start_run(client, headers, modbus={"port": port})
@@ -162,8 +161,8 @@ def test_modbus_is_read_only_unless_writes_are_asked_for(
     assert job["status"] == "succeeded", job["error"]
 
 
-def test_values_stream_and_duration_end(client: FlaskClient, keys: dict[str, str], start_worker: Any) -> None:
-    start_worker("sim")
+def test_values_stream_and_duration_end(sim_appliance: SimAppliance, sim_keys: dict[str, str]) -> None:
+    client, keys = sim_appliance.client, sim_keys
     headers = auth(keys["generate"])
     run = start_run(client, headers, modbus={"port": free_port()}, duration=3)
     stream = client.get(f"/v1/scada/runs/{run['id']}/values", headers=headers)  # follows until the run ends
