@@ -1,7 +1,8 @@
 """The `synthesize` kind: rows from a trained model, with a quality and privacy report.
 
 Either ``model_id`` (a model from a `train` job; no input dataset) or a ``synthesizer`` and one
-input dataset, which is trained on first (that model is not kept: run `train` to keep one). Rows
+input dataset (2-8 related ones with ``hma``), which is trained on first (that model is not kept:
+run `train` to keep one). Rows
 are sampled in chunks from one stream seeded by the job's seed, written as Parquet or CSV
 (``rows.parquet`` / ``rows.csv``), and scored in ``report.json``. From a ``model_id`` the job is
 deterministic: a rerun gives byte-identical artifacts. Each row costs 1 micro-credit.
@@ -28,11 +29,12 @@ from appliance.kinds.base import (
     column_names,
     require_known,
 )
-from appliance.kinds.synth.multitable import run_synthesize
+from appliance.kinds.synth.multitable import check_train_inputs, run_synthesize, run_synthesize_trained
 from appliance.kinds.synth.train import (
     DEFAULT_MAX_ROWS,
     MAX_EPOCHS,
     SEQUENCE_PARAMS,
+    RelationshipSchema,
     check_training,
     input_rows,
     job_errors,
@@ -47,7 +49,7 @@ from appliance.services.synth.interface import (
     SYNTHESIZERS,
     SynthesisError,
 )
-from appliance.services.synth.multi import HMA, is_multi
+from appliance.services.synth.multi import HMA, MAX_TABLES, is_multi
 from appliance.services.synth.pricing import training_price
 from appliance.services.synth.rules import validate as validate_rules
 from appliance.services.synth.sampling import MEDIA_TYPES, SAMPLE_FORMATS
@@ -80,6 +82,7 @@ TRAINING_DEFAULTS: dict[str, Any] = {
 TRAINING_EXTRAS: dict[str, Any] = {
     "rules": None, "detect_rules": True, "class_column": None,
     "sequence_key": None, "sequence_index": None, "context_columns": None, "window": None,
+    "relationships": None,
 }
 TRAINING_PARAMS = {**TRAINING_DEFAULTS, **TRAINING_EXTRAS}
 SEQUENCE_HELP = "Without model_id, par or regime_var: see train"
@@ -107,8 +110,14 @@ class SynthesizeParams(ma.Schema):
     )
     synthesizer = ma.fields.String(
         load_default=None,
-        validate=ma.validate.OneOf(SYNTHESIZERS),
-        metadata={"description": "Without model_id: train this synthesizer on the input dataset first"},
+        validate=ma.validate.OneOf((*SYNTHESIZERS, HMA)),
+        metadata={"description": "Without model_id: train this synthesizer on the input dataset first "
+                  "(hma: on 2-8 related input datasets)"},
+    )
+    relationships = ma.fields.List(
+        ma.fields.Nested(RelationshipSchema),
+        load_default=None,
+        metadata={"description": "Without model_id, hma: parent/child keys between the tables; detected when left out"},
     )
     epochs = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=1, max=MAX_EPOCHS))
     metadata = ma.fields.Dict(keys=ma.fields.String(), load_default=None)
@@ -161,6 +170,8 @@ def check_inputs(
         if model["synthesizer"] == HMA:
             if params.get("conditions"):
                 raise ParamError("conditions", "conditions are not supported for multi-table (hma) models")
+            if params.get("class_proportions"):
+                raise ParamError("class_proportions", "the model was not trained with a class_column")
             return
         known = column_names(model["columns"])
         if model["synthesizer"] in SEQUENCE_SYNTHESIZERS and params.get("conditions"):
@@ -168,6 +179,9 @@ def check_inputs(
                              "not under conditions")
         if params.get("class_proportions") and not _stratified(model):
             raise ParamError("class_proportions", "the model was not trained with a class_column")
+    elif params.get("synthesizer") == HMA:
+        check_train_inputs(params, datasets)
+        return
     else:
         if len(datasets) != 1:
             raise errors.validation("inputs", "without model_id, give one input dataset to train on")
@@ -304,6 +318,9 @@ def run(ctx: JobContext) -> None:
 
     offline.prepare(ctx.state_dir)
     params = ctx.params
+    if not params.get("model_id") and params.get("synthesizer") == HMA:
+        run_synthesize_trained(ctx)
+        return
     try:
         got = _from_model(ctx) if params.get("model_id") else _trained_here(ctx)
     except _MultiTable as multi_table:
@@ -379,5 +396,5 @@ KIND = Kind(
     check_inputs=check_inputs,
     deterministic=True,
     min_inputs=0,
-    max_inputs=1,
+    max_inputs=MAX_TABLES,
 )
