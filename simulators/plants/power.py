@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from simulators.core.integrator import State, rk4
-from simulators.core.ops import Ops
+from simulators.core.ops import Ops, ScalarOps
 from simulators.core.params import ParamSpec
 from simulators.core.plc import Alarm, OnDelay, OperatorReset
 from simulators.core.profiles import OUProcess, daily_profile, sinusoid
@@ -504,6 +504,10 @@ class PowerPlant(PlantModel):
     def _one_step(self, tap: Any, target: Any, since: Any, blocked: Any) -> tuple[Any, Any]:
         """Move `tap` at most one step towards `target` once `tap_delay` s have passed since the last step."""
         ops, dt = self.ops, self.scan
+        if not ops.vector:  # twice a scan: the branch `ops.where` takes for one instance
+            if (target != tap) & (since >= self.p["tap_delay"] - 1e-9) & (not blocked):
+                return tap + ScalarOps.clip(target - tap, -1.0, 1.0), dt
+            return tap, since + dt
         move = (target != tap) & (since >= self.p["tap_delay"] - 1e-9) & ops.not_(blocked)
         new = ops.where(move, tap + ops.clip(target - tap, -1.0, 1.0), tap)
         return new, ops.where(move, dt, since + dt)
@@ -534,7 +538,10 @@ class PowerPlant(PlantModel):
         ops, p = self.ops, self.p
         target = ops.clip(ops.round(commands[0]), -TAP_MAX, TAP_MAX)
         self.tap_lockout = self.tap_lockout & ops.not_(self.reset_now)
-        self.mech_ops = ops.where(self.reset_now, 0.0, self.mech_ops)  # the reset empties the counter too
+        if ops.vector:
+            self.mech_ops = ops.where(self.reset_now, 0.0, self.mech_ops)  # the reset empties the counter too
+        elif self.reset_now:
+            self.mech_ops = 0.0
         old = self.mech_tap
         self.mech_tap, self.mech_since = self._one_step(old, target, self.mech_since, self.tap_lockout)
         leak = self.scan * p["tap_max_ops"] / p["tap_ops_window"]
