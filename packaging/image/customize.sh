@@ -32,10 +32,19 @@ in_root systemd-sysusers
 install -D -m 0644 "$files/sealforge.toml" "$root/etc/sealforge/sealforge.toml"
 install -D -m 0644 "$files/fstab" "$root/etc/fstab"
 install -D -m 0644 "$files/50-sealforge-data.conf" "$root/usr/lib/repart.d/50-sealforge-data.conf"
-install -D -m 0644 "$files/80-dhcp.network" "$root/etc/systemd/network/80-dhcp.network"
+# The default network is in /usr/lib so that a site file of the same name (copied from the data
+# partition to /run by sealforge-network.service) replaces it.
+install -D -m 0644 "$files/80-dhcp.network" "$root/usr/lib/systemd/network/80-dhcp.network"
+install -m 0644 "$files/sealforge-console.service" "$files/sealforge-network.service" "$root/etc/systemd/system/"
+for unit in sealforge-api.service sealforge-webhooks.service sealforge-worker@.service; do
+  install -D -m 0644 "$files/sealforge-data.conf" "$root/etc/systemd/system/$unit.d/50-sealforge-data.conf"
+done
+install -D -m 0644 "$files/sealforge-console.py" "$root/usr/lib/sealforge/sealforge-console.py"
+install -m 0755 "$files/show-banner" "$files/site-network" "$root/usr/lib/sealforge/"
 install -D -m 0644 "$files/journald.conf" "$root/etc/systemd/journald.conf.d/50-sealforge.conf"
 mkdir -p "$root/var/lib/sealforge"
-in_root systemctl enable systemd-networkd.service sealforge-api.service sealforge-webhooks.service
+in_root systemctl enable systemd-networkd.service sealforge-api.service sealforge-webhooks.service \
+  sealforge-console.service sealforge-network.service
 for queue in interactive default gpu free sim; do
   in_root systemctl enable "sealforge-worker@$queue.service"
 done
