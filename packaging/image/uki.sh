@@ -19,8 +19,7 @@ roothash=$(cat "$out/roothash")
 printf 'roothash=%s root=/dev/mapper/root rootfstype=squashfs ro systemd.verity_root_options=panic-on-corruption console=tty0 console=ttyS0,115200 panic=30' \
   "$roothash" > "$out/cmdline"
 cp "$root/usr/lib/os-release" "$out/os-release"
-printf 'IMAGE_ID=sealforge\nIMAGE_VERSION=%s\n' "$(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)" \
-  >> "$out/os-release"
+printf 'IMAGE_ID=sealforge\nIMAGE_VERSION=%s\n' "$IMAGE_VERSION" >> "$out/os-release"
 rm -f "$out/sealforge.efi" "$out/sealforge.unsigned.efi"
 objcopy \
   --add-section .osrel="$out/os-release" --change-section-vma .osrel=0x20000 \
@@ -28,6 +27,10 @@ objcopy \
   --add-section .linux="$kernel" --change-section-vma .linux=0x2000000 \
   --add-section .initrd="$initrd" --change-section-vma .initrd=0x3000000 \
   "$stub" "$out/sealforge.unsigned.efi"
-sbsign --key "$SB_KEY" --cert "$SB_CERT" --output "$out/sealforge.efi" "$out/sealforge.unsigned.efi" 2>/dev/null
+# osslsigncode rather than sbsign: sbsign stamps the signature with the current time (the PKCS#7
+# signingTime attribute), so two builds would differ; -time pins it to SOURCE_DATE_EPOCH. Firmware
+# does not read that time. sbverify checks the result as sbsign's would be checked.
+osslsigncode sign -certs "$SB_CERT" -key "$SB_KEY" -h sha256 -time "$SOURCE_DATE_EPOCH" \
+  -in "$out/sealforge.unsigned.efi" -out "$out/sealforge.efi" >/dev/null
 sbverify --cert "$SB_CERT" "$out/sealforge.efi" >/dev/null
 echo "uki: $(du -h "$out/sealforge.efi" | cut -f1), signed by $(openssl x509 -in "$SB_CERT" -noout -subject)"
