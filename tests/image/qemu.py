@@ -6,7 +6,10 @@ stands in for a part of the image. KVM is used when the host offers it, TCG othe
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -18,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE_DIR = Path(os.environ.get("IMAGE_DIR", REPO / "build" / "image"))
@@ -50,11 +54,27 @@ class Vm:
             time.sleep(1)
         return False
 
+    def call(self, method: str, path: str, key: str, body: object = None, timeout_s: float = 60) -> tuple[int, Any]:
+        """One API request through the forwarded port with an API key: (status, parsed JSON body)."""
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(f"https://127.0.0.1:{self.api_port}{path}", data=data, method=method)
+        req.add_header("X-API-Key", key)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, context=_unverified(), timeout=timeout_s) as r:
+                return r.status, json.loads(r.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"null")
+
+    def served_fingerprint(self) -> str:
+        """SHA-256 of the certificate the API presents, in the colon form the console prints."""
+        pem = ssl.get_server_certificate(("127.0.0.1", self.api_port), timeout=30)
+        return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).digest().hex(":").upper()
+
     def wait_healthz(self, timeout_s: float) -> tuple[int, bytes]:
         """GET /healthz through the forwarded port until it answers (the API's self-made cert)."""
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
+        ctx = _unverified()
         deadline = time.monotonic() + timeout_s
         last: object = None
         while time.monotonic() < deadline and self.proc.poll() is None:
@@ -65,6 +85,57 @@ class Vm:
                 last = exc
                 time.sleep(3)
         raise TimeoutError(f"/healthz never answered ({last}); console tail:\n{self.console_text()[-3000:]}")
+
+
+@dataclass
+class Banner:
+    """What the console shows at boot (packaging/image/files/sealforge-console.py)."""
+
+    tls_fingerprint: str
+    signing_key_id: str
+    signing_fingerprint: str
+    setup_key: str | None
+
+    @classmethod
+    def parse(cls, console: str) -> Banner:
+        """The last banner on the console; AssertionError naming what is missing."""
+        tls = re.findall(r"TLS certificate SHA-256: ([0-9A-F:]{95})", console)
+        signer = re.findall(r"Seal signing key (\S+) fingerprint: ([0-9a-f ]+\S)", console)
+        assert tls and signer, f"no console banner; console tail:\n{console[-3000:]}"
+        setup = re.findall(r"^\s*(sl_live_\S+)\s*$", console, flags=re.MULTILINE)
+        return cls(tls[-1], signer[-1][0], signer[-1][1], setup[-1] if setup else None)
+
+
+def partition(disk: Path, name: str) -> dict[str, Any]:
+    """The GPT partition called ``name`` (sfdisk's JSON view: start and size in sectors)."""
+    out = subprocess.run(["sfdisk", "--json", str(disk)], check=True, capture_output=True, text=True).stdout
+    for part in json.loads(out)["partitiontable"]["partitions"]:
+        if part.get("name") == name:
+            return dict(part)
+    raise AssertionError(f"{disk} has no partition {name}")
+
+
+def write_to_ext4(disk: Path, part_name: str, files: dict[str, bytes], work: Path) -> None:
+    """Put files into the ext4 file system of a partition of a raw disk, as a site would on the data
+    partition from another machine (debugfs: no mount, no root-only loop device)."""
+    offset = int(partition(disk, part_name)["start"]) * 512
+    script = []
+    for i, (dest, content) in enumerate(files.items()):
+        src = work / f"put-{i}"
+        src.write_bytes(content)
+        script += [f"rm {dest}", f"write {src} {dest}"]
+    cmds = work / "debugfs.cmds"
+    cmds.write_text("\n".join(script) + "\n")
+    subprocess.run(["debugfs", "-w", "-f", str(cmds), f"{disk}?offset={offset}"], check=True, capture_output=True)
+
+
+def _unverified() -> ssl.SSLContext:
+    """The API's certificate is self-made on first boot; the tests pin it by the console's
+    fingerprint (served_fingerprint) instead of a CA."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
 
 
 def free_port() -> int:
@@ -100,7 +171,7 @@ def boot(disk: Path, work: Path) -> Iterator[Vm]:
         "-global", "driver=cfi.pflash01,property=secure,value=on",
         "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
         "-drive", f"if=pflash,format=raw,unit=1,file={vars_fd}",
-        "-drive", f"if=virtio,format=qcow2,file={disk}",
+        "-drive", f"if=virtio,format={'qcow2' if disk.suffix == '.qcow2' else 'raw'},file={disk}",
         "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:{GUEST_API_PORT}",
         "-device", "virtio-net-pci,netdev=n0",
         "-display", "none", "-monitor", "none", "-no-reboot",
