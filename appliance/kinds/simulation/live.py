@@ -285,7 +285,7 @@ def prepare_worker() -> None:
     with contextlib.suppress(OSError):  # not permitted here: prepare at the normal priority
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
-    preloaded = ("simulators.protocols.live_run", "simulators.protocols.recorder", "appliance.evidence", "scipy.signal")
+    preloaded = ("simulators.protocols.live_run", "simulators.protocols.recorder", "appliance.evidence")
     for module in preloaded:
         importlib.import_module(module)
     opcua_space.prepare()
