@@ -27,6 +27,12 @@ objcopy \
   --add-section .linux="$kernel" --change-section-vma .linux=0x2000000 \
   --add-section .initrd="$initrd" --change-section-vma .initrd=0x3000000 \
   "$stub" "$out/sealforge.unsigned.efi"
+# objcopy writes the current time into the PE header's TimeDateStamp: pin it to SOURCE_DATE_EPOCH
+# (little-endian, 8 bytes into the PE header whose offset is at 0x3c). Firmware does not read it.
+pe=$(od -An -tu4 -j60 -N4 "$out/sealforge.unsigned.efi" | tr -d ' ')
+printf "$(printf '\\%03o\\%03o\\%03o\\%03o' $(( SOURCE_DATE_EPOCH & 255 )) $(( (SOURCE_DATE_EPOCH >> 8) & 255 )) \
+  $(( (SOURCE_DATE_EPOCH >> 16) & 255 )) $(( (SOURCE_DATE_EPOCH >> 24) & 255 )))" |
+  dd of="$out/sealforge.unsigned.efi" bs=1 seek=$(( pe + 8 )) conv=notrunc status=none
 # osslsigncode rather than sbsign: sbsign stamps the signature with the current time (the PKCS#7
 # signingTime attribute), so two builds would differ; -time pins it to SOURCE_DATE_EPOCH. Firmware
 # does not read that time. sbverify checks the result as sbsign's would be checked.
