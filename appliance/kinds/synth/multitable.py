@@ -3,7 +3,7 @@
 Why apart from train.py/synthesize.py: several inputs become named tables, the holdout is cut
 along the keys (a held-out parent takes its children with it), the model is sampled by root-table
 rows in chunks and writes one artifact per table. A `synthesize` job trains HMA itself when it is
-given 2-8 inputs and ``synthesizer: hma`` instead of a ``model_id``. The engine is
+given 2-5 inputs and ``synthesizer: hma`` instead of a ``model_id``. The engine is
 ``services/synth/multi.py`` (fit, split, report) and ``multi_sampling.py`` (chunks, writers); this
 module only reads inputs, records the model and writes files.
 
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 
 def check_train_inputs(params: dict[str, Any], datasets: list[dict[str, Any]]) -> None:
-    """At submit: 2-8 inputs, distinct table names, relationships that name real columns."""
+    """At submit: 2-5 inputs, distinct table names, relationships that name real columns."""
     from appliance.services.synth.multi import MAX_TABLES, MIN_TABLES, check_relationships, table_names
 
     if not MIN_TABLES <= len(datasets) <= MAX_TABLES:
@@ -254,7 +254,7 @@ def run_synthesize(ctx: JobContext, row: dict[str, Any], model_path: Any) -> Non
 
 
 def run_synthesize_trained(ctx: JobContext) -> None:
-    """A synthesize job with 2-8 inputs and ``synthesizer: hma``: train HMA here, then sample it
+    """A synthesize job with 2-5 inputs and ``synthesizer: hma``: train HMA here, then sample it
     (the model is not kept: run `train` to keep one)."""
     trained = train_tables(ctx, ctx.params, share=0.5)
     reference = (trained.train, trained.holdout)

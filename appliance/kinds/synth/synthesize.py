@@ -1,7 +1,7 @@
 """The `synthesize` kind: rows from a trained model, with a quality and privacy report.
 
 Either ``model_id`` (a model from a `train` job; no input dataset) or a ``synthesizer`` and one
-input dataset (2-8 related ones with ``hma``), which is trained on first (that model is not kept:
+input dataset (2-5 related ones with ``hma``), which is trained on first (that model is not kept:
 run `train` to keep one). Rows
 are sampled in chunks from one stream seeded by the job's seed, written as Parquet or CSV
 (``rows.parquet`` / ``rows.csv``), and scored in ``report.json``. From a ``model_id`` the job is
@@ -112,7 +112,7 @@ class SynthesizeParams(ma.Schema):
         load_default=None,
         validate=ma.validate.OneOf((*SYNTHESIZERS, HMA)),
         metadata={"description": "Without model_id: train this synthesizer on the input dataset first "
-                  "(hma: on 2-8 related input datasets)"},
+                  "(hma: on 2-5 related input datasets)"},
     )
     relationships = ma.fields.List(
         ma.fields.Nested(RelationshipSchema),

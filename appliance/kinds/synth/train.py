@@ -1,4 +1,4 @@
-"""The `train` kind: fit a generative model on one dataset (or, with ``hma``, on 2-8 related
+"""The `train` kind: fit a generative model on one dataset (or, with ``hma``, on 2-5 related
 datasets: see ``multitable``) and keep it.
 
 Artifacts: ``model.pkl`` (the fitted model, the engine's own file) and ``metadata.json`` (engine,
@@ -89,7 +89,7 @@ class TrainingParams(ma.Schema):
     synthesizer = ma.fields.String(
         load_default=DEFAULT_SYNTHESIZER,
         validate=ma.validate.OneOf((*SYNTHESIZERS, HMA)),
-        metadata={"description": "hma: multi-table, for 2-8 related input datasets; the others take one"},
+        metadata={"description": "hma: multi-table, for 2-5 related input datasets; the others take one"},
     )
     relationships = ma.fields.List(
         ma.fields.Nested(RelationshipSchema),
@@ -185,7 +185,7 @@ def check_training(params: dict[str, Any]) -> None:
 def check_inputs(
     _conn: sqlite3.Connection, _tenant_id: str, params: dict[str, Any], datasets: list[dict[str, Any]]
 ) -> None:
-    """One input for a single-table synthesizer, 2-8 for hma; overrides and relationships must name
+    """One input for a single-table synthesizer, 2-5 for hma; overrides and relationships must name
     real columns. Checked at submit so a wrong call costs nothing and queues nothing."""
     if params["synthesizer"] == HMA:
         check_train_inputs(params, datasets)

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 HMA = "hma"
-MIN_TABLES, MAX_TABLES = 2, 8
+MIN_TABLES, MAX_TABLES = 2, 5  # SDV's community HMA refuses more than 5 tables: refuse them at submit, not in the job
 
 
 def table_name(dataset_name: str, position: int) -> str:

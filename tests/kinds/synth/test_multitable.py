@@ -95,6 +95,11 @@ def test_hma_bad_inputs_are_400_naming_the_field(client: FlaskClient, keys: dict
     one = upload_frame(client, keys["generate"], customers, "customers.csv")["id"]
     two = upload_frame(client, keys["generate"], orders, "orders.csv")["id"]
     clash = upload_frame(client, keys["generate"], orders, "orders.parquet.csv")["id"]
+    extra = [upload_frame(client, keys["generate"], orders, f"extra{i}.csv")["id"] for i in range(3)]
+    # SDV's community HMA fits at most 5 tables: a sixth is refused at submit, not in the job.
+    six = client.post("/v1/jobs", json={"kind": "train", "inputs": [one, two, clash, *extra],
+                                         "params": {"synthesizer": "hma"}}, headers=auth(keys["generate"]))
+    assert six.status_code == 400 and "at most 5" in six.get_json()["error"]["details"][0]["message"], six.get_json()
     rel = {
         "parent_table": "customers",
         "parent_primary_key": "customer_id",
