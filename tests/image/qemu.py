@@ -54,8 +54,9 @@ class Vm:
             time.sleep(1)
         return False
 
-    def call(self, method: str, path: str, key: str, body: object = None, timeout_s: float = 60) -> tuple[int, Any]:
-        """One API request through the forwarded port with an API key: (status, parsed JSON body)."""
+    def call(self, method: str, path: str, key: str, body: object = None, timeout_s: float = 300) -> tuple[int, Any]:
+        """One API request through the forwarded port with an API key: (status, parsed JSON body).
+        A long timeout: under TCG on a loaded host one job submit took more than 60 s."""
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(f"https://127.0.0.1:{self.api_port}{path}", data=data, method=method)
         req.add_header("X-API-Key", key)
@@ -118,15 +119,21 @@ def partition(disk: Path, name: str) -> dict[str, Any]:
 def write_to_ext4(disk: Path, part_name: str, files: dict[str, bytes], work: Path) -> None:
     """Put files into the ext4 file system of a partition of a raw disk, as a site would on the data
     partition from another machine (debugfs: no mount, no root-only loop device)."""
-    offset = int(partition(disk, part_name)["start"]) * 512
+    device = f"{disk}?offset={int(partition(disk, part_name)['start']) * 512}"
     script = []
     for i, (dest, content) in enumerate(files.items()):
         src = work / f"put-{i}"
         src.write_bytes(content)
-        script += [f"rm {dest}", f"write {src} {dest}"]
+        # debugfs's `write` names a file in the current directory: no slash in the name.
+        folder, _, name = dest.rpartition("/")
+        script += [f"cd /{folder}", f"rm {name}", f"write {src} {name}"]
     cmds = work / "debugfs.cmds"
     cmds.write_text("\n".join(script) + "\n")
-    subprocess.run(["debugfs", "-w", "-f", str(cmds), f"{disk}?offset={offset}"], check=True, capture_output=True)
+    subprocess.run(["debugfs", "-w", "-f", str(cmds), device], check=True, capture_output=True)
+    # debugfs exits 0 whatever its commands did: read each file back.
+    for dest, content in files.items():
+        back = subprocess.run(["debugfs", "-R", f"cat /{dest}", device], check=True, capture_output=True).stdout
+        assert back == content, f"{dest} not written on {part_name}"
 
 
 def _unverified() -> ssl.SSLContext:
