@@ -88,11 +88,22 @@ def make_huey(state_dir: Path, name: str) -> SqliteHuey:
 
 
 def pending_counts(state_dir: Path) -> dict[str, int | None]:
-    """Tasks waiting in each queue; None for a queue file that cannot be read (reported, not raised)."""
+    """Tasks waiting in each queue; None for a queue file that cannot be read (reported, not raised).
+
+    Each queue's connection is closed before returning: /metrics and /livez call this per request,
+    and a connection left to the garbage collector keeps its file descriptors open until a
+    collection happens to run (on a busy box, long enough to pile up dozens)."""
     depths: dict[str, int | None] = {}
     for name in QUEUES:
         try:
-            depths[name] = int(make_huey(state_dir, name).pending_count())
+            huey = make_huey(state_dir, name)
         except Exception:
             depths[name] = None
+            continue
+        try:
+            depths[name] = int(huey.pending_count())
+        except Exception:
+            depths[name] = None
+        finally:
+            huey.storage.close()
     return depths
