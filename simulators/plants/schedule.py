@@ -4,8 +4,7 @@ A plant's normal day is more than its loops: production plans, equipment rotatio
 and maintenance. Each plant describes one day of them (`DailySchedule.day`); this class turns days
 into the `(scan, instance, tag, value)` writes `PlantModel.events` returns. Days are generated one
 at a time per instance from the instance's own generator, in a fixed order, so the writes are the
-same whatever block size the engine asks for and whichever process runs them (the water plant's
-`WaterSchedule` works the same way).
+same whatever block size the engine asks for and whichever process runs them.
 """
 
 from __future__ import annotations

@@ -25,11 +25,11 @@ are the same whatever block size the engine asks for and whichever process runs 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from simulators.core.params import ParamSpec
+from simulators.plants.schedule import DailySchedule, Event
 
 NIGHT_START, NIGHT_END = 22.0, 5.0  # hours: the clearwell's night fill
 DAY_SHIFT = (6.0, 22.0)  # hours in which operators act
@@ -60,40 +60,14 @@ def _in_night(hour: float) -> bool:
     return h >= NIGHT_START or h < NIGHT_END
 
 
-class WaterSchedule:
+class WaterSchedule(DailySchedule):
     """The scheduled operator writes of the water plant, generated a day at a time per instance."""
-
-    def __init__(self, p: Mapping[str, float], rngs: Sequence[np.random.Generator], scan: float,
-                 start_hour: float) -> None:
-        self.p = p
-        self.rngs = list(rngs)
-        self.scan = scan
-        self.start_s = start_hour * 3600.0
-        self.start_day = self.next_day = math.floor(start_hour / 24.0)
-        self.pending: list[tuple[int, int, str, float]] = []
 
     @property
     def active(self) -> bool:
         p = self.p
         return (p["duty_rotation"] > 0 or p["setpoint_schedule"] > 0.5 or p["operator_actions"] > 0
                 or p["maintenance_rate"] > 0)
-
-    def events(self, first_scan: int, count: int) -> list[tuple[int, int, str, float]]:
-        """Writes for scans first_scan .. +count, (scan, instance, tag, value) sorted by scan."""
-        if not self.active:
-            return []
-        end = first_scan + count
-        while self.next_day * 86400.0 <= self.start_s + end * self.scan:
-            for k, rng in enumerate(self.rngs):
-                self.pending += self._day(self.next_day, k, rng)
-            self.next_day += 1
-            self.pending.sort(key=lambda e: (e[0], e[1]))
-        out = [e for e in self.pending if e[0] < end]
-        self.pending = [e for e in self.pending if e[0] >= end]
-        return out
-
-    def _scan_at(self, day: int, hour: float) -> int:
-        return round((day * 86400.0 + hour * 3600.0 - self.start_s) / self.scan)
 
     def duty(self, day: int, hour: float) -> float:
         """1.0 while P101 is the scheduled duty pump at that time, else 0.0."""
@@ -102,17 +76,16 @@ class WaterSchedule:
             return 1.0
         return 1.0 if math.floor((day * 24.0 + hour) / period) % 2 == 0 else 0.0
 
-    def _day(self, day: int, k: int, rng: np.random.Generator) -> list[tuple[int, int, str, float]]:
+    def day(self, day: int, rng: np.random.Generator, hour0: float | None) -> list[Event]:
         p = self.p
-        events: list[tuple[float, str, float]] = []  # (hour of the day, tag, value)
+        events: list[Event] = []
         # Draws first, always in the same order and number per day, so switching one mode off does
         # not reshuffle the others.
         n_maint = int(rng.poisson(p["maintenance_rate"]))
         outages = [(rng.uniform(*MAINTENANCE_SHIFT), rng.uniform(1.0, 4.0)) for _ in range(n_maint)]
         n_ops = int(rng.poisson(p["operator_actions"]))
         actions = [(rng.uniform(*DAY_SHIFT), rng.random(), rng.uniform(-1.0, 1.0)) for _ in range(n_ops)]
-        if day == self.start_day:  # the state the schedule asks for when the run starts
-            hour0 = self.start_s / 3600.0 - day * 24.0
+        if hour0 is not None:  # the state the schedule asks for when the run starts
             events.append((hour0, "P101.DUTY", self.duty(day, hour0)))
             if p["setpoint_schedule"] > 0.5 and _in_night(hour0):
                 events.append((hour0, "LIC102.SP", p["level2_sp"] + p["level2_night_boost"]))
@@ -135,9 +108,4 @@ class WaterSchedule:
                 events.append((hour, "LIC101.SP", round(p["level1_sp"] + 0.3 * step, 2)))
             else:
                 events.append((hour, "AIC201.SP", round(p["chlorine_sp"] + 0.15 * step, 2)))
-        out = []
-        for hour, tag, value in events:
-            scan = self._scan_at(day, hour)
-            if scan >= 0:
-                out.append((scan, k, tag, value))
-        return out
+        return events
