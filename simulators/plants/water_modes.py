@@ -29,10 +29,9 @@ import math
 import numpy as np
 
 from simulators.core.params import ParamSpec
-from simulators.plants.schedule import DailySchedule, Event
+from simulators.plants.schedule import DAY_SHIFT, DailySchedule, Event
 
 NIGHT_START, NIGHT_END = 22.0, 5.0  # hours: the clearwell's night fill
-DAY_SHIFT = (6.0, 22.0)  # hours in which operators act
 MAINTENANCE_SHIFT = (8.0, 16.0)  # hours in which maintenance starts
 
 PARAMS = (
