@@ -13,9 +13,9 @@ work=$REPO/build/repro
 rm -rf "$work"
 mkdir -p "$work/src"
 git -C "$REPO" archive "$commit" | tar -x -C "$work/src"
-export SOURCE_DATE_EPOCH IMAGE_VERSION
+export SOURCE_DATE_EPOCH IMAGE_DESCRIBE
 SOURCE_DATE_EPOCH=$(git -C "$REPO" log -1 --format=%ct "$commit")
-IMAGE_VERSION=$(git -C "$REPO" describe --always "$commit")
+IMAGE_DESCRIBE=$(git -C "$REPO" describe --always "$commit")
 PYTHON=$python bash "$work/src/packaging/build-wheelhouse.sh"
 for n in a b; do
   t0=$SECONDS

@@ -4,6 +4,7 @@
 set -euo pipefail
 root=$1
 repo=$2
+release_pub=$3
 files=$repo/packaging/image/files
 # Commands inside the tree get a clean environment: nothing of the build host's (pip settings, locale)
 # leaks into what they do.
@@ -43,6 +44,23 @@ install -D -m 0644 "$files/sealforge-console.py" "$root/usr/lib/sealforge/sealfo
 install -m 0755 "$files/show-banner" "$files/site-network" "$root/usr/lib/sealforge/"
 install -D -m 0644 "$files/journald.conf" "$root/etc/systemd/journald.conf.d/50-sealforge.conf"
 mkdir -p "$root/var/lib/sealforge"
+# A/B updates (docs/image.md, "Updates"). The release key's public half: the updater checks bundles
+# against it, and it sits in the verity root, so only a signed release can change it.
+install -D -m 0644 "$release_pub" "$root/usr/share/sealforge/release.pub"
+# The ESP's mount point: systemd-gpt-auto-generator mounts the ESP the box booted from on /efi
+# when it exists (else on the empty /boot).
+mkdir -p "$root/efi"
+# A trial boot is committed (systemd-bless-boot) only once sealforge-healthy says the appliance is up.
+install -m 0755 "$files/sealforge-healthy" "$root/usr/lib/sealforge/"
+install -m 0644 "$files/sealforge-healthy.service" "$root/etc/systemd/system/"
+install -D -m 0644 "$files/bless-boot-efi.conf" "$root/etc/systemd/system/systemd-bless-boot.service.d/50-efi.conf"
+in_root systemctl enable sealforge-healthy.service
+# The updater's units (a path unit that applies an uploaded bundle as root) when they exist.
+for unit in "$files"/sealforge-update.*; do
+  [[ -f "$unit" ]] || continue
+  install -m 0644 "$unit" "$root/etc/systemd/system/"
+  case $unit in *.path) in_root systemctl enable "$(basename "$unit")" ;; esac
+done
 in_root systemctl enable systemd-networkd.service sealforge-api.service sealforge-webhooks.service \
   sealforge-console.service sealforge-network.service
 for queue in interactive default gpu free sim; do

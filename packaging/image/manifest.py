@@ -7,6 +7,8 @@ writing any of it, without trusting the box's clock (no expiry, no certificate c
 
     manifest.py sign  BUILD_DIR KEY.pem      -> BUILD_DIR/manifest.json, manifest.json.sig, manifest.pub
     manifest.py verify BUILD_DIR PUBKEY.pem  -> exit 0 when the signature and every hash match
+    manifest.py pubkey KEY.pem OUT.pem       -> the key's public half (made first when KEY.pem is
+                                                missing), for the root's /usr/share/sealforge/release.pub
 """
 
 from __future__ import annotations
@@ -21,7 +23,15 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-ARTIFACTS = ("sealforge.raw", "sealforge.qcow2", "sealforge.efi", "root.squashfs", "root.verity", "esp.img")
+ARTIFACTS = (
+    "sealforge.raw",
+    "sealforge.qcow2",
+    "sealforge.efi",
+    "systemd-bootx64.efi",
+    "root.squashfs",
+    "root.verity",
+    "esp.img",
+)
 
 
 def _sha256(path: Path) -> str:
@@ -43,6 +53,8 @@ def build_manifest(build_dir: Path) -> bytes:
         "roothash": (build_dir / "roothash").read_text().strip(),
         "cmdline": (build_dir / "cmdline").read_text().strip(),
         "source_date_epoch": int(os.environ.get("SOURCE_DATE_EPOCH", "0")),
+        "serial": int(os.environ.get("IMAGE_SERIAL", os.environ.get("SOURCE_DATE_EPOCH", "0"))),
+        "version": os.environ.get("IMAGE_VERSION", ""),
         "artifacts": artifacts,
     }
     return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode() + b"\n"
@@ -67,14 +79,16 @@ def load_or_make_key(path: Path) -> Ed25519PrivateKey:
     return key
 
 
+def public_pem(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
 def sign(build_dir: Path, key_path: Path) -> None:
     key = load_or_make_key(key_path)
     body = build_manifest(build_dir)
     (build_dir / "manifest.json").write_bytes(body)
     (build_dir / "manifest.json.sig").write_bytes(key.sign(body))
-    (build_dir / "manifest.pub").write_bytes(
-        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    )
+    (build_dir / "manifest.pub").write_bytes(public_pem(key))
     print(f"manifest: {build_dir / 'manifest.json'} signed, sha256 {hashlib.sha256(body).hexdigest()}")
 
 
@@ -99,9 +113,12 @@ def verify(build_dir: Path, pub_path: Path) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 4 or argv[1] not in ("sign", "verify"):
+    if len(argv) != 4 or argv[1] not in ("sign", "verify", "pubkey"):
         print(__doc__, file=sys.stderr)
         return 2
+    if argv[1] == "pubkey":
+        Path(argv[3]).write_bytes(public_pem(load_or_make_key(Path(argv[2]))))
+        return 0
     build_dir, key = Path(argv[2]), Path(argv[3])
     if argv[1] == "sign":
         sign(build_dir, key)

@@ -5,6 +5,12 @@ source "$(dirname "$0")/common.sh"
 root=$IMAGE_DIR/rootfs
 out=$IMAGE_DIR
 rm -f "$out/root.squashfs" "$out/root.verity" "$out/roothash"
+# The release in os-release (the UKI's .osrel is copied from it): IMAGE_SERIAL is what the updater
+# compares, IMAGE_VERSION (serial first) what systemd-boot sorts by. Rewritten at each squash, so a
+# next release made from the same tree (next-release.sh) carries its own.
+osrel=$root/usr/lib/os-release
+sed -i '/^IMAGE_\(ID\|VERSION\|SERIAL\)=/d' "$osrel"
+printf 'IMAGE_ID=sealforge\nIMAGE_VERSION=%s\nIMAGE_SERIAL=%s\n' "$IMAGE_VERSION" "$IMAGE_SERIAL" >> "$osrel"
 # Timestamps come from SOURCE_DATE_EPOCH (mksquashfs reads it); owners stay as in the tree.
 # /boot is left empty: kernel and initrd travel inside the signed UKI.
 "${NICE[@]}" mksquashfs "$root" "$out/root.squashfs" -noappend -quiet -no-progress -comp zstd -Xcompression-level 3 \

@@ -38,6 +38,15 @@ class Vm:
     errors: Path
     api_port: int
 
+    def wait_exit(self, timeout_s: float) -> bool:
+        """True once qemu has exited: the guest powered off or rebooted (-no-reboot ends qemu
+        instead of restarting the guest, so each boot of a test is its own qemu run)."""
+        try:
+            self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
     def console_text(self) -> str:
         """The serial console so far, then anything qemu itself printed (its start failures)."""
         parts = [p.read_text(errors="replace") for p in (self.console, self.errors) if p.exists()]
@@ -67,6 +76,20 @@ class Vm:
                 return r.status, json.loads(r.read() or b"null")
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"null")
+
+    def upload(self, path: str, key: str, file: Path, timeout_s: float = 1800) -> tuple[int, Any]:
+        """POST a file as the streamed request body (an update bundle): (status, parsed JSON body)."""
+        req = urllib.request.Request(f"https://127.0.0.1:{self.api_port}{path}", method="POST")
+        req.add_header("X-API-Key", key)
+        req.add_header("Content-Type", "application/octet-stream")
+        req.add_header("Content-Length", str(file.stat().st_size))
+        with file.open("rb") as body:
+            req.data = body
+            try:
+                with urllib.request.urlopen(req, context=_unverified(), timeout=timeout_s) as r:
+                    return r.status, json.loads(r.read() or b"null")
+            except urllib.error.HTTPError as exc:
+                return exc.code, json.loads(exc.read() or b"null")
 
     def served_fingerprint(self) -> str:
         """SHA-256 of the certificate the API presents, in the colon form the console prints."""
@@ -164,8 +187,12 @@ def boot(disk: Path, work: Path) -> Iterator[Vm]:
     """Start qemu (q35 with SMM, secure pflash, snakeoil Secure Boot vars) and stop it afterwards."""
     vars_fd = work / "OVMF_VARS.fd"
     shutil.copyfile(OVMF_VARS, vars_fd)
-    console = work / f"console-{disk.stem}.log"
-    errors = work / f"qemu-{disk.stem}.err"
+    # One console log per boot (a disk booted again keeps the earlier boots' logs).
+    n = 1
+    while (work / f"console-{disk.stem}-{n}.log").exists():
+        n += 1
+    console = work / f"console-{disk.stem}-{n}.log"
+    errors = work / f"qemu-{disk.stem}-{n}.err"
     port = free_port()
     # TCG: secure pflash needs SMM, which KVM on some hosts (nested, sandboxed) refuses.
     # IMAGE_TEST_ACCEL=kvm where the host's KVM has SMM.

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.image.qemu import IMAGE_DIR, REPO, Banner, Vm, boot, overlay, write_to_ext4
+from tests.image.qemu import IMAGE_DIR, REPO, Banner, Vm, boot, overlay, partition, write_to_ext4
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(5400)]
 
@@ -75,14 +76,91 @@ def test_manifest_signature_covers_every_artifact(image: Path, tmp_path: Path) -
     assert "sealforge.efi: sha256 differs" in bad.stderr
 
 
-def test_disk_layout_is_discoverable(image: Path) -> None:
-    parts = _partitions(image / "sealforge.raw")
+ROOT_TYPE = "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709"
+VERITY_TYPE = "2C7357ED-EBD2-46D9-AEC1-23D437EC2BF5"
+
+
+def _uuid_hex(part: dict[str, object]) -> str:
+    return str(part["uuid"]).replace("-", "").lower()
+
+
+def _squashfs_file(image: Path, path: str) -> bytes:
+    """One file of the built root, read from the squashfs itself (what the box mounts)."""
+    out = subprocess.run(
+        ["unsquashfs", "-cat", str(image / "root.squashfs"), path], check=True, capture_output=True
+    ).stdout
+    return out
+
+
+def _esp_file(esp: Path, path: str, work: Path) -> bytes:
+    dest = work / path.replace("/", "_")
+    subprocess.run(["mcopy", "-n", "-i", str(esp), f"::{path}", str(dest)], check=True, capture_output=True)
+    return dest.read_bytes()
+
+
+def _serial(image: Path) -> int:
+    return int(json.loads((image / "manifest.json").read_text())["serial"])
+
+
+def test_disk_layout_is_ab_and_discoverable(image: Path, tmp_path: Path) -> None:
+    """The A/B layout of docs/image.md: slot a holds this release (partition UUIDs = the halves of
+    its root hash), slot b is empty (UUIDs that match no root hash), slots have headroom."""
+    raw = image / "sealforge.raw"
+    parts = {str(p["name"]): p for p in _partitions(raw)}
+    assert list(parts) == ["esp", "root-a", "verity-a", "root-b", "verity-b"]
     roothash = (image / "roothash").read_text().strip()
-    assert [p["name"] for p in parts] == ["esp", "root-x86-64", "root-x86-64-verity"]
-    root_uuid = str(parts[1]["uuid"]).replace("-", "").lower()
-    verity_uuid = str(parts[2]["uuid"]).replace("-", "").lower()
-    assert root_uuid + verity_uuid == roothash
+    assert _uuid_hex(parts["root-a"]) + _uuid_hex(parts["verity-a"]) == roothash
+    empty = hashlib.sha256(f"sealforge-empty-b-{roothash}".encode()).hexdigest()
+    assert _uuid_hex(parts["root-b"]) + _uuid_hex(parts["verity-b"]) == empty
+    for slot in "ab":
+        assert str(parts[f"root-{slot}"]["type"]).upper() == ROOT_TYPE
+        assert str(parts[f"verity-{slot}"]["type"]).upper() == VERITY_TYPE
+    assert parts["root-a"]["size"] == parts["root-b"]["size"]
+    assert parts["verity-a"]["size"] == parts["verity-b"]["size"]
+    squash_size = (image / "root.squashfs").stat().st_size
+    assert int(str(parts["root-a"]["size"])) * 512 >= squash_size * 1.4
     assert f"roothash={roothash}" in (image / "cmdline").read_text()
+    # Slot a holds the root and its hash tree; slot b's first MiB is zeros.
+    with raw.open("rb") as f:
+        f.seek(int(str(parts["root-a"]["start"])) * 512)
+        assert f.read(MiB) == (image / "root.squashfs").open("rb").read(MiB)
+        f.seek(int(str(parts["verity-a"]["start"])) * 512)
+        assert f.read(4096) == (image / "root.verity").open("rb").read(4096)
+        f.seek(int(str(parts["root-b"]["start"])) * 512)
+        assert f.read(MiB) == bytes(MiB)
+
+
+def test_esp_boots_systemd_boot_and_the_release_uki(image: Path, tmp_path: Path) -> None:
+    """ESP: signed systemd-boot at the default path, loader.conf, and the release's UKI as a type #2
+    entry without a boot counter; the serial in the UKI's and the root's os-release; the release
+    key, /efi and the trial health gate in the root."""
+    serial = _serial(image)
+    esp = image / "esp.img"
+    mdir = subprocess.run(["mdir", "-i", str(esp), "-b", "-/", "::/"], check=True, capture_output=True, text=True)
+    files = sorted(line.strip() for line in mdir.stdout.splitlines() if not line.strip().endswith("/"))
+    assert files == ["::/EFI/BOOT/BOOTX64.EFI", f"::/EFI/Linux/sealforge-{serial}.efi", "::/loader/loader.conf"], files
+    assert _esp_file(esp, "/EFI/BOOT/BOOTX64.EFI", tmp_path) == (image / "systemd-bootx64.efi").read_bytes()
+    assert _esp_file(esp, f"/EFI/Linux/sealforge-{serial}.efi", tmp_path) == (image / "sealforge.efi").read_bytes()
+    assert b"editor no" in _esp_file(esp, "/loader/loader.conf", tmp_path)
+    for name in ("systemd-bootx64.efi", "sealforge.efi"):
+        cert = image / "keys" / "db-test.crt"
+        subprocess.run(["sbverify", "--cert", str(cert), str(image / name)], check=True, capture_output=True)
+    osrel = tmp_path / "osrel"
+    subprocess.run(
+        ["objcopy", "-O", "binary", "--only-section=.osrel", str(image / "sealforge.efi"), str(osrel)], check=True
+    )
+    root_osrel = _squashfs_file(image, "usr/lib/os-release").decode()
+    for text in (osrel.read_text(), root_osrel):
+        assert f"IMAGE_SERIAL={serial}\n" in text and "IMAGE_ID=sealforge\n" in text
+        assert f"IMAGE_VERSION={serial}-" in text  # systemd-boot sorts releases by it
+    assert _squashfs_file(image, "usr/share/sealforge/release.pub") == (image / "manifest.pub").read_bytes()
+    listing = subprocess.run(
+        ["unsquashfs", "-l", "-d", "", str(image / "root.squashfs"), "efi", "etc/systemd/system"],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    assert "/efi\n" in listing
+    assert "/etc/systemd/system/boot-complete.target.requires/sealforge-healthy.service" in listing
+    assert b"FailureAction=reboot" in _squashfs_file(image, "etc/systemd/system/sealforge-healthy.service")
 
 
 def _signing_fingerprint(verifier_key: str) -> str:
@@ -154,23 +232,9 @@ def test_first_boot_serves_healthz_runs_and_seals_a_job_and_keeps_data(image: Pa
     assert status == 200 and seals["data"], seals
 
 
-def test_unenrolled_key_is_refused(image: Path, tmp_path: Path) -> None:
-    """The same UKI signed by a key the firmware does not trust never starts."""
-    key, cert = tmp_path / "other.key", tmp_path / "other.crt"
-    subprocess.run(
-        ["openssl", "req", "-new", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=not enrolled",
-         "-days", "1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    uki = tmp_path / "other.efi"
-    subprocess.run(
-        ["sbsign", "--key", str(key), "--cert", str(cert), "--output", str(uki), str(image / "sealforge.unsigned.efi")],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    esp = tmp_path / "esp.img"
-    shutil.copy(image / "esp.img", esp)
-    subprocess.run(["mcopy", "-o", "-i", str(esp), str(uki), "::/EFI/BOOT/BOOTX64.EFI"], check=True)
-    disk = tmp_path / "other.raw"
+def _esp_only_disk(esp: Path, work: Path) -> Path:
+    """A disk with only this ESP on it: enough to see what the firmware and the loader refuse."""
+    disk = work / f"{esp.stem}.raw"
     esp_mib = esp.stat().st_size // MiB
     with disk.open("wb") as f:
         f.truncate((esp_mib + 2) * MiB)
@@ -180,17 +244,57 @@ def test_unenrolled_key_is_refused(image: Path, tmp_path: Path) -> None:
         text=True, check=True,
     )  # fmt: skip
     subprocess.run(["dd", f"if={esp}", f"of={disk}", "bs=1M", "seek=1", "conv=notrunc", "status=none"], check=True)
-    with boot(overlay(disk, tmp_path), tmp_path) as vm:
-        refused = vm.wait_console("Access Denied", timeout_s=300)
-        console = vm.console_text()
-    assert refused, console[-3000:]
-    assert "Linux version" not in console
+    return disk
+
+
+def _plain(console: str) -> str:
+    """The console without the firmware's and the loader's terminal escape sequences."""
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", console)
+
+
+def test_unenrolled_key_is_refused(image: Path, tmp_path: Path) -> None:
+    """Both signed EFI binaries are checked: systemd-boot signed by a key the firmware does not
+    trust never starts (boot 1), and the enrolled systemd-boot does not start the release's UKI
+    signed by such a key (boot 2). Neither reaches the kernel."""
+    key, cert = tmp_path / "other.key", tmp_path / "other.crt"
+    subprocess.run(
+        ["openssl", "req", "-new", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=not enrolled",
+         "-days", "1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+
+    def other_signed(name: str) -> Path:
+        out = tmp_path / f"other-{name}"
+        subprocess.run(
+            ["sbsign", "--key", str(key), "--cert", str(cert), "--output", str(out), str(image / name)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        return out
+
+    serial = _serial(image)
+    loader_esp, uki_esp = tmp_path / "loader-esp.img", tmp_path / "uki-esp.img"
+    shutil.copy(image / "esp.img", loader_esp)
+    loader = other_signed("systemd-bootx64.unsigned.efi")
+    subprocess.run(["mcopy", "-o", "-i", str(loader_esp), str(loader), "::/EFI/BOOT/BOOTX64.EFI"], check=True)
+    shutil.copy(image / "esp.img", uki_esp)
+    uki = other_signed("sealforge.unsigned.efi")
+    subprocess.run(["mcopy", "-o", "-i", str(uki_esp), str(uki), f"::/EFI/Linux/sealforge-{serial}.efi"], check=True)
+    for esp in (loader_esp, uki_esp):
+        with boot(overlay(_esp_only_disk(esp, tmp_path), tmp_path), tmp_path) as vm:
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline and vm.proc.poll() is None:
+                if re.search(r"Access Denied|Security Violation", _plain(vm.console_text())):
+                    break
+                time.sleep(2)
+            time.sleep(5)  # anything printed after the refusal
+            console = _plain(vm.console_text())
+        assert re.search(r"Access Denied|Security Violation", console), f"{esp.name}: {console[-3000:]}"
+        assert "Linux version" not in console and "EFI stub" not in console, f"{esp.name}: {console[-3000:]}"
 
 
 def test_flipped_root_byte_stops_the_boot(image: Path, tmp_path: Path) -> None:
-    """One changed byte in the verity-protected root: dm-verity panics instead of mounting it."""
-    parts = _partitions(image / "sealforge.raw")
-    root_start = int(str(parts[1]["start"])) * 512
+    """One changed byte in slot a's verity-protected root: dm-verity panics instead of mounting it."""
+    root_start = int(partition(image / "sealforge.raw", "root-a")["start"]) * 512
     disk = overlay(image / "sealforge.qcow2", tmp_path)
     original = (image / "root.squashfs").open("rb").read(1)[0]
     subprocess.run(
