@@ -3,11 +3,12 @@
 An import streams the source (`Connector.read`) to a file in the job's work dir in one pass:
 hashing it (BLAKE3 and SHA-256), checking the cancel flag and the quota at every chunk, and, for
 CSV and TSV, feeding the dataset validator's parse as the bytes arrive (`StreamCheck`), so the
-parse overlaps the read. The file then becomes the dataset's blob and the job's artifact by hard
-link, with the digests already computed (`ingest_hashed`, `add_artifact(hashed=...)`): no copy
-and no second hash. The checks and their errors are an upload's, so what an import makes is a
-dataset like any other. A delivery writes artifacts of a succeeded job of the same tenant to the
-destination.
+parse overlaps the read; for Parquet whose footer the connector fetched first (S3), the decode of
+each row group runs as its bytes land in the file (`ParquetStreamCheck`). The file then becomes
+the dataset's blob and the job's artifact by hard link, with the digests already computed
+(`ingest_hashed`, `add_artifact(hashed=...)`): no copy and no second hash. The checks and their
+errors are an upload's, so what an import makes is a dataset like any other. A delivery writes
+artifacts of a succeeded job of the same tenant to the destination.
 
 Both are sealed like every job: the contract holds the connector's id, type and settings (never
 its credentials) and the source or target; the imported file is an artifact, so its digests are
@@ -40,7 +41,7 @@ from appliance.store.blobs import BlobStore
 from appliance.store.open import open_db
 
 if TYPE_CHECKING:
-    from appliance.services.datasets.streaming import StreamCheck
+    from appliance.services.datasets.streaming import ArrivingCheck
 
 _CONNECTOR_ID = ma.validate.Regexp(r"^con_[0-9A-Z]{26}$")
 
@@ -133,7 +134,7 @@ def run_import(ctx: JobContext) -> None:
     from appliance.services.datasets import ingest
     from appliance.services.datasets.limits import Limits
     from appliance.services.datasets.naming import MEDIA_TYPES
-    from appliance.services.datasets.streaming import STREAMED_FORMATS, StreamCheck
+    from appliance.services.datasets.streaming import STREAMED_FORMATS, ParquetStreamCheck, StreamCheck
 
     cfg = load_config(overrides={"server": {"state_dir": str(ctx.state_dir)}})
     max_bytes = int(cfg["datasets"]["max_upload_bytes"])
@@ -148,8 +149,13 @@ def run_import(ctx: JobContext) -> None:
     if format_of(name) != stream.format:
         name = f"{name}.{stream.format}"
     out = ctx.work_dir / Path(name).name
-    # CSV and TSV are parsed as they arrive; the other formats need the whole file (see streaming.py)
-    check = StreamCheck(stream.format, limits) if stream.format in STREAMED_FORMATS else None
+    # CSV and TSV are parsed as they arrive, and Parquet when its footer came first; JSON Lines
+    # is checked after the read (see streaming.py)
+    check: ArrivingCheck | None = None
+    if stream.format in STREAMED_FORMATS:
+        check = StreamCheck(stream.format, limits)
+    elif stream.format == "parquet" and stream.tail is not None and stream.size_hint:
+        check = ParquetStreamCheck(out, stream.size_hint, stream.tail, limits)
     try:
         b3, sha, size = _read_into(ctx, stream, out, max_bytes, check)
         ctx.check_cancel()
@@ -189,7 +195,7 @@ def run_import(ctx: JobContext) -> None:
 
 
 def _read_into(
-    ctx: JobContext, stream: ReadStream, out: Path, max_bytes: int, check: StreamCheck | None
+    ctx: JobContext, stream: ReadStream, out: Path, max_bytes: int, check: ArrivingCheck | None
 ) -> tuple[str, str, int]:
     """Stream the source into ``out``, fsynced: the one pass over the bytes, which hashes them
     (BLAKE3 for the blob store, SHA-256 for the seal), feeds the parse, and checks cancel and the
@@ -206,6 +212,8 @@ def _read_into(
                 b3.update(chunk)
                 sha.update(chunk)
                 if check is not None:
+                    if check.reads_file:
+                        fh.flush()  # the check reads these bytes back from the file
                     check.feed(chunk)
                 if time.monotonic() - shown >= 0.5:
                     shown = time.monotonic()

@@ -94,13 +94,16 @@ class Listing:
 class ReadStream:
     """What a read gives: bytes in ``format`` (csv, tsv, parquet, jsonl), ``size_hint`` bytes
     (or None when unknown) for progress, and ``description``: the source as the contract records
-    it. ``close`` stops the read early (cancel) and frees the connection."""
+    it. ``close`` stops the read early (cancel) and frees the connection. ``tail``: see below."""
 
     format: str
     chunks: Iterator[bytes]
     size_hint: int | None
     description: dict[str, Any]
     close: Callable[[], None] = lambda: None
+    # the last bytes of the source, fetched ahead (of exactly ``size_hint`` bytes) where the format
+    # keeps its index at the end (a Parquet footer), so the import can decode while it reads
+    tail: bytes | None = None
 
 
 class _Readable(Protocol):

@@ -95,7 +95,7 @@ def _parquet(path: Path, limits: Limits, batch_rows: int | None, dictionary: boo
             f"the file's pages decompress to {total:,} bytes", limits.max_decoded_bytes, "max_decoded_bytes"
         )
     widest = 1
-    for index, group in enumerate(groups):
+    for index, group in enumerate(groups):  # (streaming.ParquetStreamCheck makes the same checks per group)
         if group.largest_pages > limits.max_page_bytes:
             raise LimitExceeded(
                 f"row group {index} needs {group.largest_pages:,} bytes of decompressed pages at once",
@@ -303,9 +303,12 @@ def check_content(path: Path, fmt: str, limits: Limits) -> tuple[int, list[dict[
     return tally(batches(path, fmt, limits, dictionary=True), fmt, limits, path)
 
 
-def tally(parsed: Iterable[pa.RecordBatch], fmt: str, limits: Limits, path: Path) -> tuple[int, list[dict[str, str]]]:
+def tally(
+    parsed: Iterable[pa.RecordBatch], fmt: str, limits: Limits, path: Path, parquet_schema: pa.Schema | None = None
+) -> tuple[int, list[dict[str, str]]]:
     """`check_content`'s checks on the batches of a file (or of a stream as it arrives): every
-    batch measured, then the row count, the column types and names checked."""
+    batch measured, then the row count, the column types and names checked. ``parquet_schema``:
+    the schema of the file's footer, when the footer came ahead of the file (an import)."""
     rows = 0
     decoded = 0
     schema: pa.Schema | None = None
@@ -320,7 +323,7 @@ def tally(parsed: Iterable[pa.RecordBatch], fmt: str, limits: Limits, path: Path
     if schema is None or (rows == 0 and fmt != "parquet"):
         raise FormatError("the file holds no rows")
     if fmt == "parquet":
-        schema = pq.ParquetFile(path).schema_arrow
+        schema = parquet_schema if parquet_schema is not None else pq.ParquetFile(path).schema_arrow
     binary = [f.name for f in schema if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
     if binary and fmt != "parquet":
         raise FormatError(f"column(s) {', '.join(binary)} are not valid UTF-8 text; re-save the file as UTF-8")

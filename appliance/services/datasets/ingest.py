@@ -27,7 +27,7 @@ from appliance.store.blobs import BlobStore, BlobTooLarge, StoredBlob, unpin
 from appliance.store.db import transaction
 
 if TYPE_CHECKING:
-    from appliance.services.datasets.streaming import StreamCheck
+    from appliance.services.datasets.streaming import ArrivingCheck
 
 
 def ingest(
@@ -64,11 +64,12 @@ def ingest_hashed(
     digest: str,
     source_job_id: str | None = None,
     limits: Limits | None = None,
-    checked: StreamCheck | None = None,
+    checked: ArrivingCheck | None = None,
 ) -> dict[str, Any]:
     """`ingest` for a file its writer already hashed (BLAKE3 ``digest``) and fsynced, such as an
-    import: linked into the blob store, not copied and hashed again. ``checked``: the `StreamCheck`
-    that saw the bytes as they were written, whose answer stands for the parse after the fact."""
+    import: linked into the blob store, not copied and hashed again. ``checked``: the check
+    (`streaming.StreamCheck`, `ParquetStreamCheck`) that saw the bytes as they were written,
+    whose answer stands for the parse after the fact."""
     _require_format(fmt)
     store = BlobStore(state_dir)
     blob = store.put_hashed(conn, path, digest)
@@ -99,7 +100,7 @@ def _record(
     fmt: str,
     source_job_id: str | None,
     limits: Limits,
-    checked: StreamCheck | None = None,
+    checked: ArrivingCheck | None = None,
 ) -> dict[str, Any]:
     """Check the pinned blob parses, then commit the row and give up the pin in one transaction."""
     digest, size = blob.digest, blob.size

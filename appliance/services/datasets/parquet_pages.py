@@ -188,15 +188,17 @@ def _chunk_pages(fh: BinaryIO, column: pq.ColumnChunkMetaData, file_size: int) -
 def row_groups(path: str, metadata: pq.FileMetaData) -> list[GroupPages]:
     """Every row group's page totals. Raises FormatError when a page header cannot be read."""
     file_size = os.path.getsize(path)
-    out = []
     with open(path, "rb") as fh:
-        for index in range(metadata.num_row_groups):
-            group = metadata.row_group(index)
-            largest = total = values = 0
-            for col in range(group.num_columns):
-                chunk_largest, chunk_total, chunk_values = _chunk_pages(fh, group.column(col), file_size)
-                largest += chunk_largest
-                total += chunk_total
-                values += chunk_values
-            out.append(GroupPages(group.num_rows, largest, total, values))
-    return out
+        return [group_pages(fh, metadata, index, file_size) for index in range(metadata.num_row_groups)]
+
+
+def group_pages(fh: BinaryIO, metadata: pq.FileMetaData, index: int, file_size: int) -> GroupPages:
+    """Row group ``index``'s page totals (an import walks each group as its bytes arrive)."""
+    group = metadata.row_group(index)
+    largest = total = values = 0
+    for col in range(group.num_columns):
+        chunk_largest, chunk_total, chunk_values = _chunk_pages(fh, group.column(col), file_size)
+        largest += chunk_largest
+        total += chunk_total
+        values += chunk_values
+    return GroupPages(group.num_rows, largest, total, values)

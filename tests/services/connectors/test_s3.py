@@ -95,3 +95,29 @@ def test_diagnoses(s3: S3Server, bucket: str, tmp_path: Path) -> None:
     with pytest.raises(ConnectorError) as outside:
         _connector(s3, endpoint_url="http://8.8.8.8:9000")
     assert outside.value.diagnosis == "not_allowed"
+
+
+def test_parquet_read_fetches_the_footer_first(s3: S3Server, bucket: str) -> None:
+    """A Parquet object's read carries its last bytes, fetched ahead by a ranged GET, so the
+    import can decode row groups as they arrive; they are the body's last bytes."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from appliance.services.datasets.streaming import TAIL_BYTES
+
+    sink = io.BytesIO()
+    pq.write_table(pa.table({"t": list(range(200_000)), "v": [i / 3 for i in range(200_000)]}), sink)
+    data = sink.getvalue()
+    client: Any = s3.client()
+    client.put_object(Bucket=bucket, Key="trends/big.parquet", Body=data)
+    client.put_object(Bucket=bucket, Key="trends/tiny.parquet", Body=b"PAR1")
+    stream = _connector(s3, s3.reader).read({"bucket": bucket, "key": "trends/big.parquet"})
+    assert len(data) > TAIL_BYTES and stream.tail == data[-TAIL_BYTES:]
+    assert b"".join(stream.chunks) == data
+    tiny = _connector(s3, s3.reader).read({"bucket": bucket, "key": "trends/tiny.parquet"})
+    assert tiny.tail is None and b"".join(tiny.chunks) == b"PAR1"
+    csv = _connector(s3, s3.reader).read({"bucket": bucket, "key": "historian/2026/flows.csv"})
+    assert csv.tail is None
+    csv.close()
