@@ -9,6 +9,7 @@ endpoint (it has no telemetry; retries are capped so a dead endpoint fails fast)
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,21 @@ _AUTH = {
 }
 _PERMISSION = {"AccessDenied", "AllAccessDisabled", "403", "Forbidden"}
 _MISSING = {"NoSuchBucket", "NoSuchKey", "404", "NotFound"}
+_MAX_FOOTER = 16 << 20  # a larger Parquet footer is read after the object, as an upload's is
+_SESSION_LOCK = threading.Lock()
+_SESSIONS: list[Any] = []
+
+
+def _session() -> Any:
+    """One boto3 session for the process: a new one loads botocore's service models again (about
+    half a second of CPU per job on the appliance), while clients made from one session share
+    them. Every client gets its own keys, region and endpoint, so nothing else is shared; the
+    caller holds `_SESSION_LOCK` (a session is not thread-safe, its clients are)."""
+    import boto3
+
+    if not _SESSIONS:
+        _SESSIONS.append(boto3.session.Session())
+    return _SESSIONS[0]
 
 
 class Settings(ma.Schema):
@@ -114,7 +130,6 @@ class S3Connector:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
             from botocore.config import Config
 
             config = Config(
@@ -125,14 +140,15 @@ class S3Connector:
                 request_checksum_calculation="when_required",
                 response_checksum_validation="when_required",
             )
-            self._client = boto3.session.Session().client(
-                "s3",
-                endpoint_url=self.settings["endpoint_url"],
-                region_name=self.settings.get("region", "us-east-1"),
-                aws_access_key_id=self.credentials.get("access_key_id"),
-                aws_secret_access_key=self.credentials.get("secret_access_key"),
-                config=config,
-            )
+            with _SESSION_LOCK:
+                self._client = _session().client(
+                    "s3",
+                    endpoint_url=self.settings["endpoint_url"],
+                    region_name=self.settings.get("region", "us-east-1"),
+                    aws_access_key_id=self.credentials.get("access_key_id"),
+                    aws_secret_access_key=self.credentials.get("secret_access_key"),
+                    config=config,
+                )
         return self._client
 
     def _bucket(self, given: str | None) -> str:
@@ -225,7 +241,39 @@ class S3Connector:
             "size": answer.get("ContentLength"),
             "version_id": answer.get("VersionId"),
         }
-        return ReadStream(fmt, chunks(), answer.get("ContentLength"), description, body.close)
+        size = answer.get("ContentLength")
+        tail = self._footer(bucket, key, str(answer.get("ETag", "")), size) if fmt == "parquet" else None
+        return ReadStream(fmt, chunks(), size, description, body.close, tail)
+
+    def _footer(self, bucket: str, key: str, etag: str, size: int | None) -> bytes | None:
+        """The object's last bytes, holding a Parquet file's footer (which says where every row
+        group lies), fetched by ranged GETs of the same version (If-Match) while the body stream
+        waits, so the import decodes the row groups as they arrive instead of after the last
+        byte. Best effort: on any failure the import checks the file after the read, as before
+        (`streaming.ParquetStreamCheck` checks the footer against the bytes that arrived)."""
+        from appliance.services.datasets.streaming import TAIL_BYTES
+
+        if not size or size < 12 or not etag:
+            return None
+        try:
+            tail = self._range(bucket, key, etag, max(0, size - TAIL_BYTES), size)
+            footer = int.from_bytes(tail[-8:-4], "little") + 8 if tail[-4:] == b"PAR1" else 0
+            if len(tail) < footer <= min(size, _MAX_FOOTER):
+                tail = self._range(bucket, key, etag, size - footer, size)
+        except Exception:  # the footer is an accelerator: the read and its errors are the GET's
+            return None
+        return tail
+
+    def _range(self, bucket: str, key: str, etag: str, start: int, end: int) -> bytes:
+        answer = self.client.get_object(Bucket=bucket, Key=key, Range=f"bytes={start}-{end - 1}", IfMatch=etag)
+        body = answer["Body"]
+        try:
+            data: bytes = body.read()
+        finally:
+            body.close()
+        if len(data) != end - start:
+            raise ConnectorError("protocol", "the ranged GET answered another length")
+        return data
 
     def write(self, target: Mapping[str, Any], name: str, fmt: str, path: Path) -> dict[str, Any]:
         bucket = self._bucket(target.get("bucket"))
