@@ -84,7 +84,7 @@ def run_api(cfg: dict[str, Any], host: str, port: int, insecure_http: bool = Fal
         {
             "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
             **serving_options(cfg),
-            "timeout": 60,
+            "timeout": int(cfg["server"].get("worker_timeout_s", 60)),  # [server] worker_timeout_s
             "graceful_timeout": 10,
             "accesslog": "-",
             "errorlog": "-",
