@@ -145,6 +145,12 @@ def _flip_member(name: str, at: int = 40) -> Callable[[Box, Path], Path]:
     return _rebuilt(lambda ms: [(n, _flip(d, at) if n == name else d) for n, d in ms])
 
 
+def _other_letter(ms: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """The signature with its sixth base64 letter changed to another letter (still base64)."""
+    sig = ms[1][1]
+    return [ms[0], (fmt.SIGNATURE, sig[:5] + (b"B" if sig[5:6] == b"A" else b"A") + sig[6:]), *ms[2:]]
+
+
 def _truncated(box: Box, good: Path) -> Path:
     bad = box.tmp / "bad.sfbundle"
     bad.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
@@ -179,7 +185,7 @@ TAMPERED = {
     "a flipped byte in the hash tree": (_flip_member(fmt.VERITY), "root.verity: sha256 differs"),
     "a flipped byte in the UKI": (_flip_member(fmt.UKI, 500), "sealforge.efi: sha256 differs"),
     "a flipped byte in bundle.json": (_flip_member(fmt.DOCUMENT, 30), "does not verify with the release key"),
-    "a flipped byte in the signature": (_flip_member(fmt.SIGNATURE, 5), "does not verify with the release key"),
+    "a changed letter in the signature": (_rebuilt(_other_letter), "does not verify with the release key"),
     "a member missing": (_rebuilt(lambda ms: ms[:-1]), "ends before root.verity"),
     "members reordered": (_rebuilt(lambda ms: [*ms[:2], ms[3], ms[2], ms[4]]), "where sealforge.efi belongs"),
     "an extra member": (_rebuilt(lambda ms: [*ms, ("extra.sh", b"#!/bin/sh\n")]), "a member follows root.verity"),
