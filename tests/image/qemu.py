@@ -143,6 +143,12 @@ def write_to_ext4(disk: Path, part_name: str, files: dict[str, bytes], work: Pat
     """Put files into the ext4 file system of a partition of a raw disk, as a site would on the data
     partition from another machine (debugfs: no mount, no root-only loop device)."""
     device = f"{disk}?offset={int(partition(disk, part_name)['start']) * 512}"
+    # A box switched off mid-run leaves transactions in the ext4 journal; the box's fsck would
+    # replay them over what debugfs writes here (the likely reason a written file was not there at
+    # the next boot, though debugfs read it back). Replay them first.
+    subprocess.run(["debugfs", "-w", "-R", "journal_run", device], check=True, capture_output=True)
+    stats = subprocess.run(["debugfs", "-R", "stats", device], check=True, capture_output=True, text=True).stdout
+    assert "needs_recovery" not in stats, f"{part_name}: the journal still needs recovery"
     script = []
     for i, (dest, content) in enumerate(files.items()):
         src = work / f"put-{i}"
