@@ -9,6 +9,7 @@ generated clients see them without each view repeating them.
 from __future__ import annotations
 
 import http
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -16,6 +17,7 @@ import marshmallow as ma
 from apispec import BasePlugin
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint as _Blueprint
+from flask_smorest.spec import openapi_cli
 from flask_smorest.utils import prepare_response
 from webargs.flaskparser import FlaskParser
 
@@ -120,40 +122,71 @@ class HeadersPlugin(BasePlugin):
 
 
 class Api(_Api):
-    """flask-smorest's Api, documenting the blueprints' views when the spec is first read.
+    """flask-smorest's Api, building the OpenAPI document when the spec is first read.
 
     Registering a blueprint makes its routes at once; building its part of the OpenAPI document
     (a third of `create_app`, paid by every worker at boot and every test's app) waits until
     something reads ``spec`` (/openapi.json, the docs pages, `sealforge openapi`), then runs in
-    registration order, so the document is the same as if built eagerly."""
+    registration order, so the document is the same as if built eagerly. The document's own start
+    (the plugins, a component response per HTTP status with the error schema resolved, the shared
+    headers and parameters: another fifth of `create_app`) waits for that first read too, and
+    runs before the blueprints' parts, in the order flask-smorest gives it."""
 
     ERROR_SCHEMA = ErrorEnvelopeSchema
     _undocumented: list[tuple[Any, str, Any]]
 
     @property
     def spec(self) -> Any:
-        pending = self.__dict__.get("_undocumented")
-        if pending:
-            self.__dict__["_undocumented"] = []
-            for blp, name, parameters in pending:
-                blp.register_views_in_doc(self, self._app, self._spec, name=name, parameters=parameters)
-                self._spec.tag({"name": name, "description": blp.description})
-        return self.__dict__.get("_spec")
+        state = self.__dict__
+        if not state.get("_spec_complete", True):
+            # One thread builds and the others wait for the whole document (a gthread worker's first
+            # /openapi.json requests may come together); re-entrant: the document's start reads `spec`.
+            with state["_spec_lock"]:
+                self._complete_spec()
+                if not state.get("_starting"):
+                    state["_spec_complete"] = True
+        return state.get("_spec")
 
     @spec.setter
     def spec(self, value: Any) -> None:
         self.__dict__["_spec"] = value
+
+    def _complete_spec(self) -> None:
+        """Start the document on its first read, then document the blueprints not yet in it."""
+        state = self.__dict__
+        options = state.pop("_spec_options", None)
+        if options is not None:
+            state["_starting"] = True
+            try:
+                self._build_spec(**options)
+            finally:
+                del state["_starting"]
+        pending = state.get("_undocumented")
+        if pending and not state.get("_starting"):  # the start reads spec too: blueprints after it
+            state["_undocumented"] = []
+            for blp, name, parameters in pending:
+                blp.register_views_in_doc(self, self._app, self._spec, name=name, parameters=parameters)
+                self._spec.tag({"name": name, "description": blp.description})
 
     def register_blueprint(self, blp: Any, *, parameters: Any = None, **options: Any) -> None:
         name = options.get("name", blp.name)
         self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
         self._app.register_blueprint(blp, **options)
         self.__dict__.setdefault("_undocumented", []).append((blp, name, parameters))
+        self.__dict__["_spec_complete"] = False
 
     def _register_error_handlers(self) -> None:
         """Error handlers are registered by ``appliance.api.envelope`` instead."""
 
-    def _init_spec(self, *, extra_plugins: Any = None, **options: Any) -> None:
+    def _init_spec(self, **options: Any) -> None:
+        """Keep the spec's options for its first read (see the class docstring); flask-smorest's
+        `flask openapi` command group is added now, as its own `_init_spec` would."""
+        self.__dict__["_spec_options"] = options
+        self.__dict__["_spec_lock"] = threading.RLock()
+        self.__dict__["_spec_complete"] = False
+        self._app.cli.add_command(openapi_cli)
+
+    def _build_spec(self, *, extra_plugins: Any = None, **options: Any) -> None:
         """The plain flask-smorest spec, plus the header plugin, the shared header and parameter
         components and the alias rules (:data:`appliance.api.aliases.SPEC_EXTENSION`)."""
         super()._init_spec(extra_plugins=[HeadersPlugin(), *(extra_plugins or ())], **{**SPEC_EXTENSION, **options})

@@ -7,6 +7,7 @@ runs ``migrate`` under a file lock so that processes starting together migrate o
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 import sqlite3
@@ -16,7 +17,11 @@ from types import ModuleType
 from appliance.store.db import transaction
 
 
-def _modules() -> list[tuple[int, ModuleType]]:
+@functools.cache
+def _modules() -> tuple[tuple[int, ModuleType], ...]:
+    """The migration modules in order, found once per process: the package's files do not change
+    under a running process, and a directory walk per open (every API worker, every health check's
+    `latest_version`) would be paid for nothing."""
     found = []
     for info in pkgutil.iter_modules(__path__):
         if info.name.startswith("m") and info.name[1:5].isdigit():
@@ -25,7 +30,7 @@ def _modules() -> list[tuple[int, ModuleType]]:
     numbers = [n for n, _ in found]
     if numbers != list(range(1, len(numbers) + 1)):
         raise RuntimeError(f"migrations must be numbered 1..n without gaps, found {numbers}")
-    return found
+    return tuple(found)
 
 
 def latest_version() -> int:
@@ -40,9 +45,12 @@ def migrate(conn: sqlite3.Connection) -> int:
     """Bring the database to the latest version; return the version reached.
 
     The version is read again once the write lock is held, so a process that lost a race to
-    another migrating the same file skips what that one applied instead of re-running it.
+    another migrating the same file skips what that one applied instead of re-running it. A
+    database already at the latest version costs one ``PRAGMA user_version`` read.
     """
     version = _user_version(conn)
+    if version >= latest_version():
+        return version
     for number, module in _modules():
         if number <= version:
             continue
