@@ -230,7 +230,11 @@ def plan(f: Any, key: Ed25519PublicKey, disk: Path, esp: Path, running_roothash:
         check=fmt.serial_rule(running_serial, allow_downgrade),
     )
     if bundle.roothash == running_roothash:
-        raise AppError(errors.UPDATE_NOT_NEWER, "the bundle is the running release (same root hash)")
+        raise AppError(
+            errors.UPDATE_NOT_NEWER,
+            "the bundle is the running release (same root hash)",
+            hint="This release is already running: there is nothing to write.",
+        )
     stale = [e.path for e in boot if e.roothash != running_roothash]
     stale += [p for p in (esp / ENTRY_DIR).glob("*" + TEMP_SUFFIX)]
     room = _free_bytes(esp) + sum(p.stat().st_size for p in stale)
