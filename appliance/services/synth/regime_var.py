@@ -28,6 +28,14 @@ alarms, modes, attack labels), which a much smaller model captures in seconds:
    one model and one seed give byte-identical rows in any process. The sequence index is
    regenerated from the learnt step (median step; same resolution, strictly increasing).
 
+5. With a datetime index, the day's clock (``sequence_clock``): a time-of-day profile per
+   continuous latent where held-out blocks show one (the VAR models the deviations), setpoint
+   schedules imposed on the regime at their learnt times, totalisers summed from the flow they
+   integrate and pulled towards their learnt volume by time of day (``PIN_ROWS``).
+6. Each continuous reading's white-noise variance is estimated and the VAR fitted for the state
+   under it (errors-in-variables); sampling runs the state and adds the noise on output, so a
+   synthetic minute does not wander further than a real one.
+
 A single series is one sequence (holdout windows cut out of it leave gaps, and the lags never
 cross a gap). With ``sequence_key`` the sequences share one model; each synthetic sequence takes
 its length, start time, context values and totaliser start values from a training sequence drawn
@@ -44,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from appliance.services.synth import sequence_clock as clock
 from appliance.services.synth import sequence_columns as cols
 from appliance.services.synth.interface import (
     REGIME_VAR,
@@ -68,13 +77,19 @@ if TYPE_CHECKING:
 
 SYNTHESIZER = REGIME_VAR
 ENGINE = "sealforge_var"
-FORMAT = "sealforge-regime-var/1"
+FORMAT = "sealforge-regime-var/2"
+FORMATS = ("sealforge-regime-var/1", FORMAT)
+"""Model files this version reads: /1 (before the clock and the noise) samples as it did."""
 MAX_REGIMES = 64
 MIN_ROWS = 20
 BLOCK = 4096
 GAP_FACTOR = 1.5
 MAX_STARTS = 10_000
 JITTER = 1e-6
+PIN_ROWS = 300.0
+"""With the clock, a totaliser's gap to its learnt daily volume closes at 1/``PIN_ROWS`` a row:
+the sampled flows need not add up to the real day's volume (a linear model conserves no mass),
+and a total drifting hundreds of m3 off would break the order between totalisers."""
 
 
 def _order(data: pd.DataFrame, sequence: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, float | None]:
@@ -119,11 +134,12 @@ def index_numbers(series: pd.Series) -> np.ndarray:
     return np.asarray(pd.to_numeric(series, errors="coerce").to_numpy(dtype=float))
 
 
-def _choose_regime_columns(code_matrix: np.ndarray, persistence: np.ndarray) -> list[int]:
-    """Discrete columns that make up the regime: the most persistent first, while their value
+def _choose_regime_columns(code_matrix: np.ndarray, persistence: np.ndarray, first: list[int]) -> list[int]:
+    """Discrete columns that make up the regime: ``first`` (the schedules: a setpoint moves the
+    levels' thresholds, so it stays in the regime), then the most persistent, while their value
     combinations stay at most ``MAX_REGIMES``; the others become thresholded latent scores."""
     chosen: list[int] = []
-    for j in np.argsort(-persistence, kind="stable").tolist():
+    for j in [*first, *[k for k in np.argsort(-persistence, kind="stable").tolist() if k not in first]]:
         trial = [*chosen, j]
         if len(np.unique(code_matrix[:, trial], axis=0)) <= MAX_REGIMES:
             chosen = trial
@@ -175,6 +191,11 @@ class RegimeVARSynthesizer(Synthesizer):
         ordered, seq_starts, seg_starts, step = _order(data, self.sequence)
         modelled = [c for c in ordered.columns if c not in (key, index, *context)]
         plans = cols.plan_columns(ordered, modelled, seg_starts, metadata.sdtypes())
+        stamps = index_numbers(ordered[index]) if index and cols.dtype_of(ordered[index]) == "datetime" else None
+        tod = clock.seconds_of_day(stamps) if stamps is not None else None
+        if tod is not None and stamps is not None:
+            clock.schedules(ordered, plans, seg_starts, tod, clock.span_days(stamps))
+        clock.ties(ordered, plans, seg_starts)
         _stop(cancel_cb)
 
         discrete = [p for p in plans if p.role == cols.DISCRETE]
@@ -183,7 +204,8 @@ class RegimeVARSynthesizer(Synthesizer):
         same = code_matrix[1:] == code_matrix[:-1]
         persistence = same[~seg_starts[1:]].mean(axis=0) if len(same) and (~seg_starts[1:]).any() \
             else np.zeros(len(discrete))
-        in_regime = _choose_regime_columns(code_matrix, persistence) if discrete else []
+        scheduled = [j for j, p in enumerate(discrete) if p.schedule]
+        in_regime = _choose_regime_columns(code_matrix, persistence, scheduled) if discrete else []
         for j, plan in enumerate(discrete):
             plan.latent = j not in in_regime
         if in_regime:
@@ -192,6 +214,10 @@ class RegimeVARSynthesizer(Synthesizer):
         else:
             table, regimes = np.zeros((1, 0), dtype=np.int64), np.zeros(len(ordered), dtype=np.int64)
         scores, dims = self._scores(ordered, plans, code_matrix, discrete, seg_starts)
+        if tod is not None and stamps is not None:
+            clock.rates(ordered, plans, seg_starts, tod, (stamps - stamps[0]) / clock.NS)
+            clock.profiles(scores, dims, plans, regimes, table.shape[0], tod, (stamps - stamps[0]) / clock.NS)
+        noise = clock.noise_variances(ordered, scores, dims, plans, regimes, seg_starts)
         position = position_in_segment(seg_starts)
         prepared = time.perf_counter()
         _stop(cancel_cb)
@@ -199,7 +225,7 @@ class RegimeVARSynthesizer(Synthesizer):
         count = table.shape[0]
         lags, curve = pick_lags(scores, regimes, count, position, seg_starts)
         _stop(cancel_cb)
-        var = fit_var(scores, regimes, count, position, lags)
+        var = fit_var(scores, regimes, count, position, lags, noise)
         _stop(cancel_cb)
         transitions = fit_transitions(scores, regimes, count, seg_starts)
         fitted = time.perf_counter()
@@ -227,6 +253,7 @@ class RegimeVARSynthesizer(Synthesizer):
             "init_chol": _chol(within_cov).tolist() if len(dims) else [],
             "transitions": transitions,
             "shrunk": var["shrunk"],
+            "clock": tod is not None,
         }
         self._load_arrays()
         finished = time.perf_counter()
@@ -237,6 +264,10 @@ class RegimeVARSynthesizer(Synthesizer):
             "regimes": count,
             "latent_columns": len(dims),
             "sequences": int(seq_starts.sum()),
+            "profiles": sum(bool(p.profile) for p in plans),
+            "schedules": sum(bool(p.schedule) for p in plans),
+            "noisy_columns": int((noise > 0).sum()),
+            "tied_counters": sum(bool(p.tie) for p in plans),
         }
         return FitSummary(synthesizer=SYNTHESIZER, device="cpu", rows=len(data), epochs=None,
                           seconds=round(finished - started, 3), loss=curve)
@@ -306,6 +337,8 @@ class RegimeVARSynthesizer(Synthesizer):
             "transitions": [_transition_arrays(t) for t in state["transitions"]],
             "jumps": {(int(a), int(b)): np.asarray(v, dtype=float) for a, b, v in state["jumps"]},
         }
+        plans = {p.name: p for p in self._arrays["plans"]}
+        self._arrays["noise_sd"] = np.sqrt(np.asarray([plans[n].noise for n in state["dims"]], dtype=float))
 
     # sampling ------------------------------------------------------------------------------------
 
@@ -358,45 +391,93 @@ class RegimeVARSynthesizer(Synthesizer):
         lagged = np.tile(z0, p)
         totals = dict(start["counters"])
         held: dict[str, dict[str, Any]] = {}
+        forced = self._forced_regimes()
         done, block = 0, 0
         while done < rows:
             count = min(BLOCK, rows - done)
+            wanted = self._scheduled_codes(start, done, count, forced)
             rng = np.random.default_rng([int(seed), int(number), block])
             noise = rng.standard_normal((count, d))
             draws = rng.random(count)
+            measured = rng.standard_normal((count, d)) * a["noise_sd"] if np.any(a["noise_sd"] > 0) else None
             z = np.empty((count, d))
             s = np.empty(count, dtype=np.int64)
             for j in range(count):
                 before = regime
                 if done + j > 0:
                     regime = next_regime(a["transitions"][regime], lagged[:d], draws[j], regime)
+                if forced is not None and wanted is not None \
+                        and np.any(a["table"][regime, forced["columns"]] != wanted[j]):
+                    key = a["table"][regime].copy()
+                    key[forced["columns"]] = wanted[j]
+                    regime = forced["index"].get(tuple(key.tolist()), regime)
                 row = a["C"][regime] + a["A"] @ lagged + a["L"][regime] @ noise[j]
                 if regime != before:
                     row = row + a["jumps"].get((before, regime), 0.0)
                 z[j], s[j] = row, regime
                 lagged = np.concatenate([row, lagged[:-d]]) if p > 1 else row
-            yield self._decode(z, s, start, number, done, totals, held, rng)
+            yield self._decode(z, s, start, number, done, totals, held, rng, measured)
             done += count
             block += 1
 
+    def _forced_regimes(self) -> dict[str, Any] | None:
+        """The regime columns that follow a schedule, and each regime by its values (a scheduled
+        step moves the chain to the regime with the new setpoint and the rest unchanged)."""
+        state = self.state or {}
+        names = state["regime_columns"]
+        specs = [p for p in self._arrays["plans"] if p.schedule and p.name in names]
+        if not specs or not state.get("clock"):
+            return None
+        return {"columns": np.asarray([names.index(p.name) for p in specs], dtype=np.int64),
+                "specs": [p.schedule for p in specs],
+                "index": {tuple(row): r for r, row in enumerate(self._arrays["table"].tolist())}}
+
+    def _scheduled_codes(self, start: dict[str, Any], offset: int, count: int,
+                         forced: dict[str, Any] | None) -> np.ndarray | None:
+        if forced is None:
+            return None
+        tod = self._times_of_day(start, offset, count)
+        return np.column_stack([clock.schedule_codes(spec, tod) for spec in forced["specs"]])
+
+    def _times_of_day(self, start: dict[str, Any], offset: int, count: int) -> np.ndarray:
+        step = int((self.state or {}).get("step") or 1)
+        return clock.seconds_of_day(int(start["start"]) + step * (offset + np.arange(count, dtype=np.int64)))
+
     def _decode(self, z: np.ndarray, s: np.ndarray, start: dict[str, Any], number: int, offset: int,
-                totals: dict[str, float], held: dict[str, dict[str, Any]], rng: np.random.Generator) -> pd.DataFrame:
-        """A block of scores and regimes as rows in the training columns' dtypes."""
+                totals: dict[str, float], held: dict[str, dict[str, Any]], rng: np.random.Generator,
+                measured: np.ndarray | None = None) -> pd.DataFrame:
+        """A block of states and regimes as rows in the training columns' dtypes: the time-of-day
+        profiles added to the states, then the readings' noise (``measured``)."""
         import pandas as pd
 
         state = self.state or {}
         count = len(s)
         dims, regime_columns = state["dims"], state["regime_columns"]
+        plans = self._arrays["plans"]
+        tod = None
+        if state.get("clock"):
+            tod = self._times_of_day(start, offset, count)
+        clean = z.copy()
+        for plan in plans:
+            if plan.profile and tod is not None:
+                clean[:, dims.index(plan.name)] += clock.evaluate(plan.profile, tod)
+        read = clean if measured is None else clean + measured
         out: dict[str, Any] = {}
         codes: dict[str, np.ndarray] = {}
-        for plan in self._arrays["plans"]:
+        for plan in plans:
             if plan.role != cols.DISCRETE:
                 continue
-            if plan.latent:
+            if plan.latent and plan.schedule and tod is not None:
+                codes[plan.name] = clock.schedule_codes(plan.schedule, tod)
+            elif plan.latent:
                 codes[plan.name] = cols.latent_codes(z[:, dims.index(plan.name)], plan)
             else:
                 codes[plan.name] = self._arrays["table"][s, regime_columns.index(plan.name)]
-        for plan in self._arrays["plans"]:
+        flows: dict[str, np.ndarray] = {}
+        for plan in plans:
+            if plan.role == cols.CONTINUOUS:
+                flows[plan.name] = self._on_atoms(cols.decode(clean[:, dims.index(plan.name)], plan), plan, codes)
+        for plan in plans:
             if plan.role == cols.CONSTANT:
                 out[plan.name] = cols.write_back(None, plan, count)
                 continue
@@ -404,19 +485,23 @@ class RegimeVARSynthesizer(Synthesizer):
                 if not plan.indicator_of:
                     out[plan.name] = cols.write_back(cols.level_values(codes[plan.name], plan), plan, count)
                 continue
-            values = cols.decode(z[:, dims.index(plan.name)], plan)
             if plan.role == cols.COUNTER:
-                steps = np.maximum(values, 0.0)
+                if plan.tie:
+                    steps = np.maximum(plan.tie_coef[0] + plan.tie_coef[1] * flows[plan.tie], 0.0)
+                else:
+                    steps = np.maximum(cols.decode(read[:, dims.index(plan.name)], plan), 0.0)
                 if offset == 0:
                     steps[0] = 0.0
-                values = totals[plan.name] + np.cumsum(steps)
+                if plan.rate and tod is not None:
+                    values = _pinned(steps, plan.rate, tod, totals, plan.name, offset == 0)
+                else:
+                    values = totals[plan.name] + np.cumsum(steps)
                 totals[plan.name] = float(values[-1])
             else:
+                values = cols.decode(read[:, dims.index(plan.name)], plan)
                 if plan.runs:
                     values = cols.hold(values, plan, held.setdefault(plan.name, {}), rng)
-                if plan.atoms:
-                    on = codes[plan.name + cols.ATOM_SUFFIX]
-                    values = np.where(on < len(plan.atoms), np.asarray([*plan.atoms, 0.0])[on], values)
+                values = self._on_atoms(values, plan, codes)
                 if plan.null_share > 0:
                     values = np.where(rng.random(count) < plan.null_share, np.nan, values)
             out[plan.name] = cols.write_back(values, plan, count)
@@ -432,6 +517,14 @@ class RegimeVARSynthesizer(Synthesizer):
             frame[index["name"]] = _index_values(start["start"], state["step"], offset, count, index["dtype"])
         return frame[[c for c in state["columns"] if c in frame.columns]]
 
+    @staticmethod
+    def _on_atoms(values: np.ndarray, plan: cols.ColumnPlan, codes: dict[str, np.ndarray]) -> np.ndarray:
+        """A tag's values, exactly on its plateau where the regime puts it on one."""
+        if not plan.atoms:
+            return values
+        on = codes[plan.name + cols.ATOM_SUFFIX]
+        return np.where(on < len(plan.atoms), np.asarray([*plan.atoms, 0.0])[on], values)
+
     # files ---------------------------------------------------------------------------------------
 
     def save(self, path: Path) -> None:
@@ -444,7 +537,7 @@ class RegimeVARSynthesizer(Synthesizer):
             state = json.loads(Path(path).read_text())
         except (OSError, ValueError) as exc:
             raise SynthesisError("model_id", f"not a {SYNTHESIZER} model file ({exc})") from exc
-        if not isinstance(state, dict) or state.get("format") != FORMAT:
+        if not isinstance(state, dict) or state.get("format") not in FORMATS:
             raise SynthesisError("model_id", f"not a {SYNTHESIZER} model file")
         return cls(SYNTHESIZER, "cpu", state.get("sequence"), state)
 
@@ -452,6 +545,28 @@ class RegimeVARSynthesizer(Synthesizer):
 def _stop(cancel_cb: CancelCallback | None) -> None:
     if cancel_cb is not None and cancel_cb():
         raise TrainingCanceled()
+
+
+def _pinned(steps: np.ndarray, rate: dict[str, Any], tod: np.ndarray, totals: dict[str, float], name: str,
+            first: bool) -> np.ndarray:
+    """A totaliser's values from its sampled increments, each nudged by 1/``PIN_ROWS`` of the gap
+    to the learnt volume since the start (never below 0: it stays monotone; a step that is 0, a
+    stopped flow, stays 0)."""
+    expected = rate["mean"] + (clock.evaluate(rate["profile"], tod) if rate["profile"] else 0.0)
+    expected = np.maximum(np.broadcast_to(expected, steps.shape), 0.0)
+    key = name + "\x00target"
+    total, target = totals[name], totals.get(key, totals[name])
+    out = np.empty(len(steps))
+    gain = 1.0 / PIN_ROWS
+    for i, (step, rate_i) in enumerate(zip(steps.tolist(), expected.tolist(), strict=True)):
+        if not (first and i == 0):
+            target += rate_i
+            if step > 0:  # a stopped flow's totaliser stands still
+                step = max(step + (target - total) * gain, 0.0)
+        total += step
+        out[i] = total
+    totals[key] = target
+    return out
 
 
 def _transition_arrays(spec: dict[str, Any]) -> dict[str, Any]:

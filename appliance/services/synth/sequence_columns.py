@@ -76,6 +76,20 @@ class ColumnPlan:
     run_probs: list[float] = field(default_factory=list)
     """Continuous only, for a sample-and-hold tag (an analyser that reports once a minute): how
     many rows a value is held, and how often; the output holds the modelled value that long."""
+    profile: dict[str, Any] = field(default_factory=dict)
+    """Continuous and counter: the time-of-day profile added to the latent (``sequence_clock``)."""
+    noise: float = 0.0
+    """Continuous: the reading's white-noise variance in latent units, added back on output."""
+    schedule: dict[str, Any] = field(default_factory=dict)
+    """Discrete: steps at learnt times of day (a setpoint schedule, ``sequence_clock``); the
+    regime is moved to the new value at those times."""
+    tie: str = ""
+    tie_coef: list[float] = field(default_factory=list)
+    """Counter: the continuous column its increments follow (``a + b * value``, a totaliser of a
+    flow), when the training rows show it; the increments then come from that column's state."""
+    rate: dict[str, Any] = field(default_factory=dict)
+    """Counter: its increments' mean and time-of-day profile (value units): the daily volume the
+    written-back total is pulled towards (``regime_var.PIN_ROWS``)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

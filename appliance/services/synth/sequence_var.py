@@ -31,6 +31,8 @@ MAX_STAY_ROWS = 4_000
 softmax: they say little each, and the exits are all kept."""
 MAX_FEATURES = 3
 JITTER = 1e-6
+STATE_FLOOR = 1e-6
+"""Smallest eigenvalue of a state innovation covariance, relative to the mean residual variance."""
 
 
 def position_in_segment(starts: np.ndarray) -> np.ndarray:
@@ -70,11 +72,25 @@ def _design(scores: np.ndarray, regimes: np.ndarray, count: int, rows: np.ndarra
     return np.hstack([dummies, *lagged])
 
 
-def _solve(x: np.ndarray, y: np.ndarray, fixed: int) -> np.ndarray:
-    """Ridge least squares; the first ``fixed`` columns (dummies) are barely penalised."""
+def _solve(x: np.ndarray, y: np.ndarray, fixed: int, noise: np.ndarray | None = None) -> np.ndarray:
+    """Ridge least squares; the first ``fixed`` columns (dummies) are barely penalised. With the
+    readings' white-noise variances ``noise`` (per score column), the errors-in-variables
+    correction: each lagged column's sum of squares counts ``rows * noise`` of noise that its
+    state does not have, so it is taken off the Gram matrix's diagonal (halved until the matrix
+    stays positive definite); least squares on noisy lags would shrink them towards 0."""
     gram = x.T @ x
     penalty = np.full(gram.shape[0], RIDGE * max(len(x), 1))
     penalty[:fixed] = 1e-8 * max(len(x), 1)
+    if noise is not None and np.any(noise > 0):
+        lags = (gram.shape[0] - fixed) // len(noise)
+        correction = np.concatenate([np.zeros(fixed), np.tile(noise, lags)]) * len(x)
+        for _ in range(12):
+            try:
+                np.linalg.cholesky(gram + np.diag(penalty - correction))
+                penalty = penalty - correction
+                break
+            except np.linalg.LinAlgError:
+                correction = correction / 2
     return np.asarray(np.linalg.solve(gram + np.diag(penalty), x.T @ y))
 
 
@@ -123,9 +139,13 @@ def _companion_radius(coefficients: np.ndarray, d: int, lags: int) -> float:
     return float(np.max(np.abs(np.linalg.eigvals(companion))))
 
 
-def fit_var(scores: np.ndarray, regimes: np.ndarray, count: int, position: np.ndarray, lags: int) -> dict[str, Any]:
+def fit_var(scores: np.ndarray, regimes: np.ndarray, count: int, position: np.ndarray, lags: int,
+            noise: np.ndarray | None = None) -> dict[str, Any]:
     """Intercept per regime, lag matrices (``A`` as d x d*lags, lag 1 first), residual Cholesky
-    factor per regime (pooled for regimes under ``MIN_OWN_COV_ROWS`` rows) and per-regime means."""
+    factor per regime (pooled for regimes under ``MIN_OWN_COV_ROWS`` rows) and per-regime means.
+    With ``noise`` (white-noise variance per column) the lags are fitted for the state under the
+    readings (``_solve``) and the residual covariances lose what the noise put in them
+    (``_state_cov``), so a run of the model is the smooth state, the noise added on output."""
     n, d = scores.shape
     means = np.zeros((count, d))
     overall = scores.mean(axis=0) if n else np.zeros(d)
@@ -139,7 +159,7 @@ def fit_var(scores: np.ndarray, regimes: np.ndarray, count: int, position: np.nd
     pairs = switch_pairs(regimes, position)
     fixed = count + len(pairs)
     x, y = _design(scores, regimes, count, rows, lags, pairs), scores[rows]
-    coef = _solve(x, y, fixed)
+    coef = _solve(x, y, fixed, noise)
     intercepts, jumps, lag_part = coef[:count].copy(), coef[count:fixed], coef[fixed:]
     seen = np.bincount(regimes[rows], minlength=count)
     if (seen > 0).any():
@@ -154,16 +174,40 @@ def fit_var(scores: np.ndarray, regimes: np.ndarray, count: int, position: np.nd
     residuals = y - x[:, :fixed] @ np.vstack([intercepts, jumps]) - x[:, fixed:] @ lag_part
     steady = regimes[rows] == regimes[rows - 1]  # a change's row is its jump's, not noise
     pooled = residuals[steady].T @ residuals[steady] / max(int(steady.sum()) - x.shape[1], 1)
-    pooled_chol = _chol(pooled)
+    measured = _measured_cov(lag_part, noise, d, lags)
+    pooled_chol = _chol(_state_cov(pooled, measured))
     chol = []
     for r in range(count):
         mine = residuals[(regimes[rows] == r) & steady]
         if len(mine) >= max(MIN_OWN_COV_ROWS, 5 * d):
-            chol.append(_chol(mine.T @ mine / len(mine)))
+            chol.append(_chol(_state_cov(mine.T @ mine / len(mine), measured)))
         else:
             chol.append(pooled_chol)
     return {"intercepts": intercepts, "coefficients": lag_part.T.copy(), "chol": chol, "means": means,
             "jumps": [[a, b, jumps[i].tolist()] for i, (a, b) in enumerate(pairs)], "shrunk": round(shrink, 6)}
+
+
+def _measured_cov(lag_part: np.ndarray, noise: np.ndarray | None, d: int, lags: int) -> np.ndarray | None:
+    """What white reading noise ``v`` adds to a residual ``y_t - c - sum A_i y_t-i``:
+    ``cov(v_t - sum A_i v_t-i) = R + sum A_i R A_i'`` (``R`` diagonal)."""
+    if noise is None or not np.any(noise > 0):
+        return None
+    out = np.diag(noise).astype(float)
+    for i in range(lags):
+        a = lag_part[i * d:(i + 1) * d].T  # d x d, rows: the predicted column
+        out = out + (a * noise[None, :]) @ a.T
+    return out
+
+
+def _state_cov(residual_cov: np.ndarray, measured: np.ndarray | None) -> np.ndarray:
+    """The state's innovation covariance: the residuals' less the noise's share, its eigenvalues
+    kept at or above ``STATE_FLOOR`` of the residual variance (a column whose reading is all noise
+    gets a near-constant state)."""
+    if measured is None:
+        return residual_cov
+    values, vectors = np.linalg.eigh((residual_cov - measured + (residual_cov - measured).T) / 2)
+    floor = STATE_FLOOR * max(float(np.trace(residual_cov)) / len(residual_cov), 1e-12)
+    return np.asarray((vectors * np.maximum(values, floor)) @ vectors.T)
 
 
 def _objective(x: np.ndarray, onehot: np.ndarray, weight: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
