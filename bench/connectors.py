@@ -15,8 +15,10 @@ The peak RSS of the process (all three runs in it) shows whether the import stay
 
 With ``--s3-mb N`` it measures S3 instead: one Parquet object of about N MB (ten columns of random
 doubles) on moto's S3 server (the tests' `s3_server`), fetched by boto3's ``download_file`` (the
-peer) and imported by a whole `connector_import` job of the s3 type (the read, the Parquet check of
-every page, the blob store, the artifact and the seal), with the peak RSS before and after the job.
+peer the issue names), by one streamed ``get_object`` (the GET the connector makes) and imported by
+a whole `connector_import` job of the s3 type (the footer's ranged GET, the read, the Parquet check
+of every page as the row groups arrive, the blob store, the artifact and the seal), with the peak
+RSS before and after the job.
 
     .venv/bin/python bench/connectors.py [--rows 1000000]
     .venv/bin/python bench/connectors.py --s3-mb 1000
