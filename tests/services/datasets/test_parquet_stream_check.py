@@ -15,8 +15,8 @@ import pytest
 
 from appliance.services.datasets.formats import check_content
 from appliance.services.datasets.limits import Limits
-from appliance.services.datasets.naming import FormatError
 from appliance.services.datasets.streaming import TAIL_BYTES, ParquetStreamCheck
+from tests.services.datasets.test_streaming_check import _outcome  # (rows, columns) or the error
 
 
 def _parquet(table: pa.Table, **kwargs: object) -> bytes:
@@ -53,14 +53,6 @@ CASES: dict[str, tuple[bytes, Limits]] = {
 }
 STREAMED = {"small.parquet", "groups.parquet", "one-group.parquet"}
 GOOD = STREAMED | {"wide-rows.parquet"}  # rows of 2 KB: check_content's batches are smaller then
-
-
-def _outcome(run: object) -> tuple[object, ...]:
-    try:
-        rows, columns = run()  # type: ignore[operator]
-    except FormatError as exc:
-        return (type(exc).__name__, str(exc))
-    return ("ok", rows, columns)
 
 
 def _stream(path: Path, data: bytes, limits: Limits, chunk: int) -> ParquetStreamCheck:
