@@ -215,6 +215,31 @@ class KeyCache:
         return who
 
 
+def public_user_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A user as the API and the admin pages show it: never the password hash."""
+    return {
+        "id": row["id"],
+        "tenant_id": row["tenant_id"],
+        "email": row["email"],
+        "scopes": parse_scopes(row["scopes"]),
+        "disabled": bool(row["disabled"]),
+        "created_at": row["created_at"],
+    }
+
+
+PASSWORD_MIN_CHARS = 12
+PASSWORD_MAX_CHARS = 1024
+"""Long enough to resist guessing; short enough that one scrypt hash stays a small, fixed cost."""
+
+
+def _checked_password(password: str) -> str:
+    if len(password) < PASSWORD_MIN_CHARS:
+        raise errors.validation("password", f"a password is at least {PASSWORD_MIN_CHARS} characters")
+    if len(password) > PASSWORD_MAX_CHARS:
+        raise errors.validation("password", f"a password is at most {PASSWORD_MAX_CHARS} characters")
+    return hash_password(password)
+
+
 def create_user(
     conn: sqlite3.Connection,
     tenant_id: str,
@@ -223,16 +248,22 @@ def create_user(
     scopes: str | list[str],
     *,
     allow_operator: bool = False,
+    first_of_tenant: bool = False,
 ) -> dict[str, Any]:
+    """A user who logs in with a password (scrypt-hashed; the plaintext is never kept).
+
+    ``first_of_tenant`` is the web UI's setup page: the user is made only while the tenant has no
+    user at all, checked in the insert's own transaction, so two setup forms sent at once never
+    make two first admins (the second gets ``SETUP_DONE``)."""
     email = email.strip().lower()
     if "@" not in email or len(email) > 254:
         raise errors.validation("email", "not an email address")
-    if len(password) < 12:
-        raise errors.validation("password", "a password is at least 12 characters")
     scope_list = _checked_scopes(scopes, allow_operator)
-    password_hash = hash_password(password)
+    password_hash = _checked_password(password)
     with transaction(conn):
         require_tenant(conn, tenant_id)
+        if first_of_tenant and identity_store.tenant_has_users(conn, tenant_id):
+            raise AppError(errors.SETUP_DONE, "this tenant has a user already; log in instead")
         if identity_store.user_by_email(conn, email):
             raise AppError(errors.CONFLICT, f"a user with email {email!r} exists already")
         row = {
@@ -244,7 +275,7 @@ def create_user(
             "created_at": now_iso(),
         }
         identity_store.insert_user(conn, row)
-    return {k: row[k] for k in ("id", "tenant_id", "email", "created_at")} | {"scopes": scope_list}
+    return public_user_row({**row, "disabled": 0})
 
 
 def set_password(conn: sqlite3.Connection, email: str, password: str) -> dict[str, Any]:
@@ -253,17 +284,31 @@ def set_password(conn: sqlite3.Connection, email: str, password: str) -> dict[st
     cannot outlive the change.
     Access tokens already issued still run out within ``[auth] access_ttl_s``."""
     email = email.strip().lower()
-    if len(password) < 12:
-        raise errors.validation("password", "a password is at least 12 characters")
-    password_hash = hash_password(password)
+    password_hash = _checked_password(password)
     with transaction(conn):
         user = identity_store.user_by_email(conn, email)
         if user is None:
             raise errors.not_found("user", email)
-        identity_store.set_user_password(conn, user["id"], password_hash)
-        ended = identity_store.revoke_user_refresh_tokens(conn, user["id"], now_iso())
-        ended += ui_sessions_store.revoke_user_sessions(conn, user["id"], now_iso())
+        ended = _replace_password(conn, user["id"], password_hash)
     return {"id": user["id"], "email": email, "sessions_ended": ended}
+
+
+def set_user_password(conn: sqlite3.Connection, tenant_id: str, user_id: str, password: str) -> dict[str, Any]:
+    """``set_password`` for a tenant's admin (``POST /v1/users/{id}/password``): the user is named by
+    id within the caller's tenant, so another tenant's user is ``NOT_FOUND``."""
+    password_hash = _checked_password(password)
+    with transaction(conn):
+        user = identity_store.user_by_id(conn, user_id)
+        if user is None or user["tenant_id"] != tenant_id:
+            raise errors.not_found("user", user_id)
+        ended = _replace_password(conn, user_id, password_hash)
+    return {**public_user_row(user), "sessions_ended": ended}
+
+
+def _replace_password(conn: sqlite3.Connection, user_id: str, password_hash: str) -> int:
+    identity_store.set_user_password(conn, user_id, password_hash)
+    ended = identity_store.revoke_user_refresh_tokens(conn, user_id, now_iso())
+    return ended + ui_sessions_store.revoke_user_sessions(conn, user_id, now_iso())
 
 
 def bootstrap(conn: sqlite3.Connection, keys_dir: Path) -> dict[str, Any]:
@@ -293,10 +338,23 @@ def bootstrap(conn: sqlite3.Connection, keys_dir: Path) -> dict[str, Any]:
 
 def list_users(conn: sqlite3.Connection, tenant_id: str) -> list[dict[str, Any]]:
     """The tenant's users for the admin page: never a password hash."""
-    return [
-        {**row, "scopes": parse_scopes(row["scopes"]), "disabled": bool(row["disabled"])}
-        for row in identity_store.users_of_tenant(conn, tenant_id)
-    ]
+    return [public_user_row(row) for row in identity_store.users_of_tenant(conn, tenant_id)]
+
+
+USER_COLUMNS = "id, tenant_id, email, scopes, disabled, created_at"
+
+
+def user_listing(conn: sqlite3.Connection, tenant_id: str, limit: int, after: str | None) -> dict[str, Any]:
+    """One page of the tenant's users, oldest first (``GET /v1/users``)."""
+    listed = pages.page(conn, "users", {"tenant_id": tenant_id}, limit=limit, after=after, columns=USER_COLUMNS)
+    return listed.listing(public_user_row)
+
+
+def get_user(conn: sqlite3.Connection, tenant_id: str, user_id: str) -> dict[str, Any]:
+    user = identity_store.user_by_id(conn, user_id)
+    if user is None or user["tenant_id"] != tenant_id:
+        raise errors.not_found("user", user_id)
+    return public_user_row(user)
 
 
 def set_user_disabled(
@@ -316,4 +374,4 @@ def set_user_disabled(
         if disabled:
             ended = identity_store.revoke_user_refresh_tokens(conn, user_id, now_iso())
             ended += ui_sessions_store.revoke_user_sessions(conn, user_id, now_iso())
-    return {"id": user_id, "email": user["email"], "disabled": disabled, "sessions_ended": ended}
+    return {**public_user_row({**user, "disabled": disabled}), "sessions_ended": ended}

@@ -184,6 +184,11 @@ def witness_path(key_id: str) -> str:
     return "/v1/seals/witnesses/" + urllib.parse.quote(key_id, safe="/+")
 
 
+def user_path(user_id: str) -> str:
+    """Path of one user of the tenant, its id escaped (an id is never more than letters and `_`)."""
+    return "/v1/users/" + urllib.parse.quote(user_id, safe="")
+
+
 def cosignature_body(note: str | None, tree_size: int | None, lines: list[str] | None) -> dict[str, Any]:
     """POST /v1/seals/cosignatures: the whole cosigned ``note``, or ``tree_size`` and its ``lines``."""
     if note is not None and tree_size is None and not lines:

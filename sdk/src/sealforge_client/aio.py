@@ -27,6 +27,7 @@ from sealforge_client._core import (
     evidence_target,
     submit_body,
     synthesize_params,
+    user_path,
     with_idempotency,
     witness_path,
 )
@@ -221,6 +222,23 @@ class AsyncClient:
         params = evidence_params(include_artifacts, witnessed)
         await self._stream_to(f"/v1/evidence/{job_id}", Resume(target), params, None)
         return target
+
+    # -- users of the tenant (`admin`) ---------------------------------------------------------------
+    def users(self) -> AsyncIterator[dict[str, Any]]:
+        return self._pages("/v1/users", {})
+
+    async def create_user(self, email: str, password: str, scopes: list[str] | None = None) -> dict[str, Any]:
+        body = {"email": email, "password": password, "scopes": scopes or ["read"]}
+        return dict(await self._json("POST", "/v1/users", json=body))
+
+    async def disable_user(self, user_id: str) -> dict[str, Any]:
+        return dict(await self._json("POST", f"{user_path(user_id)}/disable"))
+
+    async def enable_user(self, user_id: str) -> dict[str, Any]:
+        return dict(await self._json("POST", f"{user_path(user_id)}/enable"))
+
+    async def set_user_password(self, user_id: str, password: str) -> dict[str, Any]:
+        return dict(await self._json("POST", f"{user_path(user_id)}/password", json={"password": password}))
 
     # -- witnesses of the seal log -------------------------------------------------------------------
     async def witnesses(self) -> list[dict[str, Any]]:

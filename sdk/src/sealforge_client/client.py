@@ -28,6 +28,7 @@ from sealforge_client._core import (
     evidence_target,
     submit_body,
     synthesize_params,
+    user_path,
     with_idempotency,
     witness_path,
 )
@@ -281,6 +282,27 @@ class Client:
         target = evidence_target(dest, job_id)
         self._stream_to(f"/v1/evidence/{job_id}", Resume(target), evidence_params(include_artifacts, witnessed), None)
         return target
+
+    # -- users of the tenant (`admin`) ---------------------------------------------------------------
+    def users(self) -> Iterator[dict[str, Any]]:
+        """The tenant's users, oldest first (never a password)."""
+        return self._pages("/v1/users", {})
+
+    def create_user(self, email: str, password: str, scopes: list[str] | None = None) -> dict[str, Any]:
+        """A user who logs in to the web UI; ``scopes`` from `read`, `generate`, `admin` (default `read`)."""
+        body = {"email": email, "password": password, "scopes": scopes or ["read"]}
+        return dict(self._json("POST", "/v1/users", json=body))
+
+    def disable_user(self, user_id: str) -> dict[str, Any]:
+        """The user cannot log in, and its web UI sessions and refresh tokens end now."""
+        return dict(self._json("POST", f"{user_path(user_id)}/disable"))
+
+    def enable_user(self, user_id: str) -> dict[str, Any]:
+        return dict(self._json("POST", f"{user_path(user_id)}/enable"))
+
+    def set_user_password(self, user_id: str, password: str) -> dict[str, Any]:
+        """A new password; the user's sessions and refresh tokens end now."""
+        return dict(self._json("POST", f"{user_path(user_id)}/password", json={"password": password}))
 
     # -- witnesses of the seal log -------------------------------------------------------------------
     def witnesses(self) -> list[dict[str, Any]]:

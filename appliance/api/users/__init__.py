@@ -1,0 +1,1 @@
+"""Users of the caller's tenant (people who log in with a password)."""

@@ -1,0 +1,1 @@
+"""The users API (/v1/users)."""
