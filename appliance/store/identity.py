@@ -124,3 +124,15 @@ def users_of_tenant(conn: sqlite3.Connection, tenant_id: str) -> list[dict[str, 
 
 def set_user_disabled(conn: sqlite3.Connection, user_id: str, disabled: bool) -> None:
     conn.execute("UPDATE users SET disabled = ? WHERE id = ?", (1 if disabled else 0, user_id))
+
+
+def tenants_without_users(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Tenants no one can log in to yet: the ones the web UI's setup page may still give a first admin."""
+    return fetch_all(
+        conn,
+        "SELECT * FROM tenants WHERE NOT EXISTS (SELECT 1 FROM users WHERE users.tenant_id = tenants.id) ORDER BY id",
+    )
+
+
+def tenant_has_users(conn: sqlite3.Connection, tenant_id: str) -> bool:
+    return conn.execute("SELECT 1 FROM users WHERE tenant_id = ? LIMIT 1", (tenant_id,)).fetchone() is not None

@@ -10,10 +10,22 @@ from __future__ import annotations
 
 from flask import Flask
 
-from appliance.web import admin, admin_records, alarms, auth, datasets, evidence, generate, jobs, overview, plant
+from appliance.web import (
+    admin,
+    admin_records,
+    alarms,
+    auth,
+    datasets,
+    evidence,
+    generate,
+    jobs,
+    overview,
+    plant,
+    setup,
+)
 from appliance.web.blueprint import blp
 
-PAGES = (overview, jobs, evidence, admin, auth, plant, alarms, datasets, generate, admin_records)
+PAGES = (overview, jobs, evidence, admin, auth, plant, alarms, datasets, generate, admin_records, setup)
 """The modules whose routes the blueprint holds (imported for that)."""
 
 

@@ -18,7 +18,7 @@ from appliance import errors
 from appliance.api import context
 from appliance.api.extensions import accepts_body, requires
 from appliance.errors import AppError
-from appliance.services import ui_sessions
+from appliance.services import identity_setup, ui_sessions
 from appliance.services.login_throttle import LoginThrottle
 from appliance.web.blueprint import LOGIN_CSRF_COOKIE, blp, page, safe_next, secure_cookies, session_cookie_options
 
@@ -33,6 +33,7 @@ def _login_form(status: int = 200, message: str = "", email: str = "") -> Respon
         message=message,
         email=email,
         next=safe_next(request.values.get("next")),
+        setup_open=bool(identity_setup.open_tenants(context.get_db())),
     )
     response = Response(body, status=status)
     response.set_cookie(

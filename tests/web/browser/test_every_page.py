@@ -32,6 +32,7 @@ OPENED_BY_FLOWS = {
     "/plant/<string:run_id>": "test_plant_flows.py::test_start_a_live_run_and_watch_values_change",
     "/plant/<string:run_id>/trends": "test_plant_flows.py (trends and point map)",
     "/plant/<string:run_id>/points": "test_plant_flows.py (trends and point map)",
+    "/setup": "test_setup_flow.py::test_first_admin_from_the_login_page",
 }
 # Pages whose picture in docs/ui.md a flow takes (with something more telling on them).
 PICTURED_BY_FLOWS = {
