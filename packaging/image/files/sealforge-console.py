@@ -4,8 +4,8 @@ The image has no login and no default password, so the console (serial and scree
 learns, by physical access alone, what it needs to take the box over:
 
 - a setup key (scope `operator`, the tenant `default`), made at first boot and shown at each boot
-  until it is revoked (`DELETE /v1/keys/{id}` with it or any admin key); with it the site makes its
-  own keys and grants credits over the API;
+  until it is revoked (`DELETE /v1/keys/{id}` with it or any admin key); with it the site makes the
+  web UI's first admin user at `/setup`, and its own keys and grants credits over the API;
 - the SHA-256 fingerprint of the API's TLS certificate (made here before the API's first start, so
   the console and the API show the same one) for clients to pin;
 - the seal-signing key's fingerprint, which an auditor's trust file must match.
@@ -88,6 +88,7 @@ def banner(cfg: dict[str, Any]) -> str:
         lines += [
             f"Setup key (operator, tenant {setup['tenant_id']}; shown here until revoked):",
             f"  {setup['api_key']}",
+            f"  Web UI first admin: {urls[0]}setup  (paste this key there)",
             '  Make your own keys:  POST /v1/keys  {"scopes": ["admin"], "name": "..."}',
             '  Grant credits:       POST /v1/billing/topup  {"credits": 1000}',
             f"  Then revoke it:      DELETE /v1/keys/{setup['key_id']}",
