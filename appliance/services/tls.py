@@ -179,6 +179,56 @@ def _subject_names(hosts: Iterable[str]) -> list[str]:
     return [n for n in dict.fromkeys(names) if n]
 
 
+def self_signed(
+    key: Any,
+    name: x509.Name,
+    alt: list[x509.GeneralName],
+    usage: tuple[str, ...],
+    purpose: x509.ObjectIdentifier,
+    authority_key_id: bool = False,
+) -> x509.Certificate:
+    """A self-signed end-entity certificate for ``key``, valid from five minutes ago for
+    `VALIDITY_DAYS`: the one builder behind the appliance's TLS certificate and the OPC UA
+    connector's client certificate, which differ only in the key, the names, the key usages
+    (``usage``: the `x509.KeyUsage` flags to set), the extended key usage and whether the
+    authority key identifier is written."""
+    now = dt.datetime.now(dt.UTC)
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    flags = dict.fromkeys(_KEY_USAGES, False) | dict.fromkeys(usage, True)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=VALIDITY_DAYS))
+        .add_extension(x509.SubjectAlternativeName(alt), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(**flags), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([purpose]), critical=False)
+        .add_extension(ski, critical=False)
+    )
+    if authority_key_id:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False
+        )
+    return builder.sign(key, hashes.SHA256())
+
+
+_KEY_USAGES = (
+    "digital_signature",
+    "content_commitment",
+    "key_encipherment",
+    "data_encipherment",
+    "key_agreement",
+    "key_cert_sign",
+    "crl_sign",
+    "encipher_only",
+    "decipher_only",
+)
+
+
 def make_self_signed(cert_path: Path, key_path: Path, hosts: Iterable[str]) -> None:
     """Write an ECDSA P-256 server certificate (PEM, 0644) and its key (PEM, 0600)."""
     key = ec.generate_private_key(ec.SECP256R1())
@@ -194,36 +244,13 @@ def make_self_signed(cert_path: Path, key_path: Path, hosts: Iterable[str]) -> N
             alt.append(x509.IPAddress(ipaddress.ip_address(host)))
         except ValueError:
             alt.append(x509.DNSName(host))
-    now = dt.datetime.now(dt.UTC)
-    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=VALIDITY_DAYS))
-        .add_extension(x509.SubjectAlternativeName(alt), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(ski, critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
-        .sign(key, hashes.SHA256())
+    cert = self_signed(
+        key,
+        name,
+        alt,
+        usage=("digital_signature",),
+        purpose=ExtendedKeyUsageOID.SERVER_AUTH,
+        authority_key_id=True,
     )
     pem_key = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

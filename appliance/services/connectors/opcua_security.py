@@ -20,7 +20,6 @@ it so the operator can pin it.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import re
 import socket
@@ -34,7 +33,6 @@ from appliance.services.connectors.base import ConnectorError
 
 POLICIES = ("None", "Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss")
 MODES = ("None", "Sign", "SignAndEncrypt")
-VALIDITY_DAYS = 3650
 _SHA256 = re.compile(r"^[0-9A-Fa-f]{64}$")
 
 
@@ -125,9 +123,11 @@ class Credentials(ma.Schema):
 def make_client_certificate(common_name: str = "Sealforge connector") -> tuple[str, str]:
     """A new self-signed application instance certificate and its key, both PEM."""
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    from appliance.services.tls import self_signed
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name(
@@ -136,38 +136,14 @@ def make_client_certificate(common_name: str = "Sealforge connector") -> tuple[s
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Sealforge"),
         ]
     )
-    now = dt.datetime.now(dt.UTC)
     uri = f"urn:sealforge:connector:{uuid.uuid4().hex}"
     host = socket.gethostname()  # servers may check the client's host name against the DNS names
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=VALIDITY_DAYS))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.UniformResourceIdentifier(uri), x509.DNSName(host)]), critical=False
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=True,
-                data_encipherment=True,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
+    cert = self_signed(
+        key,
+        name,
+        [x509.UniformResourceIdentifier(uri), x509.DNSName(host)],
+        usage=("digital_signature", "content_commitment", "key_encipherment", "data_encipherment"),
+        purpose=ExtendedKeyUsageOID.CLIENT_AUTH,
     )
     key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
