@@ -140,8 +140,8 @@ def test_cancel_mid_import(
     job_id = client.post(f"/v1/connectors/{made.get_json()['id']}/import", json={"source": source}, headers=gen)
     job_id = job_id.get_json()["id"]
     deadline = time.monotonic() + 60
-    while "bytes read" not in (client.get(f"/v1/jobs/{job_id}", headers=gen).get_json()["message"] or ""):
-        assert time.monotonic() < deadline, "the import never reported bytes read"
+    while "bytes read" not in ((job := client.get(f"/v1/jobs/{job_id}", headers=gen).get_json())["message"] or ""):
+        assert time.monotonic() < deadline, f"the import never reported bytes read: {job}"
         time.sleep(0.2)
     assert client.post(f"/v1/jobs/{job_id}/cancel", headers=gen).status_code == 200
     done = wait_for(client, gen, job_id, {"canceled", "succeeded", "failed"})
