@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -104,12 +105,28 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.fixture(scope="session")
+def state_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A state dir as the appliance leaves it after its first start on an empty one (private
+    modes, the schema migrated to the latest version, nothing in it yet), prepared once per test
+    process by the product's own start-up step (`prepare_state_dir`)."""
+    from appliance.store.open import prepare_state_dir
+
+    path = tmp_path_factory.mktemp("state-template") / "var"
+    prepare_state_dir(path)  # closes its connection: SQLite folds the WAL back into the database file
+    return path
+
+
 @pytest.fixture
-def state_dir(tmp_path: Path) -> Iterator[Path]:
+def state_dir(tmp_path: Path, state_template: Path) -> Iterator[Path]:
+    """A fresh state dir for this test: a file copy of `state_template`, so the app, the CLI and
+    the workers open it the way they open any state dir (`prepare_state_dir` finds the schema at
+    the latest version: one `PRAGMA user_version` read) instead of each test running every
+    migration again. Tests about first starts, empty state dirs and migrations use `tmp_path`."""
     from appliance.cli.release import release
 
     path = tmp_path / "var"
-    path.mkdir()
+    shutil.copytree(state_template, path)
     yield path
     release(path)
 

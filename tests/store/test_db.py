@@ -113,8 +113,17 @@ def test_connection_enforces_foreign_keys_and_wal(conn: sqlite3.Connection) -> N
         )
 
 
-def test_database_file_is_private(conn: sqlite3.Connection, state_dir: Path) -> None:
-    assert db_path(state_dir).stat().st_mode & 0o077 == 0
+def test_database_file_is_private(tmp_path: Path) -> None:
+    """Made by the first open of an empty state dir (the `state_dir` fixture's is a copy of one)."""
+    from appliance.cli.release import release
+    from appliance.store.open import open_db
+
+    state = tmp_path / "empty"
+    open_db(state)
+    try:
+        assert db_path(state).stat().st_mode & 0o077 == 0
+    finally:
+        release(state)
 
 
 class _Clock:
