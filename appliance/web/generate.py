@@ -27,7 +27,16 @@ from appliance.web.blueprint import blp, page
 
 MOCK_FORMATS = ("csv", "jsonl", "parquet")
 SYNTH_FORMATS = ("csv", "parquet")
-SYNTHESIZERS = ("gaussian_copula", "ctgan", "tvae", "copulagan")
+SYNTHESIZERS = ("gaussian_copula", "ctgan", "tvae", "copulagan", "par", "regime_var")
+SYNTHESIZER_HINTS = {
+    "gaussian_copula": "rows independent, fast; the row mix, not the order",
+    "ctgan": "neural (GAN), for large tables with complex columns",
+    "tvae": "neural (autoencoder), for large tables",
+    "copulagan": "GaussianCopula marginals with a GAN",
+    "par": "time series: SDV's LSTM, slow to train; needs the time column",
+    "regime_var": "time series and plant telemetry: seconds to fit, follows the day's clock; needs the time column",
+}
+SEQUENCE_SYNTHESIZERS = ("par", "regime_var")
 PREVIEW_ROWS = 10
 SCHEMA_CHARS = 200_000
 MAX_SEED = 2**63 - 1
@@ -322,7 +331,7 @@ def synthesize_form() -> str:
     listing = ingest.listing(context.get_db(), context.principal().tenant_id, 200, None)
     return page(
         "generate_synthesize.html", datasets=listing["data"], chosen=request.args.get("dataset", ""),
-        synthesizers=SYNTHESIZERS, formats=SYNTH_FORMATS,
+        synthesizers=SYNTHESIZERS, hints=SYNTHESIZER_HINTS, formats=SYNTH_FORMATS,
     )
 
 
@@ -342,6 +351,11 @@ def synthesize_run() -> BaseResponse:
     epochs = request.form.get("epochs", "").strip()
     if epochs:
         params["epochs"] = _int("epochs", 1, 1, 10_000)
+    index = request.form.get("sequence_index", "").strip()
+    if index and params["synthesizer"] not in SEQUENCE_SYNTHESIZERS:
+        raise errors.validation("sequence_index", f"only with {' or '.join(SEQUENCE_SYNTHESIZERS)}")
+    if index:
+        params["sequence_index"] = index
     seed = _int("seed", 0, 0, MAX_SEED)
     job = _submit({"kind": "synthesize", "inputs": [dataset_id], "seed": seed, "params": params})
     return redirect(url_for("ui.synthesize_result", job_id=job["id"]), code=303)
