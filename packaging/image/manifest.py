@@ -47,14 +47,16 @@ def build_manifest(build_dir: Path) -> bytes:
     artifacts = {
         name: {"sha256": _sha256(build_dir / name), "size": (build_dir / name).stat().st_size} for name in ARTIFACTS
     }
+    # The release as the UKI's os-release names it (uki.sh copies it into the build dir).
+    release = dict(line.split("=", 1) for line in (build_dir / "os-release").read_text().splitlines() if "=" in line)
     doc = {
         "format": 1,
         "image": "sealforge",
         "roothash": (build_dir / "roothash").read_text().strip(),
         "cmdline": (build_dir / "cmdline").read_text().strip(),
         "source_date_epoch": int(os.environ.get("SOURCE_DATE_EPOCH", "0")),
-        "serial": int(os.environ.get("IMAGE_SERIAL", os.environ.get("SOURCE_DATE_EPOCH", "0"))),
-        "version": os.environ.get("IMAGE_VERSION", ""),
+        "serial": int(release["IMAGE_SERIAL"]),
+        "version": release["IMAGE_VERSION"],
         "artifacts": artifacts,
     }
     return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode() + b"\n"
