@@ -271,14 +271,16 @@ def test_unenrolled_key_is_refused(image: Path, tmp_path: Path) -> None:
         )  # fmt: skip
         return out
 
-    serial = _serial(image)
+    mdir = ["mdir", "-i", str(image / "esp.img"), "-b", "::/EFI/Linux"]
+    listing = subprocess.run(mdir, check=True, capture_output=True, text=True)
+    (entry,) = listing.stdout.split()  # the release's one UKI, replaced below
     loader_esp, uki_esp = tmp_path / "loader-esp.img", tmp_path / "uki-esp.img"
     shutil.copy(image / "esp.img", loader_esp)
     loader = other_signed("systemd-bootx64.unsigned.efi")
     subprocess.run(["mcopy", "-o", "-i", str(loader_esp), str(loader), "::/EFI/BOOT/BOOTX64.EFI"], check=True)
     shutil.copy(image / "esp.img", uki_esp)
     uki = other_signed("sealforge.unsigned.efi")
-    subprocess.run(["mcopy", "-o", "-i", str(uki_esp), str(uki), f"::/EFI/Linux/sealforge-{serial}.efi"], check=True)
+    subprocess.run(["mcopy", "-o", "-i", str(uki_esp), str(uki), entry], check=True)
     for esp in (loader_esp, uki_esp):
         with boot(overlay(_esp_only_disk(esp, tmp_path), tmp_path), tmp_path) as vm:
             deadline = time.monotonic() + 300
@@ -290,6 +292,8 @@ def test_unenrolled_key_is_refused(image: Path, tmp_path: Path) -> None:
             console = _plain(vm.console_text())
         assert re.search(r"Access Denied|Security Violation", console), f"{esp.name}: {console[-3000:]}"
         assert "Linux version" not in console and "EFI stub" not in console, f"{esp.name}: {console[-3000:]}"
+    # The second refusal is systemd-boot's: it ran, and the firmware would not load the UKI for it.
+    assert f"Error loading \\EFI\\Linux\\{entry.rpartition('/')[2]}: Access Denied" in console, console[-3000:]
 
 
 def test_flipped_root_byte_stops_the_boot(image: Path, tmp_path: Path) -> None:
