@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-slow coverage lint openapi screenshots bench clean verifier-kit image image-test
+.PHONY: install run test test-slow coverage lint openapi screenshots bench clean verifier-kit image image-test image-bundle
 
 install: $(STAMP)
 
@@ -76,12 +76,19 @@ image: $(STAMP)
 	bash packaging/image/deps.sh
 	PYTHON=$(BIN)/python bash packaging/image/build.sh
 
-# Boots the image under qemu with Secure Boot enforced: /healthz answers, an unenrolled key and a
-# flipped root byte stop the boot. Builds the image first when build/image has none.
+# Boots the image under qemu with Secure Boot enforced through systemd-boot: first boot, a job
+# sealed, data kept; A/B updates with trial boot and rollback; an unenrolled key and a flipped root
+# byte stop the boot. Builds the image first when build/image has none; prints each test's time.
 image-test: $(STAMP)
 	bash packaging/image/deps.sh
 	test -f build/image/manifest.json || PYTHON=$(BIN)/python bash packaging/image/build.sh
-	$(BIN)/python -m pytest -q -p no:cacheprovider --run-slow tests/image
+	$(BIN)/python -m pytest -q -p no:cacheprovider --run-slow --durations=0 -n 0 tests/image
+
+# A signed update bundle of the release in build/image (docs/image.md, "Updating"):
+# build/image/sealforge-<serial>.sfbundle, signed with IMAGE_SIGNING_KEY (default: the test key).
+image-bundle: $(STAMP)
+	$(BIN)/python packaging/image/bundle.py build build/image build/image \
+		--key $${IMAGE_SIGNING_KEY:-build/image/keys/release-test.pem}
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

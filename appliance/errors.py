@@ -72,12 +72,25 @@ CSRF_TOKEN_INVALID = _spec(
     "A write made with the web UI's session cookie lacks the session's CSRF token, or sends a wrong one.",
     "Send the token of the page (form field `csrf_token` or header `X-CSRF-Token`); reload the page to get it.",
 )
+SETUP_KEY_INVALID = _spec(
+    "SETUP_KEY_INVALID",
+    403,
+    "The setup page needs a live API key with the `admin` scope (the console's setup key); this one is unknown,"
+    " revoked or lacks it.",
+    "Copy the setup key from the appliance's console again; a revoked setup key is not replaced.",
+)
 NOT_FOUND = _spec("NOT_FOUND", 404, "No such resource.", "Check the id; resources of other tenants are invisible.")
 ROUTE_NOT_FOUND = _spec("ROUTE_NOT_FOUND", 404, "No such route.", "See /openapi.json for the routes.")
 METHOD_NOT_ALLOWED = _spec(
     "METHOD_NOT_ALLOWED", 405, "The route does not accept this method.", "See the `Allow` header."
 )
 CONFLICT = _spec("CONFLICT", 409, "The request conflicts with the resource's state.", "Reload the resource.")
+SETUP_DONE = _spec(
+    "SETUP_DONE",
+    409,
+    "The tenant already has a user, so the setup page makes no more.",
+    "Log in on the login page; an admin adds users on the admin users page or with POST /v1/users.",
+)
 IDEMPOTENCY_KEY_REUSED = _spec(
     "IDEMPOTENCY_KEY_REUSED",
     409,
@@ -228,6 +241,32 @@ CONNECTOR_FAILED = _spec(
     "The connector's server could not be used; the message starts with the diagnosis (dns, refused, timeout, "
     "tls, auth, permission, not_found...).",
     "Run POST /v1/connectors/{id}/test, fix what its diagnosis names, and retry.",
+)
+UPDATES_UNAVAILABLE = _spec(
+    "UPDATES_UNAVAILABLE",
+    409,
+    "This appliance does not run from the signed OS image (no release key at `[image] release_key`, or an"
+    " os-release without IMAGE_ID=sealforge and IMAGE_SERIAL), so it takes no update bundles.",
+    "Update an install outside the image with its own package tools; on the image, check `[image]`.",
+)
+UPDATE_BUNDLE_INVALID = _spec(
+    "UPDATE_BUNDLE_INVALID",
+    400,
+    "The update bundle is not a Sealforge bundle, its signature does not verify with the release key, or a"
+    " member does not match bundle.json; nothing was stored.",
+    "Build the bundle with `make image-bundle` and the site's release key, and send the whole file unchanged.",
+)
+UPDATE_NOT_NEWER = _spec(
+    "UPDATE_NOT_NEWER",
+    409,
+    "The bundle's release serial is not newer than the running release's; older releases are refused.",
+    "Send a newer bundle; to go back on purpose, send it again with `allow_downgrade=true`.",
+)
+UPDATE_IN_PROGRESS = _spec(
+    "UPDATE_IN_PROGRESS",
+    409,
+    "An update or a reboot is already queued for the appliance's updater.",
+    "Wait until GET /v1/system/updates shows no pending request, then retry.",
 )
 UNAVAILABLE = _spec("UNAVAILABLE", 503, "A dependency of this route is not available.", "Retry later; see /livez.")
 

@@ -34,7 +34,9 @@ from appliance.api.models.routes import blp as models_blp
 from appliance.api.routing import LazyBuilderRule
 from appliance.api.scada.routes import blp as scada_blp
 from appliance.api.seals.routes import blp as seals_blp
+from appliance.api.system.routes import blp as system_blp
 from appliance.api.tenants.routes import blp as tenants_blp
+from appliance.api.users.routes import blp as users_blp
 from appliance.api.webhooks.routes import blp as webhooks_blp
 from appliance.api.witnesses.routes import blp as witnesses_blp
 from appliance.config import api_workers, load_config, state_dir
@@ -46,6 +48,7 @@ BLUEPRINTS = (
     auth_blp,
     tenants_blp,
     keys_blp,
+    users_blp,
     jobs_blp,
     artifacts_blp,
     billing_blp,
@@ -62,6 +65,7 @@ BLUEPRINTS = (
     leaderboards_blp,
     webhooks_blp,
     connectors_blp,
+    system_blp,
 )
 
 API_DESCRIPTION = """Sealforge appliance API.
