@@ -8,7 +8,6 @@ cookie with the form and echoed in a hidden field, which another site can neithe
 
 from __future__ import annotations
 
-import hmac
 import secrets
 
 from flask import Response, g, redirect, request, url_for
@@ -20,7 +19,15 @@ from appliance.api.extensions import accepts_body, requires
 from appliance.errors import AppError
 from appliance.services import identity_setup, ui_sessions
 from appliance.services.login_throttle import LoginThrottle
-from appliance.web.blueprint import LOGIN_CSRF_COOKIE, blp, page, safe_next, secure_cookies, session_cookie_options
+from appliance.web.blueprint import (
+    LOGIN_CSRF_COOKIE,
+    blp,
+    check_pre_session_csrf,
+    page,
+    pre_session_form,
+    safe_next,
+    session_cookie_options,
+)
 
 LOGIN_CSRF_MAX_AGE_S = 3600
 
@@ -35,17 +42,7 @@ def _login_form(status: int = 200, message: str = "", email: str = "") -> Respon
         next=safe_next(request.values.get("next")),
         setup_open=bool(identity_setup.open_tenants(context.get_db())),
     )
-    response = Response(body, status=status)
-    response.set_cookie(
-        LOGIN_CSRF_COOKIE,
-        token,
-        max_age=LOGIN_CSRF_MAX_AGE_S,
-        httponly=True,
-        samesite="Strict",
-        secure=secure_cookies(),
-        path="/login",
-    )
-    return response
+    return pre_session_form(body, status, LOGIN_CSRF_COOKIE, token, "/login", LOGIN_CSRF_MAX_AGE_S)
 
 
 @blp.route("/login")
@@ -60,10 +57,7 @@ def login() -> Response:
 @accepts_body("form")
 def login_submit() -> BaseResponse:
     """Check the password (throttled like the API's login) and start a session."""
-    sent = request.form.get("csrf_token", "")
-    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
-        raise AppError(errors.CSRF_TOKEN_INVALID, "the login form has expired; it was reloaded, try again")
+    check_pre_session_csrf(LOGIN_CSRF_COOKIE, "the login form has expired; it was reloaded, try again")
     email = request.form.get("email", "").strip()
     password = request.form.get("password", "")
     if not email or not password:

@@ -10,6 +10,7 @@ user is also refused to a crafted request, by the same check the API applies.
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -173,3 +174,21 @@ def session_cookie_options() -> dict[str, Any]:
         "secure": secure_cookies(),
         "path": "/",
     }
+
+
+def pre_session_form(body: str, status: int, cookie: str, token: str, path: str, max_age_s: int) -> Response:
+    """A form sent before any session exists (log in, first-admin setup) with its double-submit
+    CSRF cookie: the token is in the form and in a Strict cookie scoped to the form's own path."""
+    response = Response(body, status=status)
+    response.set_cookie(
+        cookie, token, max_age=max_age_s, httponly=True, samesite="Strict", secure=secure_cookies(), path=path
+    )
+    return response
+
+
+def check_pre_session_csrf(cookie: str, expired: str) -> None:
+    """Refuse a pre-session form whose token does not match its cookie (``expired`` says what to do)."""
+    sent = request.form.get("csrf_token", "")
+    expected = request.cookies.get(cookie, "")
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise AppError(errors.CSRF_TOKEN_INVALID, expired)

@@ -12,20 +12,18 @@ The pipeline audits every POST here: a refusal without a caller, a success as th
 
 from __future__ import annotations
 
-import hmac
 import secrets
 
 from flask import Response, g, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from appliance import errors
 from appliance.api import context
 from appliance.api.extensions import accepts_body, requires
 from appliance.errors import AppError
 from appliance.services import identity_setup, ui_sessions
 from appliance.services.identity import PASSWORD_MIN_CHARS
 from appliance.services.login_throttle import LoginThrottle
-from appliance.web.blueprint import blp, page, secure_cookies, session_cookie_options
+from appliance.web.blueprint import blp, check_pre_session_csrf, page, pre_session_form, session_cookie_options
 
 SETUP_CSRF_COOKIE = "sealforge_setup_csrf"
 SETUP_CSRF_MAX_AGE_S = 3600
@@ -36,17 +34,7 @@ FORM_PROBLEMS = frozenset({"SETUP_KEY_INVALID", "LOGIN_THROTTLED", "VALIDATION_F
 def _form(status: int = 200, message: str = "", email: str = "") -> Response:
     token = secrets.token_urlsafe(32)
     body = page("setup.html", setup_csrf=token, message=message, email=email, min_chars=PASSWORD_MIN_CHARS)
-    response = Response(body, status=status)
-    response.set_cookie(
-        SETUP_CSRF_COOKIE,
-        token,
-        max_age=SETUP_CSRF_MAX_AGE_S,
-        httponly=True,
-        samesite="Strict",
-        secure=secure_cookies(),
-        path="/setup",
-    )
-    return response
+    return pre_session_form(body, status, SETUP_CSRF_COOKIE, token, "/setup", SETUP_CSRF_MAX_AGE_S)
 
 
 def _done(message: str) -> Response:
@@ -67,10 +55,7 @@ def setup() -> Response:
 @accepts_body("form")
 def setup_submit() -> BaseResponse:
     """Check the key (throttled), make the first admin and start their session."""
-    sent = request.form.get("csrf_token", "")
-    expected = request.cookies.get(SETUP_CSRF_COOKIE, "")
-    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
-        raise AppError(errors.CSRF_TOKEN_INVALID, "the setup form has expired; reload the page and try again")
+    check_pre_session_csrf(SETUP_CSRF_COOKIE, "the setup form has expired; reload the page and try again")
     setup_key = request.form.get("setup_key", "").strip()
     email = request.form.get("email", "").strip()
     password = request.form.get("password", "")
