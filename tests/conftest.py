@@ -132,9 +132,11 @@ def state_dir(tmp_path: Path, state_template: Path) -> Iterator[Path]:
 
 
 @pytest.fixture
-def app_config(state_dir: Path) -> dict[str, Any]:
-    """Overrides for create_app; tests may edit this before asking for `app`."""
-    return {"server": {"state_dir": str(state_dir)}, "ratelimit": {"burst": 10_000, "rate_per_s": 10_000.0}}
+def app_config(state_dir: Path, request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Overrides for create_app; tests may edit this before asking for `app`, or add whole sections
+    by parametrizing it indirectly (`@pytest.mark.parametrize("app_config", [{...}], indirect=True)`)."""
+    extra = getattr(request, "param", {})
+    return {"server": {"state_dir": str(state_dir)}, "ratelimit": {"burst": 10_000, "rate_per_s": 10_000.0}, **extra}
 
 
 @pytest.fixture

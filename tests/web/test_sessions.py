@@ -19,17 +19,6 @@ from tests.web.conftest import PASSWORD, Users, form_token, log_in, session_clie
 UI = {"idle_timeout_s": 900, "session_max_s": 43200}
 
 
-@pytest.fixture
-def app_config(state_dir: Any, request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The shared overrides (tests/conftest.py), plus a test's own sections when parametrized."""
-    extra = getattr(request, "param", {})
-    return {
-        "server": {"state_dir": str(state_dir)},
-        "ratelimit": {"burst": 10_000, "rate_per_s": 10_000.0},
-        **extra,
-    }
-
-
 def _submit(client: FlaskClient, key: str, rows: int = 200) -> str:
     answer = client.post("/v1/jobs", json={"kind": "mock", "params": {"schema": mock_schema(rows)}}, headers=auth(key))
     assert answer.status_code == 202, answer.get_json()

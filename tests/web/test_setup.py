@@ -21,17 +21,6 @@ SETUP_COOKIE = "sealforge_setup_csrf"
 
 
 @pytest.fixture
-def app_config(state_dir: Any, request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The shared overrides (tests/conftest.py), plus a test's own sections when parametrized."""
-    extra = getattr(request, "param", {})
-    return {
-        "server": {"state_dir": str(state_dir)},
-        "ratelimit": {"burst": 10_000, "rate_per_s": 10_000.0},
-        **extra,
-    }
-
-
-@pytest.fixture
 def setup_key(db: Any, tenant: dict[str, Any]) -> str:
     """A key like the console's: `operator`, made as the console makes it (the CLI's grant)."""
     key = identity.create_key(db, tenant["id"], ["operator"], name="console setup key", allow_operator=True)
