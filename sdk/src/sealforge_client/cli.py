@@ -489,7 +489,10 @@ def human(result: Any) -> str:
         width = max((len(k) for k in result), default=0)
         lines = []
         for key, value in result.items():
-            text = json.dumps(value, indent=2) if isinstance(value, dict | list) else _cell(value)
+            if isinstance(value, list) and not any(isinstance(v, dict | list) for v in value):
+                text = ", ".join(_cell(v) for v in value)  # scopes, tags: one line
+            else:
+                text = json.dumps(value, indent=2) if isinstance(value, dict | list) else _cell(value)
             lines.append(f"{key.ljust(width)}  {text}")
         return "\n".join(lines)
     return _cell(result)

@@ -73,8 +73,10 @@ class _Line:
 class JobProgress:
     """The bar for one job, fed with its events (dicts as `Client.events` yields) and heartbeats.
 
-    Shows status, fraction, the stage message the kind reports, rows and an ETA from the rate of
-    progress since the first progress event."""
+    Shows status, fraction, the stage message the kind reports, rows and an ETA: the rate between
+    the first and the latest progress event, counted down from the latest one. (A rate measured up
+    to *now* would climb while a kind that reports rarely is quiet: 5 % then silence read as hours.)
+    Once the countdown passes zero the line shows the elapsed time instead."""
 
     def __init__(self, job_id: str, stream: IO[str] | None = None, enabled: bool = True) -> None:
         self.job_id = job_id
@@ -85,6 +87,7 @@ class JobProgress:
         self.message = ""
         self.started = time.monotonic()
         self._first: tuple[float, float] | None = None  # (time, fraction) at the first progress event
+        self._latest: tuple[float, float] | None = None  # (time, fraction) at the latest one
 
     def event(self, event: dict[str, Any]) -> None:
         data = event.get("data") or {}
@@ -97,8 +100,10 @@ class JobProgress:
             self.fraction = float(data.get("progress") or 0.0)
             self.rows = data.get("rows")
             self.message = str(data.get("message") or self.message)
+            now = time.monotonic()
             if self._first is None:
-                self._first = (time.monotonic(), self.fraction)
+                self._first = (now, self.fraction)
+            self._latest = (now, self.fraction)
         elif event.get("event") == "log" and data.get("message"):
             self.message = str(data["message"])
         self.render(force=event.get("event") == "status")
@@ -108,13 +113,14 @@ class JobProgress:
         self.render()
 
     def eta(self) -> float | None:
-        if self._first is None or self.fraction >= 1.0:
+        if self._first is None or self._latest is None or self.fraction >= 1.0:
             return None
-        t0, f0 = self._first
-        elapsed, gained = time.monotonic() - t0, self.fraction - f0
-        if gained <= 0 or elapsed < 0.5:
+        (t0, f0), (t1, f1) = self._first, self._latest
+        span, gained = t1 - t0, f1 - f0
+        if gained <= 0 or span < 0.5:
             return None
-        return elapsed / gained * (1.0 - self.fraction)
+        left = span / gained * (1.0 - f1) - (time.monotonic() - t1)
+        return left if left > 0 else None
 
     def text(self) -> str:
         filled = int(BAR_WIDTH * min(1.0, max(0.0, self.fraction)))
