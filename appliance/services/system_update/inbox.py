@@ -263,7 +263,11 @@ def process(
     if report.get("last_apply"):
         report["last_apply"]["outcome"] = _outcome(report["last_apply"], table, running_roothash)
     report["rebooting"] = reboot_now
-    write_atomic(base / STATUS_NAME, json.dumps(report, indent=1).encode(), 0o644)
+    status = base / STATUS_NAME
+    write_atomic(status, json.dumps(report, indent=1).encode(), 0o644)
+    # World-readable whatever the umask (sealforge commands set 077): the API that reads this report
+    # runs as the unprivileged `sealforge` user, this writer as root.
+    os.chmod(status, 0o644)
     if reboot_now:
         reboot()
     return report
