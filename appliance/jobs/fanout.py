@@ -163,11 +163,18 @@ class Hub:
     def follow_run(self, conn: Any, tenant_id: str, run_id: str, job_id: str) -> Subscription:
         """The run's samples, and its state when it changes."""
         state = scada_service.stream_states(conn, [run_id]).get(run_id)
-        sub = self._subscribe(conn, tenant_id, job_id, run_id)
+        # Recorded before the subscription exists: a poll between the two would otherwise find a
+        # followed run with no recorded state and send the state the stream's backlog already sent.
         with self._lock:
             if state is not None:
                 self._states.setdefault(run_id, state)
-        return sub
+        try:
+            return self._subscribe(conn, tenant_id, job_id, run_id)
+        except BaseException:
+            with self._lock:
+                if run_id not in self._by_run:
+                    self._states.pop(run_id, None)
+            raise
 
     def follow_tenant(self, conn: Any, tenant_id: str) -> Subscription:
         """Every job's status and progress in the tenant, and its alarm counts and live runs' states
